@@ -1,0 +1,102 @@
+"""An ObjectStore that keeps each object as a file under one directory."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from storage.base import ObjectNotFound, StorageError, validate_key, validate_method
+
+# Face photos are personal data: only the service account may read them.
+_DIR_MODE = 0o700
+
+
+class LocalStore:
+    """Objects stored as files below root; for development, tests and single-host installs."""
+
+    def __init__(self, root: Path) -> None:
+        """Remember root; the directory is created on first write."""
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        """Show the root directory."""
+        return f"LocalStore(root={str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        """Map a validated key to its file path."""
+        return self.root.joinpath(*validate_key(key).split("/"))
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Write data atomically under key with mode 0600; content_type is not kept."""
+        path = self._path(key)
+        try:
+            self.root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+            path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+            # mkstemp creates the file 0600 with O_EXCL, so no reader ever sees a
+            # half-written or world-readable object.
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:
+            raise StorageError(f"cannot prepare a file for key {key!r}: {exc}") from exc
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, path)
+            self._sync_dir(path.parent)
+        except OSError as exc:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise StorageError(f"cannot write key {key!r}: {exc}") from exc
+
+    @staticmethod
+    def _sync_dir(directory: Path) -> None:
+        """Flush the directory entry so the rename survives a crash."""
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def get(self, key: str) -> bytes:
+        """Return the bytes stored under key or raise ObjectNotFound."""
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        # A directory or a file in the middle of the path means "some other
+        # key's prefix", which to callers is simply a missing object.
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ObjectNotFound(f"no object under key {key!r}") from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read key {key!r}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        """Remove the file for key; a missing key is not an error."""
+        path = self._path(key)
+        try:
+            path.unlink()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return
+        except OSError as exc:
+            raise StorageError(f"cannot delete key {key!r}: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        """Tell whether a file is stored under key."""
+        path = self._path(key)
+        try:
+            return path.is_file()
+        except OSError as exc:
+            raise StorageError(f"cannot inspect key {key!r}: {exc}") from exc
+
+    def presigned_url(
+        self,
+        key: str,
+        *,
+        method: str = "GET",
+        expires: timedelta = timedelta(minutes=15),
+        content_type: str | None = None,
+    ) -> str:
+        """Return the object's file:// URI; only usable on this machine, and it never expires."""
+        validate_method(method)
+        return self._path(key).absolute().as_uri()
