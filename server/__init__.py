@@ -1,0 +1,1 @@
+"""FieldCheck's API server. The app factory is server.app.create_app."""

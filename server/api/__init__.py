@@ -1,0 +1,47 @@
+"""The HTTP API under /api/v1, documented as OpenAPI and served with Swagger UI at /docs."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from flask import Blueprint, Flask, jsonify
+from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
+
+from server.api import beneficiaries, cases, enrolment, regions, sessions
+from server.services.errors import DomainError
+
+BLUEPRINTS = (sessions.blp, regions.blp, beneficiaries.blp, enrolment.blp, cases.blp)
+
+
+def _domain_error(exc: DomainError):
+    status = HTTPStatus(exc.status)
+    body = {"code": status.value, "status": status.phrase, "message": exc.message, "errors": exc.errors}
+    return jsonify(body), status.value
+
+
+def init_app(app: Flask) -> Api:
+    """Register the blueprints, the bearer-token scheme and the error shape."""
+    app.config.update(
+        API_TITLE="FieldCheck",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        API_SPEC_OPTIONS={
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "info": {"description": "Proof-of-life check-ins, home visits and the suspension queue."},
+        },
+    )
+    api = Api(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(
+        Blueprint("swagger_ui_assets", __name__, static_folder=str(swagger_ui_path), static_url_path="/docs/assets")
+    )
+    app.register_error_handler(DomainError, _domain_error)
+    app.extensions["fieldcheck.api"] = api
+    return api

@@ -1,0 +1,140 @@
+"""The beneficiary registry."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy.orm.exc import StaleDataError
+
+from server import db
+from server.api.access import authenticated, current_actor, settings, staff_only
+from server.crypto import cipher
+from server.models import Beneficiary, StaffRole
+from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema
+from server.schemas.beneficiary import (
+    BeneficiaryCreateSchema,
+    BeneficiaryQuerySchema,
+    BeneficiarySchema,
+    BeneficiarySummarySchema,
+    BeneficiaryUpdateSchema,
+    ImportReportSchema,
+    RosterUploadSchema,
+)
+from server.services import auth, beneficiaries, roster_csv
+from server.services.audit import record
+from server.services.errors import PreconditionFailed
+
+blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="The beneficiary registry")
+REGISTRARS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
+
+
+def _etag(beneficiary: Beneficiary) -> dict:
+    # Built from the row version, not the body, so the ETag says nothing about identity data.
+    return {"id": str(beneficiary.id), "version": beneficiary.version}
+
+
+def _viewed(beneficiary: Beneficiary) -> Beneficiary:
+    """Record that the caller saw this person's contact details, then hand the row back."""
+    session = db.session()
+    record(
+        session,
+        actor=current_actor(),
+        action="beneficiary.viewed",
+        object_type="beneficiary",
+        object_id=beneficiary.id,
+        region_code=beneficiary.village_code,
+    )
+    session.commit()
+    return beneficiary
+
+
+@blp.route("/beneficiaries")
+class Beneficiaries(MethodView):
+    @staff_only()
+    @blp.arguments(BeneficiaryQuerySchema, location="query")
+    @blp.response(200, BeneficiarySummarySchema(many=True))
+    @blp.paginate()
+    def get(self, query: dict, pagination_parameters):
+        """List beneficiaries in your region, filtered, a page at a time (no contact details)."""
+        items, total = beneficiaries.list_beneficiaries(
+            db.session(),
+            actor=current_actor(),
+            filters=beneficiaries.ListFilters(**{k: getattr(v, "value", v) for k, v in query.items()}),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return items
+
+    @staff_only(*REGISTRARS)
+    @blp.etag
+    @blp.arguments(BeneficiaryCreateSchema)
+    @blp.response(201, BeneficiarySchema)
+    def post(self, body: dict):
+        """Register a beneficiary in a village of your region."""
+        session = db.session()
+        beneficiary = beneficiaries.create_beneficiary(session, cipher(), actor=current_actor(), data=body)
+        session.commit()
+        blp.set_etag(_etag(beneficiary))
+        return beneficiary
+
+
+@blp.route("/beneficiaries/<uuid:beneficiary_id>")
+class BeneficiaryById(MethodView):
+    @authenticated
+    @blp.etag
+    @blp.response(200, BeneficiarySchema)
+    def get(self, beneficiary_id: uuid.UUID):
+        """One beneficiary with contact details; the read is audited. A device may read only its own person."""
+        beneficiary = beneficiaries.get_beneficiary(db.session(), actor=current_actor(), beneficiary_id=beneficiary_id)
+        blp.set_etag(_etag(beneficiary))
+        return _viewed(beneficiary)
+
+    @staff_only(*REGISTRARS)
+    @blp.etag
+    @blp.arguments(BeneficiaryUpdateSchema)
+    @blp.response(200, BeneficiarySchema)
+    def patch(self, body: dict, beneficiary_id: uuid.UUID):
+        """Change fields; If-Match must carry the ETag you read (412 if someone changed it since)."""
+        session = db.session()
+        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
+        blp.check_etag(_etag(beneficiary))
+        reason = body.pop("reason", None)
+        beneficiaries.update_beneficiary(session, actor=current_actor(), beneficiary=beneficiary, changes=body, reason=reason)
+        try:
+            session.commit()
+        except StaleDataError as exc:
+            session.rollback()
+            raise PreconditionFailed("the beneficiary changed while you edited it; read it again", {"_": ["stale_version"]}) from exc
+        blp.set_etag(_etag(beneficiary))
+        return beneficiary
+
+
+@blp.route("/beneficiaries/import")
+class RosterImport(MethodView):
+    @staff_only(*REGISTRARS)
+    @blp.arguments(RosterUploadSchema, location="files")
+    @blp.response(200, ImportReportSchema)
+    def post(self, files: dict):
+        """Import a roster CSV; each row is reported on its own and a row already imported changes nothing."""
+        report = beneficiaries.import_roster(
+            db.session(), cipher(), actor=current_actor(), rows=roster_csv.read_roster(files["file"].read())
+        )
+        return roster_csv.summarise(report)
+
+
+@blp.route("/beneficiaries/<uuid:beneficiary_id>/devices")
+class DeviceCodes(MethodView):
+    @staff_only()
+    @blp.arguments(DeviceCodeRequestSchema)
+    @blp.response(201, DeviceCodeSchema)
+    def post(self, body: dict, beneficiary_id: uuid.UUID):
+        """Issue a one-time activation code for the beneficiary's (or a relative's) phone."""
+        session = db.session()
+        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
+        device, code = auth.issue_activation_code(
+            session, settings(), cipher(), actor=current_actor(), beneficiary=beneficiary, label=body.get("label")
+        )
+        return {"device_id": device.id, "activation_code": code, "expires_at": device.activation_expires_at}

@@ -1,0 +1,26 @@
+"""The application factory: the whole wiring on one screen."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from server import api, db
+from server.config import Settings
+from server.crypto import DataCipher
+from storage import open_store
+from worker import celery_app
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the API app; the same app backs the Celery worker and the CLI."""
+    settings = settings or Settings.from_env()
+    app = Flask("fieldcheck", instance_path=str(settings.instance_path))
+    app.config["FIELDCHECK"] = settings
+    # Five photos at the per-file limit, plus form overhead.
+    app.config["MAX_CONTENT_LENGTH"] = settings.uploads.max_bytes * settings.uploads.max_photos_per_beneficiary + 1024 * 1024
+    app.extensions["fieldcheck.cipher"] = DataCipher(settings.data_key)
+    app.extensions["fieldcheck.store"] = open_store(settings.storage_url)
+    db.init_app(app)
+    api.init_app(app)
+    celery_app.init_app(app)
+    return app

@@ -1,0 +1,214 @@
+"""The `fieldcheck` command: database, users, imports, the OpenAPI document, and running the service."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+
+from server import db, migrate
+from server.app import create_app
+from server.crypto import cipher
+from server.demo import seed_demo
+from server.models import StaffRole, StaffUser
+from server.services import beneficiaries, regions, roster_csv, staff
+from server.services.audit import Actor
+from server.services.auth import staff_actor
+from server.services.errors import DomainError
+
+SPEC_PATH = Path("api_spec/openapi.json")
+
+
+def _settings():
+    return current_app.config["FIELDCHECK"]
+
+
+def _cli_actor() -> Actor:
+    return Actor(kind="system", id=f"cli:{getpass.getuser()}")
+
+
+def _fail(exc: DomainError) -> click.ClickException:
+    return click.ClickException(f"{exc.message} {json.dumps(exc.errors, ensure_ascii=False)}")
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False)
+def cli() -> None:
+    """FieldCheck administration."""
+
+
+@cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    migrate.upgrade(db.engine())
+    click.echo(f"database at {db.engine().url.render_as_string(hide_password=True)} is up to date")
+
+
+@cli.command("create-region")
+@click.argument("code")
+@click.argument("name")
+def create_region(code: str, name: str) -> None:
+    """Add a county (6 digits), township (9) or village (12)."""
+    session = db.session()
+    try:
+        regions.create_region(session, actor=_cli_actor(), code=code, name=name)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    session.commit()
+    click.echo(f"region {code} created")
+
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in StaffRole]), required=True)
+@click.option("--region", "region_code", required=True, help="Region code the account is limited to.")
+@click.option("--name", "display_name", help="Display name.")
+@click.password_option()
+def create_user(username: str, role: str, region_code: str, display_name: str | None, password: str) -> None:
+    """Create a staff account."""
+    session = db.session()
+    try:
+        staff.create_staff_user(
+            session,
+            actor=_cli_actor(),
+            username=username,
+            password=password,
+            role=StaffRole(role),
+            region_code=region_code,
+            display_name=display_name,
+        )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    session.commit()
+    click.echo(f"user {username} created")
+
+
+@cli.command("import-beneficiaries")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--as", "username", required=True, help="Staff account the import is done as (its region applies).")
+def import_beneficiaries(csv_file, username: str) -> None:
+    """Import a roster CSV; prints a per-row report of what failed and why."""
+    session = db.session()
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None or user.role == StaffRole.FIELD_WORKER:
+        raise click.ClickException(f"{username} is not an admin or supervisor account")
+    data = csv_file.read()
+    try:
+        rows = list(roster_csv.read_roster(data))
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+        report = beneficiaries.import_roster(
+            session, cipher(), actor=staff_actor(user), rows=rows, on_row=lambda _row: bar.update(1)
+        )
+    summary = roster_csv.summarise(report)
+    for row in summary["rows"]:
+        for error in row["errors"]:
+            click.echo(f"row {row['row']}: {error['field']}: {error['reason']}")
+    click.echo(
+        f"created {summary['created']}, updated {summary['updated']}, "
+        f"unchanged {summary['unchanged']}, failed {summary['failed']}"
+    )
+
+
+@cli.command("openapi")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=SPEC_PATH, show_default=True)
+def openapi(output: Path) -> None:
+    """Write the OpenAPI document generated from the code (sorted keys, stable)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi())
+    click.echo(f"wrote {output}")
+
+
+def render_openapi() -> str:
+    """The OpenAPI document as the checked-in file holds it."""
+    spec = current_app.extensions["fieldcheck.api"].spec.to_dict()
+    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@cli.command("worker")
+@click.option("--beat/--no-beat", default=False, help="Also run the beat scheduler (exactly one per deployment).")
+@click.option("--concurrency", type=int, default=None, help="Processes; default one per core (face work is CPU-bound).")
+def worker(beat: bool, concurrency: int | None) -> None:
+    """Run a Celery worker for this app."""
+    celery = current_app.extensions["fieldcheck.celery"]
+    argv = ["worker", "--loglevel=INFO"]
+    if _settings().embedded:
+        # One process tree on one machine: the SQLite broker wants a single consumer.
+        argv += ["--pool=solo"]
+    else:
+        argv += [f"--concurrency={concurrency or os.cpu_count() or 1}"]
+    if beat:
+        argv.append("--beat")
+    celery.worker_main(argv)
+
+
+@cli.command("beat")
+def beat() -> None:
+    """Run the beat scheduler for periodic duties; run exactly one."""
+    current_app.extensions["fieldcheck.celery"].start(["beat", "--loglevel=INFO"])
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
+@click.option("--with-worker", is_flag=True, help="Also run a Celery worker with beat (the embedded default).")
+def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
+    """Serve the API with gunicorn, optionally with a background worker in the same process tree."""
+    run_service(host=host, port=port, workers=workers, with_worker=with_worker)
+
+
+def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> None:
+    env = {**os.environ, "FIELDCHECK_INSTANCE_PATH": str(_settings().instance_path)}
+    commands = [
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}", "server.app:create_app()"]
+    ]
+    if with_worker:
+        commands.append([sys.executable, "-m", "server.cli", "worker", "--beat"])
+    children = [subprocess.Popen(command, env=env) for command in commands]
+    click.echo(f"FieldCheck API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
+
+    def stop(*_args) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        # Whichever child ends first takes the others with it: half a service is worse than none.
+        os.wait()
+    finally:
+        stop()
+        for child in children:
+            child.wait()
+
+
+@cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Add a demo county with staff and beneficiaries (once); print the demo logins."""
+    for line in seed_demo(db.session(), _settings()):
+        click.echo(line)
+
+
+@cli.command("demo")
+@click.option("--port", default=8000, show_default=True)
+def demo(port: int) -> None:
+    """Migrate, seed the demo data and serve API plus worker on the embedded default."""
+    migrate.upgrade(db.engine())
+    for line in seed_demo(db.session(), _settings()):
+        click.echo(line)
+    run_service(host="127.0.0.1", port=port, workers=2, with_worker=True)
+
+
+if __name__ == "__main__":
+    cli()

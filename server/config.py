@@ -1,0 +1,127 @@
+"""Settings read from the environment, with embedded defaults that need nothing installed."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import TypeVar
+
+from worker.face.quality import QualityLimits
+
+PREFIX = "FIELDCHECK_"
+T = TypeVar("T")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed."""
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(PREFIX + name) or None
+
+
+def _section(cls: type[T], prefix: str) -> T:
+    """Override a settings dataclass field by field from FIELDCHECK_<PREFIX>_<FIELD> variables."""
+    defaults = cls()
+    values = {}
+    for f in fields(cls):
+        name = f"{prefix}_{f.name.upper()}"
+        raw = _env(name)
+        if raw is None:
+            continue
+        kind = type(getattr(defaults, f.name))
+        try:
+            values[f.name] = kind(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}{name} must be a {kind.__name__}, got {raw!r}") from exc
+    return replace(defaults, **values)
+
+
+def _instance_secret(instance: Path, filename: str) -> str:
+    """A random key kept in the instance folder: safe for the embedded default, never a constant."""
+    path = instance / filename
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class TokenLifetimes:
+    staff_hours: int = 12
+    device_days: int = 365
+    activation_code_hours: int = 72
+
+
+@dataclass(frozen=True)
+class FaceThresholds:
+    """Distances between 128-d templates; strict defaults because dlib is weaker on Chinese faces."""
+
+    accept: float = 0.45
+    review: float = 0.55
+    duplicate: float = 0.50
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int = 8 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    max_photos_per_beneficiary: int = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    storage_url: str
+    broker_url: str
+    secret_key: str
+    data_key: bytes
+    tokens: TokenLifetimes = field(default_factory=TokenLifetimes)
+    task_lease_seconds: int = 300
+    face: FaceThresholds = field(default_factory=FaceThresholds)
+    uploads: UploadLimits = field(default_factory=UploadLimits)
+    quality: QualityLimits = field(default_factory=QualityLimits)
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, instance_path: Path | None = None) -> Settings:
+        """Build settings from FIELDCHECK_* variables; embedded defaults live in the instance folder."""
+        instance = Path(_env("INSTANCE_PATH") or instance_path or Path.cwd() / "instance").resolve()
+        database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'fieldcheck.db'}"
+        embedded = database_url.startswith("sqlite")
+        secret_key = _env("SECRET_KEY")
+        data_key_b64 = _env("DATA_KEY")
+        if not embedded and not (secret_key and data_key_b64):
+            raise ConfigError(
+                f"{PREFIX}SECRET_KEY and {PREFIX}DATA_KEY must be set when the database is not the embedded SQLite"
+            )
+        secret_key = secret_key or _instance_secret(instance, "secret.key")
+        data_key_b64 = data_key_b64 or _instance_secret(instance, "data.key")
+        try:
+            data_key = base64.b64decode(data_key_b64, validate=True)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}DATA_KEY must be base64") from exc
+        if len(data_key) != 32:
+            raise ConfigError(f"{PREFIX}DATA_KEY must decode to 32 bytes, got {len(data_key)}")
+        return cls(
+            instance_path=instance,
+            database_url=database_url,
+            storage_url=_env("STORAGE_URL") or f"file://{instance / 'objects'}",
+            broker_url=_env("BROKER_URL") or f"sqla+sqlite:///{instance / 'broker.db'}",
+            secret_key=secret_key,
+            data_key=data_key,
+            tokens=_section(TokenLifetimes, "TOKEN"),
+            face=_section(FaceThresholds, "FACE"),
+            uploads=_section(UploadLimits, "UPLOAD"),
+            quality=_section(QualityLimits, "QUALITY"),
+            task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 300),
+        )

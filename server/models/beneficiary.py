@@ -1,0 +1,64 @@
+"""Beneficiaries of social assistance and the devices that act for them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base, EncryptedText, Timestamps, UUIDPrimaryKey, enum_column
+
+
+class Program(StrEnum):
+    URBAN_MINIMUM_ALLOWANCE = "urban_minimum_allowance"
+    RURAL_MINIMUM_ALLOWANCE = "rural_minimum_allowance"
+    DESTITUTE_DISPERSED = "destitute_dispersed"
+    DESTITUTE_CONCENTRATED = "destitute_concentrated"
+    ORPHAN = "orphan"
+    TEMPORARY_ASSISTANCE = "temporary_assistance"
+
+
+class BeneficiaryStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "beneficiary"
+
+    # The resident ID number is only ever stored encrypted; the HMAC index finds it, the mask shows it.
+    id_number: Mapped[str] = mapped_column(EncryptedText("beneficiary.id_number"))
+    id_number_index: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    program: Mapped[Program] = mapped_column(enum_column(Program), index=True)
+    household_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    village_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    home_address: Mapped[str | None] = mapped_column(EncryptedText("beneficiary.home_address"))
+    home_lat: Mapped[float | None]
+    home_lon: Mapped[float | None]
+    phone: Mapped[str | None] = mapped_column(EncryptedText("beneficiary.phone"))
+    status: Mapped[BeneficiaryStatus] = mapped_column(enum_column(BeneficiaryStatus), default=BeneficiaryStatus.ACTIVE)
+    monthly_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Device(UUIDPrimaryKey, Timestamps, Base):
+    """A phone activated with a one-time code to act for exactly one beneficiary."""
+
+    __tablename__ = "device"
+
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    issued_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_user.id"))
+    activation_code_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    activation_expires_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    label: Mapped[str | None] = mapped_column(String(100))

@@ -1,0 +1,53 @@
+"""Enrolment photos and the face templates the worker derives from them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base, EncryptedBytes, Timestamps, UUIDPrimaryKey, enum_column
+
+
+class PhotoState(StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    ENCODED = "encoded"
+    FAILED = "failed"
+    RETIRED = "retired"
+
+
+class EnrolmentPhoto(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "enrolment_photo"
+
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    uploaded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_user.id"))
+    object_key: Mapped[str] = mapped_column(String(200), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    quality: Mapped[dict[str, Any]]
+    state: Mapped[PhotoState] = mapped_column(enum_column(PhotoState), default=PhotoState.RECEIVED, index=True)
+    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    # A worker owns a photo in `processing` until this passes; then a beat duty hands it out again.
+    lease_expires_at: Mapped[datetime | None]
+
+
+class FaceTemplate(UUIDPrimaryKey, Base):
+    """A 128-d face descriptor, encrypted; one per encoded photo."""
+
+    __tablename__ = "face_template"
+
+    photo_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolment_photo.id"), unique=True)
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    # Duplicate search compares within a county; keeping the code here avoids a join per search.
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    model: Mapped[str] = mapped_column(String(32))
+    vector: Mapped[bytes] = mapped_column(EncryptedBytes("face_template.vector"))
+    created_at: Mapped[datetime]

@@ -1,0 +1,52 @@
+"""Review cases: the supervisors' queue of exceptions that need a person's decision."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base, Timestamps, UUIDPrimaryKey, enum_column
+
+
+class CaseKind(StrEnum):
+    MISSED_CHECKIN = "missed_checkin"
+    FAILED_CHECKINS = "failed_checkins"
+    DUPLICATE_FACE = "duplicate_face"
+    LOCATION_ANOMALY = "location_anomaly"
+    VISIT_FINDING = "visit_finding"
+    DEATH_RECORD = "death_record"
+
+
+class CaseState(StrEnum):
+    OPEN = "open"
+    SUSPENDED = "suspended"
+    EXTENDED = "extended"
+    EXEMPTED = "exempted"
+    DISMISSED = "dismissed"
+    REINSTATED = "reinstated"
+    TERMINATED = "terminated"
+
+
+class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "review_case"
+
+    kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind), index=True)
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), default=CaseState.OPEN, index=True)
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    # The beneficiary's village when the case opened: scope checks need no join.
+    region_code: Mapped[str] = mapped_column(String(12), index=True)
+    # Makes opening a case idempotent: the same finding never opens two cases.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]]
+    due_on: Mapped[date]
+    opened_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
+    assigned_to: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)

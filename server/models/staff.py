@@ -1,0 +1,29 @@
+"""Staff accounts: each has one role and one region that bounds everything it sees."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base, Timestamps, UUIDPrimaryKey, enum_column
+
+
+class StaffRole(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    FIELD_WORKER = "field_worker"
+
+
+class StaffUser(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "staff_user"
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str]
+    role: Mapped[StaffRole] = mapped_column(enum_column(StaffRole))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the shapes the API accepts and returns."""

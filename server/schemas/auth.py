@@ -1,0 +1,39 @@
+"""Login, device activation and the caller's own identity."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class ActivationSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=8, max=32))
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.Constant("Bearer")
+    expires_at = fields.DateTime(required=True)
+    kind = fields.String(attribute="actor.kind", required=True)
+
+
+class ActorSchema(Schema):
+    kind = fields.String(required=True, metadata={"description": "staff or device"})
+    id = fields.String(required=True)
+    role = fields.String(allow_none=True)
+    region_code = fields.String(allow_none=True)
+    beneficiary_id = fields.String(allow_none=True)
+
+
+class DeviceCodeRequestSchema(Schema):
+    label = fields.String(validate=validate.Length(max=100), metadata={"description": "e.g. 'daughter's phone'"})
+
+
+class DeviceCodeSchema(Schema):
+    device_id = fields.UUID(required=True)
+    activation_code = fields.String(required=True, metadata={"description": "Shown once; give it to the beneficiary."})
+    expires_at = fields.DateTime(required=True)

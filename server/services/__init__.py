@@ -1,0 +1,1 @@
+"""Domain rules. Functions take the session explicitly and never commit unless they say so."""

@@ -1,0 +1,89 @@
+"""Appending to the hash-chained audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from server.models import AuditChainHead, AuditEntry, utcnow
+
+GENESIS_HASH = "0" * 64
+CHAIN_HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a staff member, a beneficiary's device, or the system itself."""
+
+    kind: str
+    id: str | None
+    role: str | None = None
+    region_code: str | None = None
+    beneficiary_id: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(kind="system", id=None)
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """The hash that links an entry to its predecessor."""
+    body = {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor_kind": entry.actor_kind,
+        "actor_id": entry.actor_id,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "region_code": entry.region_code,
+        "reason": entry.reason,
+        "details": entry.details,
+        "prev_hash": entry.prev_hash,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    region_code: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction; it commits or rolls back with the change it records."""
+    # Updating the head first takes its row lock (a write lock on SQLite), so concurrent writers queue here.
+    seq, prev_hash = session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == CHAIN_HEAD_ID)
+        .values(seq=AuditChainHead.seq + 1)
+        .returning(AuditChainHead.seq, AuditChainHead.last_hash)
+    ).one()
+    entry = AuditEntry(
+        seq=seq,
+        at=utcnow(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        region_code=region_code,
+        reason=reason,
+        details=details or {},
+        prev_hash=prev_hash,
+    )
+    entry.entry_hash = entry_hash(entry)
+    session.add(entry)
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=entry.entry_hash)
+    )
+    return entry

@@ -1,0 +1,50 @@
+"""Biometric objects (photos, frames): encrypted before they leave the process, audited when read."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from server.crypto import cipher
+from server.services.audit import Actor, record
+from storage import ObjectStore, StorageError
+
+log = logging.getLogger(__name__)
+
+
+def put(store: ObjectStore, key: str, data: bytes, content_type: str) -> None:
+    """Encrypt and store; the key is the AES-GCM context, so an object moved to another key will not open."""
+    # The plaintext type is not recorded on the object: metadata in storage would say what it hides.
+    del content_type
+    store.put(key, cipher().encrypt(data, context=key), "application/octet-stream")
+
+
+def get(store: ObjectStore, key: str) -> bytes:
+    """Fetch and decrypt without auditing: for the worker's own processing."""
+    return cipher().decrypt(store.get(key), context=key)
+
+
+def read_for_person(
+    session: Session, store: ObjectStore, *, actor: Actor, key: str, object_type: str, object_id: str, region_code: str, reason: str | None
+) -> bytes:
+    """Decrypt an object for a person to look at, recording who looked and why. Commits the audit entry first."""
+    record(
+        session,
+        actor=actor,
+        action="biometric.viewed",
+        object_type=object_type,
+        object_id=object_id,
+        region_code=region_code,
+        reason=reason,
+    )
+    session.commit()
+    return get(store, key)
+
+
+def discard(store: ObjectStore, key: str) -> None:
+    """Best-effort removal of an object whose row was never committed."""
+    try:
+        store.delete(key)
+    except StorageError:
+        log.warning("could not remove orphaned object %s", key, exc_info=True)

@@ -1,0 +1,100 @@
+"""Review cases: opening them idempotently and listing the queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.db import fetch_page
+
+from server.models import Beneficiary, CaseKind, CaseState, ReviewCase, utcnow
+from server.services.audit import Actor, record
+from server.services.errors import NotFound
+from server.services.regions import in_scope
+
+# Peers promise a human look within three working days.
+REVIEW_WORKING_DAYS = 3
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The date `days` working days (Monday to Friday) after `start`."""
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def open_case(
+    session: Session,
+    *,
+    kind: CaseKind,
+    beneficiary: Beneficiary,
+    dedupe_key: str,
+    summary: str,
+    details: dict[str, Any],
+    actor: Actor | None = None,
+) -> ReviewCase | None:
+    """Open a case unless one with the same dedupe key exists; returns the new case or None."""
+    if session.scalar(select(ReviewCase.id).where(ReviewCase.dedupe_key == dedupe_key)) is not None:
+        return None
+    actor = actor or Actor.system()
+    case = ReviewCase(
+        kind=kind,
+        beneficiary_id=beneficiary.id,
+        region_code=beneficiary.village_code,
+        dedupe_key=dedupe_key,
+        summary=summary,
+        details=details,
+        due_on=add_working_days(utcnow().date(), REVIEW_WORKING_DAYS),
+        opened_by=uuid.UUID(actor.id) if actor.kind == "staff" else None,
+    )
+    session.add(case)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="case.opened",
+        object_type="review_case",
+        object_id=case.id,
+        region_code=case.region_code,
+        details={"kind": kind.value, "beneficiary_id": str(beneficiary.id)},
+    )
+    return case
+
+
+def list_cases(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: CaseKind | None,
+    state: CaseState | None,
+    beneficiary_id: uuid.UUID | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[ReviewCase], int]:
+    """A page of the actor's queue, soonest due first, and the total."""
+    query = select(ReviewCase).where(in_scope(ReviewCase.region_code, actor.region_code))
+    if kind:
+        query = query.where(ReviewCase.kind == kind)
+    if state:
+        query = query.where(ReviewCase.state == state)
+    if beneficiary_id:
+        query = query.where(ReviewCase.beneficiary_id == beneficiary_id)
+    return fetch_page(
+        session, query, order_by=(ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id), offset=offset, limit=limit
+    )
+
+
+def get_case(session: Session, *, actor: Actor, case_id: uuid.UUID) -> ReviewCase:
+    case = session.scalar(
+        select(ReviewCase).where(ReviewCase.id == case_id, in_scope(ReviewCase.region_code, actor.region_code))
+    )
+    if case is None:
+        raise NotFound("case not found", {"case_id": ["not_found"]})
+    return case

@@ -1,0 +1,333 @@
+"""Face enrolment: checked photos in, encrypted objects and face templates out, duplicates to review."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import (
+    Beneficiary,
+    CaseKind,
+    EnrolmentPhoto,
+    FaceTemplate,
+    PhotoState,
+    utcnow,
+)
+from server.services import biometrics
+from server.services.audit import Actor, record
+from server.services.cases import open_case
+from server.services.errors import DomainError
+from storage import ObjectStore, StorageError
+from worker.face.detect import FaceBox
+from worker.face.encode import encode_face, template_from_bytes, template_to_bytes
+from worker.face.image import ImageRejected, decode_image
+from worker.face.quality import assess_enrolment_photo
+
+TEMPLATE_MODEL = "dlib_resnet_v1"
+ACTIVE_STATES = (PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
+MAX_ENCODE_ATTEMPTS = 5
+ENCODE_TASK = "fieldcheck.encode_enrolment_photo"
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class _CheckedPhoto:
+    upload: Upload
+    content_type: str
+    width: int
+    height: int
+    quality: dict
+
+
+def _check(upload: Upload, settings: Settings) -> _CheckedPhoto | list[str]:
+    """Decode and quality-check one upload; the reasons it fails, or the facts to store."""
+    try:
+        rgb = decode_image(upload.data, max_bytes=settings.uploads.max_bytes, max_pixels=settings.uploads.max_pixels)
+    except ImageRejected as exc:
+        return [exc.code]
+    report = assess_enrolment_photo(rgb, settings.quality)
+    if not report.ok:
+        return list(report.reasons)
+    face = report.face
+    quality = {
+        "metrics": report.metrics,
+        "face": {"top": face.top, "right": face.right, "bottom": face.bottom, "left": face.left},
+    }
+    # decode_image accepted it, so the header names one of the allowed formats.
+    content_type = Image.MIME[Image.open(io.BytesIO(upload.data)).format]
+    return _CheckedPhoto(upload, content_type, rgb.shape[1], rgb.shape[0], quality)
+
+
+def active_photo_count(session: Session, beneficiary_id: uuid.UUID) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(EnrolmentPhoto)
+        .where(EnrolmentPhoto.beneficiary_id == beneficiary_id, EnrolmentPhoto.state.in_(ACTIVE_STATES))
+    )
+
+
+def add_photos(
+    session: Session,
+    store: ObjectStore,
+    settings: Settings,
+    *,
+    actor: Actor,
+    beneficiary: Beneficiary,
+    uploads: list[Upload],
+    replace: bool = False,
+) -> list[EnrolmentPhoto]:
+    """Check, encrypt, store and record enrolment photos; all or nothing. Commits."""
+    limit = settings.uploads.max_photos_per_beneficiary
+    if not 1 <= len(uploads) <= limit:
+        raise DomainError.field("photos", "wrong_count", f"send 1 to {limit} photos")
+    kept = 0 if replace else active_photo_count(session, beneficiary.id)
+    if kept + len(uploads) > limit:
+        raise DomainError.field(
+            "photos", "too_many_photos", f"a beneficiary has at most {limit} photos; retire some or replace them"
+        )
+    checked = [_check(upload, settings) for upload in uploads]
+    errors = {f"photos.{i}": result for i, result in enumerate(checked) if isinstance(result, list)}
+    if errors:
+        raise DomainError("one or more photos cannot be used for enrolment", errors)
+
+    photos: list[EnrolmentPhoto] = []
+    stored_keys: list[str] = []
+    try:
+        if replace:
+            retire_photos(session, actor=actor, beneficiary=beneficiary, reason="replaced by new enrolment photos")
+        for item in checked:
+            photo_id = uuid.uuid4()
+            key = f"enrolment/{beneficiary.id}/{photo_id}"
+            biometrics.put(store, key, item.upload.data, item.content_type)
+            stored_keys.append(key)
+            photo = EnrolmentPhoto(
+                id=photo_id,
+                beneficiary_id=beneficiary.id,
+                uploaded_by=uuid.UUID(actor.id),
+                object_key=key,
+                sha256=hashlib.sha256(item.upload.data).hexdigest(),
+                content_type=item.content_type,
+                width=item.width,
+                height=item.height,
+                quality=item.quality,
+            )
+            session.add(photo)
+            photos.append(photo)
+            record(
+                session,
+                actor=actor,
+                action="enrolment_photo.uploaded",
+                object_type="enrolment_photo",
+                object_id=photo_id,
+                region_code=beneficiary.village_code,
+                details={"beneficiary_id": str(beneficiary.id)},
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for key in stored_keys:
+            biometrics.discard(store, key)
+        raise
+    return photos
+
+
+def retire_photos(
+    session: Session, *, actor: Actor, beneficiary: Beneficiary, reason: str, photo_ids: list[uuid.UUID] | None = None
+) -> int:
+    """Take photos (all active ones, or the given ones) out of matching; their templates stop counting."""
+    query = update(EnrolmentPhoto).where(
+        EnrolmentPhoto.beneficiary_id == beneficiary.id, EnrolmentPhoto.state != PhotoState.RETIRED
+    )
+    if photo_ids is not None:
+        query = query.where(EnrolmentPhoto.id.in_(photo_ids))
+    retired = session.execute(query.values(state=PhotoState.RETIRED, lease_expires_at=None)).rowcount
+    if retired:
+        record(
+            session,
+            actor=actor,
+            action="enrolment_photo.retired",
+            object_type="beneficiary",
+            object_id=beneficiary.id,
+            region_code=beneficiary.village_code,
+            reason=reason,
+            details={"count": retired, "photo_ids": [str(p) for p in photo_ids or []]},
+        )
+    return retired
+
+
+def enrolment_state(photos: list[EnrolmentPhoto]) -> str:
+    """not_enrolled, processing, enrolled or failed, from the photos' states."""
+    states = {photo.state for photo in photos if photo.state != PhotoState.RETIRED}
+    if PhotoState.ENCODED in states:
+        return "enrolled"
+    if states & {PhotoState.RECEIVED, PhotoState.PROCESSING}:
+        return "processing"
+    if PhotoState.FAILED in states:
+        return "failed"
+    return "not_enrolled"
+
+
+def photos_of(session: Session, beneficiary_id: uuid.UUID) -> list[EnrolmentPhoto]:
+    return list(
+        session.scalars(
+            select(EnrolmentPhoto).where(EnrolmentPhoto.beneficiary_id == beneficiary_id).order_by(EnrolmentPhoto.created_at)
+        )
+    )
+
+
+def claim_photo(session: Session, settings: Settings, photo_id: uuid.UUID) -> int | None:
+    """Take a photo for encoding if nobody holds a live lease on it; returns the attempt number. Commits."""
+    now = utcnow()
+    claimable = (EnrolmentPhoto.state == PhotoState.RECEIVED) | (
+        (EnrolmentPhoto.state == PhotoState.PROCESSING) & (EnrolmentPhoto.lease_expires_at < now)
+    )
+    claimed = session.execute(
+        update(EnrolmentPhoto)
+        .where(EnrolmentPhoto.id == photo_id, claimable)
+        .values(
+            state=PhotoState.PROCESSING,
+            attempts=EnrolmentPhoto.attempts + 1,
+            lease_expires_at=now + timedelta(seconds=settings.task_lease_seconds),
+        )
+        .returning(EnrolmentPhoto.attempts)
+    ).scalar_one_or_none()
+    session.commit()
+    return claimed
+
+
+def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo_id: uuid.UUID) -> str:
+    """Turn a claimed photo into a template and search its county for the same face. Commits.
+
+    Idempotent: a photo already encoded, retired or leased to another worker is left alone.
+    Returns what happened, for the task's log line.
+    """
+    attempt = claim_photo(session, settings, photo_id)
+    if attempt is None:
+        return "not_claimable"
+    photo = session.get(EnrolmentPhoto, photo_id)
+    beneficiary = session.get(Beneficiary, photo.beneficiary_id)
+    if attempt > MAX_ENCODE_ATTEMPTS:
+        # Workers kept dying on this photo; stop handing it out and let a person look.
+        return _fail(session, photo, beneficiary, "too_many_attempts")
+    try:
+        data = biometrics.get(store, photo.object_key)
+    except StorageError:
+        if attempt >= MAX_ENCODE_ATTEMPTS:
+            return _fail(session, photo, beneficiary, "storage_unavailable")
+        raise
+    try:
+        rgb = decode_image(data, max_bytes=len(data), max_pixels=settings.uploads.max_pixels)
+    except ImageRejected as exc:
+        return _fail(session, photo, beneficiary, exc.code)
+    vector = encode_face(rgb, FaceBox(**photo.quality["face"]))
+
+    # Only the holder of this attempt's lease may finish; a slower duplicate delivery changes nothing.
+    finished = session.execute(
+        update(EnrolmentPhoto)
+        .where(
+            EnrolmentPhoto.id == photo_id,
+            EnrolmentPhoto.state == PhotoState.PROCESSING,
+            EnrolmentPhoto.attempts == attempt,
+        )
+        .values(state=PhotoState.ENCODED, lease_expires_at=None)
+    ).rowcount
+    if not finished:
+        session.rollback()
+        return "lease_lost"
+    county = beneficiary.village_code[:6]
+    session.add(
+        FaceTemplate(
+            photo_id=photo.id,
+            beneficiary_id=beneficiary.id,
+            county_code=county,
+            model=TEMPLATE_MODEL,
+            vector=template_to_bytes(vector),
+            created_at=utcnow(),
+        )
+    )
+    record(
+        session,
+        actor=Actor.system(),
+        action="enrolment_photo.encoded",
+        object_type="enrolment_photo",
+        object_id=photo.id,
+        region_code=beneficiary.village_code,
+    )
+    for other_id, distance in find_similar_faces(session, settings, county=county, vector=vector, exclude=beneficiary.id):
+        _open_duplicate_case(session, beneficiary, photo, other_id, distance, settings)
+    session.commit()
+    return "encoded"
+
+
+def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, reason: str) -> str:
+    photo.state = PhotoState.FAILED
+    photo.failure_reason = reason
+    photo.lease_expires_at = None
+    record(
+        session,
+        actor=Actor.system(),
+        action="enrolment_photo.failed",
+        object_type="enrolment_photo",
+        object_id=photo.id,
+        region_code=beneficiary.village_code,
+        reason=reason,
+    )
+    session.commit()
+    return "failed"
+
+
+def find_similar_faces(
+    session: Session, settings: Settings, *, county: str, vector: np.ndarray, exclude: uuid.UUID
+) -> list[tuple[uuid.UUID, float]]:
+    """Other beneficiaries in the county whose closest active template is within the duplicate distance."""
+    rows = session.execute(
+        select(FaceTemplate.beneficiary_id, FaceTemplate.vector)
+        .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
+        .where(
+            FaceTemplate.county_code == county,
+            FaceTemplate.beneficiary_id != exclude,
+            EnrolmentPhoto.state == PhotoState.ENCODED,
+        )
+    ).all()
+    if not rows:
+        return []
+    gallery = np.stack([template_from_bytes(blob) for _, blob in rows])
+    distances = np.linalg.norm(gallery - vector, axis=1)
+    closest: dict[uuid.UUID, float] = {}
+    for (other_id, _), distance in zip(rows, distances):
+        if distance <= settings.face.duplicate:
+            closest[other_id] = min(float(distance), closest.get(other_id, float("inf")))
+    return sorted(closest.items(), key=lambda item: item[1])
+
+
+def _open_duplicate_case(
+    session: Session, beneficiary: Beneficiary, photo: EnrolmentPhoto, other_id: uuid.UUID, distance: float, settings: Settings
+) -> None:
+    pair = sorted([str(beneficiary.id), str(other_id)])
+    open_case(
+        session,
+        kind=CaseKind.DUPLICATE_FACE,
+        beneficiary=beneficiary,
+        dedupe_key=f"duplicate_face:{pair[0]}:{pair[1]}",
+        summary="An enrolment photo matches another beneficiary's face in the same county",
+        details={
+            "photo_id": str(photo.id),
+            "other_beneficiary_id": str(other_id),
+            "distance": round(distance, 4),
+            "threshold": settings.face.duplicate,
+        },
+    )

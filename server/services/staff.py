@@ -1,0 +1,51 @@
+"""Staff accounts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import Region, StaffRole, StaffUser
+from server.services.audit import Actor, record
+from server.services.errors import DomainError
+from server.services.auth import hash_password
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def create_staff_user(
+    session: Session,
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: StaffRole,
+    region_code: str,
+    display_name: str | None = None,
+) -> StaffUser:
+    """Create an account scoped to an existing region."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError.field("password", "too_short", f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    if session.get(Region, region_code) is None:
+        raise DomainError.field("region_code", "unknown_region")
+    if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
+        raise DomainError.field("username", "already_exists")
+    user = StaffUser(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+        region_code=region_code,
+    )
+    session.add(user)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="staff.created",
+        object_type="staff_user",
+        object_id=user.id,
+        region_code=region_code,
+        details={"username": username, "role": role.value},
+    )
+    return user
