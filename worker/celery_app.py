@@ -1,0 +1,44 @@
+"""The Celery app, built from the Flask app so every task runs inside its application context."""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+REQUEUE_EVERY_SECONDS = 60.0
+
+
+def init_app(app: Flask) -> Celery:
+    """Create the Celery app for a Flask app and keep it in app.extensions."""
+    settings = app.config["FIELDCHECK"]
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=settings.broker_url,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        # Tasks are idempotent (a conditional state change decides who works), so redelivery is safe.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # Face work is long and CPU-bound: take one message at a time.
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
+        beat_schedule={
+            "requeue-stale-work": {
+                "task": "fieldcheck.requeue_stale_work",
+                "schedule": REQUEUE_EVERY_SECONDS,
+                # A backlog of this duty is pointless: the next run covers the same rows.
+                "options": {"expires": REQUEUE_EVERY_SECONDS},
+            }
+        },
+        imports=("worker.tasks",),
+    )
+    celery.set_default()
+    app.extensions["fieldcheck.celery"] = celery
+    return celery
