@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.models import AuditChainHead, AuditEntry, utcnow
@@ -87,3 +87,25 @@ def record(
         update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=entry.entry_hash)
     )
     return entry
+
+
+def first_broken_link(session: Session, *, batch: int = 5000) -> int | None:
+    """The sequence number of the first entry that was edited, deleted or reordered, or None if the chain holds."""
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    last_seen = 0
+    while True:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > last_seen).order_by(AuditEntry.seq).limit(batch)
+        ).all()
+        for entry in entries:
+            if entry.seq != expected_seq or entry.prev_hash != prev_hash or entry_hash(entry) != entry.entry_hash:
+                return expected_seq
+            expected_seq, prev_hash = entry.seq + 1, entry.entry_hash
+        if len(entries) < batch:
+            break
+        last_seen = entries[-1].seq
+    head = session.get(AuditChainHead, CHAIN_HEAD_ID)
+    # Entries removed from the end leave the head pointing past the last one.
+    if head.seq != expected_seq - 1 or head.last_hash != prev_hash:
+        return expected_seq
+    return None

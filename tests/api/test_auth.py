@@ -1,0 +1,73 @@
+"""Staff login, device activation and what each token may touch."""
+
+from sqlalchemy import update
+
+from server import db
+from server.models import StaffUser
+from tests.conftest import PASSWORD, beneficiary_body
+
+
+def _token_error(response):
+    return response.json()["errors"]["authorization"]
+
+
+def test_staff_login_gives_a_token_that_identifies_the_user(api, world):
+    supervisor = api.as_("supervisor_a")
+    me = supervisor.get("/api/v1/me").json()
+    assert me["kind"] == "staff"
+    assert me["role"] == "supervisor"
+    assert me["region_code"] == world["township_a"]
+
+
+def test_wrong_password_and_unknown_user_get_the_same_401(api):
+    wrong = api.post("/api/v1/auth/token", json={"username": "supervisor_a", "password": "not it at all"})
+    unknown = api.post("/api/v1/auth/token", json={"username": "nobody", "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 401
+    assert _token_error(wrong) == _token_error(unknown) == ["invalid_credentials"]
+
+
+def test_requests_without_or_with_a_forged_token_are_refused(api):
+    assert _token_error(api.get("/api/v1/beneficiaries")) == ["missing_token"]
+    forged = api.get("/api/v1/beneficiaries", headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"})
+    assert forged.status_code == 401
+    assert _token_error(forged) == ["invalid_token"]
+
+
+def test_a_disabled_account_loses_its_token(app, api):
+    supervisor = api.as_("supervisor_a")
+    with app.app_context():
+        db.session().execute(update(StaffUser).where(StaffUser.username == "supervisor_a").values(is_active=False))
+        db.session().commit()
+    response = supervisor.get("/api/v1/beneficiaries")
+    assert response.status_code == 401
+    assert _token_error(response) == ["account_disabled"]
+
+
+def test_field_workers_cannot_register_beneficiaries(api, world):
+    response = api.as_("worker_a").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1))
+    assert response.status_code == 403
+    assert _token_error(response) == ["role_not_allowed"]
+
+
+def test_device_activation_code_works_once_and_only_for_its_beneficiary(api, world):
+    supervisor = api.as_("supervisor_a")
+    own = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1)).json()
+    other = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 2)).json()
+
+    issued = api.as_("worker_a").post(f"/api/v1/beneficiaries/{own['id']}/devices", json={"label": "daughter's phone"})
+    assert issued.status_code == 201
+    code = issued.json()["activation_code"]
+
+    # Typed by a relative: lower case with spaces still works.
+    activated = api.post("/api/v1/devices/activate", json={"code": " ".join([code[:4].lower(), code[4:]])})
+    assert activated.status_code == 200, activated.text
+    device = type(api)(api.base_url, activated.json()["access_token"])
+
+    assert device.get("/api/v1/me").json()["beneficiary_id"] == own["id"]
+    assert device.get(f"/api/v1/beneficiaries/{own['id']}").status_code == 200
+    assert device.get(f"/api/v1/beneficiaries/{other['id']}").status_code == 404
+    assert device.get("/api/v1/beneficiaries").status_code == 403
+
+    reused = api.post("/api/v1/devices/activate", json={"code": code})
+    assert reused.status_code == 401
+    assert reused.json()["errors"]["code"] == ["invalid_activation_code"]

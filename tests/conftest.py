@@ -1,0 +1,195 @@
+"""Fixtures for the whole suite: a real PostgreSQL database, a real Redis broker, the app served
+over real HTTP on loopback, and a real Celery worker consuming from Redis in this process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+import requests
+from celery.contrib.testing.worker import start_worker
+from flask import Flask
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from server import db, migrate
+from server.app import create_app
+from server.config import Settings
+from server.models import Base, StaffRole
+from server.services import regions, staff
+from server.services.audit import GENESIS_HASH, Actor
+from server.services.resident_id import check_character
+
+PG_ADMIN_URL = os.environ.get("FIELDCHECK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("FIELDCHECK_TEST_REDIS", "redis://127.0.0.1:6379/9")
+PASSWORD = "correct horse battery staple"
+
+# Two townships of one county, a village in each: enough to prove that scope holds.
+COUNTY = "431099"
+TOWNSHIP_A, TOWNSHIP_B = "431099001", "431099002"
+VILLAGE_A, VILLAGE_B = "431099001001", "431099002001"
+REGIONS = [(COUNTY, "示范县"), (TOWNSHIP_A, "城关镇"), (TOWNSHIP_B, "青山乡"), (VILLAGE_A, "东门社区"), (VILLAGE_B, "青山村")]
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    name = f"fieldcheck_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    admin = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL)
+    yield f"postgresql+psycopg://{admin.get('user', 'postgres')}@{admin.get('host', '127.0.0.1')}:{admin.get('port', 5432)}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(instance: Path, *, database_url: str, broker_url: str, storage_url: str | None = None) -> Settings:
+    """Settings for a test app, with fresh keys and the default thresholds."""
+    return Settings(
+        instance_path=instance,
+        database_url=database_url,
+        storage_url=storage_url or f"file://{instance / 'objects'}",
+        broker_url=broker_url,
+        secret_key=secrets.token_urlsafe(32),
+        data_key=secrets.token_bytes(32),
+    )
+
+
+@pytest.fixture(scope="session")
+def app(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The app on PostgreSQL, Redis and a local object folder, migrated to head."""
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    settings = make_settings(tmp_path_factory.mktemp("instance"), database_url=pg_url, broker_url=REDIS_URL)
+    flask_app = create_app(settings)
+    with flask_app.app_context():
+        migrate.upgrade(db.engine())
+    return flask_app
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(app: Flask) -> Iterator[None]:
+    """A real Celery worker consuming the Redis broker in this process (not eager mode)."""
+    celery = app.extensions["fieldcheck.celery"]
+    with start_worker(celery, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table before each test that uses the app, and restart the audit chain."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    flask_app: Flask = request.getfixturevalue("app")
+    with flask_app.app_context(), db.engine().begin() as conn:
+        tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_chain_head"]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        conn.execute(text("UPDATE audit_chain_head SET seq = 0, last_hash = :h"), {"h": GENESIS_HASH})
+    yield
+
+
+@pytest.fixture
+def world(app: Flask) -> dict[str, str]:
+    """Regions and one account per role: a county admin and supervisors of two townships."""
+    with app.app_context():
+        session = db.session()
+        actor = Actor(kind="system", id="test-setup")
+        for code, name in REGIONS:
+            regions.create_region(session, actor=actor, code=code, name=name)
+            session.flush()
+        accounts = {
+            "admin": (StaffRole.ADMIN, COUNTY),
+            "supervisor_a": (StaffRole.SUPERVISOR, TOWNSHIP_A),
+            "supervisor_b": (StaffRole.SUPERVISOR, TOWNSHIP_B),
+            "worker_a": (StaffRole.FIELD_WORKER, VILLAGE_A),
+        }
+        for username, (role, region) in accounts.items():
+            staff.create_staff_user(session, actor=actor, username=username, password=PASSWORD, role=role, region_code=region)
+        session.commit()
+    return {"county": COUNTY, "township_a": TOWNSHIP_A, "township_b": TOWNSHIP_B, "village_a": VILLAGE_A, "village_b": VILLAGE_B}
+
+
+class Api:
+    """A small HTTP client for the live server; `as_(username)` logs in through the API."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def as_(self, username: str, password: str = PASSWORD) -> Api:
+        response = requests.post(f"{self.base_url}/api/v1/auth/token", json={"username": username, "password": password}, timeout=30)
+        assert response.status_code == 200, response.text
+        return Api(self.base_url, response.json()["access_token"])
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        return self.http.request(method, f"{self.base_url}{path}", **kwargs)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs) -> requests.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def api(live_url: str, world: dict[str, str]) -> Api:
+    """An anonymous client; the test world exists."""
+    return Api(live_url)
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 60, interval: float = 0.2) -> object:
+    """Poll until predicate returns something truthy (a worker finishing), or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def id_number(village_code: str, serial: int, birth: str = "19450312") -> str:
+    """A well-formed resident ID for test data (the check digit is computed, not asserted)."""
+    first17 = f"{village_code[:6]}{birth}{serial:03d}"
+    return first17 + check_character(first17)
+
+
+def beneficiary_body(village_code: str, serial: int, **overrides) -> dict:
+    body = {
+        "id_number": id_number(village_code, serial),
+        "name": f"测试{serial}",
+        "program": "rural_minimum_allowance",
+        "village_code": village_code,
+        "monthly_amount": "335.00",
+        "phone": "13800138000",
+        "home_address": "河西村3组12号",
+        "home_lat": 27.83,
+        "home_lon": 112.92,
+    }
+    return body | overrides

@@ -1,0 +1,50 @@
+"""The resident ID number rules of GB 11643-1999, checked against the standard's published examples."""
+
+from datetime import date
+
+import pytest
+
+from server.services.resident_id import InvalidResidentId, parse_resident_id
+
+# Examples printed in GB 11643-1999 and widely reproduced; both are valid numbers.
+STANDARD_EXAMPLES = ["11010519491231002X", "440524188001010014"]
+
+
+@pytest.mark.parametrize("number", STANDARD_EXAMPLES)
+def test_published_examples_are_valid(number):
+    assert parse_resident_id(number).number == number
+
+
+def test_lowercase_x_and_spaces_are_normalised():
+    assert parse_resident_id(" 11010519491231002x ").number == "11010519491231002X"
+
+
+def test_birth_date_is_read_from_the_number():
+    assert parse_resident_id("11010519491231002X").birth_date == date(1949, 12, 31)
+
+
+def test_masked_form_shows_only_prefix_and_last_four():
+    assert parse_resident_id("11010519491231002X").masked == "1101**********002X"
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("110105194912310021", "bad_check_digit"),
+        ("11010519491331002X", "invalid_birth_date"),
+        ("110105184912310027", "invalid_birth_date"),
+        ("11010519491231002", "malformed"),
+        ("1101051949123100XX", "malformed"),
+        ("", "malformed"),
+    ],
+)
+def test_invalid_numbers_name_their_reason(number, reason):
+    with pytest.raises(InvalidResidentId) as caught:
+        parse_resident_id(number)
+    assert caught.value.reason == reason
+
+
+def test_future_birth_dates_are_refused():
+    with pytest.raises(InvalidResidentId) as caught:
+        parse_resident_id("11010519491231002X", today=date(1949, 12, 30))
+    assert caught.value.reason == "invalid_birth_date"
