@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
-from PIL import Image
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -29,7 +27,7 @@ from server.services.errors import DomainError
 from storage import ObjectStore, StorageError
 from worker.face.detect import FaceBox
 from worker.face.encode import encode_face, template_from_bytes, template_to_bytes
-from worker.face.image import ImageRejected, decode_image
+from worker.face.image import ImageRejected, content_type, decode_image
 from worker.face.quality import assess_enrolment_photo
 
 TEMPLATE_MODEL = "dlib_resnet_v1"
@@ -67,9 +65,7 @@ def _check(upload: Upload, settings: Settings) -> _CheckedPhoto | list[str]:
         "metrics": report.metrics,
         "face": {"top": face.top, "right": face.right, "bottom": face.bottom, "left": face.left},
     }
-    # decode_image accepted it, so the header names one of the allowed formats.
-    content_type = Image.MIME[Image.open(io.BytesIO(upload.data)).format]
-    return _CheckedPhoto(upload, content_type, rgb.shape[1], rgb.shape[0], quality)
+    return _CheckedPhoto(upload, content_type(upload.data), rgb.shape[1], rgb.shape[0], quality)
 
 
 def active_photo_count(session: Session, beneficiary_id: uuid.UUID) -> int:
