@@ -40,7 +40,14 @@ def _fail(exc: DomainError) -> click.ClickException:
     return click.ClickException(f"{exc.message} {json.dumps(exc.errors, ensure_ascii=False)}")
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False)
+@click.group(
+    cls=FlaskGroup,
+    create_app=lambda: create_app(),
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
 def cli() -> None:
     """FieldCheck administration."""
 

@@ -10,7 +10,6 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 # Pillow reports the multi-picture JPEGs many phone cameras write as "MPO"; they open as JPEG.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 MIN_SIDE_PX = 64
-# Multi-picture JPEGs from phone cameras open as "MPO"; to everyone else they are JPEGs.
 CONTENT_TYPES = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
