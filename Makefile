@@ -8,7 +8,7 @@ VENV := .venv
 # Never let uv fetch a Python of its own: the project runs on the machine's 3.11.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test openapi services clean
+.PHONY: run test lint openapi services clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,8 +24,12 @@ run: $(VENV)/.synced
 services:
 	scripts/ensure-services
 
-test: $(VENV)/.synced services
+test: lint services
 	$(VENV)/bin/pytest
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 openapi: $(VENV)/.synced
 	$(VENV)/bin/fieldcheck openapi

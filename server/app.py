@@ -17,7 +17,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask("fieldcheck", instance_path=str(settings.instance_path))
     app.config["FIELDCHECK"] = settings
     # Five photos at the per-file limit, plus form overhead.
-    app.config["MAX_CONTENT_LENGTH"] = settings.uploads.max_bytes * settings.uploads.max_photos_per_beneficiary + 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = (
+        settings.uploads.max_bytes * settings.uploads.max_photos_per_beneficiary + 1024 * 1024
+    )
     app.extensions["fieldcheck.cipher"] = DataCipher(settings.data_key)
     app.extensions["fieldcheck.store"] = open_store(settings.storage_url)
     db.init_app(app)

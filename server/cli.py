@@ -177,7 +177,16 @@ def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
 def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> None:
     env = {**os.environ, "FIELDCHECK_INSTANCE_PATH": str(_settings().instance_path)}
     commands = [
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}", "server.app:create_app()"]
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{host}:{port}",
+            "server.app:create_app()",
+        ]
     ]
     if with_worker:
         commands.append([sys.executable, "-m", "server.cli", "worker", "--beat"])

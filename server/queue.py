@@ -18,7 +18,7 @@ def enqueue(task_name: str, *args: str) -> bool:
     celery = current_app.extensions["fieldcheck.celery"]
     try:
         celery.send_task(task_name, args=list(args))
-    except Exception:  # noqa: BLE001 — any broker failure is recovered by the requeue duty.
+    except Exception:
         log.warning("broker refused %s; the requeue duty will retry it", task_name, exc_info=True)
         return False
     return True

@@ -96,9 +96,7 @@ class S3Store:
         validate_key(key)
         self._ready()
         with self._errors("put", key):
-            self._client.put_object(
-                self.bucket, key, io.BytesIO(data), length=len(data), content_type=content_type
-            )
+            self._client.put_object(self.bucket, key, io.BytesIO(data), length=len(data), content_type=content_type)
 
     def get(self, key: str) -> bytes:
         """Return the bytes stored under key or raise ObjectNotFound."""

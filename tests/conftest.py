@@ -12,7 +12,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import redis
 import requests
 from celery.contrib.testing.worker import start_worker
 from flask import Flask
@@ -35,7 +34,13 @@ PASSWORD = "correct horse battery staple"
 COUNTY = "431099"
 TOWNSHIP_A, TOWNSHIP_B = "431099001", "431099002"
 VILLAGE_A, VILLAGE_B = "431099001001", "431099002001"
-REGIONS = [(COUNTY, "示范县"), (TOWNSHIP_A, "城关镇"), (TOWNSHIP_B, "青山乡"), (VILLAGE_A, "东门社区"), (VILLAGE_B, "青山村")]
+REGIONS = [
+    (COUNTY, "示范县"),
+    (TOWNSHIP_A, "城关镇"),
+    (TOWNSHIP_B, "青山乡"),
+    (VILLAGE_A, "东门社区"),
+    (VILLAGE_B, "青山村"),
+]
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +50,8 @@ def pg_url() -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     admin = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL)
-    yield f"postgresql+psycopg://{admin.get('user', 'postgres')}@{admin.get('host', '127.0.0.1')}:{admin.get('port', 5432)}/{name}"
+    user, host, port = admin.get("user", "postgres"), admin.get("host", "127.0.0.1"), admin.get("port", 5432)
+    yield f"postgresql+psycopg://{user}@{host}:{port}/{name}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -65,9 +71,10 @@ def make_settings(instance: Path, *, database_url: str, broker_url: str, storage
 @pytest.fixture(scope="session")
 def app(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """The app on PostgreSQL, Redis and a local object folder, migrated to head."""
-    redis.Redis.from_url(REDIS_URL).flushdb()
     settings = make_settings(tmp_path_factory.mktemp("instance"), database_url=pg_url, broker_url=REDIS_URL)
     flask_app = create_app(settings)
+    # A queue of this run's own, so two test runs on one machine never take each other's tasks.
+    flask_app.extensions["fieldcheck.celery"].conf.task_default_queue = f"fieldcheck-test-{pg_url.rsplit('/', 1)[1]}"
     with flask_app.app_context():
         migrate.upgrade(db.engine())
     return flask_app
@@ -121,9 +128,17 @@ def world(app: Flask) -> dict[str, str]:
             "worker_a": (StaffRole.FIELD_WORKER, VILLAGE_A),
         }
         for username, (role, region) in accounts.items():
-            staff.create_staff_user(session, actor=actor, username=username, password=PASSWORD, role=role, region_code=region)
+            staff.create_staff_user(
+                session, actor=actor, username=username, password=PASSWORD, role=role, region_code=region
+            )
         session.commit()
-    return {"county": COUNTY, "township_a": TOWNSHIP_A, "township_b": TOWNSHIP_B, "village_a": VILLAGE_A, "village_b": VILLAGE_B}
+    return {
+        "county": COUNTY,
+        "township_a": TOWNSHIP_A,
+        "township_b": TOWNSHIP_B,
+        "village_a": VILLAGE_A,
+        "village_b": VILLAGE_B,
+    }
 
 
 class Api:
@@ -136,7 +151,9 @@ class Api:
             self.http.headers["Authorization"] = f"Bearer {token}"
 
     def as_(self, username: str, password: str = PASSWORD) -> Api:
-        response = requests.post(f"{self.base_url}/api/v1/auth/token", json={"username": username, "password": password}, timeout=30)
+        response = requests.post(
+            f"{self.base_url}/api/v1/auth/token", json={"username": username, "password": password}, timeout=30
+        )
         assert response.status_code == 200, response.text
         return Api(self.base_url, response.json()["access_token"])
 

@@ -36,7 +36,7 @@ def test_gunicorn_target_is_the_app_factory():
     assert command[0] == "gunicorn"
     module, _, call = command[-1].partition(":")
     assert (module, call) == ("server.app", "create_app()")
-    assert callable(getattr(importlib.import_module(module), "create_app"))
+    assert callable(importlib.import_module(module).create_app)
 
 
 def test_the_app_gets_every_setting_it_needs_for_production():

@@ -35,6 +35,7 @@ def test_make_run_serves_the_demo_and_enrols_a_face(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
+
         def up():
             try:
                 return requests.get(f"{base}/openapi.json", timeout=2).status_code == 200
@@ -49,7 +50,9 @@ def test_make_run_serves_the_demo_and_enrols_a_face(tmp_path):
         passwords = json.loads((tmp_path / "instance" / "demo-credentials.json").read_text())
         assert passwords["supervisor"] in printed
         token = requests.post(
-            f"{base}/api/v1/auth/token", json={"username": "supervisor", "password": passwords["supervisor"]}, timeout=10
+            f"{base}/api/v1/auth/token",
+            json={"username": "supervisor", "password": passwords["supervisor"]},
+            timeout=10,
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         people = requests.get(f"{base}/api/v1/beneficiaries", headers=auth, timeout=10).json()

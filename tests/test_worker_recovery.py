@@ -51,7 +51,9 @@ def test_a_photo_whose_message_was_lost_is_requeued_and_encoded(app, world):
     with app.app_context():
         # Old enough to count as lost.
         db.session().execute(
-            update(EnrolmentPhoto).where(EnrolmentPhoto.id == photo_id).values(created_at=utcnow() - timedelta(minutes=5))
+            update(EnrolmentPhoto)
+            .where(EnrolmentPhoto.id == photo_id)
+            .values(created_at=utcnow() - timedelta(minutes=5))
         )
         db.session().commit()
     assert _state(app, photo_id) == PhotoState.RECEIVED

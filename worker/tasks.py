@@ -32,7 +32,9 @@ RECEIVED_GRACE = timedelta(seconds=60)
 def encode_enrolment_photo(photo_id: str) -> str:
     """Derive the face template of one enrolment photo and check it for duplicates."""
     settings = current_app.config["FIELDCHECK"]
-    outcome = enrolment.encode_photo(db.session(), current_app.extensions["fieldcheck.store"], settings, uuid.UUID(photo_id))
+    outcome = enrolment.encode_photo(
+        db.session(), current_app.extensions["fieldcheck.store"], settings, uuid.UUID(photo_id)
+    )
     log.info("enrolment photo %s: %s", photo_id, outcome)
     return outcome
 
@@ -41,14 +43,18 @@ def encode_enrolment_photo(photo_id: str) -> str:
 def requeue_stale_work() -> int:
     """Send again the work whose message was lost or whose worker died (an expired lease)."""
     now = utcnow()
-    stale = db.session().scalars(
-        select(EnrolmentPhoto.id).where(
-            or_(
-                (EnrolmentPhoto.state == PhotoState.RECEIVED) & (EnrolmentPhoto.created_at < now - RECEIVED_GRACE),
-                (EnrolmentPhoto.state == PhotoState.PROCESSING) & (EnrolmentPhoto.lease_expires_at < now),
+    stale = (
+        db.session()
+        .scalars(
+            select(EnrolmentPhoto.id).where(
+                or_(
+                    (EnrolmentPhoto.state == PhotoState.RECEIVED) & (EnrolmentPhoto.created_at < now - RECEIVED_GRACE),
+                    (EnrolmentPhoto.state == PhotoState.PROCESSING) & (EnrolmentPhoto.lease_expires_at < now),
+                )
             )
         )
-    ).all()
+        .all()
+    )
     for photo_id in stale:
         enqueue(enrolment.ENCODE_TASK, str(photo_id))
     if stale:

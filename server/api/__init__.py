@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 from flask import Blueprint, Flask, jsonify
@@ -10,14 +11,28 @@ from swagger_ui_bundle import swagger_ui_path
 
 from server.api import beneficiaries, cases, enrolment, regions, sessions
 from server.services.errors import DomainError
+from storage import StorageError
+
+log = logging.getLogger(__name__)
 
 BLUEPRINTS = (sessions.blp, regions.blp, beneficiaries.blp, enrolment.blp, cases.blp)
 
 
-def _domain_error(exc: DomainError):
-    status = HTTPStatus(exc.status)
-    body = {"code": status.value, "status": status.phrase, "message": exc.message, "errors": exc.errors}
+def _error(status: HTTPStatus, message: str, errors: dict):
+    body = {"code": status.value, "status": status.phrase, "message": message, "errors": errors}
     return jsonify(body), status.value
+
+
+def _domain_error(exc: DomainError):
+    return _error(HTTPStatus(exc.status), exc.message, exc.errors)
+
+
+def _storage_error(exc: StorageError):
+    # Nothing was committed (services store objects before their rows), so the client may simply retry.
+    log.error("object storage failed: %s", type(exc).__name__)
+    return _error(
+        HTTPStatus.SERVICE_UNAVAILABLE, "object storage is unavailable; try again", {"_": ["storage_unavailable"]}
+    )
 
 
 def init_app(app: Flask) -> Api:
@@ -32,7 +47,9 @@ def init_app(app: Flask) -> Api:
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         API_SPEC_OPTIONS={
             "security": [{"bearerAuth": []}],
-            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            },
             "info": {"description": "Proof-of-life check-ins, home visits and the suspension queue."},
         },
     )
@@ -43,5 +60,6 @@ def init_app(app: Flask) -> Api:
         Blueprint("swagger_ui_assets", __name__, static_folder=str(swagger_ui_path), static_url_path="/docs/assets")
     )
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(StorageError, _storage_error)
     app.extensions["fieldcheck.api"] = api
     return api

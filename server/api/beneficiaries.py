@@ -102,12 +102,16 @@ class BeneficiaryById(MethodView):
         beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
         blp.check_etag(_etag(beneficiary))
         reason = body.pop("reason", None)
-        beneficiaries.update_beneficiary(session, actor=current_actor(), beneficiary=beneficiary, changes=body, reason=reason)
+        beneficiaries.update_beneficiary(
+            session, actor=current_actor(), beneficiary=beneficiary, changes=body, reason=reason
+        )
         try:
             session.commit()
         except StaleDataError as exc:
             session.rollback()
-            raise PreconditionFailed("the beneficiary changed while you edited it; read it again", {"_": ["stale_version"]}) from exc
+            raise PreconditionFailed(
+                "the beneficiary changed while you edited it; read it again", {"_": ["stale_version"]}
+            ) from exc
         blp.set_etag(_etag(beneficiary))
         return beneficiary
 

@@ -52,7 +52,7 @@ class Photos(MethodView):
     @blp.arguments(PhotoUploadSchema, location="files")
     @blp.response(202, EnrolmentSchema)
     def post(self, options: dict, files: dict, beneficiary_id: uuid.UUID):
-        """Upload 1–5 enrolment photos; each is checked (one sharp, frontal, large enough face) before anything is stored."""
+        """Upload 1–5 enrolment photos; each must show one sharp, frontal, large enough face, or nothing is stored."""
         session = db.session()
         beneficiary = get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
         uploads = [enrolment.Upload(f.filename or "", f.read()) for f in files["photos"]]

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from server.models import BeneficiaryStatus, Program
 from server.services.resident_id import InvalidResidentId, parse_resident_id
 
+
 def _resident_id(value: str) -> None:
     try:
         parse_resident_id(value)
@@ -36,11 +37,17 @@ class BeneficiaryFieldsSchema(Schema):
 class BeneficiaryUpdateSchema(BeneficiaryFieldsSchema):
     """Send only the fields that change, with If-Match set to the ETag you read."""
 
-    reason = fields.String(load_default=None, validate=validate.Length(max=500), metadata={"description": "Kept in the audit log."})
+    reason = fields.String(
+        load_default=None, validate=validate.Length(max=500), metadata={"description": "Kept in the audit log."}
+    )
 
 
 class BeneficiaryCreateSchema(BeneficiaryFieldsSchema):
-    id_number = fields.String(required=True, validate=_resident_id, metadata={"description": "18-character resident ID; stored encrypted, shown masked."})
+    id_number = fields.String(
+        required=True,
+        validate=_resident_id,
+        metadata={"description": "18-character resident ID; stored encrypted, shown masked."},
+    )
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     program = fields.Enum(Program, by_value=True, required=True)
     village_code = fields.String(required=True, validate=VILLAGE_CODE)

@@ -83,9 +83,7 @@ def record(
     )
     entry.entry_hash = entry_hash(entry)
     session.add(entry)
-    session.execute(
-        update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=entry.entry_hash)
-    )
+    session.execute(update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=entry.entry_hash))
     return entry
 
 

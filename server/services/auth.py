@@ -92,7 +92,13 @@ def login(session: Session, settings: Settings, *, username: str, password: str)
 
 
 def issue_activation_code(
-    session: Session, settings: Settings, cipher: DataCipher, *, actor: Actor, beneficiary: Beneficiary, label: str | None
+    session: Session,
+    settings: Settings,
+    cipher: DataCipher,
+    *,
+    actor: Actor,
+    beneficiary: Beneficiary,
+    label: str | None,
 ) -> tuple[Device, str]:
     """Create a pending device and the one-time code that activates it; the code is stored only as an HMAC."""
     code = "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(ACTIVATION_LENGTH))
@@ -153,7 +159,11 @@ def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
     """Verify a bearer token and load who it speaks for, refusing disabled accounts and revoked devices."""
     try:
         claims = jwt.decode(
-            token, settings.secret_key, algorithms=[TOKEN_ALGORITHM], issuer=TOKEN_ISSUER, options={"require": ["exp", "sub"]}
+            token,
+            settings.secret_key,
+            algorithms=[TOKEN_ALGORITHM],
+            issuer=TOKEN_ISSUER,
+            options={"require": ["exp", "sub"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("token_expired") from exc

@@ -10,9 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.db import fetch_page
-
 from server.crypto import DataCipher
+from server.db import fetch_page
 from server.models import Beneficiary, Region, RegionLevel
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, NotFound
@@ -143,7 +142,11 @@ def list_beneficiaries(
     if filters.name:
         query = query.where(Beneficiary.name.contains(filters.name, autoescape=True))
     return fetch_page(
-        session, query, order_by=(Beneficiary.village_code, Beneficiary.name, Beneficiary.id), offset=offset, limit=limit
+        session,
+        query,
+        order_by=(Beneficiary.village_code, Beneficiary.name, Beneficiary.id),
+        offset=offset,
+        limit=limit,
     )
 
 
@@ -199,7 +202,9 @@ def _error_row(number: int, errors: Mapping[str, Any]) -> ImportRowResult:
     return ImportRowResult(row=number, status="error", errors=flat)
 
 
-def _import_row(session: Session, cipher: DataCipher, actor: Actor, number: int, data: Mapping[str, Any]) -> ImportRowResult:
+def _import_row(
+    session: Session, cipher: DataCipher, actor: Actor, number: int, data: Mapping[str, Any]
+) -> ImportRowResult:
     try:
         existing = find_by_id_number(session, cipher, data["id_number"])
         if existing is None:

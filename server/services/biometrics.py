@@ -26,7 +26,15 @@ def get(store: ObjectStore, key: str) -> bytes:
 
 
 def read_for_person(
-    session: Session, store: ObjectStore, *, actor: Actor, key: str, object_type: str, object_id: str, region_code: str, reason: str | None
+    session: Session,
+    store: ObjectStore,
+    *,
+    actor: Actor,
+    key: str,
+    object_type: str,
+    object_id: str,
+    region_code: str,
+    reason: str | None,
 ) -> bytes:
     """Decrypt an object for a person to look at, recording who looked and why. Commits the audit entry first."""
     record(

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.db import fetch_page
-
 from server.models import Beneficiary, CaseKind, CaseState, ReviewCase, utcnow
 from server.services.audit import Actor, record
 from server.services.errors import NotFound

@@ -180,7 +180,9 @@ def enrolment_state(photos: list[EnrolmentPhoto]) -> str:
 def photos_of(session: Session, beneficiary_id: uuid.UUID) -> list[EnrolmentPhoto]:
     return list(
         session.scalars(
-            select(EnrolmentPhoto).where(EnrolmentPhoto.beneficiary_id == beneficiary_id).order_by(EnrolmentPhoto.created_at)
+            select(EnrolmentPhoto)
+            .where(EnrolmentPhoto.beneficiary_id == beneficiary_id)
+            .order_by(EnrolmentPhoto.created_at)
         )
     )
 
@@ -263,7 +265,9 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
         object_id=photo.id,
         region_code=beneficiary.village_code,
     )
-    for other_id, distance in find_similar_faces(session, settings, county=county, vector=vector, exclude=beneficiary.id):
+    for other_id, distance in find_similar_faces(
+        session, settings, county=county, vector=vector, exclude=beneficiary.id
+    ):
         _open_duplicate_case(session, beneficiary, photo, other_id, distance, settings)
     session.commit()
     return "encoded"
@@ -304,14 +308,19 @@ def find_similar_faces(
     gallery = np.stack([template_from_bytes(blob) for _, blob in rows])
     distances = np.linalg.norm(gallery - vector, axis=1)
     closest: dict[uuid.UUID, float] = {}
-    for (other_id, _), distance in zip(rows, distances):
+    for (other_id, _), distance in zip(rows, distances, strict=True):
         if distance <= settings.face.duplicate:
             closest[other_id] = min(float(distance), closest.get(other_id, float("inf")))
     return sorted(closest.items(), key=lambda item: item[1])
 
 
 def _open_duplicate_case(
-    session: Session, beneficiary: Beneficiary, photo: EnrolmentPhoto, other_id: uuid.UUID, distance: float, settings: Settings
+    session: Session,
+    beneficiary: Beneficiary,
+    photo: EnrolmentPhoto,
+    other_id: uuid.UUID,
+    distance: float,
+    settings: Settings,
 ) -> None:
     pair = sorted([str(beneficiary.id), str(other_id)])
     open_case(

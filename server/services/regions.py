@@ -25,7 +25,9 @@ def create_region(session: Session, *, actor: Actor, code: str, name: str) -> Re
     """Add a region; its parent is implied by the code and must already exist."""
     level = level_of(code)
     if level is None:
-        raise DomainError.field("code", "malformed", "a region code has 6 (county), 9 (township) or 12 (village) digits")
+        raise DomainError.field(
+            "code", "malformed", "a region code has 6 (county), 9 (township) or 12 (village) digits"
+        )
     parent_code = None
     if level in PARENT_LEVEL:
         parent_code = code[: CODE_LENGTH[PARENT_LEVEL[level]]]

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from server.models import Region, StaffRole, StaffUser
 from server.services.audit import Actor, record
-from server.services.errors import DomainError
 from server.services.auth import hash_password
+from server.services.errors import DomainError
 
 MIN_PASSWORD_LENGTH = 10
 

@@ -29,7 +29,9 @@ def test_invalid_input_gets_422_with_reasons_per_field(api, world):
     assert response.status_code == 422
     assert response.json()["errors"] == {"json": {"id_number": ["bad_check_digit"]}}
 
-    shape = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1, program="pension", home_lat=91))
+    shape = supervisor.post(
+        "/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1, program="pension", home_lat=91)
+    )
     assert shape.status_code == 422
     assert set(shape.json()["errors"]["json"]) == {"program", "home_lat"}
 
@@ -88,7 +90,9 @@ def test_update_needs_the_current_etag(api, world):
     etag = supervisor.get(path).headers["ETag"]
 
     assert supervisor.patch(path, json={"monthly_amount": "400.00"}).status_code == 428
-    updated = supervisor.patch(path, json={"monthly_amount": "400.00", "reason": "2026 standard"}, headers={"If-Match": etag})
+    updated = supervisor.patch(
+        path, json={"monthly_amount": "400.00", "reason": "2026 standard"}, headers={"If-Match": etag}
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["monthly_amount"] == "400.00"
     assert updated.headers["ETag"] != etag
@@ -105,10 +109,14 @@ def test_identity_fields_are_encrypted_at_rest_and_reads_are_audited(app, api, w
     supervisor.get(f"/api/v1/beneficiaries/{created['id']}")
 
     with app.app_context():
-        row = db.session().execute(
-            text("SELECT id_number, phone, home_address FROM beneficiary WHERE id = :id"), {"id": created["id"]}
-        ).one()
-        for stored, plain in zip(row, [body["id_number"], body["phone"], body["home_address"]]):
+        row = (
+            db.session()
+            .execute(
+                text("SELECT id_number, phone, home_address FROM beneficiary WHERE id = :id"), {"id": created["id"]}
+            )
+            .one()
+        )
+        for stored, plain in zip(row, [body["id_number"], body["phone"], body["home_address"]], strict=True):
             assert plain.encode() not in bytes(stored)
         actions = db.session().scalars(select(AuditEntry.action).where(AuditEntry.object_id == created["id"])).all()
     assert actions == ["beneficiary.created", "beneficiary.viewed"]

@@ -1,5 +1,6 @@
 """Face enrolment through HTTP with a real worker on the Redis broker, on real face photos."""
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from sqlalchemy import func, select
 
 from server import db
 from server.models import AuditEntry, EnrolmentPhoto
+from storage import S3Store
 from tests.conftest import beneficiary_body, wait_for
 from tests.support.photos import photo_bytes
 
@@ -79,7 +81,10 @@ def test_a_bad_upload_is_refused_and_leaves_no_row_and_no_object(app, api, world
     supervisor = api.as_("supervisor_a")
     beneficiary = _register(supervisor, world["village_a"], 1)
     objects_before = _objects(app)
-    files = [("photos", ("good.jpg", photo_bytes("obama.jpg"), "image/jpeg")), ("photos", (name, content(), "image/jpeg"))]
+    files = [
+        ("photos", ("good.jpg", photo_bytes("obama.jpg"), "image/jpeg")),
+        ("photos", (name, content(), "image/jpeg")),
+    ]
     response = supervisor.post(f"/api/v1/beneficiaries/{beneficiary}/photos", files=files)
     assert response.status_code == 422, response.text
     assert response.json()["errors"] == {"photos.1": [reason]}
@@ -134,3 +139,24 @@ def test_re_enrolment_by_a_field_worker_replaces_the_photos(api, world):
     photos = _enrolled(worker, beneficiary)["photos"]
     assert {p["id"]: p["state"] for p in photos}[first] == "retired"
     assert sorted(p["state"] for p in photos) == ["encoded", "retired"]
+
+
+def test_when_storage_is_down_the_upload_fails_cleanly_and_can_be_retried(app, api, world):
+    supervisor = api.as_("supervisor_a")
+    beneficiary = _register(supervisor, world["village_a"], 1)
+    working_store = app.extensions["fieldcheck.store"]
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        app.extensions["fieldcheck.store"] = S3Store(
+            f"127.0.0.1:{closed.getsockname()[1]}", "key", "secret", "photos", secure=False
+        )
+        try:
+            response = _upload(supervisor, beneficiary, "obama.jpg")
+        finally:
+            app.extensions["fieldcheck.store"] = working_store
+    assert response.status_code == 503
+    assert response.json()["errors"] == {"_": ["storage_unavailable"]}
+    assert supervisor.get(f"/api/v1/beneficiaries/{beneficiary}/enrolment").json()["photos"] == []
+
+    assert _upload(supervisor, beneficiary, "obama.jpg").status_code == 202
+    assert _enrolled(supervisor, beneficiary)["state"] == "enrolled"

@@ -1,9 +1,9 @@
 """Roster CSV import: a report per row, idempotent by ID number, from the API and the CLI."""
 
+import base64
 import os
 import subprocess
 import sys
-import base64
 
 from tests.conftest import id_number
 
@@ -11,12 +11,17 @@ HEADER = "id_number,name,program,village_code,monthly_amount,household_code,phon
 
 
 def _roster(village: str, *, serials=(1, 2, 3)) -> str:
-    rows = [f"{id_number(village, s)},村民{s},rural_minimum_allowance,{village},335.00,HH{s:03d},1380013800{s}" for s in serials]
+    rows = [
+        f"{id_number(village, s)},村民{s},rural_minimum_allowance,{village},335.00,HH{s:03d},1380013800{s}"
+        for s in serials
+    ]
     return HEADER + "\n".join(rows) + "\n"
 
 
 def _import(client, csv_text: str, encoding: str = "utf-8"):
-    return client.post("/api/v1/beneficiaries/import", files={"file": ("roster.csv", csv_text.encode(encoding), "text/csv")})
+    return client.post(
+        "/api/v1/beneficiaries/import", files={"file": ("roster.csv", csv_text.encode(encoding), "text/csv")}
+    )
 
 
 def test_a_roster_imports_once_and_again_changes_nothing(api, world):

@@ -57,9 +57,10 @@ def _complete(folder: Path) -> bool:
 
 def _fetch_into(target: Path) -> None:
     """Download the sdist, check its hash and move its test photos into target atomically."""
-    with tempfile.TemporaryDirectory(prefix="fr-sdist-") as download, tempfile.TemporaryDirectory(
-        prefix="test-photos-", dir=target.parent
-    ) as staging:
+    with (
+        tempfile.TemporaryDirectory(prefix="fr-sdist-") as download,
+        tempfile.TemporaryDirectory(prefix="test-photos-", dir=target.parent) as staging,
+    ):
         archive = _download_sdist(Path(download))
         _extract_photos(archive, Path(staging) / "photos")
         if target.exists():
