@@ -13,10 +13,9 @@ from storage import ObjectStore, StorageError
 log = logging.getLogger(__name__)
 
 
-def put(store: ObjectStore, key: str, data: bytes, content_type: str) -> None:
+def put(store: ObjectStore, key: str, data: bytes) -> None:
     """Encrypt and store; the key is the AES-GCM context, so an object moved to another key will not open."""
-    # The plaintext type is not recorded on the object: metadata in storage would say what it hides.
-    del content_type
+    # Stored as opaque bytes: a content type in storage metadata would say what the ciphertext hides.
     store.put(key, cipher().encrypt(data, context=key), "application/octet-stream")
 
 

@@ -108,7 +108,7 @@ def add_photos(
         for item in checked:
             photo_id = uuid.uuid4()
             key = f"enrolment/{beneficiary.id}/{photo_id}"
-            biometrics.put(store, key, item.upload.data, item.content_type)
+            biometrics.put(store, key, item.upload.data)
             stored_keys.append(key)
             photo = EnrolmentPhoto(
                 id=photo_id,
