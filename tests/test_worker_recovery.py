@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from server import db
 from server.models import EnrolmentPhoto, PhotoState, StaffUser, utcnow
-from server.services import beneficiaries, enrolment
+from server.services import beneficiaries, enrolment, leases
 from server.services.audit import Actor
 from server.services.auth import staff_actor
 from tests.conftest import beneficiary_body, wait_for
@@ -78,7 +78,7 @@ def test_a_live_lease_is_respected_and_a_duplicate_message_does_nothing(app, wor
     photo_id = _photo_without_a_message(app, world)
     with app.app_context():
         settings = app.config["FIELDCHECK"]
-        assert enrolment.claim_photo(db.session(), settings, photo_id) == 1
+        assert leases.claim(db.session(), EnrolmentPhoto, photo_id, settings.task_lease_seconds) == 1
         # Another delivery of the same message while the first worker still holds the lease.
         outcome = enrolment.encode_photo(db.session(), app.extensions["fieldcheck.store"], settings, photo_id)
     assert outcome == "not_claimable"

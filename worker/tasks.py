@@ -9,17 +9,17 @@ from datetime import timedelta
 
 from celery import shared_task
 from flask import current_app
-from sqlalchemy import or_, select
 
 from server import db
-from server.models import EnrolmentPhoto, PhotoState, utcnow
+from server.models import EnrolmentPhoto, utcnow
 from server.queue import enqueue
-from server.services import enrolment
+from server.services import enrolment, leases
 from storage import StorageError
 
 log = logging.getLogger(__name__)
 # A row still in `received` this long after upload has lost its message.
 RECEIVED_GRACE = timedelta(seconds=60)
+REQUEUED_WORK = ((EnrolmentPhoto, enrolment.ENCODE_TASK),)
 
 
 @shared_task(
@@ -42,21 +42,12 @@ def encode_enrolment_photo(photo_id: str) -> str:
 @shared_task(name="fieldcheck.requeue_stale_work")
 def requeue_stale_work() -> int:
     """Send again the work whose message was lost or whose worker died (an expired lease)."""
-    now = utcnow()
-    stale = (
-        db.session()
-        .scalars(
-            select(EnrolmentPhoto.id).where(
-                or_(
-                    (EnrolmentPhoto.state == PhotoState.RECEIVED) & (EnrolmentPhoto.created_at < now - RECEIVED_GRACE),
-                    (EnrolmentPhoto.state == PhotoState.PROCESSING) & (EnrolmentPhoto.lease_expires_at < now),
-                )
-            )
-        )
-        .all()
-    )
-    for photo_id in stale:
-        enqueue(enrolment.ENCODE_TASK, str(photo_id))
-    if stale:
-        log.info("requeued %d enrolment photos", len(stale))
-    return len(stale)
+    received_before = utcnow() - RECEIVED_GRACE
+    requeued = 0
+    for model, task_name in REQUEUED_WORK:
+        for row_id in leases.stale(db.session(), model, received_before=received_before):
+            enqueue(task_name, str(row_id))
+            requeued += 1
+    if requeued:
+        log.info("requeued %d stale work items", requeued)
+    return requeued

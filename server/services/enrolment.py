@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 from sqlalchemy import func, select, update
@@ -20,7 +19,7 @@ from server.models import (
     PhotoState,
     utcnow,
 )
-from server.services import biometrics
+from server.services import biometrics, leases
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import DomainError
@@ -187,63 +186,34 @@ def photos_of(session: Session, beneficiary_id: uuid.UUID) -> list[EnrolmentPhot
     )
 
 
-def claim_photo(session: Session, settings: Settings, photo_id: uuid.UUID) -> int | None:
-    """Take a photo for encoding if nobody holds a live lease on it; returns the attempt number. Commits."""
-    now = utcnow()
-    claimable = (EnrolmentPhoto.state == PhotoState.RECEIVED) | (
-        (EnrolmentPhoto.state == PhotoState.PROCESSING) & (EnrolmentPhoto.lease_expires_at < now)
-    )
-    claimed = session.execute(
-        update(EnrolmentPhoto)
-        .where(EnrolmentPhoto.id == photo_id, claimable)
-        .values(
-            state=PhotoState.PROCESSING,
-            attempts=EnrolmentPhoto.attempts + 1,
-            lease_expires_at=now + timedelta(seconds=settings.task_lease_seconds),
-        )
-        .returning(EnrolmentPhoto.attempts)
-    ).scalar_one_or_none()
-    session.commit()
-    return claimed
-
-
 def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo_id: uuid.UUID) -> str:
     """Turn a claimed photo into a template and search its county for the same face. Commits.
 
     Idempotent: a photo already encoded, retired or leased to another worker is left alone.
     Returns what happened, for the task's log line.
     """
-    attempt = claim_photo(session, settings, photo_id)
+    attempt = leases.claim(session, EnrolmentPhoto, photo_id, settings.task_lease_seconds)
     if attempt is None:
         return "not_claimable"
     photo = session.get(EnrolmentPhoto, photo_id)
     beneficiary = session.get(Beneficiary, photo.beneficiary_id)
     if attempt > MAX_ENCODE_ATTEMPTS:
         # Workers kept dying on this photo; stop handing it out and let a person look.
-        return _fail(session, photo, beneficiary, "too_many_attempts")
+        return _fail(session, photo, beneficiary, attempt, "too_many_attempts")
     try:
         data = biometrics.get(store, photo.object_key)
     except StorageError:
         if attempt >= MAX_ENCODE_ATTEMPTS:
-            return _fail(session, photo, beneficiary, "storage_unavailable")
+            return _fail(session, photo, beneficiary, attempt, "storage_unavailable")
         raise
     try:
         rgb = decode_image(data, max_bytes=len(data), max_pixels=settings.uploads.max_pixels)
     except ImageRejected as exc:
-        return _fail(session, photo, beneficiary, exc.code)
+        return _fail(session, photo, beneficiary, attempt, exc.code)
     vector = encode_face(rgb, FaceBox(**photo.quality["face"]))
 
     # Only the holder of this attempt's lease may finish; a slower duplicate delivery changes nothing.
-    finished = session.execute(
-        update(EnrolmentPhoto)
-        .where(
-            EnrolmentPhoto.id == photo_id,
-            EnrolmentPhoto.state == PhotoState.PROCESSING,
-            EnrolmentPhoto.attempts == attempt,
-        )
-        .values(state=PhotoState.ENCODED, lease_expires_at=None)
-    ).rowcount
-    if not finished:
+    if not leases.finish(session, EnrolmentPhoto, photo_id, attempt, state=PhotoState.ENCODED):
         session.rollback()
         return "lease_lost"
     county = beneficiary.village_code[:6]
@@ -273,10 +243,10 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
     return "encoded"
 
 
-def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, reason: str) -> str:
-    photo.state = PhotoState.FAILED
-    photo.failure_reason = reason
-    photo.lease_expires_at = None
+def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: int, reason: str) -> str:
+    if not leases.finish(session, EnrolmentPhoto, photo.id, attempt, state=PhotoState.FAILED, failure_reason=reason):
+        session.rollback()
+        return "lease_lost"
     record(
         session,
         actor=Actor.system(),
