@@ -3,6 +3,7 @@
 from server.models.audit import AuditChainHead, AuditEntry
 from server.models.base import Base, utcnow
 from server.models.beneficiary import Beneficiary, BeneficiaryStatus, Device, Program
+from server.models.checkin import Checkin, CheckinChallenge, CheckinFrame, CheckinMode, CheckinState
 from server.models.enrolment import EnrolmentPhoto, FaceTemplate, PhotoState
 from server.models.region import Region, RegionLevel
 from server.models.review_case import CaseKind, CaseState, ReviewCase
@@ -16,6 +17,11 @@ __all__ = [
     "BeneficiaryStatus",
     "CaseKind",
     "CaseState",
+    "Checkin",
+    "CheckinChallenge",
+    "CheckinFrame",
+    "CheckinMode",
+    "CheckinState",
     "Device",
     "EnrolmentPhoto",
     "FaceTemplate",

@@ -1,0 +1,335 @@
+"""Check-ins from the phone's side: challenges, submissions, failure limits and what the device is told."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import (
+    Beneficiary,
+    BeneficiaryStatus,
+    Checkin,
+    CheckinChallenge,
+    CheckinFrame,
+    CheckinMode,
+    CheckinState,
+    EnrolmentPhoto,
+    FaceTemplate,
+    PhotoState,
+    utcnow,
+)
+from server.services import biometrics
+from server.services.audit import Actor, record
+from server.services.beneficiaries import scoped_query
+from server.services.errors import Conflict, DomainError, Forbidden, NotFound
+from storage import ObjectStore
+from worker.face.image import ImageRejected, decode_image
+
+VERIFY_TASK = "fieldcheck.verify_checkin"
+
+PROMPTS = {
+    "blink": ("请眨眨眼", "Please blink"),
+    "turn_left": ("请慢慢向左转头", "Slowly turn your head to the left"),
+    "turn_right": ("请慢慢向右转头", "Slowly turn your head to the right"),
+    "open_mouth": ("请张开嘴", "Please open your mouth"),
+    "nod": ("请慢慢点头", "Slowly nod your head"),
+}
+
+
+class Gone(DomainError):
+    status = 410
+
+
+class Locked(DomainError):
+    status = 429
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__("too many failed check-ins; try again later", {"_": ["locked_out"]})
+        self.until = until
+
+
+def _random_actions(settings: Settings) -> list[str]:
+    pool = list(settings.checkin.action_list)
+    count = secrets.choice(range(settings.checkin.min_actions, min(settings.checkin.max_actions, len(pool)) + 1))
+    chosen = []
+    for _ in range(count):
+        chosen.append(pool.pop(secrets.randbelow(len(pool))))
+    return chosen
+
+
+def is_enrolled(session: Session, beneficiary_id: uuid.UUID) -> bool:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(FaceTemplate)
+            .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
+            .where(FaceTemplate.beneficiary_id == beneficiary_id, EnrolmentPhoto.state == PhotoState.ENCODED)
+        )
+        > 0
+    )
+
+
+def lockout_until(session: Session, settings: Settings, beneficiary_id: uuid.UUID) -> datetime | None:
+    """When a lockout after too many recent failures ends, or None if there is none."""
+    now = utcnow()
+    recent = session.scalars(
+        select(Checkin.decided_at)
+        .where(
+            Checkin.beneficiary_id == beneficiary_id,
+            Checkin.state == CheckinState.REJECTED,
+            Checkin.decided_at >= now - timedelta(minutes=settings.checkin.failure_window_minutes),
+        )
+        .order_by(Checkin.decided_at.desc())
+    ).all()
+    if len(recent) < settings.checkin.max_failures:
+        return None
+    until = recent[0] + timedelta(minutes=settings.checkin.lockout_minutes)
+    return until if until > now else None
+
+
+def _check_not_locked(session: Session, settings: Settings, beneficiary_id: uuid.UUID) -> None:
+    until = lockout_until(session, settings, beneficiary_id)
+    if until is not None:
+        raise Locked(until)
+
+
+def issue_challenge(
+    session: Session, settings: Settings, *, actor: Actor, beneficiary: Beneficiary, assisted_by_relative: bool = False
+) -> CheckinChallenge:
+    """A single-use challenge for this beneficiary, answerable only by whoever asked for it. Commits."""
+    if beneficiary.status == BeneficiaryStatus.TERMINATED:
+        raise Conflict("this beneficiary's assistance has ended", {"beneficiary_id": ["terminated"]})
+    if not is_enrolled(session, beneficiary.id):
+        raise Conflict("enrol the beneficiary's face before a check-in", {"beneficiary_id": ["not_enrolled"]})
+    _check_not_locked(session, settings, beneficiary.id)
+    now = utcnow()
+    if actor.kind == "device":
+        mode = CheckinMode.ASSISTED_RELATIVE if assisted_by_relative else CheckinMode.SELF
+    else:
+        mode = CheckinMode.ASSISTED_STAFF
+    challenge = CheckinChallenge(
+        beneficiary_id=beneficiary.id,
+        device_id=uuid.UUID(actor.id) if actor.kind == "device" else None,
+        staff_id=uuid.UUID(actor.id) if actor.kind == "staff" else None,
+        mode=mode,
+        nonce=secrets.token_hex(16),
+        actions=_random_actions(settings),
+        issued_at=now,
+        expires_at=now + timedelta(seconds=settings.checkin.challenge_seconds),
+    )
+    session.add(challenge)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="checkin.challenge_issued",
+        object_type="checkin_challenge",
+        object_id=challenge.id,
+        region_code=beneficiary.village_code,
+        details={"beneficiary_id": str(beneficiary.id), "mode": mode.value},
+    )
+    session.commit()
+    return challenge
+
+
+def prompts(actions: list[str]) -> list[dict[str, str]]:
+    """The actions with the words the app shows and speaks."""
+    return [{"action": a, "prompt_zh": PROMPTS[a][0], "prompt_en": PROMPTS[a][1]} for a in actions]
+
+
+@dataclass(frozen=True)
+class FrameUpload:
+    data: bytes
+    captured_at: datetime
+    action: str | None
+
+
+def _owns(actor: Actor, challenge: CheckinChallenge) -> bool:
+    if actor.kind == "device":
+        return challenge.device_id is not None and str(challenge.device_id) == actor.id
+    return challenge.staff_id is not None and str(challenge.staff_id) == actor.id
+
+
+def _validate_frames(settings: Settings, challenge: CheckinChallenge, frames: list[FrameUpload]) -> None:
+    limits = settings.checkin
+    if not limits.min_frames <= len(frames) <= limits.max_frames:
+        raise DomainError.field("frames", "wrong_count", f"send {limits.min_frames} to {limits.max_frames} frames")
+    errors: dict[str, list[str]] = {}
+    for position, frame in enumerate(frames):
+        if frame.action is not None and frame.action not in challenge.actions:
+            errors[f"frames.{position}"] = ["action_not_in_challenge"]
+            continue
+        try:
+            decode_image(frame.data, max_bytes=limits.max_frame_bytes, max_pixels=limits.max_frame_pixels)
+        except ImageRejected as exc:
+            errors[f"frames.{position}"] = [exc.code]
+    if errors:
+        raise DomainError("one or more frames cannot be used", errors)
+
+
+def submit(
+    session: Session,
+    store: ObjectStore,
+    settings: Settings,
+    *,
+    actor: Actor,
+    challenge_id: uuid.UUID,
+    client_id: str,
+    frames: list[FrameUpload],
+    gps: dict[str, Any] | None,
+    device_info: dict[str, Any],
+) -> tuple[Checkin, bool]:
+    """Accept a check-in: frames encrypted and stored, the row committed as received. Returns (check-in, created).
+
+    A resubmission with the same client id returns the stored check-in and changes nothing.
+    """
+    challenge = session.get(CheckinChallenge, challenge_id)
+    visible = challenge is not None and session.scalar(
+        scoped_query(actor).where(Beneficiary.id == challenge.beneficiary_id)
+    )
+    if not visible:
+        raise NotFound("challenge not found", {"challenge_id": ["challenge_not_found"]})
+    if not _owns(actor, challenge):
+        raise Forbidden("this challenge was issued to someone else", {"challenge_id": ["challenge_not_yours"]})
+    existing = session.scalar(
+        select(Checkin).where(Checkin.beneficiary_id == challenge.beneficiary_id, Checkin.client_id == client_id)
+    )
+    if existing is not None:
+        if existing.challenge_id != challenge.id:
+            raise Conflict("this client id was used for another check-in", {"client_id": ["client_id_reused"]})
+        return existing, False
+    if challenge.used_at is not None:
+        raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
+    if challenge.expires_at < utcnow():
+        raise Gone("this challenge has expired; ask for a new one", {"challenge_id": ["challenge_expired"]})
+    _check_not_locked(session, settings, challenge.beneficiary_id)
+    _validate_frames(settings, challenge, frames)
+
+    beneficiary = session.get(Beneficiary, challenge.beneficiary_id)
+    checkin_id = uuid.uuid4()
+    stored: list[str] = []
+    try:
+        checkin = Checkin(
+            id=checkin_id,
+            beneficiary_id=beneficiary.id,
+            challenge_id=challenge.id,
+            client_id=client_id,
+            mode=challenge.mode,
+            device_id=challenge.device_id,
+            staff_id=challenge.staff_id,
+            region_code=beneficiary.village_code,
+            gps=gps,
+            device_info=device_info,
+        )
+        session.add(checkin)
+        for position, frame in enumerate(frames):
+            key = f"checkins/{checkin_id}/{position}"
+            biometrics.put(store, key, frame.data)
+            stored.append(key)
+            session.add(
+                CheckinFrame(
+                    checkin_id=checkin_id,
+                    position=position,
+                    object_key=key,
+                    sha256=hashlib.sha256(frame.data).hexdigest(),
+                    captured_at=frame.captured_at,
+                    action=frame.action,
+                )
+            )
+        used = session.execute(
+            update(CheckinChallenge)
+            .where(CheckinChallenge.id == challenge.id, CheckinChallenge.used_at.is_(None))
+            .values(used_at=utcnow())
+        ).rowcount
+        if not used:
+            raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
+        record(
+            session,
+            actor=actor,
+            action="checkin.received",
+            object_type="checkin",
+            object_id=checkin_id,
+            region_code=beneficiary.village_code,
+            details={"frames": len(frames), "mode": challenge.mode.value},
+        )
+        session.commit()
+    except IntegrityError:
+        # The same client id arrived twice at once: the other request stored it.
+        session.rollback()
+        _discard(store, stored)
+        existing = session.scalar(
+            select(Checkin).where(Checkin.beneficiary_id == challenge.beneficiary_id, Checkin.client_id == client_id)
+        )
+        if existing is None:
+            raise
+        return existing, False
+    except BaseException:
+        session.rollback()
+        _discard(store, stored)
+        raise
+    return checkin, True
+
+
+def _discard(store: ObjectStore, keys: list[str]) -> None:
+    for key in keys:
+        biometrics.discard(store, key)
+
+
+# What a device may be told: an answer it can act on, never a score or the detector's reasoning.
+DEVICE_MESSAGES = {
+    "pending": ("正在核验，请稍候", "Checking, please wait"),
+    "verified": ("认证成功，谢谢", "Done: you are verified, thank you"),
+    "review": ("已转人工审核，工作人员会联系您", "Sent to a person for review; staff will contact you"),
+    "too_dark": ("光线太暗，请到明亮处再试", "Too dark: move somewhere brighter and try again"),
+    "face_not_found": ("没有看清人脸，请正对镜头再试", "Face not found: look straight at the camera and try again"),
+    "multiple_faces": (
+        "画面里有多张人脸，请只让本人入镜",
+        "More than one face: only the beneficiary should be in view",
+    ),
+    "action_not_seen": ("没有看到要求的动作，请按提示慢慢做", "The movement was not seen: follow the prompts slowly"),
+    "not_confirmed": (
+        "未能确认身份，请稍后再试或联系村协理员",
+        "We could not confirm it is you: try later or ask your village assistant",
+    ),
+}
+# Reasons grouped into what the person can do about them; anything unlisted stays "not_confirmed".
+DEVICE_REASON = {
+    "too_dark": "too_dark",
+    "face_not_found": "face_not_found",
+    "multiple_faces": "multiple_faces",
+    "action_not_seen": "action_not_seen",
+    "actions_out_of_order": "action_not_seen",
+}
+
+
+def device_view(checkin: Checkin) -> dict[str, Any]:
+    """What the phone polling its check-in sees."""
+    if checkin.state in (CheckinState.RECEIVED, CheckinState.PROCESSING):
+        status, message = "pending", "pending"
+    elif checkin.state == CheckinState.REJECTED:
+        status = "rejected"
+        message = next((DEVICE_REASON[r] for r in checkin.reasons if r in DEVICE_REASON), "not_confirmed")
+    else:
+        status = message = checkin.state.value
+    zh, en = DEVICE_MESSAGES[message]
+    return {
+        "id": checkin.id,
+        "status": status,
+        "message": {"code": message, "zh": zh, "en": en},
+        "received_at": checkin.created_at,
+        "decided_at": checkin.decided_at,
+    }
+
+
+def quarter_start(day: date) -> date:
+    """First day of the calendar quarter: the default check-in cycle until cycles are configured."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
