@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import select
@@ -24,6 +25,10 @@ from server.services import beneficiaries, regions, roster_csv, staff
 from server.services.audit import Actor
 from server.services.auth import staff_actor
 from server.services.errors import DomainError
+from worker.face import calibration
+from worker.face.detect import detect_faces
+from worker.face.encode import encode_face
+from worker.face.image import decode_image
 
 SPEC_PATH = Path("api_spec/openapi.json")
 
@@ -207,6 +212,34 @@ def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> Non
         stop()
         for child in children:
             child.wait()
+
+
+@cli.command("calibrate")
+@click.argument("pairs_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--target-far", default=0.001, show_default=True, help="False-accept rate to stay within.")
+@click.option("--max-frr", default=0.05, show_default=True, help="False-reject rate the review band should reach.")
+def calibrate(pairs_dir: Path, target_far: float, max_frr: float) -> None:
+    """Print FAR/FRR per threshold on labelled pairs (PAIRS_DIR/pairs.csv) and recommend thresholds."""
+    pairs = calibration.read_pairs(pairs_dir)
+    limits = _settings().uploads
+
+    def encode(path: Path):
+        rgb = decode_image(path.read_bytes(), max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+        faces = detect_faces(rgb)
+        return encode_face(rgb, faces[0]) if faces else None
+
+    scored = calibration.score_pairs(pairs, encode)
+    same = sum(1 for _, s in scored if s)
+    click.echo(f"pairs scored: {len(scored)} of {len(pairs)} ({same} same, {len(scored) - same} different)")
+    points = calibration.error_rates(scored, np.arange(0.30, 0.701, 0.01))
+    click.echo("threshold      FAR      FRR")
+    for point in points:
+        click.echo(f"{point.threshold:9.2f} {point.far:8.4f} {point.frr:8.4f}")
+    advice = calibration.recommend(points, target_far=target_far, max_frr=max_frr)
+    click.echo(
+        f"recommended: FIELDCHECK_FACE_ACCEPT={advice.accept:.2f} FIELDCHECK_FACE_REVIEW={advice.review:.2f} "
+        f"(FAR {advice.far_at_accept:.4f}, FRR {advice.frr_at_accept:.4f} at accept)"
+    )
 
 
 @cli.command("seed-demo")
