@@ -242,6 +242,21 @@ def calibrate(pairs_dir: Path, target_far: float, max_frr: float) -> None:
     )
 
 
+@cli.group("bench")
+def bench() -> None:
+    """Benchmarks that print figures for this machine."""
+
+
+@bench.command("verify")
+@click.option("--sessions", default=40, show_default=True)
+def bench_verify(sessions: int) -> None:
+    """Check-in verification throughput, latency and ratio to the floor, in one process."""
+    # The benchmark builds its sessions with the test-suite's generator: a developer's command.
+    from bench.verify import run
+
+    run(sessions, echo=click.echo)
+
+
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""

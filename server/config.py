@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TypeVar
 
+from worker.face.liveness import LivenessLimits
 from worker.face.quality import QualityLimits
 
 PREFIX = "FIELDCHECK_"
@@ -75,6 +76,33 @@ class UploadLimits:
 
 
 @dataclass(frozen=True)
+class CheckinSettings:
+    """Liveness check-ins: gentle challenges, bounded uploads, and the failure rules peers use."""
+
+    challenge_seconds: int = 120
+    actions: str = "blink,turn_left,turn_right,open_mouth,nod"
+    min_actions: int = 2
+    max_actions: int = 3
+    min_frames: int = 5
+    max_frames: int = 30
+    max_frame_bytes: int = 1_500_000
+    max_frame_pixels: int = 4_000_000
+    # At most this many failures in the window, then a lockout (AWS advises 5, then 30–60 minutes).
+    max_failures: int = 5
+    failure_window_minutes: int = 30
+    lockout_minutes: int = 60
+    # This many failures in a cycle send the person to assisted verification by a human.
+    failures_before_review: int = 3
+    # Frames encoded to prove one person throughout (each costs one 128-d encoding).
+    identity_frames: int = 3
+    same_person: float = 0.55
+
+    @property
+    def action_list(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.actions.split(",") if a.strip())
+
+
+@dataclass(frozen=True)
 class Settings:
     instance_path: Path
     database_url: str
@@ -87,6 +115,8 @@ class Settings:
     face: FaceThresholds = field(default_factory=FaceThresholds)
     uploads: UploadLimits = field(default_factory=UploadLimits)
     quality: QualityLimits = field(default_factory=QualityLimits)
+    checkin: CheckinSettings = field(default_factory=CheckinSettings)
+    liveness: LivenessLimits = field(default_factory=LivenessLimits)
 
     @property
     def embedded(self) -> bool:
@@ -123,5 +153,7 @@ class Settings:
             face=_section(FaceThresholds, "FACE"),
             uploads=_section(UploadLimits, "UPLOAD"),
             quality=_section(QualityLimits, "QUALITY"),
+            checkin=_section(CheckinSettings, "CHECKIN"),
+            liveness=_section(LivenessLimits, "LIVENESS"),
             task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 300),
         )

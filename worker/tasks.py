@@ -11,15 +11,15 @@ from celery import shared_task
 from flask import current_app
 
 from server import db
-from server.models import EnrolmentPhoto, utcnow
+from server.models import Checkin, EnrolmentPhoto, utcnow
 from server.queue import enqueue
-from server.services import enrolment, leases
+from server.services import checkins, enrolment, leases, verification
 from storage import StorageError
 
 log = logging.getLogger(__name__)
 # A row still in `received` this long after upload has lost its message.
 RECEIVED_GRACE = timedelta(seconds=60)
-REQUEUED_WORK = ((EnrolmentPhoto, enrolment.ENCODE_TASK),)
+REQUEUED_WORK = ((EnrolmentPhoto, enrolment.ENCODE_TASK), (Checkin, checkins.VERIFY_TASK))
 
 
 @shared_task(
@@ -36,6 +36,25 @@ def encode_enrolment_photo(photo_id: str) -> str:
         db.session(), current_app.extensions["fieldcheck.store"], settings, uuid.UUID(photo_id)
     )
     log.info("enrolment photo %s: %s", photo_id, outcome)
+    return outcome
+
+
+@shared_task(
+    name=checkins.VERIFY_TASK,
+    autoretry_for=(StorageError,),
+    retry_backoff=5,
+    retry_jitter=True,
+    max_retries=verification.MAX_VERIFY_ATTEMPTS,
+)
+def verify_checkin(checkin_id: str) -> str:
+    """Decide one check-in: liveness, identity, replay and match."""
+    outcome = verification.verify_checkin(
+        db.session(),
+        current_app.extensions["fieldcheck.store"],
+        current_app.config["FIELDCHECK"],
+        uuid.UUID(checkin_id),
+    )
+    log.info("check-in %s: %s", checkin_id, outcome)
     return outcome
 
 

@@ -9,13 +9,13 @@ from flask import Blueprint, Flask, jsonify
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from server.api import beneficiaries, cases, enrolment, regions, sessions
+from server.api import beneficiaries, cases, checkins, enrolment, regions, sessions
 from server.services.errors import DomainError
 from storage import StorageError
 
 log = logging.getLogger(__name__)
 
-BLUEPRINTS = (sessions.blp, regions.blp, beneficiaries.blp, enrolment.blp, cases.blp)
+BLUEPRINTS = (sessions.blp, regions.blp, beneficiaries.blp, enrolment.blp, checkins.blp, cases.blp)
 
 
 def _error(status: HTTPStatus, message: str, errors: dict):
@@ -24,7 +24,9 @@ def _error(status: HTTPStatus, message: str, errors: dict):
 
 
 def _domain_error(exc: DomainError):
-    return _error(HTTPStatus(exc.status), exc.message, exc.errors)
+    response, status = _error(HTTPStatus(exc.status), exc.message, exc.errors)
+    response.headers.update(exc.headers)
+    return response, status
 
 
 def _storage_error(exc: StorageError):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.db import fetch_page
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -31,6 +32,7 @@ from server.services import biometrics
 from server.services.audit import Actor, record
 from server.services.beneficiaries import scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
+from server.services.regions import in_scope as region_scope
 from storage import ObjectStore
 from worker.face.image import ImageRejected, decode_image
 
@@ -55,6 +57,10 @@ class Locked(DomainError):
     def __init__(self, until: datetime) -> None:
         super().__init__("too many failed check-ins; try again later", {"_": ["locked_out"]})
         self.until = until
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, int((self.until - utcnow()).total_seconds())))}
 
 
 def _random_actions(settings: Settings) -> list[str]:
@@ -333,3 +339,33 @@ def device_view(checkin: Checkin) -> dict[str, Any]:
 def quarter_start(day: date) -> date:
     """First day of the calendar quarter: the default check-in cycle until cycles are configured."""
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def get_checkin(session: Session, *, actor: Actor, checkin_id: uuid.UUID) -> Checkin:
+    """A check-in of a beneficiary the actor may see."""
+    checkin = session.scalar(
+        select(Checkin)
+        .join(Beneficiary, Beneficiary.id == Checkin.beneficiary_id)
+        .where(Checkin.id == checkin_id, Beneficiary.id.in_(scoped_query(actor).with_only_columns(Beneficiary.id)))
+    )
+    if checkin is None:
+        raise NotFound("check-in not found", {"checkin_id": ["not_found"]})
+    return checkin
+
+
+def list_checkins(
+    session: Session, *, actor: Actor, filters: dict[str, Any], offset: int, limit: int
+) -> tuple[list[Checkin], int]:
+    """Check-ins in the actor's region, newest first, filtered by region, state, person and period."""
+    query = select(Checkin).where(region_scope(Checkin.region_code, actor.region_code))
+    if filters.get("region_code"):
+        query = query.where(region_scope(Checkin.region_code, filters["region_code"]))
+    if filters.get("state"):
+        query = query.where(Checkin.state == filters["state"])
+    if filters.get("beneficiary_id"):
+        query = query.where(Checkin.beneficiary_id == filters["beneficiary_id"])
+    if filters.get("received_from"):
+        query = query.where(Checkin.created_at >= filters["received_from"])
+    if filters.get("received_to"):
+        query = query.where(Checkin.created_at < filters["received_to"])
+    return fetch_page(session, query, order_by=(Checkin.created_at.desc(), Checkin.id), offset=offset, limit=limit)

@@ -13,6 +13,11 @@ class DomainError(Exception):
         self.message = message
         self.errors = errors or {}
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers, such as Retry-After."""
+        return {}
+
     @classmethod
     def field(cls, field: str, reason: str, message: str | None = None) -> DomainError:
         """An error about one field with one reason code."""

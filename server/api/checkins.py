@@ -1,0 +1,124 @@
+"""Liveness check-ins: challenges and submissions from phones, status polling, staff views."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server import db
+from server.api.access import authenticated, current_actor, settings, staff_only
+from server.queue import enqueue
+from server.schemas.checkin import (
+    ChallengeRequestSchema,
+    ChallengeSchema,
+    CheckinFilesSchema,
+    CheckinFormSchema,
+    CheckinQuerySchema,
+    CheckinSchema,
+    CheckinStatusSchema,
+    GpsFixSchema,
+)
+from server.services import checkins
+from server.services.beneficiaries import get_beneficiary
+from server.services.errors import DomainError
+
+blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Liveness face check-ins")
+
+
+@blp.route("/checkin-challenges")
+class Challenges(MethodView):
+    @authenticated
+    @blp.arguments(ChallengeRequestSchema)
+    @blp.response(201, ChallengeSchema)
+    def post(self, body: dict):
+        """Ask for a single-use challenge: 2–3 gentle actions in random order, valid for about two minutes."""
+        actor = current_actor()
+        beneficiary_id = uuid.UUID(actor.beneficiary_id) if actor.kind == "device" else body.get("beneficiary_id")
+        if beneficiary_id is None:
+            raise DomainError.field("beneficiary_id", "required", "staff name the beneficiary they assist")
+        session = db.session()
+        beneficiary = get_beneficiary(session, actor=actor, beneficiary_id=beneficiary_id)
+        challenge = checkins.issue_challenge(
+            session, settings(), actor=actor, beneficiary=beneficiary, assisted_by_relative=body["assisted_by_relative"]
+        )
+        limits = settings().checkin
+        return {
+            "id": challenge.id,
+            "nonce": challenge.nonce,
+            "mode": challenge.mode,
+            "expires_at": challenge.expires_at,
+            "actions": checkins.prompts(challenge.actions),
+            "min_frames": limits.min_frames,
+            "max_frames": limits.max_frames,
+        }
+
+
+@blp.route("/checkins")
+class Checkins(MethodView):
+    @authenticated
+    @blp.arguments(CheckinFormSchema, location="form")
+    @blp.arguments(CheckinFilesSchema, location="files")
+    @blp.response(202, CheckinStatusSchema)
+    @blp.alt_response(200, schema=CheckinStatusSchema, description="A resubmission: the check-in already stored")
+    def post(self, form: dict, files: dict):
+        """Submit a challenge's frames (multipart: `metadata` JSON, `frames` files); verified in the background."""
+        meta = form["metadata"]
+        uploads = files["frames"]
+        if len(uploads) != len(meta["frames"]):
+            raise DomainError.field("frames", "frame_count_mismatch", "send one metadata entry per frame file")
+        frames = [
+            checkins.FrameUpload(data=upload.read(), captured_at=info["captured_at"], action=info["action"])
+            for upload, info in zip(uploads, meta["frames"], strict=True)
+        ]
+        checkin, created = checkins.submit(
+            db.session(),
+            current_app.extensions["fieldcheck.store"],
+            settings(),
+            actor=current_actor(),
+            challenge_id=meta["challenge_id"],
+            client_id=meta["client_id"],
+            frames=frames,
+            # Dumped back to JSON types for storage: timestamps as ISO strings.
+            gps=GpsFixSchema().dump(meta["gps"]) if meta["gps"] else None,
+            device_info=meta["device"],
+        )
+        if created:
+            enqueue(checkins.VERIFY_TASK, str(checkin.id))
+        return checkins.device_view(checkin), 202 if created else 200
+
+    @staff_only()
+    @blp.arguments(CheckinQuerySchema, location="query")
+    @blp.response(200, CheckinSchema(many=True))
+    @blp.paginate()
+    def get(self, query: dict, pagination_parameters):
+        """Check-ins in your region with their verdicts and reasons, newest first."""
+        items, total = checkins.list_checkins(
+            db.session(),
+            actor=current_actor(),
+            filters=query,
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return items
+
+
+@blp.route("/checkins/<uuid:checkin_id>")
+class CheckinStatus(MethodView):
+    @authenticated
+    @blp.response(200, CheckinStatusSchema)
+    def get(self, checkin_id: uuid.UUID):
+        """Poll a check-in: pending, verified, rejected (with what to do) or review. Never scores."""
+        return checkins.device_view(checkins.get_checkin(db.session(), actor=current_actor(), checkin_id=checkin_id))
+
+
+@blp.route("/checkins/<uuid:checkin_id>/details")
+class CheckinDetails(MethodView):
+    @staff_only()
+    @blp.response(200, CheckinSchema)
+    def get(self, checkin_id: uuid.UUID):
+        """A check-in with its reasons and scores, for staff."""
+        return checkins.get_checkin(db.session(), actor=current_actor(), checkin_id=checkin_id)

@@ -1,0 +1,194 @@
+"""The worker's side of a check-in: liveness, one identity throughout, no replay, a match to enrolment."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from worker.face.liveness import FrameAnalysis, FrameInput, check_liveness
+
+from server.config import Settings
+from server.models import (
+    Beneficiary,
+    CaseKind,
+    Checkin,
+    CheckinChallenge,
+    CheckinFrame,
+    CheckinState,
+    EnrolmentPhoto,
+    FaceTemplate,
+    PhotoState,
+    utcnow,
+)
+from server.services import biometrics, leases
+from server.services.audit import Actor, record
+from server.services.cases import open_case
+from server.services.checkins import quarter_start
+from storage import ObjectStore
+from worker.face.encode import encode_face, face_distance, template_from_bytes
+from worker.face.image import decode_image
+
+MAX_VERIFY_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Assessment:
+    state: CheckinState
+    reasons: list[str]
+    scores: dict[str, Any] = field(default_factory=dict)
+
+
+def _identity_frames(analyses: tuple[FrameAnalysis, ...], count: int) -> list[FrameAnalysis]:
+    """The most frontal face in each of `count` stretches of the session, so a swap anywhere shows."""
+    with_face = [a for a in analyses if a.box is not None and a.pose is not None]
+    if not with_face:
+        return []
+    chunks = np.array_split(np.arange(len(with_face)), min(count, len(with_face)))
+    return [min((with_face[i] for i in chunk), key=lambda a: abs(a.pose.yaw) + abs(a.pose.pitch)) for chunk in chunks]
+
+
+def assess(
+    frames: list[FrameInput], actions: list[str], templates: list[np.ndarray], settings: Settings, *, mirrored: bool
+) -> Assessment:
+    """Decide a session from its decoded frames and the enrolled templates: pure, no I/O."""
+    liveness = check_liveness(frames, actions, settings.liveness, mirrored=mirrored)
+    scores: dict[str, Any] = {"actions": liveness.actions}
+    if not liveness.passed:
+        return Assessment(CheckinState.REJECTED, list(liveness.reasons), scores)
+    chosen = _identity_frames(liveness.frames, settings.checkin.identity_frames)
+    encodings = [encode_face(frames[a.index].rgb, a.box) for a in chosen]
+    spread = max((face_distance(a, b) for a, b in itertools.combinations(encodings, 2)), default=0.0)
+    scores["identity_spread"] = round(spread, 4)
+    if spread > settings.checkin.same_person:
+        return Assessment(CheckinState.REJECTED, ["identity_changed"], scores)
+    if not templates:
+        return Assessment(CheckinState.REVIEW, ["not_enrolled"], scores)
+    gallery = np.stack(templates)
+    distance = float(np.median([np.linalg.norm(gallery - e, axis=1).min() for e in encodings]))
+    scores["distance"] = round(distance, 4)
+    thresholds = settings.face
+    if distance <= thresholds.accept:
+        return Assessment(CheckinState.VERIFIED, [], scores)
+    if distance <= thresholds.review:
+        return Assessment(CheckinState.REVIEW, ["face_uncertain"], scores)
+    return Assessment(CheckinState.REJECTED, ["face_mismatch"], scores)
+
+
+def enrolled_templates(session: Session, beneficiary_id: uuid.UUID) -> list[np.ndarray]:
+    return [
+        template_from_bytes(blob)
+        for blob in session.scalars(
+            select(FaceTemplate.vector)
+            .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
+            .where(FaceTemplate.beneficiary_id == beneficiary_id, EnrolmentPhoto.state == PhotoState.ENCODED)
+        )
+    ]
+
+
+def _replayed(session: Session, checkin_id: uuid.UUID, hashes: list[str]) -> bool:
+    """Whether any frame's exact bytes were already submitted in another check-in."""
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(CheckinFrame)
+            .where(CheckinFrame.sha256.in_(hashes), CheckinFrame.checkin_id != checkin_id)
+        )
+    )
+
+
+def verify_checkin(session: Session, store: ObjectStore, settings: Settings, checkin_id: uuid.UUID) -> str:
+    """Verify one received check-in and record the verdict. Idempotent; commits. Returns the outcome."""
+    attempt = leases.claim(session, Checkin, checkin_id, settings.task_lease_seconds)
+    if attempt is None:
+        return "not_claimable"
+    checkin = session.get(Checkin, checkin_id)
+    rows = session.scalars(
+        select(CheckinFrame).where(CheckinFrame.checkin_id == checkin_id).order_by(CheckinFrame.position)
+    ).all()
+    if attempt > MAX_VERIFY_ATTEMPTS:
+        # Workers kept dying on this session: a person decides.
+        assessment = Assessment(CheckinState.REVIEW, ["too_many_attempts"])
+    elif _replayed(session, checkin_id, [row.sha256 for row in rows]):
+        assessment = Assessment(CheckinState.REJECTED, ["replayed_frames"])
+    else:
+        frames = _decode(store, settings, rows)
+        challenge = session.get(CheckinChallenge, checkin.challenge_id)
+        assessment = assess(
+            frames,
+            challenge.actions,
+            enrolled_templates(session, checkin.beneficiary_id),
+            settings,
+            mirrored=bool(checkin.device_info.get("mirrored", False)),
+        )
+    return _record_verdict(session, settings, checkin, attempt, assessment)
+
+
+def _decode(store: ObjectStore, settings: Settings, rows: list[CheckinFrame]) -> list[FrameInput]:
+    start = rows[0].captured_at
+    frames = []
+    for row in rows:
+        data = biometrics.get(store, row.object_key)
+        rgb = decode_image(data, max_bytes=len(data), max_pixels=settings.checkin.max_frame_pixels)
+        frames.append(FrameInput(rgb=rgb, action=row.action, captured_at=(row.captured_at - start).total_seconds()))
+    return frames
+
+
+def _record_verdict(
+    session: Session, settings: Settings, checkin: Checkin, attempt: int, assessment: Assessment
+) -> str:
+    finished = leases.finish(
+        session,
+        Checkin,
+        checkin.id,
+        attempt,
+        state=assessment.state,
+        reasons=assessment.reasons,
+        scores=assessment.scores,
+        decided_at=utcnow(),
+    )
+    if not finished:
+        session.rollback()
+        return "lease_lost"
+    record(
+        session,
+        actor=Actor.system(),
+        action=f"checkin.{assessment.state.value}",
+        object_type="checkin",
+        object_id=checkin.id,
+        region_code=checkin.region_code,
+        details={"reasons": assessment.reasons},
+    )
+    if assessment.state == CheckinState.REJECTED:
+        _refer_repeated_failures(session, settings, checkin)
+    session.commit()
+    return assessment.state.value
+
+
+def _refer_repeated_failures(session: Session, settings: Settings, checkin: Checkin) -> None:
+    """Enough failures in one cycle send the person to assisted verification by a human."""
+    cycle = quarter_start(utcnow().date())
+    failures = session.scalar(
+        select(func.count())
+        .select_from(Checkin)
+        .where(
+            Checkin.beneficiary_id == checkin.beneficiary_id,
+            Checkin.state == CheckinState.REJECTED,
+            func.date(Checkin.decided_at) >= cycle,
+        )
+    )
+    # The verdict being recorded is not flushed yet.
+    if failures + 1 < settings.checkin.failures_before_review:
+        return
+    open_case(
+        session,
+        kind=CaseKind.FAILED_CHECKINS,
+        beneficiary=session.get(Beneficiary, checkin.beneficiary_id),
+        dedupe_key=f"failed_checkins:{checkin.beneficiary_id}:{cycle.isoformat()}",
+        summary=f"{failures + 1} failed check-ins this cycle: verify with the person in an assisted check-in",
+        details={"cycle_start": cycle.isoformat(), "last_checkin_id": str(checkin.id)},
+    )
