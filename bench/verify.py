@@ -46,7 +46,8 @@ def run(sessions: int = 40, echo: Callable[[str], None] = print) -> dict[str, fl
     prepared = []
     for i in range(sessions):
         actions = ACTION_SETS[i % len(ACTION_SETS)]
-        frames = genuine_session("obama3.jpg", actions, seed=i)[:5]
+        # The generator opens with two neutral frames; keep one, so 5 frames cover both actions.
+        frames = genuine_session("obama3.jpg", actions, seed=i)[1:]
         prepared.append(([(f.jpeg, f.action, f.captured_at) for f in frames], actions))
 
     def verify(session) -> str:

@@ -26,9 +26,8 @@ import math
 from dataclasses import dataclass
 
 import cv2
-import numpy as np
-
 import face_recognition.api as fr_api
+import numpy as np
 
 from worker.face.detect import FaceBox, detect_faces, landmarks68
 from worker.face.pose import HeadPose, head_pose
