@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from worker.face.liveness import FrameAnalysis, FrameInput, check_liveness
 
 from server.config import Settings
 from server.models import (
@@ -32,6 +31,7 @@ from server.services.checkins import quarter_start
 from storage import ObjectStore
 from worker.face.encode import encode_face, face_distance, template_from_bytes
 from worker.face.image import decode_image
+from worker.face.liveness import FrameAnalysis, FrameInput, check_liveness
 
 MAX_VERIFY_ATTEMPTS = 5
 
