@@ -7,8 +7,9 @@ image moved by a piecewise-affine warp over the landmarks), closed eyes and an o
 the detector really measures the motion. The spoof sessions show the same photo flat: unchanged,
 shifted and rotated in the image plane, or tilted out of plane as a card held in front of the lens.
 
-Frame layout: 1 or 2 neutral frames (by seed parity), then 2 frames per challenged action in the
-challenged order (part-way, then the full action), 0.3-0.5 s apart.
+Frame layout: 2 neutral frames, then 2 frames per challenged action in the challenged order
+(part-way, then the full action), 0.3-0.5 s apart; so [1:] of a two-action session is the
+5-frame minimum.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from worker.face.pose import head_pose
 FRAME_W, FRAME_H = 640, 480
 FACE_PX = 210  # HOG box height of the face in a neutral frame
 JPEG_QUALITY = 85
+NEUTRAL_FRAMES = 2
 # A phone front camera's focal length for a 640-px-wide frame (about a 67° horizontal field of view).
 CAMERA_FOCAL = 480.0
 # Neutral frames of photos whose face is turned more than this are turned back by this share of it.
@@ -42,6 +44,10 @@ TURN_DEG = 25.0
 NOD_DEG = 20.0
 # Share of the full motion in the first and second frame of an action's prompt.
 ACTION_STEPS = (0.7, 1.0)
+# A shut eye's cover reaches this share of the way from the upper lid to the brow; the lash line
+# is this share of the eye's width thick.
+_LID_REACH = 0.9
+_LASH_WIDTH = 0.12
 # Tilt of the flat photo for turn and nod prompts in tilted_photo_session.
 TILT_TURN_DEG = 50.0
 TILT_NOD_DEG = 35.0
@@ -279,35 +285,55 @@ def turned(base: _Base, yaw_deg: float, pitch_deg: float) -> np.ndarray:
 
 
 def eyes_closed(base: _Base, amount: float) -> np.ndarray:
-    """The neutral frame with the upper eyelids lowered over the eyes (amount 1 = shut)."""
+    """The neutral frame with the eyes shut (amount 1) or nearly (amount < 1).
+
+    Each eye, from the lower lid up to nearly the brow, is covered with the skin from below it
+    (toned like the skin beside and below the eye), and a thick lash line is drawn along the lower
+    lid; at amount < 1 the cover stops lower. The landmark predictor follows the lids of a shut eye
+    reluctantly: a thin lash line or a cover that leaves the lid crease's shadow lets it place the
+    upper lid on the crease (EAR ratios up to 0.95 on obama2.jpg); this form measures 0.35-0.6.
+    """
     lm = base.landmarks
-    src_extra, dst_extra = [], []
-    dst = lm.copy()
-    for upper, lower in (((37, 38), (41, 40)), ((43, 44), (47, 46))):
-        for u, lo in zip(upper, lower, strict=True):
-            dst[u] = lm[u] + amount * 0.97 * (lm[lo] - lm[u])
-    # Anchor the skin around the eyes (the lid crease moves half as far as the lid) so only the lid moves.
-    for eye in (range(36, 42), range(42, 48)):
-        pts = lm[list(eye)]
-        centre = pts.mean(axis=0)
-        width = np.linalg.norm(pts[3] - pts[0])
-        for angle in np.linspace(0, 2 * math.pi, 10, endpoint=False):
-            p = centre + np.array([0.95 * width * math.cos(angle), 0.7 * width * math.sin(angle)])
-            src_extra.append(p)
-            dst_extra.append(p)
-        crease = centre + np.array([0.0, -0.42 * width])
-        src_extra.append(crease)
-        dst_extra.append(crease + np.array([0.0, amount * 0.12 * width]))
-    anchors = _border_anchors()
-    src = np.concatenate([lm, np.array(src_extra), anchors])
-    dst_all = np.concatenate([dst, np.array(dst_extra), anchors])
-    out = _piecewise_warp(base.rgb, src, dst_all)
-    if amount >= 0.8:
-        # The lash line of a shut eye.
-        for ids in ((36, 41, 40, 39), (42, 47, 46, 45)):
-            pts = np.round(dst[list(ids)]).astype(np.int32)
-            cv2.polylines(out, [pts], False, (35, 25, 20), 1, cv2.LINE_AA)
-    return out
+    out = base.rgb.astype(np.float32)
+    height, width = out.shape[:2]
+    for eye_ids, brow_ids in ((range(36, 42), (17, 19, 20, 21)), (range(42, 48), (22, 23, 24, 26))):
+        eye = lm[list(eye_ids)]
+        brow = lm[list(brow_ids)]
+        eye_w = float(np.linalg.norm(eye[3] - eye[0]))
+        lower = np.array([eye[0], eye[5], eye[4], eye[3]]) + np.array([0.0, 0.06 * eye_w])
+        corners = np.array([eye[0] - [0.12 * eye_w, 0], eye[3] + [0.12 * eye_w, 0]])
+        reach = _LID_REACH * amount
+        upper = np.array([eye[2], eye[1]]) + reach * (brow[[2, 1]] - np.array([eye[2], eye[1]]))
+        outline = np.array([corners[0], *lower[1:3], corners[1], *upper])
+        mask = np.zeros((height, width), dtype=np.uint8)
+        cv2.fillPoly(mask, [np.round(outline * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
+        blur = max(3, int(eye_w * 0.2) | 1)
+        soft = cv2.GaussianBlur(mask, (blur, blur), 0).astype(np.float32)[..., None] / 255.0
+        cover_h = float(lower[:, 1].max() - upper[:, 1].min())
+        shift = np.float32([[1, 0, 0], [0, 1, cover_h]])
+        skin = cv2.warpAffine(
+            base.rgb,
+            shift,
+            (width, height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        ).astype(np.float32)
+        # Tone the cover like the skin around it: cheek skin is lighter than an eye socket, and a
+        # light almond framed by shadow reads as an open eye, a dark one as an iris.
+        ring = cv2.dilate(mask, np.ones((blur * 2 + 1, blur * 2 + 1), np.uint8)) > 0
+        ring &= mask == 0
+        ring[: int(eye[:, 1].mean())] = False
+        inside = mask > 127
+        skin *= np.median(base.rgb[ring], axis=0) / np.maximum(np.median(skin[inside], axis=0), 1.0)
+        out = out * (1 - soft) + skin * soft
+        # The lash line where the lids meet.
+        lash = lower - np.array([0.0, 0.1 * eye_w])
+        line = np.zeros((height, width), dtype=np.uint8)
+        thickness = max(1, round(eye_w * _LASH_WIDTH))
+        cv2.polylines(line, [np.round(lash * 4).astype(np.int32)], False, 255, thickness, cv2.LINE_AA, 2)
+        line_soft = cv2.GaussianBlur(line, (3, 3), 0).astype(np.float32)[..., None] / 255.0 * 0.7
+        out = out * (1 - line_soft) + np.float32([30, 22, 20]) * line_soft
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def mouth_opened(base: _Base, amount: float) -> np.ndarray:
@@ -328,12 +354,16 @@ def mouth_opened(base: _Base, amount: float) -> np.ndarray:
     ring = _static_ring(lm, 1.6)
     anchors = _border_anchors()
     out = _piecewise_warp(base.rgb, np.concatenate([lm, ring, anchors]), np.concatenate([dst, ring, anchors]))
-    # The inside of the mouth: the stretched lips and teeth darkened toward a shadowed throat.
-    inner = np.round(dst[60:68] * 4).astype(np.int32)
+    # The inside of the mouth: the stretched lips and teeth darkened toward a shadowed throat, its
+    # corners halfway between the inner and the outer lip corners.
+    cavity = dst[60:68].copy()
+    cavity[0] = (dst[60] + dst[48]) / 2
+    cavity[4] = (dst[64] + dst[54]) / 2
+    inner = np.round(cavity * 4).astype(np.int32)
     mask = np.zeros(out.shape[:2], dtype=np.uint8)
     cv2.fillPoly(mask, [inner], 255, lineType=cv2.LINE_AA, shift=2)
     mask = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32)[..., None] / 255.0
-    shadow = out.astype(np.float32) * 0.25 + np.float32([30, 12, 14])
+    shadow = out.astype(np.float32) * 0.12 + np.float32([22, 8, 10])
     return (out * (1 - mask) + shadow * mask).astype(np.uint8)
 
 
@@ -362,8 +392,7 @@ def _jpeg(rgb: np.ndarray) -> bytes:
 
 def _timeline(actions: list[str], seed: int) -> tuple[list[tuple[str | None, float]], list[float]]:
     """The prompt of every frame with its share of the full action, and the capture times."""
-    neutral = 1 + seed % 2
-    prompts: list[tuple[str | None, float]] = [(None, 0.0)] * neutral
+    prompts: list[tuple[str | None, float]] = [(None, 0.0)] * NEUTRAL_FRAMES
     for action in actions:
         prompts.extend((action, step) for step in ACTION_STEPS)
     rng = np.random.default_rng([seed, 7])
