@@ -2,24 +2,57 @@
 
 from __future__ import annotations
 
-import face_recognition
+from collections.abc import Sequence
+from functools import cache
+
+import dlib
+import face_recognition.api as fr_api
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 # Also undoes face_recognition's import-time switch to accepting truncated images.
 from worker.face.detect import FaceBox
+from worker.face.resnet import CHIP_SIZE, FaceDescriptorNet
 
 TEMPLATE_DIMS = 128
 TEMPLATE_BYTES = TEMPLATE_DIMS * 4
 _TEMPLATE_DTYPE = np.dtype("<f4")
+# face_recognition's chip: aligned on the 5-point landmarks with a quarter of the face as margin.
+_CHIP_PADDING = 0.25
+
+
+@cache
+def _network() -> FaceDescriptorNet:
+    # One copy per process (about 22 MB of weights), read on first use. Its matrix products are
+    # sized for one core, and workers run one process per core: more BLAS threads only contend
+    # (ten times slower per face on a busy two-core machine).
+    threadpool_limits(limits=1, user_api="blas")
+    return FaceDescriptorNet()
+
+
+def encode_faces(faces: Sequence[tuple[np.ndarray, FaceBox]]) -> np.ndarray:
+    """Return one 128-d float64 descriptor per (RGB image, face box), as an (N, 128) array.
+
+    The same descriptors as face_recognition.face_encodings (dlib's ResNet on dlib's aligned chip),
+    computed in one batch by the numpy port of the network, several times faster than dlib-bin's.
+    """
+    chips = [
+        dlib.get_face_chip(
+            rgb,
+            fr_api.pose_predictor_5_point(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom)),
+            CHIP_SIZE,
+            _CHIP_PADDING,
+        )
+        for rgb, box in faces
+    ]
+    if not chips:
+        return np.empty((0, TEMPLATE_DIMS))
+    return _network().describe(np.stack(chips))
 
 
 def encode_face(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
     """Return the 128-d float64 face descriptor for the face in box."""
-    # Runs on the full image: dlib cuts a 150 px aligned chip itself in under a millisecond and the
-    # network's ~100 ms does not depend on image size, so downscaling first would only add work.
-    location = (box.top, box.right, box.bottom, box.left)
-    (encoding,) = face_recognition.face_encodings(rgb, known_face_locations=[location], num_jitters=1, model="small")
-    return np.asarray(encoding, dtype=np.float64)
+    return encode_faces([(rgb, box)])[0]
 
 
 def face_distance(a: np.ndarray, b: np.ndarray) -> float:
