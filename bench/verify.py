@@ -2,7 +2,8 @@
 
 A standard session is 5 frames of 640×480 (one neutral, two per action) for 2 challenged actions,
 matched against 3 enrolled templates. The floor is the unavoidable work measured in the same run: one 128-d encoding and
-five 68-landmark passes.
+five 68-landmark passes. The face network runs on one BLAS thread
+(worker/face/encode.py), so the figures are per core.
 """
 
 from __future__ import annotations

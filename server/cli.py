@@ -257,6 +257,15 @@ def bench_verify(sessions: int) -> None:
     run(sessions, echo=click.echo)
 
 
+@bench.command("accuracy")
+@click.option("--seeds", default=2, show_default=True, help="Sessions per photo and challenge.")
+def bench_accuracy(seeds: int) -> None:
+    """Verdict pass rates per kind of synthetic session: genuine, photo spoofs, swaps, ignored prompts."""
+    from bench.accuracy import run
+
+    run(seeds, echo=click.echo)
+
+
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""

@@ -3,6 +3,7 @@ over real HTTP on loopback, and a real Celery worker consuming from Redis in thi
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import threading
@@ -16,6 +17,7 @@ import requests
 from celery.contrib.testing.worker import start_worker
 from flask import Flask
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from server import db, migrate
@@ -105,10 +107,18 @@ def clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     flask_app: Flask = request.getfixturevalue("app")
-    with flask_app.app_context(), db.engine().begin() as conn:
-        tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_chain_head"]
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        conn.execute(text("UPDATE audit_chain_head SET seq = 0, last_hash = :h"), {"h": GENESIS_HASH})
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_chain_head"]
+    # The worker may still be finishing a task the previous test left behind (a submission it did
+    # not wait for); when PostgreSQL picks this TRUNCATE as the deadlock victim, go again.
+    for attempt in itertools.count(1):
+        try:
+            with flask_app.app_context(), db.engine().begin() as conn:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+                conn.execute(text("UPDATE audit_chain_head SET seq = 0, last_hash = :h"), {"h": GENESIS_HASH})
+            break
+        except OperationalError as exc:
+            if not isinstance(exc.orig, psycopg.errors.DeadlockDetected) or attempt == 5:
+                raise
     yield
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +28,9 @@ from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.checkins import quarter_start
 from storage import ObjectStore
-from worker.face.encode import encode_face, face_distance, template_from_bytes
+from worker.face.encode import encode_faces, face_distance, template_from_bytes
 from worker.face.image import decode_image
-from worker.face.liveness import FrameAnalysis, FrameInput, check_liveness
+from worker.face.liveness import FrameAnalysis, FrameInput, LivenessResult, check_liveness
 
 MAX_VERIFY_ATTEMPTS = 5
 
@@ -43,13 +42,27 @@ class Assessment:
     scores: dict[str, Any] = field(default_factory=dict)
 
 
-def _identity_frames(analyses: tuple[FrameAnalysis, ...], count: int) -> list[FrameAnalysis]:
-    """The most frontal face in each of `count` stretches of the session, so a swap anywhere shows."""
-    with_face = [a for a in analyses if a.box is not None and a.pose is not None]
-    if not with_face:
-        return []
-    chunks = np.array_split(np.arange(len(with_face)), min(count, len(with_face)))
-    return [min((with_face[i] for i in chunk), key=lambda a: abs(a.pose.yaw) + abs(a.pose.pitch)) for chunk in chunks]
+def _frontal(analysis: FrameAnalysis) -> float:
+    return abs(analysis.pose.yaw) + abs(analysis.pose.pitch)
+
+
+def _identity_frames(liveness: LivenessResult, limit: int) -> tuple[FrameAnalysis, list[FrameAnalysis]]:
+    """The frame to match against enrolment, and the frames that must show the same person.
+
+    The match uses the most frontal face of the session, the best likeness to an enrolment photo.
+    Every frame in which a challenged action was seen must show the matched person (only a live
+    person produces those frames, so a photo of the enrolled person cannot carry a check-in whose
+    actions someone else performed), and so must the other frames, sampled evenly up to `limit`.
+    """
+    with_face = [a for a in liveness.frames if a.box is not None and a.pose is not None]
+    matched = min(with_face, key=_frontal)
+    performed = {entry["frame"] for entry in liveness.actions.values()}
+    acting = [a for a in with_face if a.index in performed and a is not matched]
+    others = [a for a in with_face if a.index not in performed and a is not matched]
+    room = max(0, limit - 1 - len(acting))
+    if len(others) > room:
+        others = [others[i] for i in np.linspace(0, len(others) - 1, room).round().astype(int)] if room else []
+    return matched, acting + others
 
 
 def assess(
@@ -60,16 +73,15 @@ def assess(
     scores: dict[str, Any] = {"actions": liveness.actions}
     if not liveness.passed:
         return Assessment(CheckinState.REJECTED, list(liveness.reasons), scores)
-    chosen = _identity_frames(liveness.frames, settings.checkin.identity_frames)
-    encodings = [encode_face(frames[a.index].rgb, a.box) for a in chosen]
-    spread = max((face_distance(a, b) for a, b in itertools.combinations(encodings, 2)), default=0.0)
+    matched, performers = _identity_frames(liveness, settings.checkin.identity_frames)
+    probe, *others = encode_faces([(frames[a.index].rgb, a.box) for a in (matched, *performers)])
+    spread = max((face_distance(probe, other) for other in others), default=0.0)
     scores["identity_spread"] = round(spread, 4)
     if spread > settings.checkin.same_person:
         return Assessment(CheckinState.REJECTED, ["identity_changed"], scores)
     if not templates:
         return Assessment(CheckinState.REVIEW, ["not_enrolled"], scores)
-    gallery = np.stack(templates)
-    distance = float(np.median([np.linalg.norm(gallery - e, axis=1).min() for e in encodings]))
+    distance = float(np.linalg.norm(np.stack(templates) - probe, axis=1).min())
     scores["distance"] = round(distance, 4)
     thresholds = settings.face
     if distance <= thresholds.accept:

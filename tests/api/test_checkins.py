@@ -15,6 +15,8 @@ from tests.support.photos import photo_bytes
 from tests.support.sessions import (
     genuine_session,
     jittered_photo_session,
+    out_of_order_session,
+    prompts_ignored_session,
     spliced_session,
     still_photo_session,
     tilted_photo_session,
@@ -97,6 +99,9 @@ SPOOFS = {
     "tilted_photo": lambda actions: tilted_photo_session("obama3.jpg", actions, seed=3),
     "another_person": lambda actions: genuine_session("biden.jpg", actions, seed=4),
     "person_swapped_mid_session": lambda actions: spliced_session("obama3.jpg", "biden.jpg", actions, seed=5),
+    "swapped_in_after_another_began": lambda actions: spliced_session("biden.jpg", "obama3.jpg", actions, seed=8),
+    "prompts_ignored": lambda actions: prompts_ignored_session("obama3.jpg", actions, seed=9),
+    "actions_in_reverse_order": lambda actions: out_of_order_session("obama3.jpg", actions, seed=10),
 }
 
 

@@ -15,7 +15,7 @@ Frame layout: 2 neutral frames, then 2 frames per challenged action in the chall
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import cv2
@@ -431,6 +431,26 @@ def genuine_session(photo: str, actions: list[str], *, seed: int = 0) -> list[Sy
         rgb = _genuine_rgb(base, action, amount, rng)
         frames.append(SyntheticFrame(_jpeg(_camera(rgb, rng)), action, at))
     return frames
+
+
+def out_of_order_session(photo: str, actions: list[str], *, seed: int = 0) -> list[SyntheticFrame]:
+    """A live person doing the challenged actions in reverse order while the app prompts them in order."""
+    performed = list(reversed(actions))
+    return [
+        replace(f, action=actions[performed.index(f.action)] if f.action else None)
+        for f in genuine_session(photo, performed, seed=seed)
+    ]
+
+
+def prompts_ignored_session(photo: str, actions: list[str], *, seed: int = 0) -> list[SyntheticFrame]:
+    """A live person who only looks into the camera, doing none of the prompted actions."""
+    base = _base(photo)
+    prompts, times = _timeline(actions, seed)
+    rng = np.random.default_rng([seed, 4])
+    return [
+        SyntheticFrame(_jpeg(_camera(_genuine_rgb(base, None, 0.0, rng), rng)), action, at)
+        for (action, _), at in zip(prompts, times, strict=True)
+    ]
 
 
 def still_photo_session(photo: str, actions: list[str]) -> list[SyntheticFrame]:
