@@ -304,19 +304,10 @@ def _place(visit: Visit, home: Beneficiary | None) -> visit_signals.Place:
     )
 
 
-def _places(session: Session, visits: list[Visit]) -> list[visit_signals.Place]:
-    homes = _homes(session, visits)
-    return [_place(v, homes.get(v.id)) for v in visits]
-
-
-def _homes(session: Session, visits: list[Visit]) -> dict[uuid.UUID, Beneficiary]:
-    """The person whose registered home stands for each visit (a household's first member)."""
-    homes = {}
-    for visit in visits:
-        members = _members(session, visit)
-        if members:
-            homes[visit.id] = members[0]
-    return homes
+def _place_of(session: Session, visit: Visit) -> visit_signals.Place:
+    """A stored visit as the signals see it; a household's first member's home stands for the household's."""
+    members = _members(session, visit)
+    return _place(visit, members[0] if members else None)
 
 
 def _neighbour(session: Session, visit: Visit, *, later: bool) -> Visit | None:
@@ -341,13 +332,11 @@ def _raise_flags(session: Session, settings: Settings, actor: Actor, visit: Visi
         )
     )
     before, after = _neighbour(session, visit, later=False), _neighbour(session, visit, later=True)
-    neighbours = _places(session, [v for v in (before, after) if v is not None])
-    by_id = {p.visit_id: p for p in neighbours}
     signals = visit_signals.assess(
         _place(visit, subject),
-        before=by_id.get(before.id) if before else None,
-        after=by_id.get(after.id) if after else None,
-        nearby=_places(session, nearby),
+        before=_place_of(session, before) if before else None,
+        after=_place_of(session, after) if after else None,
+        nearby=[_place_of(session, v) for v in nearby],
         received_at=visit.received_at,
         device_sent_at=visit.device_sent_at,
         worker_region=actor.region_code,
