@@ -177,8 +177,8 @@ def run(visits: int = 2000, batch: int = 50, echo: Callable[[str], None] = print
             session = db.session()
             workers, people = _seed(session, rng)
             tokens = [auth.login(session, settings, username=w, password=PASSWORD).access_token for w in workers]
-        # Each worker's day: one visit every 40 minutes of device time, to people picked at random.
-        day = datetime.now(UTC) - timedelta(days=2)
+        # One visit every 40 minutes of device time per worker, to people picked at random, all in the past.
+        day = datetime.now(UTC) - timedelta(minutes=40 * (visits // len(workers) + 2))
         batches = []
         per_worker = [[] for _ in workers]
         for serial in range(visits):
