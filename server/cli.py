@@ -266,6 +266,16 @@ def bench_accuracy(seeds: int) -> None:
     run(seeds, echo=click.echo)
 
 
+@bench.command("visits")
+@click.option("--visits", "count", default=2000, show_default=True, help="Visits to sync.")
+@click.option("--batch", default=50, show_default=True, help="Visits per sync request.")
+def bench_visits(count: int, batch: int) -> None:
+    """Batch-sync ingest of home visits with fraud signals, on a scratch PostgreSQL database."""
+    from bench.visits import run
+
+    run(count, batch, echo=click.echo)
+
+
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""

@@ -105,6 +105,26 @@ class CheckinSettings:
 
 
 @dataclass(frozen=True)
+class VisitSettings:
+    """Home visits: the fraud-signal thresholds field-data tools use, and the size of one sync."""
+
+    # A visit whose every GPS fix lies farther than this from the registered home was not at the home.
+    home_radius_m: float = 300.0
+    # ODK and KoboToolbox warn above 100 m: such a fix cannot place the worker at one house.
+    poor_accuracy_m: float = 100.0
+    # Faster than a car on county roads between two visits of one worker.
+    max_speed_kmh: float = 120.0
+    # Desk clustering: this many households "visited" within the radius and the window, away from their homes.
+    cluster_radius_m: float = 30.0
+    cluster_window_minutes: int = 60
+    cluster_min_households: int = 3
+    # Device clock this far from the server's (or a visit ending this far in the future) is a signal.
+    clock_skew_minutes: int = 15
+    batch_limit: int = 100
+    max_photos: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     instance_path: Path
     database_url: str
@@ -119,6 +139,7 @@ class Settings:
     quality: QualityLimits = field(default_factory=QualityLimits)
     checkin: CheckinSettings = field(default_factory=CheckinSettings)
     liveness: LivenessLimits = field(default_factory=LivenessLimits)
+    visits: VisitSettings = field(default_factory=VisitSettings)
 
     @property
     def embedded(self) -> bool:
@@ -157,5 +178,6 @@ class Settings:
             quality=_section(QualityLimits, "QUALITY"),
             checkin=_section(CheckinSettings, "CHECKIN"),
             liveness=_section(LivenessLimits, "LIVENESS"),
+            visits=_section(VisitSettings, "VISIT"),
             task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 300),
         )

@@ -54,3 +54,10 @@ def test_a_malformed_number_names_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("FIELDCHECK_FACE_REVIEW", "strict")
     with pytest.raises(ConfigError, match="FIELDCHECK_FACE_REVIEW"):
         Settings.from_env(tmp_path)
+
+
+def test_visit_signal_thresholds_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIELDCHECK_VISIT_HOME_RADIUS_M", "500")
+    monkeypatch.setenv("FIELDCHECK_VISIT_BATCH_LIMIT", "20")
+    visits = Settings.from_env(tmp_path).visits
+    assert (visits.home_radius_m, visits.batch_limit, visits.max_speed_kmh) == (500, 20, 120)

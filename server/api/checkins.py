@@ -42,13 +42,19 @@ class Challenges(MethodView):
         session = db.session()
         beneficiary = get_beneficiary(session, actor=actor, beneficiary_id=beneficiary_id)
         challenge = checkins.issue_challenge(
-            session, settings(), actor=actor, beneficiary=beneficiary, assisted_by_relative=body["assisted_by_relative"]
+            session,
+            settings(),
+            actor=actor,
+            beneficiary=beneficiary,
+            assisted_by_relative=body["assisted_by_relative"],
+            visit_id=body.get("visit_id"),
         )
         limits = settings().checkin
         return {
             "id": challenge.id,
             "nonce": challenge.nonce,
             "mode": challenge.mode,
+            "visit_id": challenge.visit_id,
             "expires_at": challenge.expires_at,
             "actions": checkins.prompts(challenge.actions),
             "min_frames": limits.min_frames,

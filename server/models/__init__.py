@@ -8,6 +8,7 @@ from server.models.enrolment import EnrolmentPhoto, FaceTemplate, PhotoState
 from server.models.region import Region, RegionLevel
 from server.models.review_case import CaseKind, CaseState, ReviewCase
 from server.models.staff import StaffRole, StaffUser
+from server.models.visit import Visit, VisitFlag, VisitFlagCode, VisitOutcome, VisitPhoto
 
 __all__ = [
     "AuditChainHead",
@@ -32,5 +33,10 @@ __all__ = [
     "ReviewCase",
     "StaffRole",
     "StaffUser",
+    "Visit",
+    "VisitFlag",
+    "VisitFlagCode",
+    "VisitOutcome",
+    "VisitPhoto",
     "utcnow",
 ]

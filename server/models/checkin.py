@@ -37,6 +37,8 @@ class CheckinChallenge(UUIDPrimaryKey, Base):
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
     staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
     mode: Mapped[CheckinMode] = mapped_column(enum_column(CheckinMode))
+    # An assisted check-in run by a field worker during a home visit names that visit.
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"))
     nonce: Mapped[str] = mapped_column(String(32), unique=True)
     actions: Mapped[list[str]] = mapped_column(JSON)
     issued_at: Mapped[datetime]
@@ -55,6 +57,7 @@ class Checkin(UUIDPrimaryKey, Timestamps, Base):
     mode: Mapped[CheckinMode] = mapped_column(enum_column(CheckinMode))
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
     staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"), index=True)
     region_code: Mapped[str] = mapped_column(String(12), index=True)
     gps: Mapped[dict[str, Any] | None]
     device_info: Mapped[dict[str, Any]]

@@ -17,6 +17,11 @@ class ChallengeRequestSchema(Schema):
         metadata={"description": "Required for staff (assisted check-in); a device acts for its own person."}
     )
     assisted_by_relative = fields.Boolean(load_default=False, metadata={"description": "A relative holds the phone"})
+    visit_id = fields.UUID(
+        metadata={
+            "description": "The field worker's home visit this assisted check-in is part of; its verdict is linked"
+        }
+    )
 
 
 class PromptSchema(Schema):
@@ -29,6 +34,7 @@ class ChallengeSchema(Schema):
     id = fields.UUID(required=True)
     nonce = fields.String(required=True)
     mode = fields.Enum(CheckinMode, by_value=True, required=True)
+    visit_id = fields.UUID(allow_none=True)
     expires_at = fields.DateTime(required=True)
     actions = fields.List(
         fields.Nested(PromptSchema), required=True, metadata={"description": "In the order to perform"}
@@ -115,6 +121,7 @@ class CheckinSchema(Schema):
     scores = fields.Dict(required=True)
     gps = fields.Dict(allow_none=True)
     staff_id = fields.UUID(allow_none=True)
+    visit_id = fields.UUID(allow_none=True)
     created_at = fields.DateTime(required=True)
     decided_at = fields.DateTime(allow_none=True)
 

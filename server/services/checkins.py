@@ -26,6 +26,7 @@ from server.models import (
     EnrolmentPhoto,
     FaceTemplate,
     PhotoState,
+    Visit,
     utcnow,
 )
 from server.services import biometrics
@@ -108,10 +109,36 @@ def _check_not_locked(session: Session, settings: Settings, beneficiary_id: uuid
         raise Locked(until)
 
 
+def _visit_for(session: Session, actor: Actor, beneficiary: Beneficiary, visit_id: uuid.UUID) -> Visit:
+    """The caller's own visit to this person (or their household) that an assisted check-in belongs to."""
+    if actor.kind != "staff":
+        raise DomainError.field("visit_id", "staff_only", "only a field worker's check-in belongs to a visit")
+    visit = session.get(Visit, visit_id)
+    own = visit is not None and str(visit.field_worker_id) == actor.id and not visit.quarantined
+    concerns = own and (
+        visit.beneficiary_id == beneficiary.id
+        or (visit.beneficiary_id is None and visit.household_code == beneficiary.household_code)
+    )
+    if not concerns:
+        raise NotFound("no such visit of yours to this person", {"visit_id": ["visit_not_found"]})
+    return visit
+
+
 def issue_challenge(
-    session: Session, settings: Settings, *, actor: Actor, beneficiary: Beneficiary, assisted_by_relative: bool = False
+    session: Session,
+    settings: Settings,
+    *,
+    actor: Actor,
+    beneficiary: Beneficiary,
+    assisted_by_relative: bool = False,
+    visit_id: uuid.UUID | None = None,
 ) -> CheckinChallenge:
-    """A single-use challenge for this beneficiary, answerable only by whoever asked for it. Commits."""
+    """A single-use challenge for this beneficiary, answerable only by whoever asked for it. Commits.
+
+    A field worker running it during a home visit names the visit, and the verdict is linked to it.
+    """
+    if visit_id is not None:
+        _visit_for(session, actor, beneficiary, visit_id)
     if beneficiary.status == BeneficiaryStatus.TERMINATED:
         raise Conflict("this beneficiary's assistance has ended", {"beneficiary_id": ["terminated"]})
     if not is_enrolled(session, beneficiary.id):
@@ -127,6 +154,7 @@ def issue_challenge(
         device_id=uuid.UUID(actor.id) if actor.kind == "device" else None,
         staff_id=uuid.UUID(actor.id) if actor.kind == "staff" else None,
         mode=mode,
+        visit_id=visit_id,
         nonce=secrets.token_hex(16),
         actions=_random_actions(settings),
         issued_at=now,
@@ -141,7 +169,11 @@ def issue_challenge(
         object_type="checkin_challenge",
         object_id=challenge.id,
         region_code=beneficiary.village_code,
-        details={"beneficiary_id": str(beneficiary.id), "mode": mode.value},
+        details={
+            "beneficiary_id": str(beneficiary.id),
+            "mode": mode.value,
+            "visit_id": str(visit_id) if visit_id else None,
+        },
     )
     session.commit()
     return challenge
@@ -232,6 +264,7 @@ def submit(
             mode=challenge.mode,
             device_id=challenge.device_id,
             staff_id=challenge.staff_id,
+            visit_id=challenge.visit_id,
             region_code=beneficiary.village_code,
             gps=gps,
             device_info=device_info,
