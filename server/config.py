@@ -105,6 +105,13 @@ class CheckinSettings:
 
 
 @dataclass(frozen=True)
+class SuspensionSettings:
+    """Notices and appeals: peers give weeks, not days, to contest a suspension."""
+
+    appeal_days: int = 60
+
+
+@dataclass(frozen=True)
 class Settings:
     instance_path: Path
     database_url: str
@@ -119,6 +126,7 @@ class Settings:
     quality: QualityLimits = field(default_factory=QualityLimits)
     checkin: CheckinSettings = field(default_factory=CheckinSettings)
     liveness: LivenessLimits = field(default_factory=LivenessLimits)
+    suspension: SuspensionSettings = field(default_factory=SuspensionSettings)
 
     @property
     def embedded(self) -> bool:
@@ -157,5 +165,6 @@ class Settings:
             quality=_section(QualityLimits, "QUALITY"),
             checkin=_section(CheckinSettings, "CHECKIN"),
             liveness=_section(LivenessLimits, "LIVENESS"),
+            suspension=_section(SuspensionSettings, "SUSPENSION"),
             task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 300),
         )
