@@ -14,6 +14,7 @@ from server.api import (
     cases,
     checkins,
     enrolment,
+    payments,
     regions,
     sessions,
     suspensions,
@@ -31,6 +32,7 @@ BLUEPRINTS = (
     checkins.blp,
     cases.blp,
     suspensions.blp,
+    payments.blp,
 )
 
 
