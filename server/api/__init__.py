@@ -13,6 +13,7 @@ from server.api import (
     beneficiaries,
     cases,
     checkins,
+    deaths,
     enrolment,
     payments,
     regions,
@@ -32,6 +33,7 @@ BLUEPRINTS = (
     checkins.blp,
     cases.blp,
     suspensions.blp,
+    deaths.blp,
     payments.blp,
 )
 
