@@ -17,6 +17,7 @@ from server.api import (
     enrolment,
     payments,
     regions,
+    reports,
     sessions,
     suspensions,
 )
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     suspensions.blp,
     deaths.blp,
     payments.blp,
+    reports.blp,
 )
 
 
