@@ -21,7 +21,7 @@ from server.app import create_app
 from server.crypto import cipher
 from server.demo import seed_demo
 from server.models import StaffRole, StaffUser
-from server.services import beneficiaries, regions, roster_csv, staff
+from server.services import beneficiaries, deaths, regions, roster_csv, staff
 from server.services.audit import Actor
 from server.services.auth import staff_actor
 from server.services.errors import DomainError
@@ -109,9 +109,7 @@ def create_user(username: str, role: str, region_code: str, display_name: str | 
 def import_beneficiaries(csv_file, username: str) -> None:
     """Import a roster CSV; prints a per-row report of what failed and why."""
     session = db.session()
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-    if user is None or user.role == StaffRole.FIELD_WORKER:
-        raise click.ClickException(f"{username} is not an admin or supervisor account")
+    user = _importer(session, username)
     data = csv_file.read()
     try:
         rows = list(roster_csv.read_roster(data))
@@ -128,6 +126,38 @@ def import_beneficiaries(csv_file, username: str) -> None:
     click.echo(
         f"created {summary['created']}, updated {summary['updated']}, "
         f"unchanged {summary['unchanged']}, failed {summary['failed']}"
+    )
+
+
+def _importer(session, username: str) -> StaffUser:
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None or user.role == StaffRole.FIELD_WORKER:
+        raise click.ClickException(f"{username} is not an admin or supervisor account")
+    return user
+
+
+@cli.command("import-deaths")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--as", "username", required=True, help="Staff account the import is done as (its region applies).")
+def import_deaths(csv_file, username: str) -> None:
+    """Import death records (id_number,date_of_death[,source,reference]); prints a per-row report."""
+    session = db.session()
+    user = _importer(session, username)
+    try:
+        report = deaths.import_deaths(
+            session, cipher(), actor=staff_actor(user), rows=deaths.read_death_records(csv_file.read())
+        )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    for row in report["rows"]:
+        for error in row["errors"]:
+            click.echo(f"row {row['row']}: {error['field']}: {error['reason']}")
+        if row["status"] == "case_opened":
+            click.echo(f"row {row['row']}: death_record case {row['case_id']} opened")
+    click.echo(
+        f"cases opened {report['case_opened']}, already recorded {report['already_recorded']}, "
+        f"already terminated {report['already_terminated']}, no match {report['no_match']}, "
+        f"failed {report['failed']}, payments flagged {report['flagged_payments']}"
     )
 
 

@@ -125,6 +125,13 @@ class VisitSettings:
 
 
 @dataclass(frozen=True)
+class SuspensionSettings:
+    """Notices and appeals: peers give weeks, not days, to contest a suspension."""
+
+    appeal_days: int = 60
+
+
+@dataclass(frozen=True)
 class Settings:
     instance_path: Path
     database_url: str
@@ -140,6 +147,7 @@ class Settings:
     checkin: CheckinSettings = field(default_factory=CheckinSettings)
     liveness: LivenessLimits = field(default_factory=LivenessLimits)
     visits: VisitSettings = field(default_factory=VisitSettings)
+    suspension: SuspensionSettings = field(default_factory=SuspensionSettings)
 
     @property
     def embedded(self) -> bool:
@@ -179,5 +187,6 @@ class Settings:
             checkin=_section(CheckinSettings, "CHECKIN"),
             liveness=_section(LivenessLimits, "LIVENESS"),
             visits=_section(VisitSettings, "VISIT"),
+            suspension=_section(SuspensionSettings, "SUSPENSION"),
             task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 300),
         )

@@ -124,7 +124,7 @@ def clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def world(app: Flask) -> dict[str, str]:
-    """Regions and one account per role: a county admin and supervisors of two townships."""
+    """Regions and accounts: a county admin, two supervisors of township A, one of B, a field worker in A."""
     with app.app_context():
         session = db.session()
         actor = Actor(kind="system", id="test-setup")
@@ -134,6 +134,8 @@ def world(app: Flask) -> dict[str, str]:
         accounts = {
             "admin": (StaffRole.ADMIN, COUNTY),
             "supervisor_a": (StaffRole.SUPERVISOR, TOWNSHIP_A),
+            # A second supervisor in township A: suspensions need a second person's approval.
+            "supervisor_a2": (StaffRole.SUPERVISOR, TOWNSHIP_A),
             "supervisor_b": (StaffRole.SUPERVISOR, TOWNSHIP_B),
             "worker_a": (StaffRole.FIELD_WORKER, VILLAGE_A),
         }

@@ -9,13 +9,37 @@ from flask import Blueprint, Flask, jsonify
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from server.api import beneficiaries, cases, checkins, enrolment, regions, sessions, visits
+from server.api import (
+    beneficiaries,
+    cases,
+    checkins,
+    deaths,
+    enrolment,
+    payments,
+    regions,
+    reports,
+    sessions,
+    suspensions,
+    visits,
+)
 from server.services.errors import DomainError
 from storage import StorageError
 
 log = logging.getLogger(__name__)
 
-BLUEPRINTS = (sessions.blp, regions.blp, beneficiaries.blp, enrolment.blp, checkins.blp, cases.blp, visits.blp)
+BLUEPRINTS = (
+    sessions.blp,
+    regions.blp,
+    beneficiaries.blp,
+    enrolment.blp,
+    checkins.blp,
+    visits.blp,
+    cases.blp,
+    suspensions.blp,
+    deaths.blp,
+    payments.blp,
+    reports.blp,
+)
 
 
 def _error(status: HTTPStatus, message: str, errors: dict):

@@ -1,4 +1,4 @@
-"""The supervisors' review queue."""
+"""The supervisors' review queue: cases, their decisions (four eyes for suspension and termination), visit tasks."""
 
 from __future__ import annotations
 
@@ -6,15 +6,41 @@ import uuid
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
-from server.api.access import current_actor, staff_only
-from server.models import StaffRole
-from server.schemas.case import CaseQuerySchema, CaseSchema
-from server.services import cases
+from server.api.access import current_actor, settings, staff_only
+from server.models import ReviewCase, StaffRole
+from server.schemas.case import (
+    ApprovalSchema,
+    CaseAssignSchema,
+    CaseQuerySchema,
+    CaseSchema,
+    DecisionRequestSchema,
+    DecisionSchema,
+    RejectionSchema,
+    VisitTaskQuerySchema,
+    VisitTaskSchema,
+)
+from server.services import cases, decisions, visit_tasks
+from server.services.errors import Conflict, PreconditionFailed
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1", description="Review cases: the supervisors' queue")
 REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
+
+
+def _etag(case: ReviewCase) -> dict:
+    return {"id": str(case.id), "version": case.version}
+
+
+def _commit(stale_error: type = Conflict) -> None:
+    """Commit, turning a concurrent change to the same case into a clear 409 (or 412 for If-Match)."""
+    session = db.session()
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise stale_error("the case changed meanwhile; read it again", {"_": ["stale_version"]}) from exc
 
 
 @blp.route("/cases")
@@ -24,13 +50,11 @@ class Cases(MethodView):
     @blp.response(200, CaseSchema(many=True))
     @blp.paginate()
     def get(self, query: dict, pagination_parameters):
-        """Cases in your region, soonest due first."""
+        """Cases in your region, soonest due first; filter by kind, state, assignee, region, due date."""
         items, total = cases.list_cases(
             db.session(),
             actor=current_actor(),
-            kind=query.get("kind"),
-            state=query.get("state"),
-            beneficiary_id=query.get("beneficiary_id"),
+            filters=cases.CaseFilters(**query),
             offset=pagination_parameters.first_item,
             limit=pagination_parameters.page_size,
         )
@@ -41,7 +65,103 @@ class Cases(MethodView):
 @blp.route("/cases/<uuid:case_id>")
 class CaseById(MethodView):
     @staff_only(*REVIEWERS)
+    @blp.etag
     @blp.response(200, CaseSchema)
     def get(self, case_id: uuid.UUID):
         """One case with its evidence."""
-        return cases.get_case(db.session(), actor=current_actor(), case_id=case_id)
+        case = cases.get_case(db.session(), actor=current_actor(), case_id=case_id)
+        blp.set_etag(_etag(case))
+        return case
+
+    @staff_only(*REVIEWERS)
+    @blp.etag
+    @blp.arguments(CaseAssignSchema)
+    @blp.response(200, CaseSchema)
+    def patch(self, body: dict, case_id: uuid.UUID):
+        """Assign the case; If-Match must carry the ETag you read (412 if the case changed since)."""
+        case = cases.get_case(db.session(), actor=current_actor(), case_id=case_id)
+        blp.check_etag(_etag(case))
+        decisions.assign(db.session(), actor=current_actor(), case=case, assigned_to=body["assigned_to"])
+        _commit(PreconditionFailed)
+        blp.set_etag(_etag(case))
+        return case
+
+
+@blp.route("/cases/<uuid:case_id>/decisions")
+class CaseDecisions(MethodView):
+    @staff_only(*REVIEWERS)
+    @blp.response(200, DecisionSchema(many=True))
+    def get(self, case_id: uuid.UUID):
+        """Every decision on the case, oldest first: the history is never overwritten."""
+        session = db.session()
+        return decisions.list_decisions(session, cases.get_case(session, actor=current_actor(), case_id=case_id))
+
+    @staff_only(*REVIEWERS)
+    @blp.arguments(DecisionRequestSchema)
+    @blp.response(201, DecisionSchema)
+    def post(self, body: dict, case_id: uuid.UUID):
+        """Decide: extend, exempt, order_visit and dismiss apply at once; suspend and terminate are proposals
+        that another supervisor or admin must approve. 409 `invalid_transition` lists the allowed decisions."""
+        session = db.session()
+        case = cases.get_case(session, actor=current_actor(), case_id=case_id)
+        row = decisions.decide(
+            session,
+            actor=current_actor(),
+            case=case,
+            decision=body.pop("decision"),
+            reason=body.pop("reason"),
+            params=body,
+        )
+        _commit()
+        return row
+
+
+@blp.route("/cases/<uuid:case_id>/decisions/<uuid:decision_id>/approve")
+class ApproveDecision(MethodView):
+    @staff_only(*REVIEWERS)
+    @blp.arguments(ApprovalSchema)
+    @blp.response(200, DecisionSchema)
+    def post(self, body: dict, case_id: uuid.UUID, decision_id: uuid.UUID):
+        """Approve a proposal (not your own: 403 `four_eyes_required`); it takes effect now, with a notice."""
+        session = db.session()
+        case = cases.get_case(session, actor=current_actor(), case_id=case_id)
+        row = decisions.approve(
+            session, settings(), actor=current_actor(), case=case, decision_id=decision_id, reason=body["reason"]
+        )
+        _commit()
+        return row
+
+
+@blp.route("/cases/<uuid:case_id>/decisions/<uuid:decision_id>/reject")
+class RejectDecision(MethodView):
+    @staff_only(*REVIEWERS)
+    @blp.arguments(RejectionSchema)
+    @blp.response(200, DecisionSchema)
+    def post(self, body: dict, case_id: uuid.UUID, decision_id: uuid.UUID):
+        """Reject a proposal (or withdraw your own); the case stays as it was."""
+        session = db.session()
+        case = cases.get_case(session, actor=current_actor(), case_id=case_id)
+        row = decisions.reject(
+            session, actor=current_actor(), case=case, decision_id=decision_id, reason=body["reason"]
+        )
+        _commit()
+        return row
+
+
+@blp.route("/visit-tasks")
+class VisitTasks(MethodView):
+    @staff_only()
+    @blp.arguments(VisitTaskQuerySchema, location="query")
+    @blp.response(200, VisitTaskSchema(many=True))
+    @blp.paginate()
+    def get(self, query: dict, pagination_parameters):
+        """A field worker's own visit tasks (supervisors: all in their region), soonest due first."""
+        items, total = visit_tasks.list_tasks(
+            db.session(),
+            actor=current_actor(),
+            state=query.get("state"),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return items

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import authenticated, current_actor, settings, staff_only
+from server.models import CheckinState, StaffRole
 from server.queue import enqueue
 from server.schemas.checkin import (
     ChallengeRequestSchema,
@@ -20,8 +21,9 @@ from server.schemas.checkin import (
     CheckinSchema,
     CheckinStatusSchema,
     GpsFixSchema,
+    ReviewVerdictSchema,
 )
-from server.services import checkins
+from server.services import checkins, verification
 from server.services.beneficiaries import get_beneficiary
 from server.services.errors import DomainError
 
@@ -128,3 +130,23 @@ class CheckinDetails(MethodView):
     def get(self, checkin_id: uuid.UUID):
         """A check-in with its reasons and scores, for staff."""
         return checkins.get_checkin(db.session(), actor=current_actor(), checkin_id=checkin_id)
+
+
+@blp.route("/checkins/<uuid:checkin_id>/decision")
+class CheckinReview(MethodView):
+    @staff_only(StaffRole.ADMIN, StaffRole.SUPERVISOR)
+    @blp.arguments(ReviewVerdictSchema)
+    @blp.response(200, CheckinSchema)
+    def post(self, body: dict, checkin_id: uuid.UUID):
+        """Decide a check-in the worker sent to review: verified (counts as a verified check-in, closing an
+        undecided missed_checkin case) or rejected. 409 `invalid_transition` unless it is in review."""
+        session = db.session()
+        checkin = checkins.get_checkin(session, actor=current_actor(), checkin_id=checkin_id)
+        return verification.decide_review(
+            session,
+            settings(),
+            actor=current_actor(),
+            checkin=checkin,
+            verdict=CheckinState(body["verdict"]),
+            reason=body["reason"],
+        )

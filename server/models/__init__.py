@@ -4,10 +4,13 @@ from server.models.audit import AuditChainHead, AuditEntry
 from server.models.base import Base, utcnow
 from server.models.beneficiary import Beneficiary, BeneficiaryStatus, Device, Program
 from server.models.checkin import Checkin, CheckinChallenge, CheckinFrame, CheckinMode, CheckinState
+from server.models.decision import CaseDecision, DecisionKind, DecisionStatus, VisitTask, VisitTaskState
 from server.models.enrolment import EnrolmentPhoto, FaceTemplate, PhotoState
+from server.models.payment import PaymentCategory, PaymentLine, PaymentRun
 from server.models.region import Region, RegionLevel
 from server.models.review_case import CaseKind, CaseState, ReviewCase
 from server.models.staff import StaffRole, StaffUser
+from server.models.suspension import Notice, NoticeChannel, NoticeKind, Suspension, SuspensionEnd
 from server.models.visit import Visit, VisitFlag, VisitFlagCode, VisitOutcome, VisitPhoto
 
 __all__ = [
@@ -16,6 +19,7 @@ __all__ = [
     "Base",
     "Beneficiary",
     "BeneficiaryStatus",
+    "CaseDecision",
     "CaseKind",
     "CaseState",
     "Checkin",
@@ -23,9 +27,17 @@ __all__ = [
     "CheckinFrame",
     "CheckinMode",
     "CheckinState",
+    "DecisionKind",
+    "DecisionStatus",
     "Device",
     "EnrolmentPhoto",
     "FaceTemplate",
+    "Notice",
+    "NoticeChannel",
+    "NoticeKind",
+    "PaymentCategory",
+    "PaymentLine",
+    "PaymentRun",
     "PhotoState",
     "Program",
     "Region",
@@ -33,10 +45,14 @@ __all__ = [
     "ReviewCase",
     "StaffRole",
     "StaffUser",
+    "Suspension",
+    "SuspensionEnd",
     "Visit",
     "VisitFlag",
     "VisitFlagCode",
     "VisitOutcome",
     "VisitPhoto",
+    "VisitTask",
+    "VisitTaskState",
     "utcnow",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -45,6 +45,8 @@ class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
     phone: Mapped[str | None] = mapped_column(EncryptedText("beneficiary.phone"))
     status: Mapped[BeneficiaryStatus] = mapped_column(enum_column(BeneficiaryStatus), default=BeneficiaryStatus.ACTIVE)
     monthly_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    # The date assistance ended (for a death, the date of death); set when a termination is approved.
+    terminated_on: Mapped[date | None]
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -50,3 +50,7 @@ class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # Optimistic locking: an assignment or decision made on a stale copy is refused, never lost.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -9,7 +9,7 @@ from server.models import BeneficiaryStatus, Program
 from server.services.resident_id import InvalidResidentId, parse_resident_id
 
 
-def _resident_id(value: str) -> None:
+def validate_resident_id(value: str) -> None:
     try:
         parse_resident_id(value)
     except InvalidResidentId as exc:
@@ -45,7 +45,7 @@ class BeneficiaryUpdateSchema(BeneficiaryFieldsSchema):
 class BeneficiaryCreateSchema(BeneficiaryFieldsSchema):
     id_number = fields.String(
         required=True,
-        validate=_resident_id,
+        validate=validate_resident_id,
         metadata={"description": "18-character resident ID; stored encrypted, shown masked."},
     )
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))

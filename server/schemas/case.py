@@ -1,8 +1,14 @@
+"""Review cases, the decisions taken on them, and the visit tasks they order."""
+
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from server.models import CaseKind, CaseState
+from server.models import CaseKind, CaseState, DecisionKind, DecisionStatus, NoticeChannel, VisitTaskState
+from server.services.decisions import EXEMPTION_KINDS
+
+REGION_CODE = validate.Regexp(r"^\d{6}(\d{3}(\d{3})?)?$")
+REASON = validate.Length(min=1, max=2000)
 
 
 class CaseSchema(Schema):
@@ -15,6 +21,10 @@ class CaseSchema(Schema):
     details = fields.Dict(required=True)
     due_on = fields.Date(required=True)
     assigned_to = fields.UUID(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.UUID(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    version = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
 
 
@@ -22,3 +32,79 @@ class CaseQuerySchema(Schema):
     kind = fields.Enum(CaseKind, by_value=True)
     state = fields.Enum(CaseState, by_value=True)
     beneficiary_id = fields.UUID()
+    assigned_to = fields.UUID()
+    region = fields.String(validate=REGION_CODE, metadata={"description": "Only cases inside this region"})
+    due_before = fields.Date(metadata={"description": "Only cases due on or before this day"})
+
+
+class CaseAssignSchema(Schema):
+    assigned_to = fields.UUID(
+        required=True, allow_none=True, metadata={"description": "A supervisor or admin; null to unassign"}
+    )
+
+
+class ExemptionSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(EXEMPTION_KINDS))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True, metadata={"description": "work_absence: 3 to 12 months after starts_on"})
+
+
+class DecisionRequestSchema(Schema):
+    decision = fields.Enum(DecisionKind, by_value=True, required=True)
+    reason = fields.String(required=True, validate=REASON, metadata={"description": "Why; every decision needs one."})
+    effective_on = fields.Date(
+        metadata={"description": "suspend: payment stops from this day; terminate: assistance ends (date of death)"}
+    )
+    notice_channel = fields.Enum(
+        NoticeChannel, by_value=True, metadata={"description": "suspend/terminate: how the notice goes out (letter)"}
+    )
+    new_deadline = fields.Date(metadata={"description": "extend: the new due date"})
+    exemption = fields.Nested(ExemptionSchema, metadata={"description": "exempt: kind and period"})
+    field_worker_id = fields.UUID(metadata={"description": "order_visit: the field worker to visit"})
+    due_on = fields.Date(metadata={"description": "order_visit: visit by this day"})
+
+
+class DecisionSchema(Schema):
+    id = fields.UUID(required=True)
+    case_id = fields.UUID(required=True)
+    decision = fields.Enum(DecisionKind, by_value=True, required=True)
+    status = fields.Enum(
+        DecisionStatus,
+        by_value=True,
+        required=True,
+        metadata={"description": "applied at once, or pending a second person's approval, then approved or rejected"},
+    )
+    proposed_by = fields.UUID(allow_none=True, metadata={"description": "null when the system decided"})
+    proposed_at = fields.DateTime(required=True)
+    reason = fields.String(required=True)
+    params = fields.Dict(required=True)
+    approved_by = fields.UUID(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    rejected_by = fields.UUID(allow_none=True)
+    rejected_at = fields.DateTime(allow_none=True)
+    review_reason = fields.String(allow_none=True)
+
+
+class ApprovalSchema(Schema):
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class RejectionSchema(Schema):
+    reason = fields.String(required=True, validate=REASON)
+
+
+class VisitTaskSchema(Schema):
+    id = fields.UUID(required=True)
+    beneficiary_id = fields.UUID(required=True)
+    case_id = fields.UUID(allow_none=True)
+    field_worker_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    due_on = fields.Date(required=True)
+    state = fields.Enum(VisitTaskState, by_value=True, required=True)
+    created_by = fields.UUID(required=True)
+    created_at = fields.DateTime(required=True)
+    done_at = fields.DateTime(allow_none=True)
+
+
+class VisitTaskQuerySchema(Schema):
+    state = fields.Enum(VisitTaskState, by_value=True)

@@ -132,3 +132,8 @@ class CheckinQuerySchema(Schema):
     beneficiary_id = fields.UUID()
     received_from = fields.DateTime()
     received_to = fields.DateTime()
+
+
+class ReviewVerdictSchema(Schema):
+    verdict = fields.String(required=True, validate=validate.OneOf(("verified", "rejected")))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -67,27 +68,44 @@ def open_case(
     return case
 
 
+@dataclass(frozen=True)
+class CaseFilters:
+    kind: CaseKind | None = None
+    state: CaseState | None = None
+    beneficiary_id: uuid.UUID | None = None
+    assigned_to: uuid.UUID | None = None
+    region: str | None = None
+    due_before: date | None = None
+
+
 def list_cases(
-    session: Session,
-    *,
-    actor: Actor,
-    kind: CaseKind | None,
-    state: CaseState | None,
-    beneficiary_id: uuid.UUID | None,
-    offset: int,
-    limit: int,
+    session: Session, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
 ) -> tuple[list[ReviewCase], int]:
     """A page of the actor's queue, soonest due first, and the total."""
     query = select(ReviewCase).where(in_scope(ReviewCase.region_code, actor.region_code))
-    if kind:
-        query = query.where(ReviewCase.kind == kind)
-    if state:
-        query = query.where(ReviewCase.state == state)
-    if beneficiary_id:
-        query = query.where(ReviewCase.beneficiary_id == beneficiary_id)
+    if filters.kind:
+        query = query.where(ReviewCase.kind == filters.kind)
+    if filters.state:
+        query = query.where(ReviewCase.state == filters.state)
+    if filters.beneficiary_id:
+        query = query.where(ReviewCase.beneficiary_id == filters.beneficiary_id)
+    if filters.assigned_to:
+        query = query.where(ReviewCase.assigned_to == filters.assigned_to)
+    if filters.region:
+        query = query.where(in_scope(ReviewCase.region_code, filters.region))
+    if filters.due_before:
+        query = query.where(ReviewCase.due_on <= filters.due_before)
     return fetch_page(
         session, query, order_by=(ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id), offset=offset, limit=limit
     )
+
+
+def set_state(case: ReviewCase, state: CaseState, *, actor: Actor, reason: str) -> None:
+    """Move a case to a decided state, noting who decided and why (the decision history keeps the rest)."""
+    case.state = state
+    case.decided_at = utcnow()
+    case.decided_by = uuid.UUID(actor.id) if actor.kind == "staff" else None
+    case.decision_reason = reason
 
 
 def get_case(session: Session, *, actor: Actor, case_id: uuid.UUID) -> ReviewCase:

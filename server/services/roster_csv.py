@@ -19,7 +19,7 @@ _row_schema = BeneficiaryCreateSchema()
 ALLOWED_COLUMNS = frozenset(_row_schema.fields)
 
 
-def _decode(data: bytes) -> str:
+def decode_csv(data: bytes) -> str:
     # Offices export from Excel: UTF-8 with a BOM, or GB18030 (a superset of GBK) on Chinese Windows.
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -31,7 +31,7 @@ def _decode(data: bytes) -> str:
 
 def read_roster(data: bytes) -> Iterator[tuple[int, dict[str, Any], bool]]:
     """Yield (line number, loaded row or field errors, valid) for each data row of a roster CSV."""
-    reader = csv.DictReader(io.StringIO(_decode(data), newline=""))
+    reader = csv.DictReader(io.StringIO(decode_csv(data), newline=""))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     unknown = [name for name in header if name not in ALLOWED_COLUMNS]

@@ -23,10 +23,11 @@ from server.models import (
     PhotoState,
     utcnow,
 )
-from server.services import biometrics, leases
+from server.services import biometrics, decisions, leases
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.checkins import quarter_start
+from server.services.errors import Conflict, DomainError
 from storage import ObjectStore
 from worker.face.encode import encode_faces, face_distance, template_from_bytes
 from worker.face.image import decode_image
@@ -177,8 +178,47 @@ def _record_verdict(
     )
     if assessment.state == CheckinState.REJECTED:
         _refer_repeated_failures(session, settings, checkin)
+    if assessment.state == CheckinState.VERIFIED:
+        decisions.close_missed_checkin_cases(session, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
     session.commit()
     return assessment.state.value
+
+
+REVIEW_VERDICTS = (CheckinState.VERIFIED, CheckinState.REJECTED)
+
+
+def decide_review(
+    session: Session, settings: Settings, *, actor: Actor, checkin: Checkin, verdict: CheckinState, reason: str
+) -> Checkin:
+    """A supervisor's verdict on a check-in the worker sent to review; it counts as the worker's would. Commits."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError.field("reason", "required", "every decision needs a reason")
+    if checkin.state != CheckinState.REVIEW:
+        raise Conflict(
+            f"a check-in in state {checkin.state.value} is not awaiting review",
+            {"state": ["invalid_transition"], "allowed": []},
+        )
+    checkin.state = verdict
+    checkin.decided_at = utcnow()
+    checkin.decided_by = uuid.UUID(actor.id)
+    record(
+        session,
+        actor=actor,
+        action=f"checkin.review_{verdict.value}",
+        object_type="checkin",
+        object_id=checkin.id,
+        region_code=checkin.region_code,
+        reason=reason,
+        details={"reasons": checkin.reasons},
+    )
+    session.flush()
+    if verdict == CheckinState.VERIFIED:
+        decisions.close_missed_checkin_cases(session, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
+    else:
+        _refer_repeated_failures(session, settings, checkin)
+    session.commit()
+    return checkin
 
 
 def _refer_repeated_failures(session: Session, settings: Settings, checkin: Checkin) -> None:
@@ -193,14 +233,14 @@ def _refer_repeated_failures(session: Session, settings: Settings, checkin: Chec
             func.date(Checkin.decided_at) >= cycle,
         )
     )
-    # The verdict being recorded is not flushed yet.
-    if failures + 1 < settings.checkin.failures_before_review:
+    # The verdict being recorded is already written in this transaction, so the count includes it.
+    if failures < settings.checkin.failures_before_review:
         return
     open_case(
         session,
         kind=CaseKind.FAILED_CHECKINS,
         beneficiary=session.get(Beneficiary, checkin.beneficiary_id),
         dedupe_key=f"failed_checkins:{checkin.beneficiary_id}:{cycle.isoformat()}",
-        summary=f"{failures + 1} failed check-ins this cycle: verify with the person in an assisted check-in",
+        summary=f"{failures} failed check-ins this cycle: verify with the person in an assisted check-in",
         details={"cycle_start": cycle.isoformat(), "last_checkin_id": str(checkin.id)},
     )

@@ -191,8 +191,11 @@ def test_bad_frames_get_422_and_nothing_is_stored(api, world):
 
 def test_the_fifth_failure_locks_out_and_the_third_opens_a_case(api, world):
     person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    supervisor = api.as_("supervisor_a")
     for attempt in range(5):
         assert _check_in(phone, SPOOFS["still_photo"])["status"] == "rejected", attempt
+        opened = supervisor.get("/api/v1/cases", params={"kind": "failed_checkins"}).json()
+        assert len(opened) == (1 if attempt >= 2 else 0), attempt
     locked = phone.post("/api/v1/checkin-challenges", json={})
     assert locked.status_code == 429
     assert locked.json()["errors"] == {"_": ["locked_out"]}

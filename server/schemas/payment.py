@@ -1,0 +1,33 @@
+"""Payment runs and their exports."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from server.schemas.case import REGION_CODE
+
+PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a period is YYYY-MM")
+
+
+class PaymentRunRequestSchema(Schema):
+    period = fields.String(required=True, validate=PERIOD)
+    region = fields.String(required=True, validate=REGION_CODE)
+
+
+class PaymentRunSchema(Schema):
+    id = fields.UUID(required=True)
+    period = fields.String(required=True)
+    region_code = fields.String(required=True)
+    created_by = fields.UUID(required=True)
+    created_at = fields.DateTime(required=True)
+    total_amount = fields.Decimal(places=2, as_string=True, required=True)
+    total_arrears = fields.Decimal(places=2, as_string=True, required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class PaymentRunQuerySchema(Schema):
+    period = fields.String(validate=PERIOD)
+
+
+class ExportQuerySchema(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))

@@ -1,0 +1,415 @@
+"""Decisions on review cases: which are allowed in which state, four eyes for suspension and termination,
+and a history row for every decision, proposal, approval and rejection.
+
+    open | extended ─ suspend*  ─▶ suspended ─ terminate* ─▶ terminated
+                    ─ terminate* ─▶ terminated
+                    ─ extend ─▶ extended (new deadline)     ─ exempt ─▶ exempted
+                    ─ dismiss ─▶ dismissed                  ─ order_visit: a visit task; the state stays
+    suspended ─ appeal ─▶ open (the suspension stays until a person reinstates, or a suspend* upholds it)
+    suspended | open after an appeal ─ reinstate (services.suspensions) ─▶ reinstated
+    (* proposed by one person, applied only when another approves)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import (
+    Beneficiary,
+    BeneficiaryStatus,
+    CaseDecision,
+    CaseKind,
+    CaseState,
+    DecisionKind,
+    DecisionStatus,
+    NoticeChannel,
+    ReviewCase,
+    StaffRole,
+    StaffUser,
+    utcnow,
+)
+from server.services import suspensions, visit_tasks
+from server.services.audit import Actor, record
+from server.services.cases import set_state
+from server.services.errors import Conflict, DomainError, Forbidden, NotFound
+from server.services.months import add_months
+from server.services.regions import within
+
+FOUR_EYES = (DecisionKind.SUSPEND, DecisionKind.TERMINATE)
+UNDECIDED = (CaseState.OPEN, CaseState.EXTENDED)
+CLOSED_BY_VERIFIED_CHECKIN = "closed_by_verified_checkin"
+EXEMPTION_KINDS = ("institution_care", "hospitalisation", "work_absence")
+# Work away from home is exempt for a season, not indefinitely.
+WORK_ABSENCE_MONTHS = (3, 12)
+
+
+@dataclass(frozen=True)
+class Exemption:
+    kind: str
+    starts_on: date
+    ends_on: date
+
+
+def _staff_uuid(actor: Actor) -> uuid.UUID:
+    return uuid.UUID(actor.id)
+
+
+def _touch(case: ReviewCase) -> None:
+    # Every decision bumps the case's version, so two people deciding at once cannot both succeed.
+    case.updated_at = utcnow()
+
+
+def pending_proposal(session: Session, case_id: uuid.UUID) -> CaseDecision | None:
+    return session.scalar(
+        select(CaseDecision).where(CaseDecision.case_id == case_id, CaseDecision.status == DecisionStatus.PENDING)
+    )
+
+
+def allowed_decisions(session: Session, case: ReviewCase, beneficiary: Beneficiary) -> list[DecisionKind]:
+    """The decisions the case's state allows now."""
+    if case.state == CaseState.SUSPENDED:
+        return [DecisionKind.TERMINATE]
+    if case.state not in UNDECIDED:
+        return []
+    if beneficiary.status == BeneficiaryStatus.TERMINATED:
+        return [DecisionKind.DISMISS]
+    ongoing = suspensions.ongoing_suspension(session, beneficiary.id)
+    if ongoing is not None and ongoing.case_id == case.id:
+        # Reopened by an appeal: uphold the suspension, terminate, or look again; a person reinstates.
+        return [DecisionKind.SUSPEND, DecisionKind.TERMINATE, DecisionKind.ORDER_VISIT]
+    allowed = list(DecisionKind)
+    if ongoing is not None:
+        allowed.remove(DecisionKind.SUSPEND)
+    return allowed
+
+
+def _check_transition(session: Session, case: ReviewCase, beneficiary: Beneficiary, decision: DecisionKind) -> None:
+    allowed = allowed_decisions(session, case, beneficiary)
+    if decision not in allowed:
+        raise Conflict(
+            f"a case in state {case.state.value} does not allow {decision.value}",
+            {"decision": ["invalid_transition"], "allowed": [kind.value for kind in allowed]},
+        )
+
+
+def _reason(reason: str | None, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError.field(field, "required", "every decision needs a reason")
+    return reason
+
+
+def _required(params: Mapping[str, Any], name: str) -> Any:
+    value = params.get(name)
+    if value is None:
+        raise DomainError.field(name, "required")
+    return value
+
+
+def _exemption(raw: Mapping[str, Any]) -> Exemption:
+    exemption = Exemption(kind=raw["kind"], starts_on=raw["starts_on"], ends_on=raw["ends_on"])
+    if exemption.kind not in EXEMPTION_KINDS:
+        raise DomainError.field("exemption.kind", "unknown_kind", f"one of {', '.join(EXEMPTION_KINDS)}")
+    if exemption.ends_on < exemption.starts_on:
+        raise DomainError.field("exemption.ends_on", "before_start")
+    shortest, longest = WORK_ABSENCE_MONTHS
+    if exemption.kind == "work_absence" and not (
+        add_months(exemption.starts_on, shortest) <= exemption.ends_on <= add_months(exemption.starts_on, longest)
+    ):
+        raise DomainError.field(
+            "exemption.ends_on", "work_absence_3_to_12_months", "a work absence lasts 3 to 12 months"
+        )
+    return exemption
+
+
+def _validated_params(case: ReviewCase, decision: DecisionKind, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The decision's parameters, checked, as JSON to keep in the history."""
+    today = utcnow().date()
+    if decision == DecisionKind.SUSPEND:
+        channel = params.get("notice_channel") or NoticeChannel.LETTER
+        return {"effective_on": _required(params, "effective_on").isoformat(), "notice_channel": channel.value}
+    if decision == DecisionKind.TERMINATE:
+        effective_on = params.get("effective_on")
+        if effective_on is None and case.kind == CaseKind.DEATH_RECORD:
+            effective_on = date.fromisoformat(case.details["date_of_death"])
+        if effective_on is None:
+            raise DomainError.field("effective_on", "required")
+        if effective_on > today:
+            raise DomainError.field("effective_on", "in_future", "a termination takes effect on a date already past")
+        channel = params.get("notice_channel") or NoticeChannel.LETTER
+        return {"effective_on": effective_on.isoformat(), "notice_channel": channel.value}
+    if decision == DecisionKind.EXTEND:
+        new_deadline = _required(params, "new_deadline")
+        if new_deadline <= today:
+            raise DomainError.field("new_deadline", "not_in_future")
+        return {"new_deadline": new_deadline.isoformat()}
+    if decision == DecisionKind.EXEMPT:
+        exemption = _exemption(_required(params, "exemption"))
+        return {
+            "exemption": {
+                "kind": exemption.kind,
+                "starts_on": exemption.starts_on.isoformat(),
+                "ends_on": exemption.ends_on.isoformat(),
+            }
+        }
+    if decision == DecisionKind.ORDER_VISIT:
+        due_on = _required(params, "due_on")
+        if due_on < today:
+            raise DomainError.field("due_on", "in_past")
+        return {"field_worker_id": str(_required(params, "field_worker_id")), "due_on": due_on.isoformat()}
+    return {}
+
+
+def decide(
+    session: Session,
+    *,
+    actor: Actor,
+    case: ReviewCase,
+    decision: DecisionKind,
+    reason: str | None,
+    params: Mapping[str, Any],
+) -> CaseDecision:
+    """Take a decision (suspend and terminate: propose it for a second person). The caller commits."""
+    reason = _reason(reason)
+    beneficiary = session.get(Beneficiary, case.beneficiary_id)
+    pending = pending_proposal(session, case.id)
+    if pending is not None:
+        raise Conflict(
+            "a proposal on this case awaits approval; approve or reject it first",
+            {"decision": ["proposal_pending"], "pending_decision_id": [str(pending.id)]},
+        )
+    _check_transition(session, case, beneficiary, decision)
+    stored = _validated_params(case, decision, params)
+    row = CaseDecision(
+        case_id=case.id,
+        decision=decision,
+        status=DecisionStatus.PENDING if decision in FOUR_EYES else DecisionStatus.APPLIED,
+        proposed_by=_staff_uuid(actor),
+        reason=reason,
+        params=stored,
+    )
+    session.add(row)
+    _touch(case)
+    session.flush()
+    if row.status == DecisionStatus.APPLIED:
+        _apply_at_once(session, actor=actor, case=case, beneficiary=beneficiary, row=row, params=params)
+    record(
+        session,
+        actor=actor,
+        action="case.decision_proposed" if row.status == DecisionStatus.PENDING else "case.decided",
+        object_type="review_case",
+        object_id=case.id,
+        region_code=case.region_code,
+        reason=reason,
+        details={"decision": decision.value, "decision_id": str(row.id), "params": stored},
+    )
+    return row
+
+
+def _apply_at_once(
+    session: Session,
+    *,
+    actor: Actor,
+    case: ReviewCase,
+    beneficiary: Beneficiary,
+    row: CaseDecision,
+    params: Mapping[str, Any],
+) -> None:
+    if row.decision == DecisionKind.EXTEND:
+        set_state(case, CaseState.EXTENDED, actor=actor, reason=row.reason)
+        case.due_on = params["new_deadline"]
+    elif row.decision == DecisionKind.EXEMPT:
+        _exempt(
+            session, actor=actor, case=case, beneficiary=beneficiary, row=row, exemption=_exemption(params["exemption"])
+        )
+    elif row.decision == DecisionKind.ORDER_VISIT:
+        visit_tasks.create_task(
+            session,
+            actor=actor,
+            case=case,
+            beneficiary=beneficiary,
+            field_worker_id=params["field_worker_id"],
+            due_on=params["due_on"],
+        )
+    elif row.decision == DecisionKind.DISMISS:
+        set_state(case, CaseState.DISMISSED, actor=actor, reason=row.reason)
+
+
+def _exempt(
+    session: Session,
+    *,
+    actor: Actor,
+    case: ReviewCase,
+    beneficiary: Beneficiary,
+    row: CaseDecision,
+    exemption: Exemption,
+) -> None:
+    """The case is closed as exempted; the exemption's kind and period live in the decision's params."""
+    set_state(case, CaseState.EXEMPTED, actor=actor, reason=row.reason)
+    # merge: grant_exemption(session, actor=actor, beneficiary=beneficiary, kind=exemption.kind, starts_on=exemption.starts_on, ends_on=exemption.ends_on, reason=row.reason, case_id=case.id)  # noqa: E501
+
+
+def _decision_of(session: Session, case: ReviewCase, decision_id: uuid.UUID) -> CaseDecision:
+    row = session.get(CaseDecision, decision_id)
+    if row is None or row.case_id != case.id:
+        raise NotFound("decision not found", {"decision_id": ["not_found"]})
+    return row
+
+
+def _pending_of(session: Session, case: ReviewCase, decision_id: uuid.UUID) -> CaseDecision:
+    row = _decision_of(session, case, decision_id)
+    if row.status != DecisionStatus.PENDING:
+        raise Conflict(f"this decision is {row.status.value}, not pending", {"decision_id": ["not_pending"]})
+    return row
+
+
+def approve(
+    session: Session, settings: Settings, *, actor: Actor, case: ReviewCase, decision_id: uuid.UUID, reason: str | None
+) -> CaseDecision:
+    """A second person approves a proposal, which then takes effect. The caller commits."""
+    row = _pending_of(session, case, decision_id)
+    if row.proposed_by == _staff_uuid(actor):
+        raise Forbidden("someone other than the proposer must approve this", {"_": ["four_eyes_required"]})
+    beneficiary = session.get(Beneficiary, case.beneficiary_id)
+    _check_transition(session, case, beneficiary, row.decision)
+    row.status = DecisionStatus.APPROVED
+    row.approved_by = _staff_uuid(actor)
+    row.approved_at = utcnow()
+    row.review_reason = (reason or "").strip() or None
+    _touch(case)
+    effective_on = date.fromisoformat(row.params["effective_on"])
+    channel = NoticeChannel(row.params["notice_channel"])
+    apply = suspensions.start_suspension if row.decision == DecisionKind.SUSPEND else suspensions.terminate
+    apply(
+        session,
+        settings,
+        actor=actor,
+        case=case,
+        decision=row,
+        beneficiary=beneficiary,
+        effective_on=effective_on,
+        channel=channel,
+    )
+    record(
+        session,
+        actor=actor,
+        action="case.decision_approved",
+        object_type="review_case",
+        object_id=case.id,
+        region_code=case.region_code,
+        reason=row.review_reason,
+        details={"decision": row.decision.value, "decision_id": str(row.id), "proposed_by": str(row.proposed_by)},
+    )
+    return row
+
+
+def reject(
+    session: Session, *, actor: Actor, case: ReviewCase, decision_id: uuid.UUID, reason: str | None
+) -> CaseDecision:
+    """Turn a proposal down (the proposer may withdraw their own); the case stays as it was. The caller commits."""
+    reason = _reason(reason)
+    row = _pending_of(session, case, decision_id)
+    row.status = DecisionStatus.REJECTED
+    row.rejected_by = _staff_uuid(actor)
+    row.rejected_at = utcnow()
+    row.review_reason = reason
+    _touch(case)
+    record(
+        session,
+        actor=actor,
+        action="case.decision_rejected",
+        object_type="review_case",
+        object_id=case.id,
+        region_code=case.region_code,
+        reason=reason,
+        details={"decision": row.decision.value, "decision_id": str(row.id)},
+    )
+    return row
+
+
+def list_decisions(session: Session, case: ReviewCase) -> list[CaseDecision]:
+    return list(
+        session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id).order_by(CaseDecision.proposed_at))
+    )
+
+
+def assign(session: Session, *, actor: Actor, case: ReviewCase, assigned_to: uuid.UUID | None) -> None:
+    """Give the case to a supervisor or admin who can see it, or take it back (None). The caller commits."""
+    if assigned_to is not None:
+        user = session.get(StaffUser, assigned_to)
+        if (
+            user is None
+            or not user.is_active
+            or user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN)
+            or not within(user.region_code, case.region_code)
+        ):
+            raise DomainError.field(
+                "assigned_to", "not_a_reviewer_in_scope", "assign to a supervisor or admin whose region holds the case"
+            )
+    case.assigned_to = assigned_to
+    record(
+        session,
+        actor=actor,
+        action="case.assigned",
+        object_type="review_case",
+        object_id=case.id,
+        region_code=case.region_code,
+        details={"assigned_to": str(assigned_to) if assigned_to else None},
+    )
+
+
+def close_missed_checkin_cases(session: Session, *, beneficiary_id: uuid.UUID, checkin_id: uuid.UUID) -> int:
+    """A verified check-in closes the person's undecided missed_checkin cases. Returns how many it closed.
+
+    A case reopened by an appeal keeps its suspension: only a person reinstates, so it stays open.
+    A proposal awaiting approval on a closed case is void and marked rejected.
+    """
+    system = Actor.system()
+    ongoing = suspensions.ongoing_suspension(session, beneficiary_id)
+    cases = session.scalars(
+        select(ReviewCase).where(
+            ReviewCase.beneficiary_id == beneficiary_id,
+            ReviewCase.kind == CaseKind.MISSED_CHECKIN,
+            ReviewCase.state.in_(UNDECIDED),
+        )
+    ).all()
+    closed = 0
+    for case in cases:
+        if ongoing is not None and ongoing.case_id == case.id:
+            continue
+        pending = pending_proposal(session, case.id)
+        if pending is not None:
+            pending.status = DecisionStatus.REJECTED
+            pending.rejected_at = utcnow()
+            pending.review_reason = CLOSED_BY_VERIFIED_CHECKIN
+        row = CaseDecision(
+            case_id=case.id,
+            decision=DecisionKind.DISMISS,
+            status=DecisionStatus.APPLIED,
+            proposed_by=None,
+            reason=CLOSED_BY_VERIFIED_CHECKIN,
+            params={"checkin_id": str(checkin_id)},
+        )
+        session.add(row)
+        set_state(case, CaseState.DISMISSED, actor=system, reason=CLOSED_BY_VERIFIED_CHECKIN)
+        session.flush()
+        record(
+            session,
+            actor=system,
+            action="case.closed",
+            object_type="review_case",
+            object_id=case.id,
+            region_code=case.region_code,
+            reason=CLOSED_BY_VERIFIED_CHECKIN,
+            details={"checkin_id": str(checkin_id), "decision_id": str(row.id)},
+        )
+        closed += 1
+    return closed

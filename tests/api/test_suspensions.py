@@ -1,0 +1,144 @@
+"""Suspension lifecycle through HTTP: appeal reopens the case, reinstatement needs proof of life and pays
+exactly the months withheld, a verified check-in never reinstates by itself."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import update
+
+from server import db
+from server.models import Beneficiary
+from server.services.cases import add_working_days
+from tests.api.test_checkins import _actions, _challenge, _enrolled_person, _submit, _verdict
+from tests.conftest import beneficiary_body
+from tests.support.cases import audit_actions, open_test_case
+from tests.support.sessions import genuine_session
+
+
+def _suspend(api, case_id: str, effective_on: str) -> dict:
+    """Propose by supervisor_a, approve by supervisor_a2; returns the suspension."""
+    proposal = api.as_("supervisor_a").post(
+        f"/api/v1/cases/{case_id}/decisions",
+        json={"decision": "suspend", "reason": "missed the quarter, not at home", "effective_on": effective_on},
+    )
+    assert proposal.status_code == 201, proposal.text
+    approved = api.as_("supervisor_a2").post(
+        f"/api/v1/cases/{case_id}/decisions/{proposal.json()['id']}/approve", json={}
+    )
+    assert approved.status_code == 200, approved.text
+    case = api.as_("supervisor_a").get(f"/api/v1/cases/{case_id}").json()
+    [suspension] = (
+        api.as_("supervisor_a")
+        .get("/api/v1/suspensions", params={"beneficiary_id": case["beneficiary_id"], "ongoing": True})
+        .json()
+    )
+    return suspension
+
+
+def _registered_in_january(app, person: str) -> None:
+    """The person has been on the rolls since January (the API registers people today)."""
+    with app.app_context():
+        db.session().execute(
+            update(Beneficiary).where(Beneficiary.id == person).values(created_at=datetime(2026, 1, 5, tzinfo=UTC))
+        )
+        db.session().commit()
+
+
+def _verified_check_in(phone, seed: int) -> None:
+    challenge = _challenge(phone)
+    submitted = _submit(phone, challenge, genuine_session("obama3.jpg", _actions(challenge), seed=seed))
+    assert _verdict(phone, submitted.json()["id"])["status"] == "verified"
+
+
+def test_an_appeal_reopens_the_case_while_payment_stays_withheld(app, api, world):
+    supervisor = api.as_("supervisor_a")
+    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1)).json()["id"]
+    case_id = open_test_case(app, person)
+    suspension = _suspend(api, case_id, "2026-12-01")
+    appeal = f"/api/v1/suspensions/{suspension['id']}/appeal"
+
+    assert supervisor.post(appeal, json={}).status_code == 422
+    appealed = supervisor.post(appeal, json={"reason": "daughter says he was in hospital in Changsha"})
+    assert appealed.status_code == 200, appealed.text
+    assert appealed.json()["appealed_at"] is not None
+    case = supervisor.get(f"/api/v1/cases/{case_id}").json()
+    assert (case["state"], case["due_on"]) == ("open", add_working_days(date.today(), 3).isoformat())
+    # Reopening is not reinstating: payment stays withheld until a person decides.
+    assert supervisor.get(f"/api/v1/beneficiaries/{person}").json()["status"] == "suspended"
+    assert supervisor.post(appeal, json={"reason": "again"}).json()["errors"] == {"suspension_id": ["already_appealed"]}
+    dismiss = supervisor.post(f"/api/v1/cases/{case_id}/decisions", json={"decision": "dismiss", "reason": "x"})
+    assert dismiss.status_code == 409
+    assert dismiss.json()["errors"]["allowed"] == ["suspend", "terminate", "order_visit"]
+    assert audit_actions(app, suspension["id"]) == ["suspension.started", "suspension.appealed"]
+
+    # The appeal is turned down (four eyes again): the same suspension stands, no second one.
+    upheld = _suspend(api, case_id, "2026-12-01")
+    assert upheld["id"] == suspension["id"]
+    assert supervisor.get(f"/api/v1/cases/{case_id}").json()["state"] == "suspended"
+    assert audit_actions(app, suspension["id"])[-1] == "suspension.upheld"
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_reinstatement_needs_proof_of_life_and_pays_the_months_withheld(app, api, world):
+    person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    _registered_in_january(app, person)
+    supervisor = api.as_("supervisor_a")
+    case_id = open_test_case(app, person)
+    suspension = _suspend(api, case_id, "2026-04-01")
+    reinstate = f"/api/v1/beneficiaries/{person}/reinstate"
+    body = {"reason": "came to the office in person", "reinstated_on": "2026-07-15"}
+
+    refused = supervisor.post(reinstate, json=body)
+    assert (refused.status_code, refused.json()["errors"]) == (409, {"beneficiary_id": ["no_proof_of_life"]})
+    _verified_check_in(phone, seed=31)
+    # Proof of life alone reinstates nobody: a person decides.
+    assert supervisor.get(f"/api/v1/beneficiaries/{person}").json()["status"] == "suspended"
+    assert supervisor.post(reinstate, json={"reason": "x", "reinstated_on": "2026-03-31"}).json()["errors"] == {
+        "reinstated_on": ["before_suspension"]
+    }
+    assert supervisor.post(reinstate, json={"reinstated_on": "2026-07-15"}).status_code == 422
+
+    reinstated = supervisor.post(reinstate, json=body)
+    assert reinstated.status_code == 200, reinstated.text
+    ended = reinstated.json()
+    # April, May and June withheld (no payment run paid them); July is paid by July's own run.
+    assert (ended["arrears_months"], ended["arrears_amount"]) == (3, "1005.00")
+    assert (ended["ended_on"], ended["end_reason"], ended["id"]) == ("2026-07-15", "reinstated", suspension["id"])
+    assert supervisor.get(f"/api/v1/beneficiaries/{person}").json()["status"] == "active"
+    assert supervisor.get(f"/api/v1/cases/{case_id}").json()["state"] == "reinstated"
+    again = supervisor.post(reinstate, json=body)
+    assert (again.status_code, again.json()["errors"]) == (409, {"beneficiary_id": ["not_suspended"]})
+    assert "beneficiary.reinstated" in audit_actions(app, person)
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_arrears_count_only_months_no_run_paid_and_the_next_run_pays_them(app, api, world):
+    person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    _registered_in_january(app, person)
+    supervisor = api.as_("supervisor_a")
+    township = world["township_a"]
+
+    def run(period: str) -> dict:
+        response = supervisor.post("/api/v1/payment-runs", json={"period": period, "region": township})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    assert run("2026-05")["counts"]["pay"] == 1  # May paid before the suspension was decided
+    case_id = open_test_case(app, person)
+    _suspend(api, case_id, "2026-04-01")
+    assert run("2026-07")["counts"]["suspended"] == 1  # July's run was built while suspended
+    _verified_check_in(phone, seed=32)
+    reinstated = supervisor.post(
+        f"/api/v1/beneficiaries/{person}/reinstate", json={"reason": "seen at home", "reinstated_on": "2026-07-15"}
+    ).json()
+    # April and June (unpaid), July (withheld by its run); not May (paid).
+    assert (reinstated["arrears_months"], reinstated["arrears_amount"]) == (3, "1005.00")
+
+    august = run("2026-08")
+    assert august["counts"]["reinstated_arrears"] == 1
+    assert (august["total_arrears"], august["total_amount"]) == ("1005.00", "1340.00")
+    paid = supervisor.get("/api/v1/suspensions", params={"beneficiary_id": person}).json()[0]
+    assert paid["arrears_paid_in_run_id"] == august["id"]
+    # Paid once: the next run pays only the month.
+    september = run("2026-09")
+    assert (september["counts"]["pay"], september["total_arrears"]) == (1, "0.00")
