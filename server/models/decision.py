@@ -71,3 +71,5 @@ class VisitTask(UUIDPrimaryKey, Base):
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+    # The visit that did the task.
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"))

@@ -104,6 +104,7 @@ class VisitTaskSchema(Schema):
     created_by = fields.UUID(required=True)
     created_at = fields.DateTime(required=True)
     done_at = fields.DateTime(allow_none=True)
+    visit_id = fields.UUID(allow_none=True)
 
 
 class VisitTaskQuerySchema(Schema):

@@ -30,6 +30,8 @@ from server.models import (
     VisitFlagCode,
     VisitOutcome,
     VisitPhoto,
+    VisitTask,
+    VisitTaskState,
     utcnow,
 )
 from server.services import biometrics, visit_signals
@@ -275,7 +277,30 @@ def _create(
     _raise_flags(session, settings, actor, visit, members[0])
     if not quarantined:
         _findings(session, actor, visit, members)
+        _complete_tasks(session, actor, visit, members)
     return visit
+
+
+def _complete_tasks(session: Session, actor: Actor, visit: Visit, members: list[Beneficiary]) -> None:
+    """A visit by the worker a supervisor sent does the ordered task, whatever it found."""
+    tasks = session.scalars(
+        select(VisitTask).where(
+            VisitTask.beneficiary_id.in_([m.id for m in members]),
+            VisitTask.field_worker_id == visit.field_worker_id,
+            VisitTask.state == VisitTaskState.OPEN,
+        )
+    ).all()
+    for task in tasks:
+        task.state, task.done_at, task.visit_id = VisitTaskState.DONE, visit.received_at, visit.id
+        record(
+            session,
+            actor=actor,
+            action="visit_task.done",
+            object_type="visit_task",
+            object_id=task.id,
+            region_code=task.region_code,
+            details={"visit_id": str(visit.id), "case_id": str(task.case_id) if task.case_id else None},
+        )
 
 
 # ---------------------------------------------------------------------------------------------

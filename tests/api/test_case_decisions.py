@@ -9,6 +9,7 @@ from sqlalchemy import update
 from server import db
 from server.models import CaseKind, Checkin, CheckinState
 from tests.api.test_checkins import _actions, _challenge, _enrolled_person, _submit, _verdict
+from tests.api.test_visits import visit_body
 from tests.conftest import beneficiary_body
 from tests.support.cases import audit_actions, open_test_case
 from tests.support.sessions import genuine_session
@@ -178,6 +179,12 @@ def test_order_visit_gives_the_field_worker_a_task(app, api, world):
     assert (task["beneficiary_id"], task["case_id"], task["due_on"], task["state"]) == (person, case_id, due, "open")
     assert task["field_worker_id"] == worker_id
     assert api.as_("supervisor_b").get("/api/v1/visit-tasks").json() == []
+
+    # The worker's visit, whatever it found, does the task.
+    visit = api.as_("worker_a").post("/api/v1/visits", json=visit_body(person, outcome="absent"))
+    assert visit.status_code == 201, visit.text
+    [done] = api.as_("worker_a").get("/api/v1/visit-tasks").json()
+    assert (done["state"], done["visit_id"]) == ("done", visit.json()["id"])
 
 
 def test_assignment_needs_the_current_etag(app, api, world):
