@@ -9,13 +9,13 @@ from flask import Blueprint, Flask, jsonify
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from server.api import beneficiaries, cases, checkins, enrolment, regions, sessions
+from server.api import beneficiaries, cases, checkins, cycles, enrolment, regions, sessions
 from server.services.errors import DomainError
 from storage import StorageError
 
 log = logging.getLogger(__name__)
 
-BLUEPRINTS = (sessions.blp, regions.blp, beneficiaries.blp, enrolment.blp, checkins.blp, cases.blp)
+BLUEPRINTS = (sessions.blp, regions.blp, beneficiaries.blp, enrolment.blp, checkins.blp, cases.blp, cycles.blp)
 
 
 def _error(status: HTTPStatus, message: str, errors: dict):
