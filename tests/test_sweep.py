@@ -3,10 +3,12 @@ however many workers run it; on PostgreSQL and on the embedded SQLite."""
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
@@ -23,7 +25,7 @@ from server.services.audit import Actor, first_broken_link
 from server.services.cases import add_working_days
 from server.services.sweep import dedupe_key, sweep, sweep_cycle
 from tests.api.test_checkins import _check_in, _enrolled_person
-from tests.conftest import beneficiary_body, make_settings
+from tests.conftest import PG_ADMIN_URL, beneficiary_body, make_settings
 from tests.support.sessions import genuine_session
 
 
@@ -231,3 +233,15 @@ def test_the_sweep_runs_on_the_embedded_sqlite(tmp_path):
         people = session.scalars(select(Beneficiary.id)).all()
         assert keys == {dedupe_key(str(person), str(cycle.id)) for person in people}
         assert first_broken_link(session) is None
+
+
+def test_bench_sweep_seeds_times_and_drops_its_scratch_database(app):
+    result = _invoke(app, "bench", "sweep", "--beneficiaries", "500")
+    assert result.exit_code == 0, result.output
+    assert "sweep: 350 missed_checkin cases opened" in result.output
+    assert "second sweep (the hourly duty afterwards): 0 opened" in result.output
+    assert "ON CONFLICT path): 0 opened" in result.output
+    assert result.output.rstrip().endswith("OK")
+    with psycopg.connect(PG_ADMIN_URL) as conn:
+        scratch = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"%_{os.getpid()}_%",))
+        assert [name for (name,) in scratch if name.startswith("fieldcheck_bench_")] == []
