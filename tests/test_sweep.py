@@ -206,9 +206,17 @@ def test_the_sweep_statement_itself_is_idempotent_under_concurrency(app, world):
     assert keys == {dedupe_key(str(person), str(cycle.id)) for person in people}
 
 
-def test_the_sweep_runs_on_the_embedded_sqlite(tmp_path):
+@pytest.fixture
+def sqlite_app(app, tmp_path):
+    """A second app on the embedded SQLite; the suite's app gets its Celery app back as the default after."""
     settings = make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'fc.db'}", broker_url="memory://")
-    sqlite_app = create_app(settings)
+    yield create_app(settings)
+    # create_app makes its Celery app the process default; the suite's in-process worker needs its own.
+    app.extensions["fieldcheck.celery"].set_default()
+
+
+def test_the_sweep_runs_on_the_embedded_sqlite(sqlite_app):
+    settings = sqlite_app.config["FIELDCHECK"]
     with sqlite_app.app_context():
         migrate.upgrade(db.engine())
         session = db.session()
