@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -20,9 +21,9 @@ from server import db, migrate
 from server.app import create_app
 from server.crypto import cipher
 from server.demo import seed_demo
-from server.models import StaffRole, StaffUser
-from server.services import beneficiaries, deaths, regions, roster_csv, staff
-from server.services.audit import Actor
+from server.models import CycleFrequency, Program, StaffRole, StaffUser
+from server.services import beneficiaries, cycles, deaths, regions, reminders, roster_csv, staff, sweep
+from server.services.audit import Actor, find_break
 from server.services.auth import staff_actor
 from server.services.errors import DomainError
 from worker.face import calibration
@@ -161,6 +162,93 @@ def import_deaths(csv_file, username: str) -> None:
     )
 
 
+def _today(value: datetime | None) -> date:
+    return value.date() if value else cycles.local_today(cycles.office_zone(_settings()))
+
+
+TODAY_OPTION = click.option(
+    "--today", type=click.DateTime(["%Y-%m-%d"]), help="Act as if it were this local date (default: today)."
+)
+
+
+@cli.command("sweep")
+@TODAY_OPTION
+def sweep_command(today: datetime | None) -> None:
+    """Open missed_checkin cases for every cycle whose grace period ended before today; idempotent."""
+    result = sweep.sweep(db.session(), _today(today), zone=cycles.office_zone(_settings()), actor=_cli_actor())
+    for cycle_id, opened in result.opened.items():
+        click.echo(f"cycle {cycle_id}: {opened} cases opened")
+    click.echo(f"swept {len(result.opened)} cycles, opened {result.total} cases")
+
+
+@cli.command("reminders")
+@TODAY_OPTION
+def reminders_command(today: datetime | None) -> None:
+    """Queue today's reminder steps and send what is pending with the configured sender."""
+    settings = _settings()
+    run = reminders.run_reminders(
+        db.session(),
+        settings,
+        today=_today(today),
+        zone=cycles.office_zone(settings),
+        sender=reminders.sender_from_settings(settings.reminders),
+    )
+    for cycle_id, (step, count) in run.queued.items():
+        click.echo(f"cycle {cycle_id}: {count} reminders queued ({step})")
+    click.echo(f"sent {run.sent}, failed {run.failed}, to retry {run.retrying}")
+
+
+@cli.group("cycles")
+def cycles_group() -> None:
+    """Check-in cycles."""
+
+
+@cycles_group.command("generate")
+@click.option("--region", "region_code", required=True, help="County, township or village code.")
+@click.option("--year", type=int, required=True)
+@click.option("--frequency", type=click.Choice([f.value for f in CycleFrequency]), default="quarterly")
+@click.option("--program", type=click.Choice([p.value for p in Program]), help="Default: every programme.")
+@click.option("--grace-days", type=click.IntRange(0, 90), help="Default: FIELDCHECK_CYCLE_GRACE_DAYS.")
+def generate_cycles(region_code: str, year: int, frequency: str, program: str | None, grace_days: int | None) -> None:
+    """Create the standard cycles of a year for a region; periods already past or covered are skipped."""
+    settings = _settings()
+    session = db.session()
+    try:
+        created, skipped = cycles.generate_cycles(
+            session,
+            actor=_cli_actor(),
+            region_code=region_code,
+            year=year,
+            frequency=CycleFrequency(frequency),
+            program=Program(program) if program else None,
+            grace_days=settings.cycles.grace_days if grace_days is None else grace_days,
+            today=_today(None),
+        )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    session.commit()
+    for cycle in created:
+        click.echo(f"created {cycle.opens_on} to {cycle.deadline} (grace {cycle.grace_days} days): {cycle.id}")
+    for opens_on, reason in skipped:
+        click.echo(f"skipped the period opening {opens_on}: {reason}")
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the whole chain; exit 1 and name the first broken link if any entry was edited, deleted or moved."""
+    broken = find_break(db.session())
+    if broken is None:
+        click.echo("audit chain intact")
+        return
+    click.echo(f"audit chain broken at seq {broken.seq} ({broken.problem}): {broken.description}")
+    sys.exit(1)
+
+
 @cli.command("openapi")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=SPEC_PATH, show_default=True)
 def openapi(output: Path) -> None:
@@ -285,6 +373,15 @@ def bench_verify(sessions: int) -> None:
     from bench.verify import run
 
     run(sessions, echo=click.echo)
+
+
+@bench.command("sweep")
+@click.option("--beneficiaries", "count", default=1_000_000, show_default=True)
+def bench_sweep(count: int) -> None:
+    """Seed a scratch PostgreSQL database with beneficiaries and time the missed-check-in sweep."""
+    from bench.sweep import run
+
+    run(count, _settings().database_url, cycles.office_zone(_settings()), echo=click.echo)
 
 
 @bench.command("accuracy")

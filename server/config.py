@@ -132,6 +132,38 @@ class SuspensionSettings:
 
 
 @dataclass(frozen=True)
+class CycleSettings:
+    """Check-in cycles: the defaults a new cycle gets, and the offices' clock."""
+
+    grace_days: int = 15
+    # Dates (opening days, deadlines) are the offices' local dates; China has one offset and no DST.
+    utc_offset_hours: int = 8
+
+
+REMINDER_SENDERS = ("log", "webhook")
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """Reminders before a cycle's deadline and when it is overdue, and how they are sent."""
+
+    days_before: str = "14,7,1"
+    sender: str = "log"
+    # An SMS gateway's endpoint that takes a JSON POST per reminder (the `webhook` sender).
+    webhook_url: str = ""
+    webhook_timeout_seconds: float = 10.0
+    # HTTP retries inside one attempt (connection errors, 429 and 5xx), with backoff.
+    webhook_retries: int = 3
+    # Attempts (one per run of the reminders duty) before a reminder is marked failed.
+    max_attempts: int = 3
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        """Days before the deadline that have a reminder, farthest first."""
+        return tuple(sorted({int(d) for d in self.days_before.split(",") if d.strip()}, reverse=True))
+
+
+@dataclass(frozen=True)
 class Settings:
     instance_path: Path
     database_url: str
@@ -148,6 +180,8 @@ class Settings:
     liveness: LivenessLimits = field(default_factory=LivenessLimits)
     visits: VisitSettings = field(default_factory=VisitSettings)
     suspension: SuspensionSettings = field(default_factory=SuspensionSettings)
+    cycles: CycleSettings = field(default_factory=CycleSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
 
     @property
     def embedded(self) -> bool:
@@ -173,6 +207,13 @@ class Settings:
             raise ConfigError(f"{PREFIX}DATA_KEY must be base64") from exc
         if len(data_key) != 32:
             raise ConfigError(f"{PREFIX}DATA_KEY must decode to 32 bytes, got {len(data_key)}")
+        reminders = _section(ReminderSettings, "REMINDER")
+        if reminders.sender not in REMINDER_SENDERS:
+            raise ConfigError(f"{PREFIX}REMINDER_SENDER must be one of {', '.join(REMINDER_SENDERS)}")
+        if reminders.sender == "webhook" and not reminders.webhook_url:
+            raise ConfigError(f"{PREFIX}REMINDER_WEBHOOK_URL must be set for the webhook sender")
+        if not all(day.strip().isdigit() for day in reminders.days_before.split(",")):
+            raise ConfigError(f"{PREFIX}REMINDER_DAYS_BEFORE must be comma-separated whole days, like 14,7,1")
         return cls(
             instance_path=instance,
             database_url=database_url,
@@ -188,5 +229,7 @@ class Settings:
             liveness=_section(LivenessLimits, "LIVENESS"),
             visits=_section(VisitSettings, "VISIT"),
             suspension=_section(SuspensionSettings, "SUSPENSION"),
+            cycles=_section(CycleSettings, "CYCLE"),
+            reminders=reminders,
             task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 300),
         )

@@ -61,3 +61,29 @@ def test_visit_signal_thresholds_come_from_the_environment(tmp_path, monkeypatch
     monkeypatch.setenv("FIELDCHECK_VISIT_BATCH_LIMIT", "20")
     visits = Settings.from_env(tmp_path).visits
     assert (visits.home_radius_m, visits.batch_limit, visits.max_speed_kmh) == (500, 20, 120)
+
+
+@pytest.mark.parametrize(
+    ("variables", "complaint"),
+    [
+        ({"REMINDER_SENDER": "sms"}, "REMINDER_SENDER must be one of log, webhook"),
+        ({"REMINDER_SENDER": "webhook"}, "REMINDER_WEBHOOK_URL must be set"),
+        ({"REMINDER_DAYS_BEFORE": "14,seven"}, "REMINDER_DAYS_BEFORE must be comma-separated whole days"),
+    ],
+)
+def test_reminder_settings_are_checked_at_start(tmp_path, monkeypatch, variables, complaint):
+    for name, value in variables.items():
+        monkeypatch.setenv(f"FIELDCHECK_{name}", value)
+    with pytest.raises(ConfigError, match=complaint):
+        Settings.from_env(tmp_path)
+
+
+def test_cycle_and_reminder_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIELDCHECK_CYCLE_GRACE_DAYS", "10")
+    monkeypatch.setenv("FIELDCHECK_REMINDER_SENDER", "webhook")
+    monkeypatch.setenv("FIELDCHECK_REMINDER_WEBHOOK_URL", "https://sms.example.gov.cn/send")
+    monkeypatch.setenv("FIELDCHECK_REMINDER_DAYS_BEFORE", "3, 10,1")
+    settings = Settings.from_env(tmp_path)
+    assert settings.cycles.grace_days == 10
+    assert settings.reminders.webhook_url == "https://sms.example.gov.cn/send"
+    assert settings.reminders.steps == (10, 3, 1)

@@ -6,6 +6,8 @@ from celery import Celery, Task
 from flask import Flask
 
 REQUEUE_EVERY_SECONDS = 60.0
+# The sweep and the reminders are idempotent: running them hourly only bounds how late they act.
+HOURLY = 3600.0
 
 
 def init_app(app: Flask) -> Celery:
@@ -35,7 +37,17 @@ def init_app(app: Flask) -> Celery:
                 "schedule": REQUEUE_EVERY_SECONDS,
                 # A backlog of this duty is pointless: the next run covers the same rows.
                 "options": {"expires": REQUEUE_EVERY_SECONDS},
-            }
+            },
+            "sweep-missed-checkins": {
+                "task": "fieldcheck.sweep_missed_checkins",
+                "schedule": HOURLY,
+                "options": {"expires": HOURLY},
+            },
+            "send-reminders": {
+                "task": "fieldcheck.send_reminders",
+                "schedule": HOURLY,
+                "options": {"expires": HOURLY},
+            },
         },
         imports=("worker.tasks",),
     )

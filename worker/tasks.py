@@ -13,7 +13,7 @@ from flask import current_app
 from server import db
 from server.models import Checkin, EnrolmentPhoto, utcnow
 from server.queue import enqueue
-from server.services import checkins, enrolment, leases, verification
+from server.services import checkins, cycles, enrolment, leases, reminders, sweep, verification
 from storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -70,3 +70,29 @@ def requeue_stale_work() -> int:
     if requeued:
         log.info("requeued %d stale work items", requeued)
     return requeued
+
+
+@shared_task(name="fieldcheck.sweep_missed_checkins")
+def sweep_missed_checkins() -> int:
+    """Open missed_checkin cases for every cycle whose grace period has ended; idempotent."""
+    zone = cycles.office_zone(current_app.config["FIELDCHECK"])
+    result = sweep.sweep(db.session(), cycles.local_today(zone), zone=zone)
+    if result.opened:
+        log.info("sweep opened %d missed_checkin cases in %d cycles", result.total, len(result.opened))
+    return result.total
+
+
+@shared_task(name="fieldcheck.send_reminders")
+def send_reminders() -> int:
+    """Queue today's reminder steps and deliver what is pending; idempotent per person, cycle and step."""
+    settings = current_app.config["FIELDCHECK"]
+    zone = cycles.office_zone(settings)
+    run = reminders.run_reminders(
+        db.session(),
+        settings,
+        today=cycles.local_today(zone),
+        zone=zone,
+        sender=reminders.sender_from_settings(settings.reminders),
+    )
+    log.info("reminders: sent %d, failed %d, retrying %d", run.sent, run.failed, run.retrying)
+    return run.sent

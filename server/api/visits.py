@@ -11,11 +11,9 @@ from marshmallow import ValidationError
 
 from server import db
 from server.api.access import current_actor, settings, staff_only
-from server.models import StaffRole, utcnow
+from server.models import StaffRole
 from server.schemas.visit import (
     ChecklistsSchema,
-    ProofOfLifeQuerySchema,
-    ProofOfLifeSchema,
     SyncResponseSchema,
     TeamStatSchema,
     TeamStatsQuerySchema,
@@ -30,7 +28,6 @@ from server.schemas.visit import (
     VisitSyncSchema,
 )
 from server.services import visits
-from server.services.beneficiaries import get_beneficiary
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Home visits by field workers")
 RECORDERS = (StaffRole.FIELD_WORKER,)
@@ -239,25 +236,3 @@ class BeneficiaryVisits(MethodView):
         )
         pagination_parameters.item_count = total
         return visits.views(session, items)
-
-
-@blp.route("/beneficiaries/<uuid:beneficiary_id>/proof-of-life")
-class ProofOfLife(MethodView):
-    @staff_only()
-    @blp.arguments(ProofOfLifeQuerySchema, location="query")
-    @blp.response(200, ProofOfLifeSchema)
-    def get(self, query: dict, beneficiary_id: uuid.UUID):
-        """Whether the person proved they are alive in a cycle: a verified check-in, or a visit that found them
-        present with a verified assisted check-in."""
-        session = db.session()
-        beneficiary = get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
-        cycle = query.get("cycle_start") or utcnow().date()
-        proof = visits.proof_of_life(session, beneficiary_id=beneficiary.id, cycle_start=cycle)
-        return {
-            "beneficiary_id": beneficiary.id,
-            "cycle_start": proof.cycle_start,
-            "proven": proof.proven,
-            "kind": proof.kind,
-            "checkin_id": proof.checkin_id,
-            "visit_id": proof.visit_id,
-        }

@@ -4,6 +4,15 @@ from server.models.audit import AuditChainHead, AuditEntry
 from server.models.base import Base, utcnow
 from server.models.beneficiary import Beneficiary, BeneficiaryStatus, Device, Program
 from server.models.checkin import Checkin, CheckinChallenge, CheckinFrame, CheckinMode, CheckinState
+from server.models.cycle import (
+    Cycle,
+    CycleEvidence,
+    CycleFrequency,
+    Exemption,
+    ExemptionKind,
+    Notification,
+    NotificationState,
+)
 from server.models.decision import CaseDecision, DecisionKind, DecisionStatus, VisitTask, VisitTaskState
 from server.models.enrolment import EnrolmentPhoto, FaceTemplate, PhotoState
 from server.models.payment import PaymentCategory, PaymentLine, PaymentRun
@@ -27,14 +36,21 @@ __all__ = [
     "CheckinFrame",
     "CheckinMode",
     "CheckinState",
+    "Cycle",
+    "CycleEvidence",
+    "CycleFrequency",
     "DecisionKind",
     "DecisionStatus",
     "Device",
     "EnrolmentPhoto",
+    "Exemption",
+    "ExemptionKind",
     "FaceTemplate",
     "Notice",
     "NoticeChannel",
     "NoticeKind",
+    "Notification",
+    "NotificationState",
     "PaymentCategory",
     "PaymentLine",
     "PaymentRun",

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.models import CaseKind, CaseState, DecisionKind, DecisionStatus, NoticeChannel, VisitTaskState
-from server.services.decisions import EXEMPTION_KINDS
+from server.models import (
+    CaseKind,
+    CaseState,
+    DecisionKind,
+    DecisionStatus,
+    ExemptionKind,
+    NoticeChannel,
+    VisitTaskState,
+)
 
 REGION_CODE = validate.Regexp(r"^\d{6}(\d{3}(\d{3})?)?$")
 REASON = validate.Length(min=1, max=2000)
@@ -43,8 +50,8 @@ class CaseAssignSchema(Schema):
     )
 
 
-class ExemptionSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(EXEMPTION_KINDS))
+class ExemptionPeriodSchema(Schema):
+    kind = fields.Enum(ExemptionKind, by_value=True, required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "work_absence: 3 to 12 months after starts_on"})
 
@@ -59,7 +66,7 @@ class DecisionRequestSchema(Schema):
         NoticeChannel, by_value=True, metadata={"description": "suspend/terminate: how the notice goes out (letter)"}
     )
     new_deadline = fields.Date(metadata={"description": "extend: the new due date"})
-    exemption = fields.Nested(ExemptionSchema, metadata={"description": "exempt: kind and period"})
+    exemption = fields.Nested(ExemptionPeriodSchema, metadata={"description": "exempt: kind and period"})
     field_worker_id = fields.UUID(metadata={"description": "order_visit: the field worker to visit"})
     due_on = fields.Date(metadata={"description": "order_visit: visit by this day"})
 

@@ -184,19 +184,6 @@ class VisitPhotoViewQuerySchema(Schema):
     )
 
 
-class ProofOfLifeQuerySchema(Schema):
-    cycle_start = fields.Date(metadata={"description": "Any day of the cycle (a calendar quarter); default today"})
-
-
-class ProofOfLifeSchema(Schema):
-    beneficiary_id = fields.UUID(required=True)
-    cycle_start = fields.Date(required=True)
-    proven = fields.Boolean(required=True)
-    kind = fields.String(allow_none=True, metadata={"description": "checkin or visit"})
-    checkin_id = fields.UUID(allow_none=True)
-    visit_id = fields.UUID(allow_none=True)
-
-
 class ChecklistsSchema(Schema):
     versions = fields.Dict(
         keys=fields.String(), values=fields.Dict(), required=True, metadata={"description": "Questions by version"}

@@ -87,8 +87,30 @@ def record(
     return entry
 
 
-def first_broken_link(session: Session, *, batch: int = 5000) -> int | None:
-    """The sequence number of the first entry that was edited, deleted or reordered, or None if the chain holds."""
+@dataclass(frozen=True)
+class BrokenLink:
+    """Where the chain first fails to hold, and how."""
+
+    seq: int
+    # missing: no entry with this number (deleted); edited: its content no longer matches its hash;
+    # unlinked: it does not point at the entry before it (moved, reordered, or a predecessor replaced);
+    # truncated: the chain head records entries after the last one (deleted from the end).
+    problem: str
+
+    DESCRIPTIONS = {
+        "missing": "no entry has this number: it was deleted",
+        "edited": "the entry's content does not match its hash: it was edited",
+        "unlinked": "the entry does not follow the one before it: entries were reordered or replaced",
+        "truncated": "the chain head counts entries past the last one: entries were deleted from the end",
+    }
+
+    @property
+    def description(self) -> str:
+        return self.DESCRIPTIONS[self.problem]
+
+
+def find_break(session: Session, *, batch: int = 5000) -> BrokenLink | None:
+    """The first entry that was edited, deleted or reordered, or None if the chain holds."""
     expected_seq, prev_hash = 1, GENESIS_HASH
     last_seen = 0
     while True:
@@ -96,8 +118,13 @@ def first_broken_link(session: Session, *, batch: int = 5000) -> int | None:
             select(AuditEntry).where(AuditEntry.seq > last_seen).order_by(AuditEntry.seq).limit(batch)
         ).all()
         for entry in entries:
-            if entry.seq != expected_seq or entry.prev_hash != prev_hash or entry_hash(entry) != entry.entry_hash:
-                return expected_seq
+            if entry.seq != expected_seq:
+                return BrokenLink(expected_seq, "missing")
+            # The link is checked first: a moved entry usually fails both checks, and "unlinked" says more.
+            if entry.prev_hash != prev_hash:
+                return BrokenLink(expected_seq, "unlinked")
+            if entry_hash(entry) != entry.entry_hash:
+                return BrokenLink(expected_seq, "edited")
             expected_seq, prev_hash = entry.seq + 1, entry.entry_hash
         if len(entries) < batch:
             break
@@ -105,5 +132,11 @@ def first_broken_link(session: Session, *, batch: int = 5000) -> int | None:
     head = session.get(AuditChainHead, CHAIN_HEAD_ID)
     # Entries removed from the end leave the head pointing past the last one.
     if head.seq != expected_seq - 1 or head.last_hash != prev_hash:
-        return expected_seq
+        return BrokenLink(expected_seq, "truncated")
     return None
+
+
+def first_broken_link(session: Session, *, batch: int = 5000) -> int | None:
+    """The sequence number of the first entry that was edited, deleted or reordered, or None if the chain holds."""
+    broken = find_break(session, batch=batch)
+    return broken.seq if broken else None

@@ -184,7 +184,7 @@ def import_roster(
     """
     report = ImportReport()
     for number, data, valid in rows:
-        result = _import_row(session, cipher, actor, number, data) if valid else _error_row(number, data)
+        result = _import_row(session, cipher, actor, number, data) if valid else error_row(number, data)
         report.rows.append(result)
         if on_row:
             on_row(result)
@@ -194,7 +194,7 @@ def import_roster(
     return report
 
 
-def _error_row(number: int, errors: Mapping[str, Any]) -> ImportRowResult:
+def error_row(number: int, errors: Mapping[str, Any]) -> ImportRowResult:
     flat = []
     for name, reasons in errors.items():
         for reason in reasons if isinstance(reasons, list) else [reasons]:
@@ -216,4 +216,4 @@ def _import_row(
         session.flush()
         return ImportRowResult(row=number, status="updated" if changed else "unchanged", beneficiary_id=existing.id)
     except DomainError as exc:
-        return _error_row(number, exc.errors)
+        return error_row(number, exc.errors)

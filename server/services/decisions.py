@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -40,22 +39,12 @@ from server.services import suspensions, visit_tasks
 from server.services.audit import Actor, record
 from server.services.cases import set_state
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
-from server.services.months import add_months
+from server.services.exemptions import check_span, grant_exemption
 from server.services.regions import within
 
 FOUR_EYES = (DecisionKind.SUSPEND, DecisionKind.TERMINATE)
 UNDECIDED = (CaseState.OPEN, CaseState.EXTENDED)
 CLOSED_BY_VERIFIED_CHECKIN = "closed_by_verified_checkin"
-EXEMPTION_KINDS = ("institution_care", "hospitalisation", "work_absence")
-# Work away from home is exempt for a season, not indefinitely.
-WORK_ABSENCE_MONTHS = (3, 12)
-
-
-@dataclass(frozen=True)
-class Exemption:
-    kind: str
-    starts_on: date
-    ends_on: date
 
 
 def _staff_uuid(actor: Actor) -> uuid.UUID:
@@ -114,22 +103,6 @@ def _required(params: Mapping[str, Any], name: str) -> Any:
     return value
 
 
-def _exemption(raw: Mapping[str, Any]) -> Exemption:
-    exemption = Exemption(kind=raw["kind"], starts_on=raw["starts_on"], ends_on=raw["ends_on"])
-    if exemption.kind not in EXEMPTION_KINDS:
-        raise DomainError.field("exemption.kind", "unknown_kind", f"one of {', '.join(EXEMPTION_KINDS)}")
-    if exemption.ends_on < exemption.starts_on:
-        raise DomainError.field("exemption.ends_on", "before_start")
-    shortest, longest = WORK_ABSENCE_MONTHS
-    if exemption.kind == "work_absence" and not (
-        add_months(exemption.starts_on, shortest) <= exemption.ends_on <= add_months(exemption.starts_on, longest)
-    ):
-        raise DomainError.field(
-            "exemption.ends_on", "work_absence_3_to_12_months", "a work absence lasts 3 to 12 months"
-        )
-    return exemption
-
-
 def _validated_params(case: ReviewCase, decision: DecisionKind, params: Mapping[str, Any]) -> dict[str, Any]:
     """The decision's parameters, checked, as JSON to keep in the history."""
     today = utcnow().date()
@@ -152,12 +125,13 @@ def _validated_params(case: ReviewCase, decision: DecisionKind, params: Mapping[
             raise DomainError.field("new_deadline", "not_in_future")
         return {"new_deadline": new_deadline.isoformat()}
     if decision == DecisionKind.EXEMPT:
-        exemption = _exemption(_required(params, "exemption"))
+        exemption = _required(params, "exemption")
+        check_span(exemption["kind"], exemption["starts_on"], exemption["ends_on"], field="exemption.ends_on")
         return {
             "exemption": {
-                "kind": exemption.kind,
-                "starts_on": exemption.starts_on.isoformat(),
-                "ends_on": exemption.ends_on.isoformat(),
+                "kind": exemption["kind"].value,
+                "starts_on": exemption["starts_on"].isoformat(),
+                "ends_on": exemption["ends_on"].isoformat(),
             }
         }
     if decision == DecisionKind.ORDER_VISIT:
@@ -227,8 +201,16 @@ def _apply_at_once(
         set_state(case, CaseState.EXTENDED, actor=actor, reason=row.reason)
         case.due_on = params["new_deadline"]
     elif row.decision == DecisionKind.EXEMPT:
-        _exempt(
-            session, actor=actor, case=case, beneficiary=beneficiary, row=row, exemption=_exemption(params["exemption"])
+        set_state(case, CaseState.EXEMPTED, actor=actor, reason=row.reason)
+        grant_exemption(
+            session,
+            actor=actor,
+            beneficiary=beneficiary,
+            kind=params["exemption"]["kind"],
+            starts_on=params["exemption"]["starts_on"],
+            ends_on=params["exemption"]["ends_on"],
+            reason=row.reason,
+            case_id=case.id,
         )
     elif row.decision == DecisionKind.ORDER_VISIT:
         visit_tasks.create_task(
@@ -241,20 +223,6 @@ def _apply_at_once(
         )
     elif row.decision == DecisionKind.DISMISS:
         set_state(case, CaseState.DISMISSED, actor=actor, reason=row.reason)
-
-
-def _exempt(
-    session: Session,
-    *,
-    actor: Actor,
-    case: ReviewCase,
-    beneficiary: Beneficiary,
-    row: CaseDecision,
-    exemption: Exemption,
-) -> None:
-    """The case is closed as exempted; the exemption's kind and period live in the decision's params."""
-    set_state(case, CaseState.EXEMPTED, actor=actor, reason=row.reason)
-    # merge: grant_exemption(session, actor=actor, beneficiary=beneficiary, kind=exemption.kind, starts_on=exemption.starts_on, ends_on=exemption.ends_on, reason=row.reason, case_id=case.id)  # noqa: E501
 
 
 def _decision_of(session: Session, case: ReviewCase, decision_id: uuid.UUID) -> CaseDecision:

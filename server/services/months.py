@@ -5,6 +5,8 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
+from dateutil.relativedelta import relativedelta
+
 
 def period_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
@@ -20,18 +22,10 @@ def period_end(period: str) -> date:
     return date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, clamped to the end of a shorter month (31 Jan + 1 → 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def periods_between(first: str, last: str) -> list[str]:
     """Every period from `first` to `last`, both included."""
     periods, current = [], period_start(first)
     while period_of(current) <= last:
         periods.append(period_of(current))
-        current = add_months(current, 1)
+        current += relativedelta(months=1)
     return periods

@@ -797,43 +797,6 @@ def _proves_life(visit: Visit, checkins: list[Checkin]) -> bool:
     return visit.outcome == VisitOutcome.CONFIRMED_PRESENT and any(c.state == CheckinState.VERIFIED for c in checkins)
 
 
-@dataclass(frozen=True)
-class ProofOfLife:
-    cycle_start: date
-    kind: str | None
-    checkin_id: uuid.UUID | None = None
-    visit_id: uuid.UUID | None = None
-
-    @property
-    def proven(self) -> bool:
-        return self.kind is not None
-
-
-def proof_of_life(session: Session, *, beneficiary_id: uuid.UUID, cycle_start: date) -> ProofOfLife:
-    """Whether a person proved they are alive in the cycle: a verified check-in of their own, or a visit that
-    found them present with a verified assisted check-in. A verified face at a visit recorded as anything
-    else contradicts itself and proves nothing until a person looks."""
-    start, end = _cycle_bounds(cycle_start)
-    cycle = start.date()
-    verified = session.scalars(
-        select(Checkin)
-        .where(
-            Checkin.beneficiary_id == beneficiary_id,
-            Checkin.state == CheckinState.VERIFIED,
-            Checkin.decided_at >= start,
-            Checkin.decided_at < end,
-        )
-        .order_by(Checkin.decided_at)
-    )
-    for checkin in verified:
-        if checkin.visit_id is None:
-            return ProofOfLife(cycle, "checkin", checkin.id)
-        visit = session.get(Visit, checkin.visit_id)
-        if visit.outcome == VisitOutcome.CONFIRMED_PRESENT:
-            return ProofOfLife(cycle, "visit", checkin.id, visit.id)
-    return ProofOfLife(cycle, None)
-
-
 def team_stats(
     session: Session,
     *,

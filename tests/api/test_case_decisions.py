@@ -151,7 +151,7 @@ def test_an_exemption_is_checked_and_kept_with_the_decision(app, api, world):
     refused = _decide(supervisor, case_id, "exempt", reason="working in Guangdong", exemption=too_short)
     assert (refused.status_code, refused.json()["errors"]) == (
         422,
-        {"exemption.ends_on": ["work_absence_3_to_12_months"]},
+        {"exemption.ends_on": ["work_absence_span"]},
     )
     unknown = _decide(supervisor, case_id, "exempt", exemption={**too_short, "kind": "holiday"})
     assert unknown.status_code == 422
@@ -160,6 +160,14 @@ def test_an_exemption_is_checked_and_kept_with_the_decision(app, api, world):
     assert granted.status_code == 201, granted.text
     assert granted.json()["params"] == {"exemption": season}
     assert supervisor.get(f"/api/v1/cases/{case_id}").json()["state"] == "exempted"
+    person = supervisor.get(f"/api/v1/cases/{case_id}").json()["beneficiary_id"]
+    [exemption] = supervisor.get(f"/api/v1/beneficiaries/{person}/exemptions").json()
+    assert (exemption["kind"], exemption["starts_on"], exemption["ends_on"]) == (
+        "work_absence",
+        season["starts_on"],
+        season["ends_on"],
+    )
+    assert exemption["case_id"] == case_id
 
 
 def test_order_visit_gives_the_field_worker_a_task(app, api, world):

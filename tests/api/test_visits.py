@@ -3,7 +3,7 @@
 import json
 import socket
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -421,7 +421,17 @@ def test_an_assisted_check_in_during_a_visit_is_the_cycles_proof_of_life(api, wo
     supervisor = api.as_("supervisor_a")
     visit = worker.post("/api/v1/visits", json=visit_body(person, start=datetime.now(UTC) - timedelta(minutes=30)))
     visit = visit.json()
-    assert supervisor.get(f"/api/v1/beneficiaries/{person}/proof-of-life").json()["proven"] is False
+    today = date.today()
+    quarter = {"region_code": world["village_a"], "opens_on": (today - timedelta(days=10)).isoformat()}
+    quarter["deadline"] = (today + timedelta(days=60)).isoformat()
+    cycle = supervisor.post("/api/v1/cycles", json=quarter)
+    assert cycle.status_code == 201, cycle.text
+
+    def this_cycle() -> dict:
+        [status] = supervisor.get(f"/api/v1/beneficiaries/{person}/cycles").json()
+        return status
+
+    assert (this_cycle()["satisfied"], this_cycle()["satisfied_by"]) == (False, [])
 
     challenge = worker.post("/api/v1/checkin-challenges", json={"beneficiary_id": person, "visit_id": visit["id"]})
     assert challenge.status_code == 201, challenge.text
@@ -446,13 +456,7 @@ def test_an_assisted_check_in_during_a_visit_is_the_cycles_proof_of_life(api, wo
     shown = worker.get(f"/api/v1/visits/{visit['id']}").json()
     assert [(c["id"], c["state"]) for c in shown["checkins"]] == [(checkin_id, "verified")]
     assert shown["proof_of_life"] is True
-    proof = supervisor.get(f"/api/v1/beneficiaries/{person}/proof-of-life").json()
-    assert (proof["proven"], proof["kind"], proof["visit_id"], proof["checkin_id"]) == (
-        True,
-        "visit",
-        visit["id"],
-        checkin_id,
-    )
+    assert (this_cycle()["satisfied"], this_cycle()["satisfied_by"]) == (True, ["visit"])
     assert supervisor.get(f"/api/v1/checkins/{checkin_id}/details").json()["visit_id"] == visit["id"]
 
 

@@ -1,0 +1,373 @@
+"""Check-in cycles: creating them, which cycle applies to whom, and what satisfies one.
+
+A cycle applies to every beneficiary whose village code starts with the cycle's region code and
+whose programme matches (a cycle without a programme applies to all). Cycles that apply to the same
+person never overlap in time (create_cycle refuses it), so a person has at most one cycle on a day.
+
+Satisfaction is one set-based SQL condition per cycle: an OR of correlated EXISTS terms, one per
+kind of proof (a check-in, an assisted check-in at a visit that found the person present, an
+exemption, imported evidence), listed in SATISFIED_BY. The sweep, the reminders, the status counts and the
+per-person view all build on it, so a new kind of proof is one more entry there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import ColumnElement, case, exists, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.db import fetch_page
+from server.models import (
+    Beneficiary,
+    BeneficiaryStatus,
+    Checkin,
+    CheckinState,
+    Cycle,
+    CycleEvidence,
+    CycleFrequency,
+    Exemption,
+    Program,
+    Region,
+    Visit,
+    VisitOutcome,
+)
+from server.services.audit import Actor, record
+from server.services.errors import Conflict, DomainError, NotFound
+from server.services.regions import in_scope, within
+
+MONTHS = {CycleFrequency.MONTHLY: 1, CycleFrequency.QUARTERLY: 3, CycleFrequency.YEARLY: 12}
+
+
+def office_zone(settings: Settings) -> tzinfo:
+    """The offices' clock: cycle dates are local dates."""
+    return timezone(timedelta(hours=settings.cycles.utc_offset_hours))
+
+
+def local_today(zone: tzinfo) -> date:
+    return datetime.now(zone).date()
+
+
+def _start_of(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class Window:
+    """When proof counts for a cycle, as UTC-comparable instants: [opening day, day after closes_on)."""
+
+    start: datetime
+    end: datetime
+    # Enrolled before this instant (the day after the deadline) means the person was due.
+    enrolled_before: datetime
+
+
+def window(cycle: Cycle, zone: tzinfo) -> Window:
+    return Window(
+        start=_start_of(cycle.opens_on, zone),
+        end=_start_of(cycle.closes_on + timedelta(days=1), zone),
+        enrolled_before=_start_of(cycle.deadline + timedelta(days=1), zone),
+    )
+
+
+# --- what satisfies a cycle -------------------------------------------------------------------------
+
+SatisfactionTerm = Callable[[Cycle, Window, ColumnElement[uuid.UUID]], ColumnElement[bool]]
+
+
+def _verified_checkin(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    # Any mode (self, relative- or staff-assisted) outside a home visit: each is verified the same way.
+    # The time that counts is when it was received, so a check-in sent in time and decided by a
+    # reviewer later counts.
+    return exists().where(
+        Checkin.beneficiary_id == beneficiary_id,
+        Checkin.state == CheckinState.VERIFIED,
+        Checkin.visit_id.is_(None),
+        Checkin.created_at >= win.start,
+        Checkin.created_at < win.end,
+    )
+
+
+def _confirmed_present_visit(
+    cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]
+) -> ColumnElement[bool]:
+    # An assisted check-in run during a home visit proves life only when the visit found the person
+    # present: a verified face at a visit recorded as absent or deceased contradicts itself, and waits
+    # for a person to look.
+    return exists().where(
+        Checkin.beneficiary_id == beneficiary_id,
+        Checkin.state == CheckinState.VERIFIED,
+        Checkin.visit_id == Visit.id,
+        Visit.outcome == VisitOutcome.CONFIRMED_PRESENT,
+        Checkin.created_at >= win.start,
+        Checkin.created_at < win.end,
+    )
+
+
+def _exemption(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    return exists().where(
+        Exemption.beneficiary_id == beneficiary_id,
+        Exemption.starts_on <= cycle.closes_on,
+        Exemption.ends_on >= cycle.opens_on,
+    )
+
+
+def _imported_evidence(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    return exists().where(CycleEvidence.beneficiary_id == beneficiary_id, CycleEvidence.cycle_id == cycle.id)
+
+
+SATISFIED_BY: dict[str, SatisfactionTerm] = {
+    "checkin": _verified_checkin,
+    "exemption": _exemption,
+    "evidence": _imported_evidence,
+    "visit": _confirmed_present_visit,
+}
+
+
+def satisfied(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """SQL: the beneficiary has some proof for the cycle."""
+    return or_(*(term(cycle, win, beneficiary_id) for term in SATISFIED_BY.values()))
+
+
+def due(cycle: Cycle, win: Window) -> list[ColumnElement[bool]]:
+    """SQL conditions on Beneficiary: active, in the cycle's region and programme, enrolled by the deadline."""
+    conditions = [
+        Beneficiary.status == BeneficiaryStatus.ACTIVE,
+        in_scope(Beneficiary.village_code, cycle.region_code),
+        Beneficiary.created_at < win.enrolled_before,
+    ]
+    if cycle.program is not None:
+        conditions.append(Beneficiary.program == cycle.program)
+    return conditions
+
+
+def satisfied_ids(cycle: Cycle, zone: tzinfo):
+    """A Core select of the ids of beneficiaries due in the cycle who have satisfied it."""
+    win = window(cycle, zone)
+    return select(Beneficiary.id).where(*due(cycle, win), satisfied(cycle, win, Beneficiary.id))
+
+
+# --- creating and finding cycles ----------------------------------------------------------------
+
+
+def _applies_to_region(region_code: str):
+    """SQL: the cycle's region contains `region_code`, or lies inside it."""
+    return or_(in_scope(Cycle.region_code, region_code), literal(region_code).like(Cycle.region_code.concat("%")))
+
+
+def standard_periods(frequency: CycleFrequency, year: int) -> list[tuple[date, date]]:
+    """The calendar periods of a year: (opening day, deadline = the period's last day)."""
+    step = MONTHS[frequency]
+    periods = []
+    for month in range(1, 13, step):
+        opens_on = date(year, month, 1)
+        periods.append((opens_on, opens_on + relativedelta(months=step) - timedelta(days=1)))
+    return periods
+
+
+def _overlapping(
+    session: Session, region_code: str, program: Program | None, opens_on: date, deadline: date
+) -> Cycle | None:
+    query = select(Cycle).where(_applies_to_region(region_code), Cycle.opens_on <= deadline, Cycle.deadline >= opens_on)
+    if program is not None:
+        query = query.where(or_(Cycle.program.is_(None), Cycle.program == program))
+    return session.scalars(query.limit(1)).first()
+
+
+def create_cycle(
+    session: Session,
+    *,
+    actor: Actor,
+    region_code: str,
+    program: Program | None,
+    frequency: CycleFrequency,
+    opens_on: date,
+    deadline: date,
+    grace_days: int,
+    today: date,
+) -> Cycle:
+    """Add a cycle for a region of the actor's; it may not overlap another cycle for the same people."""
+    region = session.get(Region, region_code)
+    if region is None or (actor.region_code and not within(actor.region_code, region_code)):
+        raise DomainError.field("region_code", "unknown_region", "no such region in your region")
+    if deadline < opens_on:
+        raise DomainError.field("deadline", "before_opening", "the deadline is before the opening day")
+    if deadline < today:
+        raise DomainError.field("deadline", "in_the_past", "the deadline has passed; a cycle is for the future")
+    clash = _overlapping(session, region_code, program, opens_on, deadline)
+    if clash is not None:
+        raise Conflict(
+            f"overlaps cycle {clash.id} ({clash.region_code}, {clash.opens_on} to {clash.deadline})",
+            {"opens_on": ["overlapping_cycle"]},
+        )
+    cycle = Cycle(
+        region_code=region_code,
+        program=program,
+        frequency=frequency,
+        opens_on=opens_on,
+        deadline=deadline,
+        grace_days=grace_days,
+        created_by=uuid.UUID(actor.id) if actor.kind == "staff" else None,
+    )
+    session.add(cycle)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="cycle.created",
+        object_type="cycle",
+        object_id=cycle.id,
+        region_code=region_code,
+        details={
+            "program": program.value if program else None,
+            "frequency": frequency.value,
+            "opens_on": opens_on.isoformat(),
+            "deadline": deadline.isoformat(),
+            "grace_days": grace_days,
+        },
+    )
+    return cycle
+
+
+def generate_cycles(
+    session: Session,
+    *,
+    actor: Actor,
+    region_code: str,
+    year: int,
+    frequency: CycleFrequency,
+    program: Program | None,
+    grace_days: int,
+    today: date,
+) -> tuple[list[Cycle], list[tuple[date, str]]]:
+    """Create the standard cycles of a year; returns the new cycles and (opening day, reason) of those skipped."""
+    created, skipped = [], []
+    for opens_on, deadline in standard_periods(frequency, year):
+        # create_cycle checks everything before it writes, so a refused period leaves nothing behind.
+        try:
+            created.append(
+                create_cycle(
+                    session,
+                    actor=actor,
+                    region_code=region_code,
+                    program=program,
+                    frequency=frequency,
+                    opens_on=opens_on,
+                    deadline=deadline,
+                    grace_days=grace_days,
+                    today=today,
+                )
+            )
+        except DomainError as exc:
+            if "region_code" in exc.errors:
+                raise
+            skipped.append((opens_on, next(iter(exc.errors.values()))[0]))
+    return created, skipped
+
+
+def visible_cycles(actor: Actor):
+    """Cycles that matter to the actor: those inside its region and those that contain it."""
+    return select(Cycle).where(_applies_to_region(actor.region_code))
+
+
+def list_cycles(session: Session, *, actor: Actor, offset: int, limit: int) -> tuple[list[Cycle], int]:
+    return fetch_page(
+        session,
+        visible_cycles(actor),
+        order_by=(Cycle.opens_on.desc(), Cycle.region_code, Cycle.id),
+        offset=offset,
+        limit=limit,
+    )
+
+
+def get_cycle(session: Session, *, actor: Actor, cycle_id: uuid.UUID) -> Cycle:
+    cycle = session.scalar(visible_cycles(actor).where(Cycle.id == cycle_id))
+    if cycle is None:
+        raise NotFound("cycle not found", {"cycle_id": ["not_found"]})
+    return cycle
+
+
+def applying_to(beneficiary: Beneficiary):
+    """Cycles whose region and programme include this beneficiary, newest first."""
+    return (
+        select(Cycle)
+        .where(
+            literal(beneficiary.village_code).like(Cycle.region_code.concat("%")),
+            or_(Cycle.program.is_(None), Cycle.program == beneficiary.program),
+        )
+        .order_by(Cycle.opens_on.desc())
+    )
+
+
+def cycle_for(session: Session, beneficiary: Beneficiary, on_date: date) -> Cycle | None:
+    """The cycle a proof on this date counts for: the latest opened one whose window holds the date."""
+    for cycle in session.scalars(applying_to(beneficiary).where(Cycle.opens_on <= on_date).limit(3)):
+        if on_date <= cycle.closes_on:
+            return cycle
+    return None
+
+
+def phase(cycle: Cycle, today: date) -> str:
+    """upcoming, open, grace (deadline passed, proof still counts) or closed."""
+    if today < cycle.opens_on:
+        return "upcoming"
+    if today <= cycle.deadline:
+        return "open"
+    return "grace" if today <= cycle.closes_on else "closed"
+
+
+# --- reading where a cycle stands ---------------------------------------------------------------
+
+
+def status(session: Session, *, actor: Actor, cycle: Cycle, zone: tzinfo) -> dict[str, Any]:
+    """How many people in the actor's part of the cycle are due, satisfied (by each kind) and not."""
+    win = window(cycle, zone)
+    terms = {kind: term(cycle, win, Beneficiary.id) for kind, term in SATISFIED_BY.items()}
+
+    def count_where(condition: ColumnElement[bool]):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = session.execute(
+        select(
+            func.count(),
+            count_where(or_(*terms.values())),
+            *(count_where(condition) for condition in terms.values()),
+        ).where(*due(cycle, win), in_scope(Beneficiary.village_code, actor.region_code))
+    ).one()
+    total, satisfied_count, *by_kind = row
+    return {
+        "cycle": cycle,
+        "phase": phase(cycle, local_today(zone)),
+        "due": total,
+        "satisfied": satisfied_count,
+        "unsatisfied": total - satisfied_count,
+        "satisfied_by": dict(zip(terms, by_kind, strict=True)),
+    }
+
+
+def beneficiary_cycles(session: Session, *, beneficiary: Beneficiary, zone: tzinfo, limit: int = 12) -> list[dict]:
+    """The person's latest cycles: were they due, is the cycle satisfied, and by what."""
+    today = local_today(zone)
+    results = []
+    for cycle in session.scalars(applying_to(beneficiary).limit(limit)):
+        win = window(cycle, zone)
+        kinds = session.execute(
+            select(*(term(cycle, win, literal(beneficiary.id)).label(kind) for kind, term in SATISFIED_BY.items()))
+        ).one()
+        by = [kind for kind, hit in zip(SATISFIED_BY, kinds, strict=True) if hit]
+        results.append(
+            {
+                "cycle": cycle,
+                "phase": phase(cycle, today),
+                "due": beneficiary.created_at < win.enrolled_before,
+                "satisfied": bool(by),
+                "satisfied_by": by,
+            }
+        )
+    return results

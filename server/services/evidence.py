@@ -1,0 +1,109 @@
+"""Imported evidence: proof of life from another source (hospital, bank, pension office) for a cycle."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.crypto import DataCipher
+from server.models import Cycle, CycleEvidence
+from server.schemas.cycle import EvidenceRowSchema
+from server.services.audit import Actor, record
+from server.services.beneficiaries import ImportReport, ImportRowResult, error_row, find_by_id_number
+from server.services.errors import DomainError
+from server.services.regions import within
+from server.services.roster_csv import decode_csv
+
+COLUMNS = ("id_number", "source", "reference")
+_row_schema = EvidenceRowSchema()
+
+
+def read_evidence(data: bytes) -> list[tuple[int, dict[str, Any], bool]]:
+    """(line number, loaded row or field errors, valid) for each data row of an evidence CSV."""
+    reader = csv.DictReader(io.StringIO(decode_csv(data), newline=""))
+    header = [name.strip() for name in reader.fieldnames or []]
+    if sorted(header) != sorted(COLUMNS):
+        errors = {name: ["missing_column"] for name in COLUMNS if name not in header}
+        errors |= {name: ["unknown_column"] for name in header if name not in COLUMNS}
+        raise DomainError("the CSV header must be id_number, source, reference", errors)
+    reader.fieldnames = header
+    rows = []
+    for line in reader:
+        cells = {name: value.strip() for name, value in line.items() if name and value and value.strip()}
+        if not cells:
+            continue
+        try:
+            rows.append((reader.line_num, _row_schema.load(cells), True))
+        except ValidationError as exc:
+            rows.append((reader.line_num, exc.normalized_messages(), False))
+    return rows
+
+
+def _import_row(
+    session: Session, cipher: DataCipher, actor: Actor, cycle: Cycle, number: int, data: dict[str, Any]
+) -> ImportRowResult:
+    try:
+        beneficiary = find_by_id_number(session, cipher, data["id_number"])
+    except DomainError as exc:
+        return error_row(number, exc.errors)
+    # Someone outside the caller's region looks exactly like someone unknown.
+    if beneficiary is None or not within(actor.region_code, beneficiary.village_code):
+        return error_row(number, {"id_number": ["not_found"]})
+    in_cycle = within(cycle.region_code, beneficiary.village_code) and cycle.program in (None, beneficiary.program)
+    if not in_cycle:
+        return error_row(number, {"id_number": ["not_in_cycle"]})
+    key = (CycleEvidence.beneficiary_id == beneficiary.id, CycleEvidence.cycle_id == cycle.id)
+    existing = session.scalar(
+        select(CycleEvidence.id).where(
+            *key, CycleEvidence.source == data["source"], CycleEvidence.reference == data["reference"]
+        )
+    )
+    if existing is not None:
+        return ImportRowResult(row=number, status="unchanged", beneficiary_id=beneficiary.id)
+    evidence = CycleEvidence(
+        beneficiary_id=beneficiary.id,
+        cycle_id=cycle.id,
+        source=data["source"],
+        reference=data["reference"],
+        imported_by=uuid.UUID(actor.id) if actor.kind == "staff" else None,
+    )
+    session.add(evidence)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="evidence.imported",
+        object_type="cycle_evidence",
+        object_id=evidence.id,
+        region_code=beneficiary.village_code,
+        details={"beneficiary_id": str(beneficiary.id), "cycle_id": str(cycle.id), "source": data["source"]},
+    )
+    return ImportRowResult(row=number, status="created", beneficiary_id=beneficiary.id)
+
+
+def import_evidence(
+    session: Session, cipher: DataCipher, *, actor: Actor, cycle: Cycle, rows: list[tuple[int, dict, bool]]
+) -> ImportReport:
+    """Record each row's evidence for the cycle; a bad row is reported and skipped, a repeated one changes nothing.
+    Commits."""
+    report = ImportReport()
+    for number, data, valid in rows:
+        result = _import_row(session, cipher, actor, cycle, number, data) if valid else error_row(number, data)
+        report.rows.append(result)
+    session.commit()
+    return report
+
+
+def summarise(report: ImportReport) -> dict[str, Any]:
+    return {
+        "created": report.count("created"),
+        "unchanged": report.count("unchanged"),
+        "failed": report.count("error"),
+        "rows": report.rows,
+    }
