@@ -52,7 +52,7 @@ class CycleStatusSchema(Schema):
         keys=fields.String(),
         values=fields.Integer(),
         required=True,
-        metadata={"description": "People with each kind of proof (checkin, exemption, evidence, visit); one may have several"},
+        metadata={"description": "People with each kind of proof (checkin, exemption, evidence, visit)"},
     )
 
 
