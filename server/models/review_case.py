@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, Timestamps, UUIDPrimaryKey, enum_column
@@ -35,8 +35,8 @@ class CaseState(StrEnum):
 class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "review_case"
 
-    kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind), index=True)
-    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), default=CaseState.OPEN, index=True)
+    kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind))
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), default=CaseState.OPEN)
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
     # The beneficiary's village when the case opened: scope checks need no join.
     region_code: Mapped[str] = mapped_column(String(12), index=True)
@@ -54,3 +54,6 @@ class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+    # The queue's question is "open cases, soonest due": one index answers it. Kind is too coarse to
+    # be worth its own (six values), and every index costs the sweep's bulk insert a write per case.
+    __table_args__ = (Index("ix_review_case_state_due_on", "state", "due_on"),)
