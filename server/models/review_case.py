@@ -38,8 +38,9 @@ class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
     kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind))
     state: Mapped[CaseState] = mapped_column(enum_column(CaseState), default=CaseState.OPEN)
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
-    # The beneficiary's village when the case opened: scope checks need no join.
-    region_code: Mapped[str] = mapped_column(String(12), index=True)
+    # The beneficiary's village when the case opened: scope checks need no join. Not indexed: scope
+    # is a LIKE on a code prefix, which a plain B-tree under the database's collation does not serve.
+    region_code: Mapped[str] = mapped_column(String(12))
     # Makes opening a case idempotent: the same finding never opens two cases.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     summary: Mapped[str] = mapped_column(Text)

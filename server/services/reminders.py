@@ -23,7 +23,7 @@ from server.config import ReminderSettings, Settings
 from server.models import Beneficiary, Cycle, Notification, NotificationState, utcnow
 from server.services.audit import Actor, record
 from server.services.cycles import due, satisfied, window
-from server.sqlfuncs import insert_ignoring_conflicts, random_uuid
+from server.sqlfuncs import insert_ignoring_conflicts, new_uuid
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def queue_reminders(session: Session, *, today: date, zone: tzinfo, days_before:
             continue
         win = window(cycle, zone)
         columns = {
-            "id": random_uuid(),
+            "id": new_uuid(),
             "beneficiary_id": Beneficiary.id,
             "cycle_id": literal(cycle.id),
             "step": literal(step),

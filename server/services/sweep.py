@@ -19,7 +19,7 @@ from server.models import Beneficiary, CaseKind, CaseState, Cycle, ReviewCase, u
 from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, add_working_days
 from server.services.cycles import due, satisfied, window
-from server.sqlfuncs import insert_ignoring_conflicts, random_uuid, uuid_text
+from server.sqlfuncs import insert_ignoring_conflicts, new_uuid, uuid_text
 
 
 def dedupe_key(beneficiary_id: str, cycle_id: str) -> str:
@@ -41,7 +41,7 @@ def missed_checkin_cases(session: Session, cycle: Cycle, today: date, *, zone: t
         .subquery()
     )
     columns = {
-        "id": random_uuid(),
+        "id": new_uuid(),
         "kind": literal(CaseKind.MISSED_CHECKIN.value),
         "state": literal(CaseState.OPEN.value),
         "beneficiary_id": people.c.id,

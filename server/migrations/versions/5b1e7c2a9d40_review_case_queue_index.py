@@ -1,4 +1,4 @@
-"""review_case: one (state, due_on) index for the queue instead of separate kind and state indexes
+"""review_case: one (state, due_on) index for the queue instead of kind, state and region_code indexes
 
 Revision ID: 5b1e7c2a9d40
 Revises: ef6feb79cd5a
@@ -18,11 +18,13 @@ def upgrade() -> None:
     with op.batch_alter_table('review_case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_review_case_kind'))
         batch_op.drop_index(batch_op.f('ix_review_case_state'))
+        batch_op.drop_index(batch_op.f('ix_review_case_region_code'))
         batch_op.create_index('ix_review_case_state_due_on', ['state', 'due_on'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('review_case', schema=None) as batch_op:
         batch_op.drop_index('ix_review_case_state_due_on')
+        batch_op.create_index(batch_op.f('ix_review_case_region_code'), ['region_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_case_state'), ['state'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_case_kind'), ['kind'], unique=False)
