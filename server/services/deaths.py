@@ -7,15 +7,12 @@ the month in which the person died was due to them.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,40 +22,20 @@ from server.schemas.death import DeathRowSchema
 from server.services.audit import Actor, record
 from server.services.beneficiaries import find_by_id_number
 from server.services.cases import open_case
+from server.services.csv_rows import read_rows
 from server.services.errors import DomainError
 from server.services.months import period_of
 from server.services.regions import within
-from server.services.roster_csv import decode_csv
 
 PAID_AFTER_DEATH = "paid_after_death"
 REQUIRED_COLUMNS = ("id_number", "date_of_death")
 _row_schema = DeathRowSchema()
-ALLOWED_COLUMNS = frozenset(_row_schema.fields)
 STATUSES = ("case_opened", "already_recorded", "already_terminated", "no_match", "error")
 
 
 def read_death_records(data: bytes) -> Iterator[tuple[int, dict[str, Any], bool]]:
     """Yield (line number, loaded row or field errors, valid) for each data row."""
-    reader = csv.DictReader(io.StringIO(decode_csv(data), newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    unknown = [name for name in header if name not in ALLOWED_COLUMNS]
-    if missing or unknown:
-        errors = {name: ["missing_column"] for name in missing} | {name: ["unknown_column"] for name in unknown}
-        raise DomainError("the CSV header does not match the death-record format", errors)
-    reader.fieldnames = header
-    return _rows(reader)
-
-
-def _rows(reader: csv.DictReader) -> Iterator[tuple[int, dict[str, Any], bool]]:
-    for raw in reader:
-        cells = {name: value.strip() for name, value in raw.items() if name and value and value.strip()}
-        if not cells:
-            continue
-        try:
-            yield reader.line_num, _row_schema.load(cells), True
-        except ValidationError as exc:
-            yield reader.line_num, exc.normalized_messages(), False
+    return read_rows(data, _row_schema, required=REQUIRED_COLUMNS, what="death-record")
 
 
 @dataclass

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,9 +13,9 @@ from server.models import Cycle, CycleEvidence
 from server.schemas.cycle import EvidenceRowSchema
 from server.services.audit import Actor, record
 from server.services.beneficiaries import ImportReport, ImportRowResult, error_row, find_by_id_number
+from server.services.csv_rows import read_rows
 from server.services.errors import DomainError
 from server.services.regions import within
-from server.services.roster_csv import decode_csv
 
 COLUMNS = ("id_number", "source", "reference")
 _row_schema = EvidenceRowSchema()
@@ -26,23 +23,7 @@ _row_schema = EvidenceRowSchema()
 
 def read_evidence(data: bytes) -> list[tuple[int, dict[str, Any], bool]]:
     """(line number, loaded row or field errors, valid) for each data row of an evidence CSV."""
-    reader = csv.DictReader(io.StringIO(decode_csv(data), newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
-    if sorted(header) != sorted(COLUMNS):
-        errors = {name: ["missing_column"] for name in COLUMNS if name not in header}
-        errors |= {name: ["unknown_column"] for name in header if name not in COLUMNS}
-        raise DomainError("the CSV header must be id_number, source, reference", errors)
-    reader.fieldnames = header
-    rows = []
-    for line in reader:
-        cells = {name: value.strip() for name, value in line.items() if name and value and value.strip()}
-        if not cells:
-            continue
-        try:
-            rows.append((reader.line_num, _row_schema.load(cells), True))
-        except ValidationError as exc:
-            rows.append((reader.line_num, exc.normalized_messages(), False))
-    return rows
+    return list(read_rows(data, _row_schema, required=COLUMNS, what="evidence (id_number, source, reference)"))
 
 
 def _import_row(
