@@ -24,8 +24,8 @@ from server.services import beneficiaries, cycles
 from server.services.audit import Actor, first_broken_link
 from server.services.cases import add_working_days
 from server.services.sweep import dedupe_key, sweep, sweep_cycle
-from tests.api.test_checkins import _check_in, _enrolled_person
 from tests.conftest import PG_ADMIN_URL, beneficiary_body, make_settings
+from tests.support.checkins import check_in, enrolled_person
 from tests.support.sessions import genuine_session
 
 
@@ -51,7 +51,7 @@ def _invoke(app, *args: str):
 @pytest.mark.usefixtures("celery_worker")
 def test_only_the_person_without_proof_gets_a_case_and_sweeping_again_changes_nothing(app, api, world):
     supervisor = api.as_("supervisor_a")
-    checked_in, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    checked_in, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     exempted, with_evidence, without_proof = (
         supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], serial)).json()["id"]
         for serial in (2, 3, 4)
@@ -59,7 +59,7 @@ def test_only_the_person_without_proof_gets_a_case_and_sweeping_again_changes_no
     admin = api.as_("admin")
     cycle = admin.post("/api/v1/cycles", json=_cycle_body(world["county"], app)).json()
 
-    assert _check_in(phone, lambda actions: genuine_session("obama3.jpg", actions, seed=1))["status"] == "verified"
+    assert check_in(phone, lambda actions: genuine_session("obama3.jpg", actions, seed=1))["status"] == "verified"
     today = _today(app)
     exemption = {
         "kind": "hospitalisation",

@@ -8,10 +8,10 @@ from sqlalchemy import update
 
 from server import db
 from server.models import CaseKind, Checkin, CheckinState
-from tests.api.test_checkins import _actions, _challenge, _enrolled_person, _submit, _verdict
 from tests.api.test_visits import visit_body
 from tests.conftest import beneficiary_body
 from tests.support.cases import audit_actions, open_test_case
+from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
 from tests.support.sessions import genuine_session
 
 TODAY = date.today()
@@ -222,12 +222,12 @@ def test_assignment_needs_the_current_etag(app, api, world):
 
 @pytest.mark.usefixtures("celery_worker")
 def test_a_verified_check_in_closes_an_open_missed_checkin_case_by_itself(app, api, world):
-    person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     missed = open_test_case(app, person)
     duplicate = open_test_case(app, person, kind=CaseKind.DUPLICATE_FACE)
-    challenge = _challenge(phone)
-    submitted = _submit(phone, challenge, genuine_session("obama3.jpg", _actions(challenge), seed=21))
-    assert _verdict(phone, submitted.json()["id"])["status"] == "verified"
+    challenge = new_challenge(phone)
+    submitted = submit(phone, challenge, genuine_session("obama3.jpg", actions_of(challenge), seed=21))
+    assert await_verdict(phone, submitted.json()["id"])["status"] == "verified"
 
     supervisor = api.as_("supervisor_a")
     case = supervisor.get(f"/api/v1/cases/{missed}").json()
@@ -243,11 +243,11 @@ def test_a_verified_check_in_closes_an_open_missed_checkin_case_by_itself(app, a
 
 @pytest.mark.usefixtures("celery_worker")
 def test_a_supervisor_decides_a_check_in_in_review(app, api, world):
-    person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
-    challenge = _challenge(phone)
-    submitted = _submit(phone, challenge, genuine_session("obama3.jpg", _actions(challenge), seed=22))
+    person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    challenge = new_challenge(phone)
+    submitted = submit(phone, challenge, genuine_session("obama3.jpg", actions_of(challenge), seed=22))
     checkin_id = submitted.json()["id"]
-    _verdict(phone, checkin_id)
+    await_verdict(phone, checkin_id)
     # The grey band is rare with real photos: put this check-in there, as the worker would for an uncertain match.
     with app.app_context():
         db.session().execute(

@@ -1,17 +1,15 @@
 """Liveness check-ins through HTTP with a real worker: genuine sessions pass, every spoof kind fails."""
 
 import dataclasses
-import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
 from server import db
 from server.models import CheckinChallenge, utcnow
-from tests.conftest import Api, beneficiary_body, wait_for
-from tests.support.photos import photo_bytes
+from tests.support.checkins import actions_of, await_verdict, check_in, enrolled_person, new_challenge, submit
 from tests.support.sessions import (
     genuine_session,
     jittered_photo_session,
@@ -25,66 +23,14 @@ from tests.support.sessions import (
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
 
-def _enrolled_person(api, world, serial: int, *photos: str) -> tuple[str, Api]:
-    """A beneficiary enrolled with the given photos, and their activated phone."""
-    supervisor = api.as_("supervisor_a")
-    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], serial)).json()["id"]
-    files = [("photos", (name, photo_bytes(name), "image/jpeg")) for name in photos]
-    assert supervisor.post(f"/api/v1/beneficiaries/{person}/photos", files=files).status_code == 202
-    wait_for(lambda: supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled")
-    code = supervisor.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
-    token = api.post("/api/v1/devices/activate", json={"code": code}).json()["access_token"]
-    return person, Api(api.base_url, token)
-
-
-def _challenge(client: Api, **body) -> dict:
-    response = client.post("/api/v1/checkin-challenges", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def _actions(challenge: dict) -> list[str]:
-    return [a["action"] for a in challenge["actions"]]
-
-
-def _submit(client: Api, challenge: dict, frames, *, client_id: str | None = None, gps: dict | None = None):
-    start = datetime.now(UTC)
-    metadata = {
-        "challenge_id": challenge["id"],
-        "client_id": client_id or uuid.uuid4().hex,
-        "frames": [
-            {"captured_at": (start + timedelta(seconds=f.captured_at)).isoformat(), "action": f.action} for f in frames
-        ],
-        "gps": gps or {"lat": 27.83, "lon": 112.92, "accuracy_m": 8, "fix_time": start.isoformat(), "provider": "gps"},
-        "device": {"model": "Redmi 9A", "os": "Android 10", "app_version": "1.0.0"},
-    }
-    files = [("frames", (f"{i}.jpg", f.jpeg, "image/jpeg")) for i, f in enumerate(frames)]
-    return client.post("/api/v1/checkins", data={"metadata": json.dumps(metadata)}, files=files)
-
-
-def _verdict(client: Api, checkin_id: str) -> dict:
-    def decided():
-        status = client.get(f"/api/v1/checkins/{checkin_id}").json()
-        return status if status["status"] != "pending" else None
-
-    return wait_for(decided, timeout=120)
-
-
-def _check_in(client: Api, make_frames) -> dict:
-    challenge = _challenge(client)
-    response = _submit(client, challenge, make_frames(_actions(challenge)))
-    assert response.status_code == 202, response.text
-    return _verdict(client, response.json()["id"])
-
-
 def test_a_genuine_session_is_verified_and_the_phone_sees_no_scores(api, world):
-    _person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
-    challenge = _challenge(phone)
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    challenge = new_challenge(phone)
     assert 2 <= len(challenge["actions"]) <= 3
     assert all(a["prompt_zh"] and a["prompt_en"] for a in challenge["actions"])
-    response = _submit(phone, challenge, genuine_session("obama3.jpg", _actions(challenge), seed=1))
+    response = submit(phone, challenge, genuine_session("obama3.jpg", actions_of(challenge), seed=1))
     assert response.status_code == 202, response.text
-    verdict = _verdict(phone, response.json()["id"])
+    verdict = await_verdict(phone, response.json()["id"])
     assert verdict["status"] == "verified", verdict
     assert set(verdict) == {"id", "status", "message", "received_at", "decided_at"}
 
@@ -107,37 +53,37 @@ SPOOFS = {
 
 @pytest.mark.parametrize("kind", SPOOFS)
 def test_spoofs_are_never_verified(api, world, kind):
-    _person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
-    verdict = _check_in(phone, SPOOFS[kind])
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    verdict = check_in(phone, SPOOFS[kind])
     assert verdict["status"] in ("rejected", "review"), (kind, verdict)
     assert verdict["status"] == "rejected" or kind == "another_person"
 
 
 def test_replayed_frames_are_rejected(api, world):
-    _person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
-    first = _challenge(phone)
-    frames = genuine_session("obama3.jpg", _actions(first), seed=6)
-    assert _verdict(phone, _submit(phone, first, frames).json()["id"])["status"] == "verified"
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    first = new_challenge(phone)
+    frames = genuine_session("obama3.jpg", actions_of(first), seed=6)
+    assert await_verdict(phone, submit(phone, first, frames).json()["id"])["status"] == "verified"
     # The same recording sent again for a new challenge, relabelled with the new prompts.
-    second = _challenge(phone)
-    old, new = _actions(first), _actions(second)
+    second = new_challenge(phone)
+    old, new = actions_of(first), actions_of(second)
     relabelled = [
         dataclasses.replace(f, action=new[min(old.index(f.action), len(new) - 1)] if f.action else None) for f in frames
     ]
-    replay = _submit(phone, second, relabelled)
+    replay = submit(phone, second, relabelled)
     assert replay.status_code == 202
-    verdict = _verdict(phone, replay.json()["id"])
+    verdict = await_verdict(phone, replay.json()["id"])
     assert verdict["status"] == "rejected"
     details = api.as_("supervisor_a").get(f"/api/v1/checkins/{verdict['id']}/details").json()
     assert details["reasons"] == ["replayed_frames"]
 
 
 def test_a_retried_submission_is_one_check_in(api, world):
-    _person, phone = _enrolled_person(api, world, 1, "obama.jpg")
-    challenge = _challenge(phone)
-    frames = genuine_session("obama2.jpg", _actions(challenge), seed=7)
-    first = _submit(phone, challenge, frames, client_id="phone-retry-0001")
-    again = _submit(phone, challenge, frames, client_id="phone-retry-0001")
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg")
+    challenge = new_challenge(phone)
+    frames = genuine_session("obama2.jpg", actions_of(challenge), seed=7)
+    first = submit(phone, challenge, frames, client_id="phone-retry-0001")
+    again = submit(phone, challenge, frames, client_id="phone-retry-0001")
     assert (first.status_code, again.status_code) == (202, 200)
     assert first.json()["id"] == again.json()["id"]
     listed = api.as_("supervisor_a").get("/api/v1/checkins").json()
@@ -145,22 +91,22 @@ def test_a_retried_submission_is_one_check_in(api, world):
 
 
 def test_used_expired_foreign_and_unknown_challenges_are_refused(app, api, world):
-    _a, phone_a = _enrolled_person(api, world, 1, "obama.jpg")
-    _b, phone_b = _enrolled_person(api, world, 2, "biden.jpg")
-    challenge = _challenge(phone_a)
-    frames = genuine_session("obama2.jpg", _actions(challenge), seed=8)
-    assert _submit(phone_a, challenge, frames).status_code == 202
+    _a, phone_a = enrolled_person(api, world, 1, "obama.jpg")
+    _b, phone_b = enrolled_person(api, world, 2, "biden.jpg")
+    challenge = new_challenge(phone_a)
+    frames = genuine_session("obama2.jpg", actions_of(challenge), seed=8)
+    assert submit(phone_a, challenge, frames).status_code == 202
 
-    used = _submit(phone_a, challenge, frames)
+    used = submit(phone_a, challenge, frames)
     assert (used.status_code, used.json()["errors"]) == (409, {"challenge_id": ["challenge_used"]})
 
-    foreign = _submit(phone_b, _challenge(phone_a), frames)
+    foreign = submit(phone_b, new_challenge(phone_a), frames)
     assert foreign.status_code == 404
 
-    unknown = _submit(phone_a, {"id": str(uuid.uuid4())}, frames)
+    unknown = submit(phone_a, {"id": str(uuid.uuid4())}, frames)
     assert (unknown.status_code, unknown.json()["errors"]) == (404, {"challenge_id": ["challenge_not_found"]})
 
-    stale = _challenge(phone_a)
+    stale = new_challenge(phone_a)
     with app.app_context():
         db.session().execute(
             update(CheckinChallenge)
@@ -168,32 +114,32 @@ def test_used_expired_foreign_and_unknown_challenges_are_refused(app, api, world
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
         db.session().commit()
-    expired = _submit(phone_a, stale, frames)
+    expired = submit(phone_a, stale, frames)
     assert (expired.status_code, expired.json()["errors"]) == (410, {"challenge_id": ["challenge_expired"]})
     # None of the refused submissions was stored.
     assert len(api.as_("supervisor_a").get("/api/v1/checkins").json()) == 1
 
 
 def test_bad_frames_get_422_and_nothing_is_stored(api, world):
-    _person, phone = _enrolled_person(api, world, 1, "obama.jpg")
-    challenge = _challenge(phone)
-    frames = genuine_session("obama2.jpg", _actions(challenge), seed=9)
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg")
+    challenge = new_challenge(phone)
+    frames = genuine_session("obama2.jpg", actions_of(challenge), seed=9)
     broken = list(frames)
     broken[1] = type(frames[1])(jpeg=frames[1].jpeg[:200], action=frames[1].action, captured_at=frames[1].captured_at)
-    response = _submit(phone, challenge, broken)
+    response = submit(phone, challenge, broken)
     assert response.status_code == 422
     assert response.json()["errors"] == {"frames.1": ["truncated_image"]}
-    too_few = _submit(phone, challenge, frames[:2])
+    too_few = submit(phone, challenge, frames[:2])
     assert too_few.json()["errors"] == {"frames": ["wrong_count"]}
     # The challenge was not spent: the phone can send good frames now.
-    assert _submit(phone, challenge, frames).status_code == 202
+    assert submit(phone, challenge, frames).status_code == 202
 
 
 def test_the_fifth_failure_locks_out_and_the_third_opens_a_case(api, world):
-    person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     supervisor = api.as_("supervisor_a")
     for attempt in range(5):
-        assert _check_in(phone, SPOOFS["still_photo"])["status"] == "rejected", attempt
+        assert check_in(phone, SPOOFS["still_photo"])["status"] == "rejected", attempt
         opened = supervisor.get("/api/v1/cases", params={"kind": "failed_checkins"}).json()
         assert len(opened) == (1 if attempt >= 2 else 0), attempt
     locked = phone.post("/api/v1/checkin-challenges", json={})
@@ -206,21 +152,21 @@ def test_the_fifth_failure_locks_out_and_the_third_opens_a_case(api, world):
 
 
 def test_a_field_worker_can_run_an_assisted_check_in(api, world):
-    person, _phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    person, _phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     worker = api.as_("worker_a")
-    challenge = _challenge(worker, beneficiary_id=person)
+    challenge = new_challenge(worker, beneficiary_id=person)
     assert challenge["mode"] == "assisted_staff"
-    response = _submit(worker, challenge, genuine_session("obama3.jpg", _actions(challenge), seed=10))
-    assert _verdict(worker, response.json()["id"])["status"] == "verified"
+    response = submit(worker, challenge, genuine_session("obama3.jpg", actions_of(challenge), seed=10))
+    assert await_verdict(worker, response.json()["id"])["status"] == "verified"
     details = api.as_("supervisor_a").get(f"/api/v1/checkins/{response.json()['id']}/details").json()
     assert details["mode"] == "assisted_staff"
     assert details["staff_id"] is not None
 
 
 def test_staff_filter_check_ins_by_verdict_and_region(api, world):
-    _person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
-    _check_in(phone, lambda actions: genuine_session("obama3.jpg", actions, seed=11))
-    _check_in(phone, SPOOFS["still_photo"])
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    check_in(phone, lambda actions: genuine_session("obama3.jpg", actions, seed=11))
+    check_in(phone, SPOOFS["still_photo"])
     supervisor = api.as_("supervisor_a")
     assert [c["state"] for c in supervisor.get("/api/v1/checkins", params={"state": "rejected"}).json()] == ["rejected"]
     assert len(supervisor.get("/api/v1/checkins", params={"region_code": world["village_a"]}).json()) == 2

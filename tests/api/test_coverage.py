@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.api.test_checkins import _actions, _challenge, _enrolled_person, _submit, _verdict
 from tests.conftest import beneficiary_body
 from tests.support.cases import open_test_case
+from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
 from tests.support.sessions import genuine_session
 
 SECOND_VILLAGE = "431099001002"
@@ -19,10 +19,10 @@ def test_coverage_per_village_and_in_total(app, api, world):
     admin, supervisor = api.as_("admin"), api.as_("supervisor_a")
     assert admin.post("/api/v1/regions", json={"code": SECOND_VILLAGE, "name": "河西村"}).status_code == 201
     # Village A: one person enrolled who checks in (verified), one never enrolled with an open case.
-    _enrolled, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
-    challenge = _challenge(phone)
-    submitted = _submit(phone, challenge, genuine_session("obama3.jpg", _actions(challenge), seed=41))
-    assert _verdict(phone, submitted.json()["id"])["status"] == "verified"
+    _enrolled, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    challenge = new_challenge(phone)
+    submitted = submit(phone, challenge, genuine_session("obama3.jpg", actions_of(challenge), seed=41))
+    assert await_verdict(phone, submitted.json()["id"])["status"] == "verified"
     absent = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 2)).json()["id"]
     open_test_case(app, absent)
     # The second village: one person, suspended today.

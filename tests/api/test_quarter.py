@@ -23,9 +23,9 @@ from sqlalchemy import func, select, update
 from server import db
 from server.models import AuditEntry, Beneficiary
 from server.services import cycles
-from tests.api.test_checkins import _actions, _check_in, _enrolled_person, _submit, _verdict
 from tests.api.test_visits import visit_body
 from tests.conftest import beneficiary_body, id_number
+from tests.support.checkins import actions_of, await_verdict, check_in, enrolled_person, submit
 from tests.support.sessions import genuine_session
 from tests.test_audit_verify import _tamper, _verify
 from tests.test_sweep import _invoke
@@ -49,9 +49,9 @@ def _assisted_check_in_at_a_visit(api, person: str, photo: str) -> dict:
         "/api/v1/checkin-challenges", json={"beneficiary_id": person, "visit_id": visit.json()["id"]}
     )
     assert challenge.status_code == 201, challenge.text
-    submitted = _submit(worker, challenge.json(), genuine_session(photo, _actions(challenge.json()), seed=61))
+    submitted = submit(worker, challenge.json(), genuine_session(photo, actions_of(challenge.json()), seed=61))
     assert submitted.status_code == 202, submitted.text
-    assert _verdict(worker, submitted.json()["id"])["status"] == "verified"
+    assert await_verdict(worker, submitted.json()["id"])["status"] == "verified"
     return visit.json()
 
 
@@ -72,12 +72,12 @@ def _decide_with_four_eyes(api, case_id: str, decision: str, **params) -> dict:
 def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
     supervisor = api.as_("supervisor_a")
     today = cycles.local_today(cycles.office_zone(app.config["FIELDCHECK"]))
-    checks_in, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    checks_in, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     exempt = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 2)).json()["id"]
-    visited, _ = _enrolled_person(api, world, 3, "biden.jpg")
+    visited, _ = enrolled_person(api, world, 3, "biden.jpg")
     # The fourth person looks like the first (the test photos have two people): a duplicate_face case
     # opens at enrolment, which is not what this quarter is about.
-    misses, misses_phone = _enrolled_person(api, world, 4, "obama.jpg", "obama3.jpg")
+    misses, misses_phone = enrolled_person(api, world, 4, "obama.jpg", "obama3.jpg")
     _on_the_rolls_since_january(app, checks_in, exempt, visited, misses)
 
     quarter = {
@@ -90,7 +90,7 @@ def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
     assert cycle.json()["grace_days"] == 15
 
     # The quarter: a check-in, an exemption, an assisted check-in at a home visit, and nothing.
-    assert _check_in(phone, lambda actions: genuine_session("obama3.jpg", actions, seed=60))["status"] == "verified"
+    assert check_in(phone, lambda actions: genuine_session("obama3.jpg", actions, seed=60))["status"] == "verified"
     exemption = {
         "kind": "institution_care",
         "starts_on": (today - timedelta(days=40)).isoformat(),
@@ -120,7 +120,7 @@ def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
     assert notice["why"] and notice["how_to_appeal"] and notice["appeal_by"] > today.isoformat()
 
     # Alive after all: a verified check-in, then a person reinstates; two months were withheld.
-    assert _check_in(misses_phone, lambda a: genuine_session("obama2.jpg", a, seed=62))["status"] == "verified"
+    assert check_in(misses_phone, lambda a: genuine_session("obama2.jpg", a, seed=62))["status"] == "verified"
     assert supervisor.get(f"/api/v1/beneficiaries/{misses}").json()["status"] == "suspended"
     reinstated = supervisor.post(f"/api/v1/beneficiaries/{misses}/reinstate", json={"reason": "checked in again"})
     assert reinstated.status_code == 200, reinstated.text

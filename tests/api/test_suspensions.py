@@ -9,9 +9,9 @@ from sqlalchemy import update
 from server import db
 from server.models import Beneficiary
 from server.services.cases import add_working_days
-from tests.api.test_checkins import _actions, _challenge, _enrolled_person, _submit, _verdict
 from tests.conftest import beneficiary_body
 from tests.support.cases import audit_actions, open_test_case
+from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
 from tests.support.sessions import genuine_session
 
 
@@ -45,9 +45,9 @@ def _registered_in_january(app, person: str) -> None:
 
 
 def _verified_check_in(phone, seed: int) -> None:
-    challenge = _challenge(phone)
-    submitted = _submit(phone, challenge, genuine_session("obama3.jpg", _actions(challenge), seed=seed))
-    assert _verdict(phone, submitted.json()["id"])["status"] == "verified"
+    challenge = new_challenge(phone)
+    submitted = submit(phone, challenge, genuine_session("obama3.jpg", actions_of(challenge), seed=seed))
+    assert await_verdict(phone, submitted.json()["id"])["status"] == "verified"
 
 
 def test_an_appeal_reopens_the_case_while_payment_stays_withheld(app, api, world):
@@ -80,7 +80,7 @@ def test_an_appeal_reopens_the_case_while_payment_stays_withheld(app, api, world
 
 @pytest.mark.usefixtures("celery_worker")
 def test_reinstatement_needs_proof_of_life_and_pays_the_months_withheld(app, api, world):
-    person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     _registered_in_january(app, person)
     supervisor = api.as_("supervisor_a")
     case_id = open_test_case(app, person)
@@ -113,7 +113,7 @@ def test_reinstatement_needs_proof_of_life_and_pays_the_months_withheld(app, api
 
 @pytest.mark.usefixtures("celery_worker")
 def test_arrears_count_only_months_no_run_paid_and_the_next_run_pays_them(app, api, world):
-    person, phone = _enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     _registered_in_january(app, person)
     supervisor = api.as_("supervisor_a")
     township = world["township_a"]
