@@ -176,7 +176,9 @@ class VisitById(MethodView):
         session = db.session()
         visit = visits.get_visit(session, actor=current_actor(), visit_id=visit_id)
         based_on = body.pop("based_on_version")
-        visits.edit_visit(session, actor=current_actor(), visit=visit, based_on_version=based_on, changes=body)
+        visits.edit_visit(
+            session, settings(), actor=current_actor(), visit=visit, based_on_version=based_on, changes=body
+        )
         return _view(visit)
 
 

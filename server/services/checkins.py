@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -367,11 +367,6 @@ def device_view(checkin: Checkin) -> dict[str, Any]:
         "received_at": checkin.created_at,
         "decided_at": checkin.decided_at,
     }
-
-
-def quarter_start(day: date) -> date:
-    """First day of the calendar quarter: the default check-in cycle until cycles are configured."""
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
 def get_checkin(session: Session, *, actor: Actor, checkin_id: uuid.UUID) -> Checkin:

@@ -313,6 +313,25 @@ def cycle_for(session: Session, beneficiary: Beneficiary, on_date: date) -> Cycl
     return None
 
 
+@dataclass(frozen=True)
+class Period:
+    """The stretch of time a person's failed check-ins and absences are counted in."""
+
+    key: str  # the cycle's id, or the first day of the calendar quarter
+    start: datetime
+    end: datetime
+
+
+def period_for(session: Session, beneficiary: Beneficiary, on_date: date, zone: tzinfo) -> Period:
+    """The cycle holding the date, or its calendar quarter where no cycle is configured (the default)."""
+    cycle = cycle_for(session, beneficiary, on_date)
+    if cycle is not None:
+        win = window(cycle, zone)
+        return Period(str(cycle.id), win.start, win.end)
+    first = date(on_date.year, 3 * ((on_date.month - 1) // 3) + 1, 1)
+    return Period(first.isoformat(), _start_of(first, zone), _start_of(first + relativedelta(months=3), zone))
+
+
 def phase(cycle: Cycle, today: date) -> str:
     """upcoming, open, grace (deadline passed, proof still counts) or closed."""
     if today < cycle.opens_on:

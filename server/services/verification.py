@@ -23,10 +23,9 @@ from server.models import (
     PhotoState,
     utcnow,
 )
-from server.services import biometrics, decisions, leases
+from server.services import biometrics, cycles, decisions, leases
 from server.services.audit import Actor, record
 from server.services.cases import open_case
-from server.services.checkins import quarter_start
 from server.services.errors import Conflict, DomainError
 from storage import ObjectStore
 from worker.face.encode import encode_faces, face_distance, template_from_bytes
@@ -223,14 +222,17 @@ def decide_review(
 
 def _refer_repeated_failures(session: Session, settings: Settings, checkin: Checkin) -> None:
     """Enough failures in one cycle send the person to assisted verification by a human."""
-    cycle = quarter_start(utcnow().date())
+    zone = cycles.office_zone(settings)
+    beneficiary = session.get(Beneficiary, checkin.beneficiary_id)
+    period = cycles.period_for(session, beneficiary, cycles.local_today(zone), zone)
     failures = session.scalar(
         select(func.count())
         .select_from(Checkin)
         .where(
             Checkin.beneficiary_id == checkin.beneficiary_id,
             Checkin.state == CheckinState.REJECTED,
-            func.date(Checkin.decided_at) >= cycle,
+            Checkin.decided_at >= period.start,
+            Checkin.decided_at < period.end,
         )
     )
     # The verdict being recorded is already written in this transaction, so the count includes it.
@@ -239,8 +241,8 @@ def _refer_repeated_failures(session: Session, settings: Settings, checkin: Chec
     open_case(
         session,
         kind=CaseKind.FAILED_CHECKINS,
-        beneficiary=session.get(Beneficiary, checkin.beneficiary_id),
-        dedupe_key=f"failed_checkins:{checkin.beneficiary_id}:{cycle.isoformat()}",
+        beneficiary=beneficiary,
+        dedupe_key=f"failed_checkins:{checkin.beneficiary_id}:{period.key}",
         summary=f"{failures} failed check-ins this cycle: verify with the person in an assisted check-in",
-        details={"cycle_start": cycle.isoformat(), "last_checkin_id": str(checkin.id)},
+        details={"cycle": period.key, "last_checkin_id": str(checkin.id)},
     )

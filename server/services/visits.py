@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -34,11 +34,10 @@ from server.models import (
     VisitTaskState,
     utcnow,
 )
-from server.services import biometrics, visit_signals
+from server.services import biometrics, cycles, visit_signals
 from server.services.audit import Actor, record
 from server.services.beneficiaries import get_beneficiary, scoped_query
 from server.services.cases import open_case
-from server.services.checkins import quarter_start
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.regions import in_scope, within
 from storage import ObjectStore
@@ -276,7 +275,7 @@ def _create(
     )
     _raise_flags(session, settings, actor, visit, members[0])
     if not quarantined:
-        _findings(session, actor, visit, members)
+        _findings(session, settings, actor, visit, members)
         _complete_tasks(session, actor, visit, members)
     return visit
 
@@ -406,7 +405,7 @@ def _flag(session: Session, actor: Actor, visit: Visit, code: VisitFlagCode, det
 # Findings
 
 
-def _findings(session: Session, actor: Actor, visit: Visit, members: list[Beneficiary]) -> None:
+def _findings(session: Session, settings: Settings, actor: Actor, visit: Visit, members: list[Beneficiary]) -> None:
     """Open the cases an outcome calls for; each is idempotent, so an edit or a retry opens none twice."""
     base = {
         "visit_id": str(visit.id),
@@ -436,31 +435,26 @@ def _findings(session: Session, actor: Actor, visit: Visit, members: list[Benefi
                 actor=actor,
             )
     elif visit.outcome == VisitOutcome.ABSENT:
-        cycle = quarter_start(visit.started_at.date())
+        zone = cycles.office_zone(settings)
         for member in members:
-            absences = _absences(session, member, cycle)
+            period = cycles.period_for(session, member, visit.started_at.astimezone(zone).date(), zone)
+            absences = _absences(session, member, period)
             if len(absences) < 2:
                 continue
             open_case(
                 session,
                 kind=CaseKind.VISIT_FINDING,
                 beneficiary=member,
-                dedupe_key=f"visit_finding:absent:{member.id}:{cycle.isoformat()}",
+                dedupe_key=f"visit_finding:absent:{member.id}:{period.key}",
                 summary=f"Not at home on {len(absences)} visits this cycle: find out whether they still live here",
                 details={
                     **base,
-                    "cycle_start": cycle.isoformat(),
+                    "cycle": period.key,
                     "absent_visit_ids": [str(v) for v in absences],
                     "proposed_action": "review_eligibility",
                 },
                 actor=actor,
             )
-
-
-def _cycle_bounds(cycle_start: date) -> tuple[datetime, datetime]:
-    start = quarter_start(cycle_start)
-    end = quarter_start(start + timedelta(days=100))
-    return datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC)
 
 
 def _about(member: Beneficiary):
@@ -476,8 +470,8 @@ def _about(member: Beneficiary):
     return or_(own, household)
 
 
-def _absences(session: Session, member: Beneficiary, cycle: date) -> list[uuid.UUID]:
-    start, end = _cycle_bounds(cycle)
+def _absences(session: Session, member: Beneficiary, period: cycles.Period) -> list[uuid.UUID]:
+    start, end = period.start, period.end
     return list(
         session.scalars(
             select(Visit.id)
@@ -503,7 +497,13 @@ def _edit_digest(based_on_version: int, changes: Mapping[str, Any]) -> str:
 
 
 def edit_visit(
-    session: Session, *, actor: Actor, visit: Visit, based_on_version: int, changes: Mapping[str, Any]
+    session: Session,
+    settings: Settings,
+    *,
+    actor: Actor,
+    visit: Visit,
+    based_on_version: int,
+    changes: Mapping[str, Any],
 ) -> str:
     """Apply an edit made on the device to the version it read. Commits; returns "updated" or "duplicate".
 
@@ -551,20 +551,28 @@ def edit_visit(
         details={"fields": changed, "version": visit.version},
     )
     if "outcome" in changed and not visit.quarantined:
-        _findings(session, actor, visit, _members(session, visit))
+        _findings(session, settings, actor, visit, _members(session, visit))
     session.commit()
     return "updated"
 
 
 def edit_by_client_id(
-    session: Session, *, actor: Actor, client_id: str, based_on_version: int, changes: Mapping[str, Any]
+    session: Session,
+    settings: Settings,
+    *,
+    actor: Actor,
+    client_id: str,
+    based_on_version: int,
+    changes: Mapping[str, Any],
 ) -> ItemResult:
     """A batch item that edits a visit the device synced earlier, named by its client id."""
     visit = _find(session, actor, client_id)
     if visit is None or visit.quarantined:
         return ItemResult("rejected", client_id, http_status=404, errors={"client_id": ["visit_not_found"]})
     try:
-        status = edit_visit(session, actor=actor, visit=visit, based_on_version=based_on_version, changes=changes)
+        status = edit_visit(
+            session, settings, actor=actor, visit=visit, based_on_version=based_on_version, changes=changes
+        )
     except DomainError as exc:
         session.rollback()
         return ItemResult("rejected", client_id, http_status=exc.status, errors=exc.errors)
@@ -612,6 +620,7 @@ def sync_batch(
             results.append(
                 edit_by_client_id(
                     session,
+                    settings,
                     actor=actor,
                     client_id=item.client_id,
                     based_on_version=item.data["based_on_version"],
