@@ -110,7 +110,9 @@ class Visits(MethodView):
             limit=pagination_parameters.page_size,
         )
         pagination_parameters.item_count = total
-        return visits.views(session, items)
+        shown = visits.views(session, items)
+        visits.record_viewed(session, actor=current_actor(), visits=items)
+        return shown
 
 
 @blp.route("/visits/sync")
@@ -166,7 +168,11 @@ class VisitById(MethodView):
     @blp.response(200, VisitSchema)
     def get(self, visit_id: uuid.UUID):
         """One visit with its flags, photos and linked check-ins."""
-        return _view(visits.get_visit(db.session(), actor=current_actor(), visit_id=visit_id))
+        session = db.session()
+        visit = visits.get_visit(session, actor=current_actor(), visit_id=visit_id)
+        shown = _view(visit)
+        visits.record_viewed(session, actor=current_actor(), visits=[visit])
+        return shown
 
     @staff_only(*RECORDERS)
     @blp.arguments(VisitEditSchema)
@@ -237,4 +243,6 @@ class BeneficiaryVisits(MethodView):
             limit=pagination_parameters.page_size,
         )
         pagination_parameters.item_count = total
-        return visits.views(session, items)
+        shown = visits.views(session, items)
+        visits.record_viewed(session, actor=current_actor(), visits=items)
+        return shown

@@ -780,6 +780,25 @@ def photos_of(session: Session, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, l
     return photos
 
 
+def record_viewed(session: Session, *, actor: Actor, visits: list[Visit]) -> None:
+    """Audit that the actor saw these visits' evidence (GPS at a home, health answers); commits.
+
+    One entry per response, naming every visit in it: a page of fifty is one chained entry, not fifty.
+    """
+    if not visits:
+        return
+    record(
+        session,
+        actor=actor,
+        action="visit.viewed",
+        object_type="visit",
+        object_id=visits[0].id if len(visits) == 1 else "list",
+        region_code=visits[0].region_code if len(visits) == 1 else actor.region_code,
+        details={"visit_ids": [str(v.id) for v in visits]},
+    )
+    session.commit()
+
+
 def views(session: Session, visits: list[Visit]) -> list[dict[str, Any]]:
     """Visits with their flags, photos, linked check-ins and whether they prove the person alive."""
     ids = [v.id for v in visits]

@@ -121,6 +121,24 @@ def test_a_visit_is_stored_once_and_its_evidence_is_encrypted(app, api, world):
         assert plain.encode() not in bytes(column)
 
 
+def test_every_read_of_a_visits_evidence_is_audited(app, api, world):
+    person = register(api, world["village_a"], 1)
+    recorded = [api.as_("worker_a").post("/api/v1/visits", json=visit_body(person)).json()["id"] for _ in range(2)]
+    supervisor = api.as_("supervisor_a")
+    assert supervisor.get(f"/api/v1/visits/{recorded[0]}").status_code == 200
+    assert len(supervisor.get("/api/v1/visits").json()) == 2
+    assert len(supervisor.get(f"/api/v1/beneficiaries/{person}/visits").json()) == 2
+    with app.app_context():
+        views = db.session().execute(
+            select(AuditEntry.actor_id, AuditEntry.object_id, AuditEntry.details)
+            .where(AuditEntry.action == "visit.viewed")
+            .order_by(AuditEntry.seq)
+        )
+        seen = [(actor, object_id, sorted(details["visit_ids"])) for actor, object_id, details in views]
+    me = supervisor.get("/api/v1/me").json()["id"]
+    assert seen == [(me, recorded[0], [recorded[0]]), (me, "list", sorted(recorded)), (me, "list", sorted(recorded))]
+
+
 def test_bad_visits_get_422_with_reasons_and_store_nothing(api, world):
     person = register(api, world["village_a"], 1)
     worker = api.as_("worker_a")
