@@ -110,9 +110,7 @@ class Visits(MethodView):
             limit=pagination_parameters.page_size,
         )
         pagination_parameters.item_count = total
-        shown = visits.views(session, items)
-        visits.record_viewed(session, actor=current_actor(), visits=items)
-        return shown
+        return visits.shown_to(session, actor=current_actor(), visits=items)
 
 
 @blp.route("/visits/sync")
@@ -170,9 +168,7 @@ class VisitById(MethodView):
         """One visit with its flags, photos and linked check-ins."""
         session = db.session()
         visit = visits.get_visit(session, actor=current_actor(), visit_id=visit_id)
-        shown = _view(visit)
-        visits.record_viewed(session, actor=current_actor(), visits=[visit])
-        return shown
+        return visits.shown_to(session, actor=current_actor(), visits=[visit])[0]
 
     @staff_only(*RECORDERS)
     @blp.arguments(VisitEditSchema)
@@ -243,6 +239,4 @@ class BeneficiaryVisits(MethodView):
             limit=pagination_parameters.page_size,
         )
         pagination_parameters.item_count = total
-        shown = visits.views(session, items)
-        visits.record_viewed(session, actor=current_actor(), visits=items)
-        return shown
+        return visits.shown_to(session, actor=current_actor(), visits=items)

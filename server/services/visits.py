@@ -780,13 +780,14 @@ def photos_of(session: Session, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, l
     return photos
 
 
-def record_viewed(session: Session, *, actor: Actor, visits: list[Visit]) -> None:
-    """Audit that the actor saw these visits' evidence (GPS at a home, health answers); commits.
+def shown_to(session: Session, *, actor: Actor, visits: list[Visit]) -> list[dict[str, Any]]:
+    """The visits' views for a reader, with the read audited (GPS at a home, health answers); commits.
 
     One entry per response, naming every visit in it: a page of fifty is one chained entry, not fifty.
     """
+    shown = views(session, visits)
     if not visits:
-        return
+        return shown
     record(
         session,
         actor=actor,
@@ -797,6 +798,7 @@ def record_viewed(session: Session, *, actor: Actor, visits: list[Visit]) -> Non
         details={"visit_ids": [str(v.id) for v in visits]},
     )
     session.commit()
+    return shown
 
 
 def views(session: Session, visits: list[Visit]) -> list[dict[str, Any]]:
