@@ -1,28 +1,15 @@
 """`fieldcheck audit verify` on PostgreSQL: it finds an edited, a deleted, a moved and a cut-off entry."""
 
 import pytest
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from server import db
-from server.cli import cli
 from server.models import AuditEntry
+from tests.support.cli import invoke, tamper_with_audit_log
 
 
 def _verify(app):
-    return CliRunner().invoke(cli, ["audit", "verify"], obj=ScriptInfo(create_app=lambda: app))
-
-
-def _tamper(app, *statements: str) -> None:
-    """Rewrite history as the table's owner would: switch the append-only guard off, then on again."""
-    with app.app_context():
-        session = db.session()
-        session.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only"))
-        for statement in statements:
-            session.execute(text(statement))
-        session.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
-        session.commit()
+    return invoke(app, "audit", "verify")
 
 
 def test_an_intact_chain_passes(app, api, world):
@@ -52,7 +39,7 @@ def test_tampering_is_found_at_the_first_broken_link(app, api, world, kind):
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(AuditEntry)) > 6
     statements, seq, problem = TAMPERING[kind]
-    _tamper(app, *statements)
+    tamper_with_audit_log(app, *statements)
     result = _verify(app)
     assert result.exit_code == 1, result.output
     assert f"audit chain broken at seq {seq} ({problem})" in result.output
@@ -62,7 +49,7 @@ def test_entries_cut_off_the_end_are_found(app, api, world):
     api.as_("supervisor_a")
     with app.app_context():
         last = db.session().scalar(select(func.max(AuditEntry.seq)))
-    _tamper(app, f"DELETE FROM audit_entry WHERE seq = {last}")
+    tamper_with_audit_log(app, f"DELETE FROM audit_entry WHERE seq = {last}")
     result = _verify(app)
     assert result.exit_code == 1
     assert f"audit chain broken at seq {last} (truncated)" in result.output

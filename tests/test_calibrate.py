@@ -2,10 +2,7 @@
 
 import shutil
 
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
-
-from server.cli import cli
+from tests.support.cli import invoke
 from tests.support.photos import photos_dir
 
 
@@ -17,7 +14,7 @@ def test_calibrate_prints_rates_and_recommends_thresholds(app, tmp_path):
         "obama.jpg,obama2.jpg,same\nobama.jpg,obama3.jpg,same\nobama2.jpg,obama3.jpg,same\n"
         "obama.jpg,biden.jpg,different\nobama2.jpg,biden.jpg,different\nobama3.jpg,biden.jpg,different\n"
     )
-    result = CliRunner().invoke(cli, ["calibrate", str(tmp_path), "--target-far", "0.001"], obj=_script_info(app))
+    result = invoke(app, "calibrate", str(tmp_path), "--target-far", "0.001")
     assert result.exit_code == 0, result.output
     assert "pairs scored: 6 of 6 (3 same, 3 different)" in result.output
     rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines() if line[:1] == " "}
@@ -25,7 +22,3 @@ def test_calibrate_prints_rates_and_recommends_thresholds(app, tmp_path):
     assert rows["0.45"] == ["0.0000", "0.0000"]
     assert rows["0.30"][1] == "1.0000"
     assert "FIELDCHECK_FACE_ACCEPT=0.70" in result.output
-
-
-def _script_info(app):
-    return ScriptInfo(create_app=lambda: app)

@@ -10,14 +10,11 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from server import db, migrate
 from server.app import create_app
-from server.cli import cli
 from server.crypto import cipher
 from server.models import AuditEntry, Beneficiary, BeneficiaryStatus, Cycle, CycleFrequency, Program, ReviewCase
 from server.services import beneficiaries, cycles
@@ -26,6 +23,7 @@ from server.services.cases import add_working_days
 from server.services.sweep import dedupe_key, sweep, sweep_cycle
 from tests.conftest import PG_ADMIN_URL, beneficiary_body, make_settings
 from tests.support.checkins import check_in, enrolled_person
+from tests.support.cli import invoke
 from tests.support.sessions import genuine_session
 
 
@@ -41,11 +39,6 @@ def _cycle_body(region_code: str, app, **overrides) -> dict:
         "deadline": (today + timedelta(days=5)).isoformat(),
     }
     return body | overrides
-
-
-def _invoke(app, *args: str):
-    result = CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
-    return result
 
 
 @pytest.mark.usefixtures("celery_worker")
@@ -77,7 +70,7 @@ def test_only_the_person_without_proof_gets_a_case_and_sweeping_again_changes_no
     assert status["satisfied_by"] == {"checkin": 1, "exemption": 1, "evidence": 1, "visit": 0}
 
     after_grace = (today + timedelta(days=5 + 15 + 1)).isoformat()
-    result = _invoke(app, "sweep", "--today", after_grace)
+    result = invoke(app, "sweep", "--today", after_grace)
     assert result.exit_code == 0, result.output
     assert "swept 1 cycles, opened 1 cases" in result.output
 
@@ -87,7 +80,7 @@ def test_only_the_person_without_proof_gets_a_case_and_sweeping_again_changes_no
     assert cases[0]["due_on"] == add_working_days(today + timedelta(days=21), 3).isoformat()
     assert {checked_in, exempted, with_evidence}.isdisjoint(c["beneficiary_id"] for c in cases)
 
-    again = _invoke(app, "sweep", "--today", after_grace)
+    again = invoke(app, "sweep", "--today", after_grace)
     assert "swept 0 cycles, opened 0 cases" in again.output
     assert len(supervisor.get("/api/v1/cases", params={"kind": "missed_checkin"}).json()) == 1
     with app.app_context():
@@ -244,7 +237,7 @@ def test_the_sweep_runs_on_the_embedded_sqlite(sqlite_app):
 
 
 def test_bench_sweep_seeds_times_and_drops_its_scratch_database(app):
-    result = _invoke(app, "bench", "sweep", "--beneficiaries", "500")
+    result = invoke(app, "bench", "sweep", "--beneficiaries", "500")
     assert result.exit_code == 0, result.output
     assert "sweep: 350 missed_checkin cases opened" in result.output
     assert "second sweep (the hourly duty afterwards): 0 opened" in result.output

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 from sqlalchemy import select
 
 from server import db
-from server.cli import cli
 from server.models import AuditEntry
 from server.services import cycles
 from tests.conftest import beneficiary_body, id_number
+from tests.support.cli import invoke
 
 
 def _today(app):
@@ -175,18 +173,14 @@ def test_evidence_import_reports_each_row_and_a_repeat_changes_nothing(app, api,
 
 
 def test_cycles_generate_creates_the_standard_quarters_once(app, world):
-    runner = CliRunner()
-    info = ScriptInfo(create_app=lambda: app)
     year = _today(app).year + 1
-    first = runner.invoke(cli, ["cycles", "generate", "--region", world["county"], "--year", str(year)], obj=info)
+    first = invoke(app, "cycles", "generate", "--region", world["county"], "--year", str(year))
     assert first.exit_code == 0, first.output
     assert f"created {year}-01-01 to {year}-03-31 (grace 15 days)" in first.output
     assert f"created {year}-10-01 to {year}-12-31" in first.output
-    again = runner.invoke(cli, ["cycles", "generate", "--region", world["county"], "--year", str(year)], obj=info)
+    again = invoke(app, "cycles", "generate", "--region", world["county"], "--year", str(year))
     assert again.output.count("overlapping_cycle") == 4
-    monthly = runner.invoke(
-        cli,
-        ["cycles", "generate", "--region", world["township_a"], "--year", str(year - 2), "--frequency", "monthly"],
-        obj=info,
+    monthly = invoke(
+        app, "cycles", "generate", "--region", world["township_a"], "--year", str(year - 2), "--frequency", "monthly"
     )
     assert monthly.output.count("in_the_past") == 12

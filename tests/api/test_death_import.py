@@ -1,12 +1,8 @@
 """Death records through HTTP and the CLI: a match opens a case proposing termination from the date of death,
 payments for later months are flagged, importing again changes nothing, termination needs four eyes."""
 
-import base64
 import csv
 import io
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
@@ -15,6 +11,7 @@ from server import db
 from server.models import Beneficiary
 from tests.conftest import beneficiary_body, id_number
 from tests.support.cases import audit_actions
+from tests.support.cli import run_command
 
 
 def _import(client, text: str, encoding: str = "utf-8"):
@@ -129,23 +126,9 @@ def test_a_file_with_the_wrong_header_is_refused_and_gb18030_is_read(api, world)
 
 def test_the_cli_imports_death_records_with_a_report(app, api, world, tmp_path):
     _registered(app, api, world)
-    settings = app.config["FIELDCHECK"]
     records = tmp_path / "deaths.csv"
     records.write_text(f"id_number,date_of_death\n{id_number(world['village_a'], 1)},2026-09-10\nbad,row\n")
-    env = os.environ | {
-        "FIELDCHECK_DATABASE_URL": settings.database_url,
-        "FIELDCHECK_SECRET_KEY": settings.secret_key,
-        "FIELDCHECK_DATA_KEY": base64.b64encode(settings.data_key).decode(),
-        "FIELDCHECK_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FIELDCHECK_BROKER_URL": settings.broker_url,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "import-deaths", str(records), "--as", "supervisor_a"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_command(app, tmp_path / "instance", "import-deaths", str(records), "--as", "supervisor_a")
     assert result.returncode == 0, result.stderr
     assert "row 3: id_number" in result.stdout
     assert "cases opened 1, already recorded 0, already terminated 0, no match 0, failed 1" in result.stdout

@@ -1,11 +1,7 @@
 """Roster CSV import: a report per row, idempotent by ID number, from the API and the CLI."""
 
-import base64
-import os
-import subprocess
-import sys
-
 from tests.conftest import id_number
+from tests.support.cli import run_command
 
 HEADER = "id_number,name,program,village_code,monthly_amount,household_code,phone\n"
 
@@ -73,23 +69,9 @@ def test_a_file_with_the_wrong_header_is_refused_whole(api, world):
 
 
 def test_the_cli_imports_with_a_progress_bar_and_a_report(app, api, world, tmp_path):
-    settings = app.config["FIELDCHECK"]
     roster = tmp_path / "roster.csv"
     roster.write_text(_roster(world["village_a"], serials=(1, 2)) + "bad,row,x,y,z,,\n", encoding="utf-8")
-    env = os.environ | {
-        "FIELDCHECK_DATABASE_URL": settings.database_url,
-        "FIELDCHECK_SECRET_KEY": settings.secret_key,
-        "FIELDCHECK_DATA_KEY": base64.b64encode(settings.data_key).decode(),
-        "FIELDCHECK_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FIELDCHECK_BROKER_URL": settings.broker_url,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "import-beneficiaries", str(roster), "--as", "supervisor_a"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_command(app, tmp_path / "instance", "import-beneficiaries", str(roster), "--as", "supervisor_a")
     assert result.returncode == 0, result.stderr
     assert "importing" in result.stderr
     assert "row 4: id_number" in result.stdout

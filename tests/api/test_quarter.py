@@ -26,9 +26,8 @@ from server.services import cycles
 from tests.api.test_visits import visit_body
 from tests.conftest import beneficiary_body, id_number
 from tests.support.checkins import actions_of, await_verdict, check_in, enrolled_person, submit
+from tests.support.cli import invoke, tamper_with_audit_log
 from tests.support.sessions import genuine_session
-from tests.test_audit_verify import _tamper, _verify
-from tests.test_sweep import _invoke
 
 MONTHLY = Decimal("335.00")
 
@@ -106,8 +105,8 @@ def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
 
     # Deadline and grace pass: the sweep opens one case, and only one however often it runs.
     after_grace = (today + timedelta(days=21)).isoformat()
-    assert _invoke(app, "sweep", "--today", after_grace).exit_code == 0
-    assert _invoke(app, "sweep", "--today", after_grace).exit_code == 0
+    assert invoke(app, "sweep", "--today", after_grace).exit_code == 0
+    assert invoke(app, "sweep", "--today", after_grace).exit_code == 0
     [case] = supervisor.get("/api/v1/cases", params={"kind": "missed_checkin"}).json()
     assert case["beneficiary_id"] == misses
 
@@ -162,10 +161,12 @@ def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
     assert row["enrolled"] == 3
 
     # Someone rewrites one audit row: the chain names it.
-    assert _verify(app).exit_code == 0
+    assert invoke(app, "audit", "verify").exit_code == 0
     with app.app_context():
         seq = db.session().scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.action == "beneficiary.reinstated"))
-    _tamper(app, f"UPDATE audit_entry SET details = '{json.dumps({'forged': str(uuid.uuid4())})}' WHERE seq = {seq}")
-    result = _verify(app)
+    tamper_with_audit_log(
+        app, f"UPDATE audit_entry SET details = '{json.dumps({'forged': str(uuid.uuid4())})}' WHERE seq = {seq}"
+    )
+    result = invoke(app, "audit", "verify")
     assert result.exit_code == 1
     assert f"audit chain broken at seq {seq} (edited)" in result.output
