@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from server import migrate
-from server.db import make_engine
+from server.db import make_engine, unit_of_work
 from server.models import Cycle, CycleFrequency, ReviewCase
 from server.services.cycles import local_today
 from server.services.sweep import sweep, sweep_cycle
@@ -127,13 +127,16 @@ def run(count: int, database_url: str, zone: tzinfo, echo: Callable[[str], None]
             # Serials 1..count: full tens have seven each; of the rest (1..count % 10), those from 3 on.
             expected = count // 10 * UNSATISFIED_PER_TEN + max(0, count % 10 - 2)
 
-            first, first_s = _timed(lambda: sweep(session, today, zone=zone).total)
-            second, second_s = _timed(lambda: sweep(session, today, zone=zone).total)
+            def swept() -> int:
+                with unit_of_work(session):
+                    return sweep(session, today, zone=zone).total
+
+            first, first_s = _timed(swept)
+            second, second_s = _timed(swept)
 
             def resweep() -> int:
-                opened = sweep_cycle(session, cycle, today, zone=zone)
-                session.commit()
-                return opened
+                with unit_of_work(session):
+                    return sweep_cycle(session, cycle, today, zone=zone)
 
             again, again_s = _timed(resweep)
             cases = session.scalar(select(func.count()).select_from(ReviewCase))

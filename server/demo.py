@@ -92,7 +92,6 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
                     "home_lon": lon,
                 },
             )
-        session.commit()
     return ["Demo logins (POST /api/v1/auth/token):"] + [
         f"  {username:<12} {passwords[username]:<14} {role.value} of {region_code}"
         for username, role, region_code, _ in STAFF

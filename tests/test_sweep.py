@@ -169,7 +169,12 @@ def test_two_workers_sweeping_at_once_open_each_case_once(app, world):
     cycle = _seed(app, 150, world["county"])
     zone = cycles.office_zone(app.config["FIELDCHECK"])
     after_grace = _today(app) + timedelta(days=21)
-    results = _concurrently(app, lambda session: sweep(session, after_grace, zone=zone).total)
+
+    def swept(session: Session) -> int:
+        with db.unit_of_work(session):
+            return sweep(session, after_grace, zone=zone).total
+
+    results = _concurrently(app, swept)
     assert sorted(results) == [0, 150]
     with app.app_context():
         session = db.session()

@@ -26,14 +26,15 @@ def _photo_without_a_message(app, world) -> str:
         )
         session.commit()
         supervisor = _supervisor(session)
-        (photo,) = enrolment.add_photos(
-            session,
-            app.extensions["fieldcheck.store"],
-            app.config["FIELDCHECK"],
-            actor=supervisor,
-            beneficiary=person,
-            uploads=[enrolment.Upload("obama.jpg", photo_bytes("obama.jpg"))],
-        )
+        with db.unit_of_work(session):
+            (photo,) = enrolment.add_photos(
+                session,
+                app.extensions["fieldcheck.store"],
+                app.config["FIELDCHECK"],
+                actor=supervisor,
+                beneficiary=person,
+                uploads=[enrolment.Upload("obama.jpg", photo_bytes("obama.jpg"))],
+            )
         return str(photo.id)
 
 

@@ -32,9 +32,10 @@ REQUEUED_WORK = ((EnrolmentPhoto, enrolment.ENCODE_TASK), (Checkin, checkins.VER
 def encode_enrolment_photo(photo_id: str) -> str:
     """Derive the face template of one enrolment photo and check it for duplicates."""
     settings = current_app.config["FIELDCHECK"]
-    outcome = enrolment.encode_photo(
-        db.session(), current_app.extensions["fieldcheck.store"], settings, uuid.UUID(photo_id)
-    )
+    with db.unit_of_work(db.session()) as session:
+        outcome = enrolment.encode_photo(
+            session, current_app.extensions["fieldcheck.store"], settings, uuid.UUID(photo_id)
+        )
     log.info("enrolment photo %s: %s", photo_id, outcome)
     return outcome
 
@@ -48,12 +49,13 @@ def encode_enrolment_photo(photo_id: str) -> str:
 )
 def verify_checkin(checkin_id: str) -> str:
     """Decide one check-in: liveness, identity, replay and match."""
-    outcome = verification.verify_checkin(
-        db.session(),
-        current_app.extensions["fieldcheck.store"],
-        current_app.config["FIELDCHECK"],
-        uuid.UUID(checkin_id),
-    )
+    with db.unit_of_work(db.session()) as session:
+        outcome = verification.verify_checkin(
+            session,
+            current_app.extensions["fieldcheck.store"],
+            current_app.config["FIELDCHECK"],
+            uuid.UUID(checkin_id),
+        )
     log.info("check-in %s: %s", checkin_id, outcome)
     return outcome
 
@@ -76,7 +78,8 @@ def requeue_stale_work() -> int:
 def sweep_missed_checkins() -> int:
     """Open missed_checkin cases for every cycle whose grace period has ended; idempotent."""
     zone = cycles.office_zone(current_app.config["FIELDCHECK"])
-    result = sweep.sweep(db.session(), cycles.local_today(zone), zone=zone)
+    with db.unit_of_work(db.session()) as session:
+        result = sweep.sweep(session, cycles.local_today(zone), zone=zone)
     if result.opened:
         log.info("sweep opened %d missed_checkin cases in %d cycles", result.total, len(result.opened))
     return result.total
@@ -84,7 +87,8 @@ def sweep_missed_checkins() -> int:
 
 @shared_task(name="fieldcheck.send_reminders")
 def send_reminders() -> int:
-    """Queue today's reminder steps and deliver what is pending; idempotent per person, cycle and step."""
+    """Queue today's reminder steps and deliver what is pending; idempotent per person, cycle and step.
+    The service opens a unit of work per delivery batch."""
     settings = current_app.config["FIELDCHECK"]
     zone = cycles.office_zone(settings)
     run = reminders.run_reminders(

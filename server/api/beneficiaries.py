@@ -6,7 +6,6 @@ import uuid
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
 from server.api.access import authenticated, current_actor, settings, staff_only
@@ -24,7 +23,6 @@ from server.schemas.beneficiary import (
 )
 from server.services import auth, beneficiaries, roster_csv
 from server.services.audit import record
-from server.services.errors import PreconditionFailed
 
 blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="The beneficiary registry")
 REGISTRARS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
@@ -46,7 +44,6 @@ def _viewed(beneficiary: Beneficiary) -> Beneficiary:
         object_id=beneficiary.id,
         region_code=beneficiary.village_code,
     )
-    session.commit()
     return beneficiary
 
 
@@ -69,6 +66,7 @@ class Beneficiaries(MethodView):
         return items
 
     @staff_only(*REGISTRARS)
+    @db.transaction
     @blp.etag
     @blp.arguments(BeneficiaryCreateSchema)
     @blp.response(201, BeneficiarySchema)
@@ -76,7 +74,6 @@ class Beneficiaries(MethodView):
         """Register a beneficiary in a village of your region."""
         session = db.session()
         beneficiary = beneficiaries.create_beneficiary(session, cipher(), actor=current_actor(), data=body)
-        session.commit()
         blp.set_etag(_etag(beneficiary))
         return beneficiary
 
@@ -84,6 +81,7 @@ class Beneficiaries(MethodView):
 @blp.route("/beneficiaries/<uuid:beneficiary_id>")
 class BeneficiaryById(MethodView):
     @authenticated
+    @db.transaction
     @blp.etag
     @blp.response(200, BeneficiarySchema)
     def get(self, beneficiary_id: uuid.UUID):
@@ -93,6 +91,7 @@ class BeneficiaryById(MethodView):
         return _viewed(beneficiary)
 
     @staff_only(*REGISTRARS)
+    @db.transaction
     @blp.etag
     @blp.arguments(BeneficiaryUpdateSchema)
     @blp.response(200, BeneficiarySchema)
@@ -105,13 +104,8 @@ class BeneficiaryById(MethodView):
         beneficiaries.update_beneficiary(
             session, actor=current_actor(), beneficiary=beneficiary, changes=body, reason=reason
         )
-        try:
-            session.commit()
-        except StaleDataError as exc:
-            session.rollback()
-            raise PreconditionFailed(
-                "the beneficiary changed while you edited it; read it again", {"_": ["stale_version"]}
-            ) from exc
+        # Written now, so a concurrent edit answers 412 before the new ETag is set.
+        session.flush()
         blp.set_etag(_etag(beneficiary))
         return beneficiary
 
@@ -132,6 +126,7 @@ class RosterImport(MethodView):
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/devices")
 class DeviceCodes(MethodView):
     @staff_only()
+    @db.transaction
     @blp.arguments(DeviceCodeRequestSchema)
     @blp.response(201, DeviceCodeSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID):

@@ -6,7 +6,6 @@ import uuid
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
 from server.api.access import current_actor, settings, staff_only
@@ -23,7 +22,6 @@ from server.schemas.case import (
     VisitTaskSchema,
 )
 from server.services import cases, decisions, visit_tasks
-from server.services.errors import Conflict, PreconditionFailed
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1", description="Review cases: the supervisors' queue")
 REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
@@ -31,16 +29,6 @@ REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
 
 def _etag(case: ReviewCase) -> dict:
     return {"id": str(case.id), "version": case.version}
-
-
-def _commit(stale_error: type = Conflict) -> None:
-    """Commit, turning a concurrent change to the same case into a clear 409 (or 412 for If-Match)."""
-    session = db.session()
-    try:
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise stale_error("the case changed meanwhile; read it again", {"_": ["stale_version"]}) from exc
 
 
 @blp.route("/cases")
@@ -74,6 +62,7 @@ class CaseById(MethodView):
         return case
 
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.etag
     @blp.arguments(CaseAssignSchema)
     @blp.response(200, CaseSchema)
@@ -82,7 +71,8 @@ class CaseById(MethodView):
         case = cases.get_case(db.session(), actor=current_actor(), case_id=case_id)
         blp.check_etag(_etag(case))
         decisions.assign(db.session(), actor=current_actor(), case=case, assigned_to=body["assigned_to"])
-        _commit(PreconditionFailed)
+        # Written now, so a concurrent change answers 412 before the new ETag is set.
+        db.session().flush()
         blp.set_etag(_etag(case))
         return case
 
@@ -97,6 +87,7 @@ class CaseDecisions(MethodView):
         return decisions.list_decisions(session, cases.get_case(session, actor=current_actor(), case_id=case_id))
 
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(DecisionRequestSchema)
     @blp.response(201, DecisionSchema)
     def post(self, body: dict, case_id: uuid.UUID):
@@ -112,13 +103,13 @@ class CaseDecisions(MethodView):
             reason=body.pop("reason"),
             params=body,
         )
-        _commit()
         return row
 
 
 @blp.route("/cases/<uuid:case_id>/decisions/<uuid:decision_id>/approve")
 class ApproveDecision(MethodView):
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(ApprovalSchema)
     @blp.response(200, DecisionSchema)
     def post(self, body: dict, case_id: uuid.UUID, decision_id: uuid.UUID):
@@ -128,13 +119,13 @@ class ApproveDecision(MethodView):
         row = decisions.approve(
             session, settings(), actor=current_actor(), case=case, decision_id=decision_id, reason=body["reason"]
         )
-        _commit()
         return row
 
 
 @blp.route("/cases/<uuid:case_id>/decisions/<uuid:decision_id>/reject")
 class RejectDecision(MethodView):
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(RejectionSchema)
     @blp.response(200, DecisionSchema)
     def post(self, body: dict, case_id: uuid.UUID, decision_id: uuid.UUID):
@@ -144,7 +135,6 @@ class RejectDecision(MethodView):
         row = decisions.reject(
             session, actor=current_actor(), case=case, decision_id=decision_id, reason=body["reason"]
         )
-        _commit()
         return row
 
 

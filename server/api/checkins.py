@@ -33,6 +33,7 @@ blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Livenes
 @blp.route("/checkin-challenges")
 class Challenges(MethodView):
     @authenticated
+    @db.transaction
     @blp.arguments(ChallengeRequestSchema)
     @blp.response(201, ChallengeSchema)
     def post(self, body: dict):
@@ -81,18 +82,20 @@ class Checkins(MethodView):
             checkins.FrameUpload(data=upload.read(), captured_at=info["captured_at"], action=info["action"])
             for upload, info in zip(uploads, meta["frames"], strict=True)
         ]
-        checkin, created = checkins.submit(
-            db.session(),
-            current_app.extensions["fieldcheck.store"],
-            settings(),
-            actor=current_actor(),
-            challenge_id=meta["challenge_id"],
-            client_id=meta["client_id"],
-            frames=frames,
-            # Dumped back to JSON types for storage: timestamps as ISO strings.
-            gps=GpsFixSchema().dump(meta["gps"]) if meta["gps"] else None,
-            device_info=meta["device"],
-        )
+        # Committed before the task is sent: the worker must find the row.
+        with db.unit_of_work(db.session()):
+            checkin, created = checkins.submit(
+                db.session(),
+                current_app.extensions["fieldcheck.store"],
+                settings(),
+                actor=current_actor(),
+                challenge_id=meta["challenge_id"],
+                client_id=meta["client_id"],
+                frames=frames,
+                # Dumped back to JSON types for storage: timestamps as ISO strings.
+                gps=GpsFixSchema().dump(meta["gps"]) if meta["gps"] else None,
+                device_info=meta["device"],
+            )
         if created:
             enqueue(checkins.VERIFY_TASK, str(checkin.id))
         return checkins.device_view(checkin), 202 if created else 200
@@ -135,6 +138,7 @@ class CheckinDetails(MethodView):
 @blp.route("/checkins/<uuid:checkin_id>/decision")
 class CheckinReview(MethodView):
     @staff_only(StaffRole.ADMIN, StaffRole.SUPERVISOR)
+    @db.transaction
     @blp.arguments(ReviewVerdictSchema)
     @blp.response(200, CheckinSchema)
     def post(self, body: dict, checkin_id: uuid.UUID):

@@ -51,6 +51,7 @@ class Cycles(MethodView):
         return items
 
     @staff_only(*MANAGERS)
+    @db.transaction
     @blp.arguments(CycleCreateSchema)
     @blp.response(201, CycleSchema)
     def post(self, body: dict):
@@ -67,7 +68,6 @@ class Cycles(MethodView):
             grace_days=body.get("grace_days", settings().cycles.grace_days),
             today=cycles.local_today(_zone()),
         )
-        session.commit()
         return cycle
 
 
@@ -85,6 +85,7 @@ class CycleStatus(MethodView):
 @blp.route("/cycles/<uuid:cycle_id>/evidence")
 class EvidenceImport(MethodView):
     @staff_only(*MANAGERS)
+    @db.transaction
     @blp.arguments(EvidenceUploadSchema, location="files")
     @blp.response(200, EvidenceReportSchema)
     def post(self, files: dict, cycle_id: uuid.UUID):
@@ -118,6 +119,7 @@ class Exemptions(MethodView):
         return exemptions.list_exemptions(session, beneficiary=beneficiary)
 
     @staff_only(*MANAGERS)
+    @db.transaction
     @blp.arguments(ExemptionCreateSchema)
     @blp.response(201, ExemptionSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID):
@@ -125,7 +127,6 @@ class Exemptions(MethodView):
         session = db.session()
         beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
         exemption = exemptions.grant_exemption(session, actor=current_actor(), beneficiary=beneficiary, **body)
-        session.commit()
         return exemption
 
 

@@ -18,6 +18,7 @@ blp = Blueprint("deaths", __name__, url_prefix="/api/v1", description="Death-rec
 @blp.route("/death-records/import")
 class DeathImport(MethodView):
     @staff_only(StaffRole.ADMIN, StaffRole.SUPERVISOR)
+    @db.transaction
     @blp.arguments(DeathUploadSchema, location="files")
     @blp.response(200, DeathImportReportSchema)
     def post(self, files: dict):

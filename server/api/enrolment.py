@@ -56,15 +56,17 @@ class Photos(MethodView):
         session = db.session()
         beneficiary = get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
         uploads = [enrolment.Upload(f.filename or "", f.read()) for f in files["photos"]]
-        photos = enrolment.add_photos(
-            session,
-            _store(),
-            settings(),
-            actor=current_actor(),
-            beneficiary=beneficiary,
-            uploads=uploads,
-            replace=options["replace"],
-        )
+        # Committed before the tasks are sent: the worker must find the rows.
+        with db.unit_of_work(session):
+            photos = enrolment.add_photos(
+                session,
+                _store(),
+                settings(),
+                actor=current_actor(),
+                beneficiary=beneficiary,
+                uploads=uploads,
+                replace=options["replace"],
+            )
         for photo in photos:
             enqueue(enrolment.ENCODE_TASK, str(photo.id))
         return _enrolment(beneficiary_id)
@@ -83,6 +85,7 @@ class Enrolment(MethodView):
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/photos/<uuid:photo_id>")
 class Photo(MethodView):
     @staff_only()
+    @db.transaction
     @blp.response(200, EnrolmentSchema)
     def delete(self, beneficiary_id: uuid.UUID, photo_id: uuid.UUID):
         """Retire a photo: it stops counting for matching; the object stays for the audit trail."""
@@ -92,13 +95,13 @@ class Photo(MethodView):
         enrolment.retire_photos(
             session, actor=current_actor(), beneficiary=beneficiary, reason="retired by staff", photo_ids=[photo_id]
         )
-        session.commit()
         return _enrolment(beneficiary_id)
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/photos/<uuid:photo_id>/image")
 class PhotoImage(MethodView):
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(PhotoViewQuerySchema, location="query")
     @blp.response(200, content_type="image/jpeg", description="The decrypted photo; the view is audited")
     def get(self, query: dict, beneficiary_id: uuid.UUID, photo_id: uuid.UUID):

@@ -28,6 +28,7 @@ class PaymentRuns(MethodView):
         return payments.list_runs(db.session(), actor=current_actor(), period=query.get("period"))
 
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(PaymentRunRequestSchema)
     @blp.response(201, PaymentRunSchema)
     @blp.alt_response(200, schema=PaymentRunSchema, description="The run for this period and region already exists")
@@ -52,6 +53,7 @@ class PaymentRunById(MethodView):
 @blp.route("/payment-runs/<uuid:run_id>/export")
 class PaymentRunExport(MethodView):
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(ExportQuerySchema, location="query")
     @blp.response(200, description="CSV (UTF-8 with BOM) or XLSX: one row per person, then totals per category")
     def get(self, query: dict, run_id: uuid.UUID):
@@ -59,7 +61,6 @@ class PaymentRunExport(MethodView):
         session = db.session()
         run = payments.get_run(session, actor=current_actor(), run_id=run_id)
         content, media_type, filename = payments.export(session, actor=current_actor(), run=run, fmt=query["format"])
-        session.commit()
         return Response(
             content, mimetype=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
         )

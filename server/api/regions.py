@@ -25,6 +25,7 @@ class Regions(MethodView):
         return regions.regions_in_scope(db.session(), current_actor().region_code, query.get("level"))
 
     @staff_only(StaffRole.ADMIN)
+    @db.transaction
     @blp.arguments(RegionCreateSchema)
     @blp.response(201, RegionSchema)
     def post(self, body: dict):
@@ -34,5 +35,4 @@ class Regions(MethodView):
             raise NotFound("parent region not found", {"code": ["outside_your_region"]})
         session = db.session()
         region = regions.create_region(session, actor=actor, code=body["code"], name=body["name"])
-        session.commit()
         return region

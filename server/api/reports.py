@@ -18,6 +18,7 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Coverage
 @blp.route("/reports/coverage")
 class Coverage(MethodView):
     @staff_only(StaffRole.ADMIN, StaffRole.SUPERVISOR)
+    @db.transaction
     @blp.arguments(CoverageQuerySchema, location="query")
     @blp.response(200, CoverageSchema)
     @blp.alt_response(200, description="format=csv: the same rows as CSV, the total last", content_type="text/csv")
@@ -30,7 +31,6 @@ class Coverage(MethodView):
         rows, total = coverage.coverage(session, actor=actor, region_code=query["region"], first=first, last=last)
         if query["format"] == "csv":
             content = coverage.coverage_csv(session, actor=actor, rows=rows, total=total, first=first, last=last)
-            session.commit()
             filename = f"coverage-{query['region']}-{first.isoformat()}-{last.isoformat()}.csv"
             return Response(
                 content, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -17,6 +17,7 @@ PUBLIC = [{}]
 
 @blp.route("/auth/token")
 class StaffToken(MethodView):
+    @db.transaction
     @blp.doc(security=PUBLIC)
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
@@ -30,6 +31,7 @@ class StaffToken(MethodView):
 
 @blp.route("/devices/activate")
 class DeviceActivation(MethodView):
+    @db.transaction
     @blp.doc(security=PUBLIC)
     @blp.arguments(ActivationSchema)
     @blp.response(200, TokenSchema)

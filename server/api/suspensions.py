@@ -6,7 +6,6 @@ import uuid
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
 from server.api.access import current_actor, staff_only
@@ -15,7 +14,6 @@ from server.schemas.common import ReasonSchema
 from server.schemas.suspension import ReinstateSchema, SuspensionQuerySchema, SuspensionSchema
 from server.services import suspensions
 from server.services.beneficiaries import get_beneficiary
-from server.services.errors import Conflict
 
 blp = Blueprint("suspensions", __name__, url_prefix="/api/v1", description="Suspensions, appeals, reinstatement")
 REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
@@ -26,15 +24,6 @@ def _with_notices(suspension: Suspension) -> dict:
         **{column.key: getattr(suspension, column.key) for column in Suspension.__table__.columns},
         "notices": suspensions.notices_of(db.session(), suspension),
     }
-
-
-def _commit() -> None:
-    session = db.session()
-    try:
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise Conflict("the record changed meanwhile; read it again", {"_": ["stale_version"]}) from exc
 
 
 @blp.route("/suspensions")
@@ -67,6 +56,7 @@ class SuspensionById(MethodView):
 @blp.route("/suspensions/<uuid:suspension_id>/appeal")
 class Appeal(MethodView):
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(ReasonSchema)
     @blp.response(200, SuspensionSchema)
     def post(self, body: dict, suspension_id: uuid.UUID):
@@ -75,13 +65,13 @@ class Appeal(MethodView):
         session = db.session()
         suspension = suspensions.get_suspension(session, actor=current_actor(), suspension_id=suspension_id)
         suspensions.appeal(session, actor=current_actor(), suspension=suspension, reason=body["reason"])
-        _commit()
         return _with_notices(suspension)
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/reinstate")
 class Reinstate(MethodView):
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(ReinstateSchema)
     @blp.response(200, SuspensionSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID):
@@ -96,5 +86,4 @@ class Reinstate(MethodView):
             reason=body["reason"],
             reinstated_on=body["reinstated_on"],
         )
-        _commit()
         return _with_notices(suspension)

@@ -82,6 +82,7 @@ def _result(index: int, result: visits.ItemResult, flags: dict) -> dict:
 @blp.route("/visits")
 class Visits(MethodView):
     @staff_only(*RECORDERS)
+    @db.transaction
     @blp.arguments(VisitCreateSchema)
     @blp.response(201, VisitSchema)
     @blp.alt_response(200, schema=VisitSchema, description="A resubmission: the visit already stored")
@@ -96,6 +97,7 @@ class Visits(MethodView):
         return _view(result.visit), result.http_status
 
     @staff_only()
+    @db.transaction
     @blp.arguments(VisitQuerySchema, location="query")
     @blp.response(200, VisitSchema(many=True))
     @blp.paginate()
@@ -163,6 +165,7 @@ class TeamStats(MethodView):
 @blp.route("/visits/<uuid:visit_id>")
 class VisitById(MethodView):
     @staff_only()
+    @db.transaction
     @blp.response(200, VisitSchema)
     def get(self, visit_id: uuid.UUID):
         """One visit with its flags, photos and linked check-ins."""
@@ -171,6 +174,7 @@ class VisitById(MethodView):
         return visits.shown_to(session, actor=current_actor(), visits=[visit])[0]
 
     @staff_only(*RECORDERS)
+    @db.transaction
     @blp.arguments(VisitEditSchema)
     @blp.response(200, VisitSchema)
     def patch(self, body: dict, visit_id: uuid.UUID):
@@ -187,6 +191,7 @@ class VisitById(MethodView):
 @blp.route("/visits/<uuid:visit_id>/photos")
 class VisitPhotos(MethodView):
     @staff_only(*RECORDERS)
+    @db.transaction
     @blp.arguments(VisitPhotoUploadSchema, location="files")
     @blp.response(200, VisitPhotoSchema(many=True))
     def post(self, files: dict, visit_id: uuid.UUID):
@@ -206,6 +211,7 @@ class VisitPhotos(MethodView):
 @blp.route("/visits/<uuid:visit_id>/photos/<uuid:photo_id>/image")
 class VisitPhotoImage(MethodView):
     @staff_only(*REVIEWERS)
+    @db.transaction
     @blp.arguments(VisitPhotoViewQuerySchema, location="query")
     @blp.response(200, content_type="image/jpeg", description="The decrypted photo; the view is audited")
     def get(self, query: dict, visit_id: uuid.UUID, photo_id: uuid.UUID):
@@ -226,6 +232,7 @@ class VisitPhotoImage(MethodView):
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/visits")
 class BeneficiaryVisits(MethodView):
     @staff_only()
+    @db.transaction
     @blp.response(200, VisitSchema(many=True))
     @blp.paginate()
     def get(self, beneficiary_id: uuid.UUID, pagination_parameters):

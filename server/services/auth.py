@@ -87,7 +87,6 @@ def login(session: Session, settings: Settings, *, username: str, password: str)
     user.last_login_at = utcnow()
     actor = staff_actor(user)
     record(session, actor=actor, action="staff.login", object_type="staff_user", object_id=user.id)
-    session.commit()
     return _issue(settings, actor, timedelta(hours=settings.tokens.staff_hours))
 
 
@@ -120,7 +119,6 @@ def issue_activation_code(
         region_code=beneficiary.village_code,
         details={"beneficiary_id": str(beneficiary.id)},
     )
-    session.commit()
     return device, code
 
 
@@ -151,7 +149,6 @@ def activate_device(session: Session, settings: Settings, cipher: DataCipher, *,
         object_id=device.id,
         region_code=beneficiary.village_code,
     )
-    session.commit()
     return _issue(settings, actor, timedelta(days=settings.tokens.device_days))
 
 

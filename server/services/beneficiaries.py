@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.crypto import DataCipher
-from server.db import fetch_page
+from server.db import fetch_page, unit_of_work
 from server.models import Beneficiary, Region, RegionLevel
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, NotFound
@@ -180,17 +181,18 @@ def import_roster(
     """Create or update beneficiaries row by row, keyed by ID number, so importing a file twice changes nothing.
 
     `rows` yields (row number, data, valid); invalid rows carry their field errors instead of data.
-    A bad row is reported and skipped; it never stops the rows after it. Commits as it goes.
+    A bad row is reported and skipped; it never stops the rows after it. One unit of work per
+    ROW_COMMIT_EVERY rows, so a long import keeps what it did if it stops half way.
     """
     report = ImportReport()
-    for number, data, valid in rows:
-        result = _import_row(session, cipher, actor, number, data) if valid else error_row(number, data)
-        report.rows.append(result)
-        if on_row:
-            on_row(result)
-        if len(report.rows) % ROW_COMMIT_EVERY == 0:
-            session.commit()
-    session.commit()
+    rows = iter(rows)
+    while chunk := list(islice(rows, ROW_COMMIT_EVERY)):
+        with unit_of_work(session):
+            for number, data, valid in chunk:
+                result = _import_row(session, cipher, actor, number, data) if valid else error_row(number, data)
+                report.rows.append(result)
+                if on_row:
+                    on_row(result)
     return report
 
 

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from server.crypto import cipher
+from server.db import AUDIT_BEFORE_DECRYPT, commit_early
 from server.services.audit import Actor, record
 from storage import ObjectStore, StorageError
 
@@ -45,7 +46,7 @@ def read_for_person(
         region_code=region_code,
         reason=reason,
     )
-    session.commit()
+    commit_early(session, AUDIT_BEFORE_DECRYPT)
     return get(store, key)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.db import fetch_page
+from server.db import fetch_page, savepoint
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -133,7 +133,7 @@ def issue_challenge(
     assisted_by_relative: bool = False,
     visit_id: uuid.UUID | None = None,
 ) -> CheckinChallenge:
-    """A single-use challenge for this beneficiary, answerable only by whoever asked for it. Commits.
+    """A single-use challenge for this beneficiary, answerable only by whoever asked for it.
 
     A field worker running it during a home visit names the visit, and the verdict is linked to it.
     """
@@ -175,7 +175,6 @@ def issue_challenge(
             "visit_id": str(visit_id) if visit_id else None,
         },
     )
-    session.commit()
     return challenge
 
 
@@ -226,7 +225,7 @@ def submit(
     gps: dict[str, Any] | None,
     device_info: dict[str, Any],
 ) -> tuple[Checkin, bool]:
-    """Accept a check-in: frames encrypted and stored, the row committed as received. Returns (check-in, created).
+    """Accept a check-in: frames encrypted and stored, the row added as received. Returns (check-in, created).
 
     A resubmission with the same client id returns the stored check-in and changes nothing.
     """
@@ -256,54 +255,55 @@ def submit(
     checkin_id = uuid.uuid4()
     stored: list[str] = []
     try:
-        checkin = Checkin(
-            id=checkin_id,
-            beneficiary_id=beneficiary.id,
-            challenge_id=challenge.id,
-            client_id=client_id,
-            mode=challenge.mode,
-            device_id=challenge.device_id,
-            staff_id=challenge.staff_id,
-            visit_id=challenge.visit_id,
-            region_code=beneficiary.village_code,
-            gps=gps,
-            device_info=device_info,
-        )
-        session.add(checkin)
-        for position, frame in enumerate(frames):
-            key = f"checkins/{checkin_id}/{position}"
-            biometrics.put(store, key, frame.data)
-            stored.append(key)
-            session.add(
-                CheckinFrame(
-                    checkin_id=checkin_id,
-                    position=position,
-                    object_key=key,
-                    sha256=hashlib.sha256(frame.data).hexdigest(),
-                    captured_at=frame.captured_at,
-                    action=frame.action,
-                )
+        with savepoint(session):
+            checkin = Checkin(
+                id=checkin_id,
+                beneficiary_id=beneficiary.id,
+                challenge_id=challenge.id,
+                client_id=client_id,
+                mode=challenge.mode,
+                device_id=challenge.device_id,
+                staff_id=challenge.staff_id,
+                visit_id=challenge.visit_id,
+                region_code=beneficiary.village_code,
+                gps=gps,
+                device_info=device_info,
             )
-        used = session.execute(
-            update(CheckinChallenge)
-            .where(CheckinChallenge.id == challenge.id, CheckinChallenge.used_at.is_(None))
-            .values(used_at=utcnow())
-        ).rowcount
-        if not used:
-            raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
-        record(
-            session,
-            actor=actor,
-            action="checkin.received",
-            object_type="checkin",
-            object_id=checkin_id,
-            region_code=beneficiary.village_code,
-            details={"frames": len(frames), "mode": challenge.mode.value},
-        )
-        session.commit()
+            session.add(checkin)
+            for position, frame in enumerate(frames):
+                key = f"checkins/{checkin_id}/{position}"
+                biometrics.put(store, key, frame.data)
+                stored.append(key)
+                session.add(
+                    CheckinFrame(
+                        checkin_id=checkin_id,
+                        position=position,
+                        object_key=key,
+                        sha256=hashlib.sha256(frame.data).hexdigest(),
+                        captured_at=frame.captured_at,
+                        action=frame.action,
+                    )
+                )
+            used = session.execute(
+                update(CheckinChallenge)
+                .where(CheckinChallenge.id == challenge.id, CheckinChallenge.used_at.is_(None))
+                .values(used_at=utcnow())
+            ).rowcount
+            if not used:
+                raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
+            # Flushed here, so a failed insert removes the frames it would have pointed to.
+            session.flush()
+            record(
+                session,
+                actor=actor,
+                action="checkin.received",
+                object_type="checkin",
+                object_id=checkin_id,
+                region_code=beneficiary.village_code,
+                details={"frames": len(frames), "mode": challenge.mode.value},
+            )
     except IntegrityError:
         # The same client id arrived twice at once: the other request stored it.
-        session.rollback()
         _discard(store, stored)
         existing = session.scalar(
             select(Checkin).where(Checkin.beneficiary_id == challenge.beneficiary_id, Checkin.client_id == client_id)
@@ -312,7 +312,6 @@ def submit(
             raise
         return existing, False
     except BaseException:
-        session.rollback()
         _discard(store, stored)
         raise
     return checkin, True

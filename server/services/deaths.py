@@ -107,7 +107,7 @@ def _import_row(
 
 
 def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -> dict[str, Any]:
-    """Match each record to a beneficiary in the actor's region; importing a file twice changes nothing. Commits."""
+    """Match each record to a beneficiary in the actor's region; importing a file twice changes nothing."""
     results = []
     for number, data, valid in rows:
         if not valid:
@@ -133,7 +133,6 @@ def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -
         region_code=actor.region_code,
         details=counts,
     )
-    session.commit()
     return {
         "case_opened": counts["case_opened"],
         "already_recorded": counts["already_recorded"],

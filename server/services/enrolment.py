@@ -85,7 +85,7 @@ def add_photos(
     uploads: list[Upload],
     replace: bool = False,
 ) -> list[EnrolmentPhoto]:
-    """Check, encrypt, store and record enrolment photos; all or nothing. Commits."""
+    """Check, encrypt, store and record enrolment photos; all or nothing (objects of a failed upload are removed)."""
     limit = settings.uploads.max_photos_per_beneficiary
     if not 1 <= len(uploads) <= limit:
         raise DomainError.field("photos", "wrong_count", f"send 1 to {limit} photos")
@@ -131,9 +131,9 @@ def add_photos(
                 region_code=beneficiary.village_code,
                 details={"beneficiary_id": str(beneficiary.id)},
             )
-        session.commit()
+        # Flushed here, so a failed insert removes the objects it would have pointed to.
+        session.flush()
     except BaseException:
-        session.rollback()
         for key in stored_keys:
             biometrics.discard(store, key)
         raise
@@ -187,7 +187,7 @@ def photos_of(session: Session, beneficiary_id: uuid.UUID) -> list[EnrolmentPhot
 
 
 def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo_id: uuid.UUID) -> str:
-    """Turn a claimed photo into a template and search its county for the same face. Commits.
+    """Turn a claimed photo into a template and search its county for the same face; the claim commits at once.
 
     Idempotent: a photo already encoded, retired or leased to another worker is left alone.
     Returns what happened, for the task's log line.
@@ -214,7 +214,6 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
 
     # Only the holder of this attempt's lease may finish; a slower duplicate delivery changes nothing.
     if not leases.finish(session, EnrolmentPhoto, photo_id, attempt, state=PhotoState.ENCODED):
-        session.rollback()
         return "lease_lost"
     county = beneficiary.village_code[:6]
     session.add(
@@ -239,13 +238,11 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
         session, settings, county=county, vector=vector, exclude=beneficiary.id
     ):
         _open_duplicate_case(session, beneficiary, photo, other_id, distance, settings)
-    session.commit()
     return "encoded"
 
 
 def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: int, reason: str) -> str:
     if not leases.finish(session, EnrolmentPhoto, photo.id, attempt, state=PhotoState.FAILED, failure_reason=reason):
-        session.rollback()
         return "lease_lost"
     record(
         session,
@@ -256,7 +253,6 @@ def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, att
         region_code=beneficiary.village_code,
         reason=reason,
     )
-    session.commit()
     return "failed"
 
 

@@ -71,13 +71,11 @@ def _import_row(
 def import_evidence(
     session: Session, cipher: DataCipher, *, actor: Actor, cycle: Cycle, rows: list[tuple[int, dict, bool]]
 ) -> ImportReport:
-    """Record each row's evidence for the cycle; a bad row is reported and skipped, a repeated one changes nothing.
-    Commits."""
+    """Record each row's evidence for the cycle; a bad row is reported and skipped, a repeated one changes nothing."""
     report = ImportReport()
     for number, data, valid in rows:
         result = _import_row(session, cipher, actor, cycle, number, data) if valid else error_row(number, data)
         report.rows.append(result)
-    session.commit()
     return report
 
 

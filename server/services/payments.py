@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.db import savepoint
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -68,7 +69,7 @@ def _existing(session: Session, period: str, region_code: str) -> PaymentRun | N
 
 
 def build_run(session: Session, *, actor: Actor, period: str, region_code: str) -> tuple[PaymentRun, bool]:
-    """The run for a period and region, built now if it does not exist yet. Returns (run, created). Commits."""
+    """The run for a period and region, built now if it does not exist yet. Returns (run, created)."""
     region = session.get(Region, region_code)
     if region is None or not within(actor.region_code, region_code):
         raise DomainError.field("region", "unknown_region", "no such region in your scope")
@@ -81,6 +82,15 @@ def build_run(session: Session, *, actor: Actor, period: str, region_code: str) 
                 f"a run for {period} already covers part of this region ({other.region_code})",
                 {"region": ["overlapping_run"], "run_id": [str(other.id)]},
             )
+    try:
+        with savepoint(session):
+            return _build(session, actor=actor, period=period, region_code=region_code), True
+    except IntegrityError:
+        # Someone built the same run at the same moment: theirs stands.
+        return _existing(session, period, region_code), False
+
+
+def _build(session: Session, *, actor: Actor, period: str, region_code: str) -> PaymentRun:
     run = PaymentRun(
         period=period,
         region_code=region_code,
@@ -105,13 +115,7 @@ def build_run(session: Session, *, actor: Actor, period: str, region_code: str) 
         region_code=region_code,
         details={"period": period, "counts": run.counts, "total_amount": str(run.total_amount)},
     )
-    try:
-        session.commit()
-    except IntegrityError:
-        # Someone built the same run at the same moment: theirs stands.
-        session.rollback()
-        return _existing(session, period, region_code), False
-    return run, True
+    return run
 
 
 def _lines(session: Session, run: PaymentRun) -> list[PaymentLine]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Protocol
 
 import requests
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from urllib3.util.retry import Retry
 
 from server.config import ReminderSettings, Settings
+from server.db import unit_of_work
 from server.models import Beneficiary, Cycle, Notification, NotificationState, utcnow
 from server.services.audit import Actor, record
 from server.services.cycles import due, satisfied, window
@@ -154,7 +155,7 @@ class ReminderRun:
 
 
 def queue_reminders(session: Session, *, today: date, zone: tzinfo, days_before: tuple[int, ...], channel: str) -> dict:
-    """Add the step due today for everyone due in each running cycle who has no proof yet; commits.
+    """Add the step due today for everyone due in each running cycle who has no proof yet.
 
     Returns {cycle id: (step, rows added)} for cycles that added any."""
     queued = {}
@@ -190,14 +191,19 @@ def queue_reminders(session: Session, *, today: date, zone: tzinfo, days_before:
             object_id=today.isoformat(),
             details={"cycles": {cycle_id: {"step": s, "count": n} for cycle_id, (s, n) in queued.items()}},
         )
-    session.commit()
     return queued
 
 
 def deliver(session: Session, sender: Sender, *, max_attempts: int, run: ReminderRun) -> None:
-    """Hand pending reminders to the sender a batch at a time; each batch commits with one audit entry."""
+    """Hand pending reminders to the sender a batch at a time; each batch is one unit of work with one audit entry."""
     started = utcnow()
-    while True:
+    while _deliver_batch(session, sender, max_attempts=max_attempts, run=run, started=started):
+        pass
+
+
+def _deliver_batch(session: Session, sender: Sender, *, max_attempts: int, run: ReminderRun, started: datetime) -> bool:
+    """Send one batch and commit what happened to it; False when nothing was left to send."""
+    with unit_of_work(session):
         # Rows this run already tried were updated after `started`: a retry waits for the next run.
         batch = session.scalars(
             select(Notification)
@@ -207,8 +213,7 @@ def deliver(session: Session, sender: Sender, *, max_attempts: int, run: Reminde
             .with_for_update(skip_locked=True)
         ).all()
         if not batch:
-            session.commit()
-            return
+            return False
         outcome = {"sent": 0, "failed": 0, "retrying": 0}
         for notification in batch:
             cycle = session.get(Cycle, notification.cycle_id)
@@ -249,18 +254,19 @@ def deliver(session: Session, sender: Sender, *, max_attempts: int, run: Reminde
             object_id=started.date().isoformat(),
             details={"channel": sender.channel, **outcome},
         )
-        session.commit()
-        run.sent += outcome["sent"]
-        run.failed += outcome["failed"]
-        run.retrying += outcome["retrying"]
+    run.sent += outcome["sent"]
+    run.failed += outcome["failed"]
+    run.retrying += outcome["retrying"]
+    return True
 
 
 def run_reminders(session: Session, settings: Settings, *, today: date, zone: tzinfo, sender: Sender) -> ReminderRun:
-    """Queue today's reminder steps, then deliver everything pending."""
+    """Queue today's reminder steps, then deliver everything pending; opens its own units of work."""
     run = ReminderRun()
-    run.queued = queue_reminders(
-        session, today=today, zone=zone, days_before=settings.reminders.steps, channel=sender.channel
-    )
+    with unit_of_work(session):
+        run.queued = queue_reminders(
+            session, today=today, zone=zone, days_before=settings.reminders.steps, channel=sender.channel
+        )
     deliver(session, sender, max_attempts=settings.reminders.max_attempts, run=run)
     return run
 

@@ -78,7 +78,7 @@ class SweepResult:
 
 
 def sweep(session: Session, today: date, *, zone: tzinfo, actor: Actor | None = None) -> SweepResult:
-    """Sweep every cycle closed before `today` that no sweep has finished; one transaction, committed."""
+    """Sweep every cycle closed before `today` that no sweep has finished; one transaction, the caller's."""
     closed_ids = [
         cycle.id
         for cycle in session.scalars(select(Cycle).where(Cycle.swept_at.is_(None), Cycle.deadline < today))
@@ -86,7 +86,6 @@ def sweep(session: Session, today: date, *, zone: tzinfo, actor: Actor | None = 
     ]
     result = SweepResult()
     if not closed_ids:
-        session.commit()
         return result
     # Another worker sweeping the same cycles holds their rows: skip them rather than wait and redo.
     cycles = session.scalars(
@@ -110,5 +109,4 @@ def sweep(session: Session, today: date, *, zone: tzinfo, actor: Actor | None = 
             object_id=today.isoformat(),
             details={"today": today.isoformat(), "opened": result.total, "cycles": result.opened},
         )
-    session.commit()
     return result

@@ -114,7 +114,7 @@ def _replayed(session: Session, checkin_id: uuid.UUID, hashes: list[str]) -> boo
 
 
 def verify_checkin(session: Session, store: ObjectStore, settings: Settings, checkin_id: uuid.UUID) -> str:
-    """Verify one received check-in and record the verdict. Idempotent; commits. Returns the outcome."""
+    """Verify one received check-in and record the verdict; idempotent, the claim commits at once."""
     attempt = leases.claim(session, Checkin, checkin_id, settings.task_lease_seconds)
     if attempt is None:
         return "not_claimable"
@@ -164,7 +164,6 @@ def _record_verdict(
         decided_at=utcnow(),
     )
     if not finished:
-        session.rollback()
         return "lease_lost"
     record(
         session,
@@ -179,7 +178,6 @@ def _record_verdict(
         _refer_repeated_failures(session, settings, checkin)
     if assessment.state == CheckinState.VERIFIED:
         decisions.close_missed_checkin_cases(session, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
-    session.commit()
     return assessment.state.value
 
 
@@ -189,7 +187,7 @@ REVIEW_VERDICTS = (CheckinState.VERIFIED, CheckinState.REJECTED)
 def decide_review(
     session: Session, settings: Settings, *, actor: Actor, checkin: Checkin, verdict: CheckinState, reason: str
 ) -> Checkin:
-    """A supervisor's verdict on a check-in the worker sent to review; it counts as the worker's would. Commits."""
+    """A supervisor's verdict on a check-in the worker sent to review; it counts as the worker's would."""
     reason = reason.strip()
     if not reason:
         raise DomainError.field("reason", "required", "every decision needs a reason")
@@ -216,7 +214,6 @@ def decide_review(
         decisions.close_missed_checkin_cases(session, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
     else:
         _refer_repeated_failures(session, settings, checkin)
-    session.commit()
     return checkin
 
 
