@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from server import migrate
+from server.context import Ctx
 from server.db import make_engine, unit_of_work
 from server.models import Cycle, CycleFrequency, ReviewCase
 from server.services.cycles import local_today
@@ -108,6 +109,7 @@ def run(count: int, database_url: str, zone: tzinfo, echo: Callable[[str], None]
             "deadline": deadline,
         }
         with Session(engine) as session:
+            ctx = Ctx.current().using(session)
             seed_start = time.perf_counter()
             for statement in SEED:
                 session.execute(text(statement), params)
@@ -129,14 +131,14 @@ def run(count: int, database_url: str, zone: tzinfo, echo: Callable[[str], None]
 
             def swept() -> int:
                 with unit_of_work(session):
-                    return sweep(session, today, zone=zone).total
+                    return sweep(ctx, today=today, zone=zone).total
 
             first, first_s = _timed(swept)
             second, second_s = _timed(swept)
 
             def resweep() -> int:
                 with unit_of_work(session):
-                    return sweep_cycle(session, cycle, today, zone=zone)
+                    return sweep_cycle(ctx, cycle=cycle, today=today, zone=zone)
 
             again, again_s = _timed(resweep)
             cases = session.scalar(select(func.count()).select_from(ReviewCase))

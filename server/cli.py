@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from server import db, migrate
 from server.app import create_app
-from server.crypto import cipher
+from server.context import Ctx
 from server.demo import seed_demo
 from server.models import CycleFrequency, Program, StaffRole, StaffUser
 from server.services import beneficiaries, cycles, deaths, regions, reminders, roster_csv, staff, sweep
@@ -71,8 +71,9 @@ def init_db() -> None:
 def create_region(code: str, name: str) -> None:
     """Add a county (6 digits), township (9) or village (12)."""
     try:
-        with db.unit_of_work(db.session()) as session:
-            regions.create_region(session, actor=_cli_actor(), code=code, name=name)
+        ctx = Ctx.current()
+        with db.unit_of_work(ctx.session):
+            regions.create_region(ctx, actor=_cli_actor(), code=code, name=name)
     except DomainError as exc:
         raise _fail(exc) from exc
     click.echo(f"region {code} created")
@@ -87,9 +88,10 @@ def create_region(code: str, name: str) -> None:
 def create_user(username: str, role: str, region_code: str, display_name: str | None, password: str) -> None:
     """Create a staff account."""
     try:
-        with db.unit_of_work(db.session()) as session:
+        ctx = Ctx.current()
+        with db.unit_of_work(ctx.session):
             staff.create_staff_user(
-                session,
+                ctx,
                 actor=_cli_actor(),
                 username=username,
                 password=password,
@@ -116,7 +118,7 @@ def import_beneficiaries(csv_file, username: str) -> None:
         raise _fail(exc) from exc
     with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
         report = beneficiaries.import_roster(
-            session, cipher(), actor=staff_actor(user), rows=rows, on_row=lambda _row: bar.update(1)
+            Ctx.current(), actor=staff_actor(user), rows=rows, on_row=lambda _row: bar.update(1)
         )
     summary = roster_csv.summarise(report)
     for row in summary["rows"]:
@@ -145,7 +147,7 @@ def import_deaths(csv_file, username: str) -> None:
     try:
         with db.unit_of_work(session):
             report = deaths.import_deaths(
-                session, cipher(), actor=staff_actor(user), rows=deaths.read_death_records(csv_file.read())
+                Ctx.current(), actor=staff_actor(user), rows=deaths.read_death_records(csv_file.read())
             )
     except DomainError as exc:
         raise _fail(exc) from exc
@@ -174,8 +176,9 @@ TODAY_OPTION = click.option(
 @TODAY_OPTION
 def sweep_command(today: datetime | None) -> None:
     """Open missed_checkin cases for every cycle whose grace period ended before today; idempotent."""
-    with db.unit_of_work(db.session()) as session:
-        result = sweep.sweep(session, _today(today), zone=cycles.office_zone(_settings()), actor=_cli_actor())
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        result = sweep.sweep(ctx, today=_today(today), zone=cycles.office_zone(_settings()), actor=_cli_actor())
     for cycle_id, opened in result.opened.items():
         click.echo(f"cycle {cycle_id}: {opened} cases opened")
     click.echo(f"swept {len(result.opened)} cycles, opened {result.total} cases")
@@ -187,8 +190,7 @@ def reminders_command(today: datetime | None) -> None:
     """Queue today's reminder steps and send what is pending with the configured sender."""
     settings = _settings()
     run = reminders.run_reminders(
-        db.session(),
-        settings,
+        Ctx.current(),
         today=_today(today),
         zone=cycles.office_zone(settings),
         sender=reminders.sender_from_settings(settings.reminders),
@@ -213,9 +215,10 @@ def generate_cycles(region_code: str, year: int, frequency: str, program: str | 
     """Create the standard cycles of a year for a region; periods already past or covered are skipped."""
     settings = _settings()
     try:
-        with db.unit_of_work(db.session()) as session:
+        ctx = Ctx.current()
+        with db.unit_of_work(ctx.session):
             created, skipped = cycles.generate_cycles(
-                session,
+                ctx,
                 actor=_cli_actor(),
                 region_code=region_code,
                 year=year,
@@ -240,7 +243,7 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Check the whole chain; exit 1 and name the first broken link if any entry was edited, deleted or moved."""
-    broken = find_break(db.session())
+    broken = find_break(Ctx.current())
     if broken is None:
         click.echo("audit chain intact")
         return
@@ -405,8 +408,9 @@ def bench_visits(count: int, batch: int) -> None:
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""
-    with db.unit_of_work(db.session()) as session:
-        lines = seed_demo(session, _settings())
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        lines = seed_demo(ctx)
     for line in lines:
         click.echo(line)
 
@@ -416,8 +420,9 @@ def seed_demo_command() -> None:
 def demo(port: int) -> None:
     """Migrate, seed the demo data and serve API plus worker on the embedded default."""
     migrate.upgrade(db.engine())
-    with db.unit_of_work(db.session()) as session:
-        lines = seed_demo(session, _settings())
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        lines = seed_demo(ctx)
     for line in lines:
         click.echo(line)
     run_service(host="127.0.0.1", port=port, workers=2, with_worker=True)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from server import crypto
 from server.services.errors import Conflict, DomainError, PreconditionFailed
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,9 @@ def make_engine(url: str) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    """Bind an engine and a session factory to the app."""
+    """Bind an engine (with the app's cipher for encrypted columns) and a session factory to the app."""
     engine = make_engine(app.config["FIELDCHECK"].database_url)
+    crypto.bind(engine, app.extensions["fieldcheck.cipher"])
     app.extensions["fieldcheck.db"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 

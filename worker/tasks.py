@@ -8,9 +8,9 @@ import uuid
 from datetime import timedelta
 
 from celery import shared_task
-from flask import current_app
 
 from server import db
+from server.context import Ctx
 from server.models import Checkin, EnrolmentPhoto, utcnow
 from server.queue import enqueue
 from server.services import checkins, cycles, enrolment, leases, reminders, sweep, verification
@@ -31,11 +31,9 @@ REQUEUED_WORK = ((EnrolmentPhoto, enrolment.ENCODE_TASK), (Checkin, checkins.VER
 )
 def encode_enrolment_photo(photo_id: str) -> str:
     """Derive the face template of one enrolment photo and check it for duplicates."""
-    settings = current_app.config["FIELDCHECK"]
-    with db.unit_of_work(db.session()) as session:
-        outcome = enrolment.encode_photo(
-            session, current_app.extensions["fieldcheck.store"], settings, uuid.UUID(photo_id)
-        )
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        outcome = enrolment.encode_photo(ctx, photo_id=uuid.UUID(photo_id))
     log.info("enrolment photo %s: %s", photo_id, outcome)
     return outcome
 
@@ -49,12 +47,11 @@ def encode_enrolment_photo(photo_id: str) -> str:
 )
 def verify_checkin(checkin_id: str) -> str:
     """Decide one check-in: liveness, identity, replay and match."""
-    with db.unit_of_work(db.session()) as session:
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
         outcome = verification.verify_checkin(
-            session,
-            current_app.extensions["fieldcheck.store"],
-            current_app.config["FIELDCHECK"],
-            uuid.UUID(checkin_id),
+            ctx,
+            checkin_id=uuid.UUID(checkin_id),
         )
     log.info("check-in %s: %s", checkin_id, outcome)
     return outcome
@@ -77,9 +74,10 @@ def requeue_stale_work() -> int:
 @shared_task(name="fieldcheck.sweep_missed_checkins")
 def sweep_missed_checkins() -> int:
     """Open missed_checkin cases for every cycle whose grace period has ended; idempotent."""
-    zone = cycles.office_zone(current_app.config["FIELDCHECK"])
-    with db.unit_of_work(db.session()) as session:
-        result = sweep.sweep(session, cycles.local_today(zone), zone=zone)
+    ctx = Ctx.current()
+    zone = cycles.office_zone(ctx.settings)
+    with db.unit_of_work(ctx.session):
+        result = sweep.sweep(ctx, today=cycles.local_today(zone), zone=zone)
     if result.opened:
         log.info("sweep opened %d missed_checkin cases in %d cycles", result.total, len(result.opened))
     return result.total
@@ -89,11 +87,11 @@ def sweep_missed_checkins() -> int:
 def send_reminders() -> int:
     """Queue today's reminder steps and deliver what is pending; idempotent per person, cycle and step.
     The service opens a unit of work per delivery batch."""
-    settings = current_app.config["FIELDCHECK"]
+    ctx = Ctx.current()
+    settings = ctx.settings
     zone = cycles.office_zone(settings)
     run = reminders.run_reminders(
-        db.session(),
-        settings,
+        ctx,
         today=cycles.local_today(zone),
         zone=zone,
         sender=reminders.sender_from_settings(settings.reminders),

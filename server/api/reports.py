@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
-from server.api.access import current_actor, staff_only
+from server.api.access import ctx, current_actor, staff_only
 from server.models import StaffRole
 from server.schemas.report import CoverageQuerySchema, CoverageSchema
 from server.services import coverage
@@ -25,12 +25,11 @@ class Coverage(MethodView):
     def get(self, query: dict):
         """Enrolment, check-in and verification rates, open cases, suspensions and reinstatements, per child region
         of `region` and in total, for the days `from` to `to`."""
-        session = db.session()
         actor = current_actor()
         first, last = query["from_"], query["to"]
-        rows, total = coverage.coverage(session, actor=actor, region_code=query["region"], first=first, last=last)
+        rows, total = coverage.coverage(ctx(), actor=actor, region_code=query["region"], first=first, last=last)
         if query["format"] == "csv":
-            content = coverage.coverage_csv(session, actor=actor, rows=rows, total=total, first=first, last=last)
+            content = coverage.coverage_csv(ctx(), actor=actor, rows=rows, total=total, first=first, last=last)
             filename = f"coverage-{query['region']}-{first.isoformat()}-{last.isoformat()}.csv"
             return Response(
                 content, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -5,21 +5,20 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
-from server.config import Settings
+from server.context import Ctx
 from server.models import Beneficiary, CaseKind, Visit, VisitOutcome
 from server.services import cycles
 from server.services.audit import Actor
 from server.services.cases import open_case
 
 
-def members_of(session: Session, visit: Visit) -> list[Beneficiary]:
+def members_of(ctx: Ctx, *, visit: Visit) -> list[Beneficiary]:
     """The people a visit concerns: its beneficiary, or the household's members in the visit's village."""
     if visit.beneficiary_id is not None:
-        return [session.get(Beneficiary, visit.beneficiary_id)]
+        return [ctx.session.get(Beneficiary, visit.beneficiary_id)]
     return list(
-        session.scalars(
+        ctx.session.scalars(
             select(Beneficiary)
             .where(Beneficiary.household_code == visit.household_code, Beneficiary.village_code == visit.region_code)
             .order_by(Beneficiary.id)
@@ -27,7 +26,7 @@ def members_of(session: Session, visit: Visit) -> list[Beneficiary]:
     )
 
 
-def open_findings(session: Session, settings: Settings, actor: Actor, visit: Visit, members: list[Beneficiary]) -> None:
+def open_findings(ctx: Ctx, *, actor: Actor, visit: Visit, members: list[Beneficiary]) -> None:
     """Open the cases an outcome calls for; each is idempotent, so an edit or a retry opens none twice."""
     base = {
         "visit_id": str(visit.id),
@@ -37,7 +36,7 @@ def open_findings(session: Session, settings: Settings, actor: Actor, visit: Vis
     }
     if visit.outcome == VisitOutcome.DECEASED:
         open_case(
-            session,
+            ctx.session,
             kind=CaseKind.VISIT_FINDING,
             beneficiary=members[0],
             dedupe_key=f"visit_finding:{visit.id}:deceased",
@@ -48,7 +47,7 @@ def open_findings(session: Session, settings: Settings, actor: Actor, visit: Vis
     elif visit.outcome == VisitOutcome.MOVED_AWAY:
         for member in members:
             open_case(
-                session,
+                ctx.session,
                 kind=CaseKind.VISIT_FINDING,
                 beneficiary=member,
                 dedupe_key=f"visit_finding:{visit.id}:moved_away:{member.id}",
@@ -57,14 +56,16 @@ def open_findings(session: Session, settings: Settings, actor: Actor, visit: Vis
                 actor=actor,
             )
     elif visit.outcome == VisitOutcome.ABSENT:
-        zone = cycles.office_zone(settings)
+        zone = cycles.office_zone(ctx.settings)
         for member in members:
-            period = cycles.period_for(session, member, visit.started_at.astimezone(zone).date(), zone)
-            absences = _absences(session, member, period)
+            period = cycles.period_for(
+                ctx, beneficiary=member, on_date=visit.started_at.astimezone(zone).date(), zone=zone
+            )
+            absences = _absences(ctx, member, period)
             if len(absences) < 2:
                 continue
             open_case(
-                session,
+                ctx.session,
                 kind=CaseKind.VISIT_FINDING,
                 beneficiary=member,
                 dedupe_key=f"visit_finding:absent:{member.id}:{period.key}",
@@ -92,10 +93,10 @@ def about(member: Beneficiary):
     return or_(own, household)
 
 
-def _absences(session: Session, member: Beneficiary, period: cycles.Period) -> list[uuid.UUID]:
+def _absences(ctx: Ctx, member: Beneficiary, period: cycles.Period) -> list[uuid.UUID]:
     start, end = period.start, period.end
     return list(
-        session.scalars(
+        ctx.session.scalars(
             select(Visit.id)
             .where(
                 about(member),

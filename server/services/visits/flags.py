@@ -6,9 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.config import Settings
+from server.context import Ctx
 from server.models import Beneficiary, CaseKind, Visit, VisitFlag, VisitFlagCode, utcnow
 from server.services import visit_signals
 from server.services.audit import Actor, record
@@ -38,26 +37,26 @@ def _place(visit: Visit, home: Beneficiary | None) -> visit_signals.Place:
     )
 
 
-def _place_of(session: Session, visit: Visit) -> visit_signals.Place:
+def _place_of(ctx: Ctx, visit: Visit) -> visit_signals.Place:
     """A stored visit as the signals see it; a household's first member's home stands for the household's."""
-    members = members_of(session, visit)
+    members = members_of(ctx, visit=visit)
     return _place(visit, members[0] if members else None)
 
 
-def _neighbour(session: Session, visit: Visit, *, later: bool) -> Visit | None:
+def _neighbour(ctx: Ctx, visit: Visit, *, later: bool) -> Visit | None:
     query = select(Visit).where(Visit.field_worker_id == visit.field_worker_id, Visit.id != visit.id)
     if later:
         query = query.where(Visit.started_at >= visit.started_at).order_by(Visit.started_at, Visit.id)
     else:
         query = query.where(Visit.started_at <= visit.started_at).order_by(Visit.started_at.desc(), Visit.id)
-    return session.scalar(query.limit(1))
+    return ctx.session.scalar(query.limit(1))
 
 
-def raise_flags(session: Session, settings: Settings, actor: Actor, visit: Visit, subject: Beneficiary) -> None:
-    limits = settings.visits
+def raise_flags(ctx: Ctx, *, actor: Actor, visit: Visit, subject: Beneficiary) -> None:
+    limits = ctx.settings.visits
     window = timedelta(minutes=limits.cluster_window_minutes)
     nearby = list(
-        session.scalars(
+        ctx.session.scalars(
             select(Visit).where(
                 Visit.field_worker_id == visit.field_worker_id,
                 Visit.id != visit.id,
@@ -65,12 +64,12 @@ def raise_flags(session: Session, settings: Settings, actor: Actor, visit: Visit
             )
         )
     )
-    before, after = _neighbour(session, visit, later=False), _neighbour(session, visit, later=True)
+    before, after = _neighbour(ctx, visit, later=False), _neighbour(ctx, visit, later=True)
     signals = visit_signals.assess(
         _place(visit, subject),
-        before=_place_of(session, before) if before else None,
-        after=_place_of(session, after) if after else None,
-        nearby=[_place_of(session, v) for v in nearby],
+        before=_place_of(ctx, before) if before else None,
+        after=_place_of(ctx, after) if after else None,
+        nearby=[_place_of(ctx, v) for v in nearby],
         received_at=visit.received_at,
         device_sent_at=visit.device_sent_at,
         worker_region=actor.region_code,
@@ -78,20 +77,20 @@ def raise_flags(session: Session, settings: Settings, actor: Actor, visit: Visit
         limits=limits,
     )
     for signal in signals:
-        _flag(session, actor, visit, signal.code, signal.details)
+        _flag(ctx, actor, visit, signal.code, signal.details)
         for partner_id in signal.partners:
-            _flag(session, actor, session.get(Visit, partner_id), signal.code, {"with_visit_id": str(visit.id)})
+            _flag(ctx, actor, ctx.session.get(Visit, partner_id), signal.code, {"with_visit_id": str(visit.id)})
 
 
-def _flag(session: Session, actor: Actor, visit: Visit, code: VisitFlagCode, details: dict[str, Any]) -> None:
+def _flag(ctx: Ctx, actor: Actor, visit: Visit, code: VisitFlagCode, details: dict[str, Any]) -> None:
     """Put a flag on a visit (once) and make sure a location_anomaly case is open for it."""
-    exists = session.scalar(select(VisitFlag.id).where(VisitFlag.visit_id == visit.id, VisitFlag.code == code))
+    exists = ctx.session.scalar(select(VisitFlag.id).where(VisitFlag.visit_id == visit.id, VisitFlag.code == code))
     if exists is not None:
         return
-    session.add(VisitFlag(visit_id=visit.id, code=code, details=details, raised_at=utcnow()))
-    session.flush()
+    ctx.session.add(VisitFlag(visit_id=visit.id, code=code, details=details, raised_at=utcnow()))
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="visit.flagged",
         object_type="visit",
@@ -99,9 +98,11 @@ def _flag(session: Session, actor: Actor, visit: Visit, code: VisitFlagCode, det
         region_code=visit.region_code,
         details={"flag": code.value},
     )
-    subject = session.get(Beneficiary, visit.beneficiary_id) if visit.beneficiary_id else members_of(session, visit)[0]
+    subject = (
+        ctx.session.get(Beneficiary, visit.beneficiary_id) if visit.beneficiary_id else members_of(ctx, visit=visit)[0]
+    )
     open_case(
-        session,
+        ctx.session,
         kind=CaseKind.LOCATION_ANOMALY,
         beneficiary=subject,
         dedupe_key=f"location_anomaly:visit:{visit.id}",

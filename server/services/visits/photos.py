@@ -7,22 +7,18 @@ import uuid
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from server.config import Settings
+from server.context import Ctx
 from server.db import savepoint
 from server.models import Visit, VisitPhoto, utcnow
 from server.services import biometrics
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, Forbidden, NotFound
 from server.services.visits.reads import photos_of
-from storage import ObjectStore
 from worker.face.image import ImageRejected, content_type, decode_image
 
 
-def add_photos(
-    session: Session, store: ObjectStore, settings: Settings, *, actor: Actor, visit: Visit, photos: list[bytes]
-) -> list[VisitPhoto]:
+def add_photos(ctx: Ctx, *, actor: Actor, visit: Visit, photos: list[bytes]) -> list[VisitPhoto]:
     """Check, encrypt and store a visit's photos; all or nothing, and a photo sent again is stored once."""
     if visit.field_worker_id != uuid.UUID(actor.id):
         raise Forbidden("only the worker who recorded a visit may add its photos", {"_": ["not_your_visit"]})
@@ -30,20 +26,22 @@ def add_photos(
     checked = []
     for position, data in enumerate(photos):
         try:
-            rgb = decode_image(data, max_bytes=settings.uploads.max_bytes, max_pixels=settings.uploads.max_pixels)
+            rgb = decode_image(
+                data, max_bytes=ctx.settings.uploads.max_bytes, max_pixels=ctx.settings.uploads.max_pixels
+            )
         except ImageRejected as exc:
             errors[f"photos.{position}"] = [exc.code]
             continue
         checked.append((data, hashlib.sha256(data).hexdigest(), rgb.shape[1], rgb.shape[0]))
     if errors:
         raise DomainError("one or more photos cannot be used", errors)
-    known = set(session.scalars(select(VisitPhoto.sha256).where(VisitPhoto.visit_id == visit.id)))
+    known = set(ctx.session.scalars(select(VisitPhoto.sha256).where(VisitPhoto.visit_id == visit.id)))
     new = {sha: (data, width, height) for data, sha, width, height in checked if sha not in known}
-    if len(known) + len(new) > settings.visits.max_photos:
-        raise DomainError.field("photos", "too_many_photos", f"at most {settings.visits.max_photos} photos a visit")
+    if len(known) + len(new) > ctx.settings.visits.max_photos:
+        raise DomainError.field("photos", "too_many_photos", f"at most {ctx.settings.visits.max_photos} photos a visit")
     stored: list[str] = []
     try:
-        with savepoint(session):
+        with savepoint(ctx.session):
             for sha, (data, width, height) in new.items():
                 photo = VisitPhoto(
                     id=uuid.uuid4(),
@@ -55,12 +53,12 @@ def add_photos(
                     created_at=utcnow(),
                 )
                 photo.object_key = f"visits/{visit.id}/{photo.id}"
-                biometrics.put(store, photo.object_key, data)
+                biometrics.put(ctx, key=photo.object_key, data=data)
                 stored.append(photo.object_key)
-                session.add(photo)
+                ctx.session.add(photo)
             if new:
                 record(
-                    session,
+                    ctx.session,
                     actor=actor,
                     action="visit.photos_added",
                     object_type="visit",
@@ -70,28 +68,25 @@ def add_photos(
                 )
     except IntegrityError:
         # The same photo arrived twice at once: the other request stored it.
-        _discard(store, stored)
+        _discard(ctx, stored)
     except BaseException:
-        _discard(store, stored)
+        _discard(ctx, stored)
         raise
-    return photos_of(session, [visit.id])[visit.id]
+    return photos_of(ctx, visit_ids=[visit.id])[visit.id]
 
 
-def _discard(store: ObjectStore, keys: list[str]) -> None:
+def _discard(ctx: Ctx, keys: list[str]) -> None:
     for key in keys:
-        biometrics.discard(store, key)
+        biometrics.discard(ctx, key=key)
 
 
-def read_photo(
-    session: Session, store: ObjectStore, *, actor: Actor, visit: Visit, photo_id: uuid.UUID, reason: str
-) -> tuple[bytes, str]:
+def read_photo(ctx: Ctx, *, actor: Actor, visit: Visit, photo_id: uuid.UUID, reason: str) -> tuple[bytes, str]:
     """A visit photo for a person to look at; the view and its reason go to the audit log."""
-    photo = session.scalar(select(VisitPhoto).where(VisitPhoto.id == photo_id, VisitPhoto.visit_id == visit.id))
+    photo = ctx.session.scalar(select(VisitPhoto).where(VisitPhoto.id == photo_id, VisitPhoto.visit_id == visit.id))
     if photo is None:
         raise NotFound("photo not found", {"photo_id": ["not_found"]})
     data = biometrics.read_for_person(
-        session,
-        store,
+        ctx,
         actor=actor,
         key=photo.object_key,
         object_type="visit_photo",

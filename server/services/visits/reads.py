@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.db import fetch_page
 from server.models import Checkin, CheckinState, StaffRole, Visit, VisitFlag, VisitOutcome, VisitPhoto
 from server.services.audit import Actor, record
@@ -26,15 +26,15 @@ def _visible(actor: Actor):
     return or_(in_scope(Visit.region_code, actor.region_code), in_scope(Visit.worker_region_code, actor.region_code))
 
 
-def get_visit(session: Session, *, actor: Actor, visit_id: uuid.UUID) -> Visit:
-    visit = session.scalar(select(Visit).where(Visit.id == visit_id, _visible(actor)))
+def get_visit(ctx: Ctx, *, actor: Actor, visit_id: uuid.UUID) -> Visit:
+    visit = ctx.session.scalar(select(Visit).where(Visit.id == visit_id, _visible(actor)))
     if visit is None:
         raise NotFound("visit not found", {"visit_id": ["not_found"]})
     return visit
 
 
 def list_visits(
-    session: Session, *, actor: Actor, filters: Mapping[str, Any], offset: int, limit: int
+    ctx: Ctx, *, actor: Actor, filters: Mapping[str, Any], offset: int, limit: int
 ) -> tuple[list[Visit], int]:
     """Visits the actor may see, newest first, filtered by region, worker, period, outcome and flag."""
     query = select(Visit).where(_visible(actor))
@@ -53,39 +53,39 @@ def list_visits(
     if filters.get("flagged") is not None:
         flagged = Visit.id.in_(select(VisitFlag.visit_id))
         query = query.where(flagged if filters["flagged"] else ~flagged)
-    return fetch_page(session, query, order_by=(Visit.started_at.desc(), Visit.id), offset=offset, limit=limit)
+    return fetch_page(ctx.session, query, order_by=(Visit.started_at.desc(), Visit.id), offset=offset, limit=limit)
 
 
 def beneficiary_visits(
-    session: Session, *, actor: Actor, beneficiary_id: uuid.UUID, offset: int, limit: int
+    ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID, offset: int, limit: int
 ) -> tuple[list[Visit], int]:
     """A person's visit history, their household's visits included, newest first."""
-    beneficiary = get_beneficiary(session, actor=actor, beneficiary_id=beneficiary_id)
+    beneficiary = get_beneficiary(ctx, actor=actor, beneficiary_id=beneficiary_id)
     query = select(Visit).where(_visible(actor), about(beneficiary))
-    return fetch_page(session, query, order_by=(Visit.started_at.desc(), Visit.id), offset=offset, limit=limit)
+    return fetch_page(ctx.session, query, order_by=(Visit.started_at.desc(), Visit.id), offset=offset, limit=limit)
 
 
-def photos_of(session: Session, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[VisitPhoto]]:
+def photos_of(ctx: Ctx, *, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[VisitPhoto]]:
     photos: dict[uuid.UUID, list[VisitPhoto]] = {v: [] for v in visit_ids}
-    for photo in session.scalars(
+    for photo in ctx.session.scalars(
         select(VisitPhoto).where(VisitPhoto.visit_id.in_(visit_ids)).order_by(VisitPhoto.created_at, VisitPhoto.id)
     ):
         photos[photo.visit_id].append(photo)
     return photos
 
 
-def shown_to(session: Session, *, actor: Actor, visits: list[Visit]) -> list[dict[str, Any]]:
+def shown_to(ctx: Ctx, *, actor: Actor, visits: list[Visit]) -> list[dict[str, Any]]:
     """The visits' views for a reader, with the read audited (GPS at a home, health answers).
 
     The entry is committed with the caller's unit of work (a GET's too), or not at all.
 
     One entry per response, naming every visit in it: a page of fifty is one chained entry, not fifty.
     """
-    shown = views(session, visits)
+    shown = views(ctx, visits=visits)
     if not visits:
         return shown
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="visit.viewed",
         object_type="visit",
@@ -96,16 +96,16 @@ def shown_to(session: Session, *, actor: Actor, visits: list[Visit]) -> list[dic
     return shown
 
 
-def views(session: Session, visits: list[Visit]) -> list[dict[str, Any]]:
+def views(ctx: Ctx, *, visits: list[Visit]) -> list[dict[str, Any]]:
     """Visits with their flags, photos, linked check-ins and whether they prove the person alive."""
     ids = [v.id for v in visits]
     flags: dict[uuid.UUID, list[VisitFlag]] = defaultdict(list)
-    for flag in session.scalars(select(VisitFlag).where(VisitFlag.visit_id.in_(ids)).order_by(VisitFlag.id)):
+    for flag in ctx.session.scalars(select(VisitFlag).where(VisitFlag.visit_id.in_(ids)).order_by(VisitFlag.id)):
         flags[flag.visit_id].append(flag)
     checkins: dict[uuid.UUID, list[Checkin]] = defaultdict(list)
-    for checkin in session.scalars(select(Checkin).where(Checkin.visit_id.in_(ids)).order_by(Checkin.created_at)):
+    for checkin in ctx.session.scalars(select(Checkin).where(Checkin.visit_id.in_(ids)).order_by(Checkin.created_at)):
         checkins[checkin.visit_id].append(checkin)
-    photos = photos_of(session, ids)
+    photos = photos_of(ctx, visit_ids=ids)
     return [
         {
             "visit": v,

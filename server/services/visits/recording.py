@@ -10,9 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from server.config import Settings
+from server.context import Ctx
 from server.db import savepoint
 from server.models import Beneficiary, StaffUser, Visit, VisitTask, VisitTaskState, utcnow
 from server.services.audit import Actor, record
@@ -54,16 +53,16 @@ def _fix_json(fix: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _household_members(session: Session, actor: Actor, household_code: str) -> list[Beneficiary]:
+def _household_members(ctx: Ctx, actor: Actor, household_code: str) -> list[Beneficiary]:
     return list(
-        session.scalars(
+        ctx.session.scalars(
             scoped_query(actor).where(Beneficiary.household_code == household_code).order_by(Beneficiary.id)
         )
     )
 
 
-def find_by_client_id(session: Session, actor: Actor, client_id: str) -> Visit | None:
-    return session.scalar(
+def find_by_client_id(ctx: Ctx, *, actor: Actor, client_id: str) -> Visit | None:
+    return ctx.session.scalar(
         select(Visit).where(Visit.field_worker_id == uuid.UUID(actor.id), Visit.client_id == client_id)
     )
 
@@ -75,40 +74,36 @@ def _stored(visit: Visit, client_id: str, status: str) -> ItemResult:
     return ItemResult(status, client_id, visit, http_status=201 if status == "created" else 200)
 
 
-def record_visit(
-    session: Session, settings: Settings, *, actor: Actor, data: Mapping[str, Any], device_sent_at: datetime | None
-) -> ItemResult:
+def record_visit(ctx: Ctx, *, actor: Actor, data: Mapping[str, Any], device_sent_at: datetime | None) -> ItemResult:
     """Store one visit with its signals and findings, or say why not; a resubmission changes nothing.
 
     The visit is written in a savepoint, so a rejected or duplicate visit leaves the caller's unit as it was.
     """
     client_id = data["client_id"]
     # One worker's visits are recorded one at a time, so each sees the neighbours its signals compare with.
-    session.scalar(select(StaffUser.id).where(StaffUser.id == uuid.UUID(actor.id)).with_for_update())
-    existing = find_by_client_id(session, actor, client_id)
+    ctx.session.scalar(select(StaffUser.id).where(StaffUser.id == uuid.UUID(actor.id)).with_for_update())
+    existing = find_by_client_id(ctx, actor=actor, client_id=client_id)
     if existing is not None:
         return _stored(existing, client_id, "duplicate")
     try:
-        with savepoint(session):
+        with savepoint(ctx.session):
             validate_visit(data)
-            visit = _create(session, settings, actor=actor, data=data, device_sent_at=device_sent_at)
+            visit = _create(ctx, actor=actor, data=data, device_sent_at=device_sent_at)
     except DomainError as exc:
         return ItemResult("rejected", client_id, http_status=exc.status, errors=exc.errors)
     except IntegrityError:
         # The same client id arrived twice at once (a retry racing the first try): the other one stored it.
-        existing = find_by_client_id(session, actor, client_id)
+        existing = find_by_client_id(ctx, actor=actor, client_id=client_id)
         if existing is None:
             raise
         return _stored(existing, client_id, "duplicate")
     return _stored(visit, client_id, "created")
 
 
-def _create(
-    session: Session, settings: Settings, *, actor: Actor, data: Mapping[str, Any], device_sent_at: datetime | None
-) -> Visit:
+def _create(ctx: Ctx, *, actor: Actor, data: Mapping[str, Any], device_sent_at: datetime | None) -> Visit:
     quarantined = False
     if data.get("beneficiary_id") is not None:
-        beneficiary = session.get(Beneficiary, data["beneficiary_id"])
+        beneficiary = ctx.session.get(Beneficiary, data["beneficiary_id"])
         if beneficiary is None:
             raise NotFound("no such beneficiary in your region", NOT_IN_YOUR_REGION)
         # Kept for review rather than lost: a worker recording visits outside their region is itself a finding.
@@ -117,7 +112,7 @@ def _create(
         household_code = beneficiary.household_code
     else:
         household_code = data["household_code"]
-        members = _household_members(session, actor, household_code)
+        members = _household_members(ctx, actor, household_code)
         if not members:
             raise NotFound("no such household in your region", {"household_code": ["not_in_your_region"]})
     visit = Visit(
@@ -140,10 +135,10 @@ def _create(
         device_info=dict(data.get("device") or {}),
         quarantined=quarantined,
     )
-    session.add(visit)
-    session.flush()
+    ctx.session.add(visit)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="visit.recorded",
         object_type="visit",
@@ -151,16 +146,16 @@ def _create(
         region_code=visit.region_code,
         details={"outcome": visit.outcome.value, "client_id": visit.client_id},
     )
-    raise_flags(session, settings, actor, visit, members[0])
+    raise_flags(ctx, actor=actor, visit=visit, subject=members[0])
     if not quarantined:
-        open_findings(session, settings, actor, visit, members)
-        _complete_tasks(session, actor, visit, members)
+        open_findings(ctx, actor=actor, visit=visit, members=members)
+        _complete_tasks(ctx, actor, visit, members)
     return visit
 
 
-def _complete_tasks(session: Session, actor: Actor, visit: Visit, members: list[Beneficiary]) -> None:
+def _complete_tasks(ctx: Ctx, actor: Actor, visit: Visit, members: list[Beneficiary]) -> None:
     """A visit by the worker a supervisor sent does the ordered task, whatever it found."""
-    tasks = session.scalars(
+    tasks = ctx.session.scalars(
         select(VisitTask).where(
             VisitTask.beneficiary_id.in_([m.id for m in members]),
             VisitTask.field_worker_id == visit.field_worker_id,
@@ -170,7 +165,7 @@ def _complete_tasks(session: Session, actor: Actor, visit: Visit, members: list[
     for task in tasks:
         task.state, task.done_at, task.visit_id = VisitTaskState.DONE, visit.received_at, visit.id
         record(
-            session,
+            ctx.session,
             actor=actor,
             action="visit_task.done",
             object_type="visit_task",

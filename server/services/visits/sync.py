@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from server.config import Settings
+from server.context import Ctx
 from server.db import savepoint, unit_of_work
 from server.models import Visit
 from server.services.audit import Actor, record
@@ -32,8 +31,7 @@ def _edit_digest(based_on_version: int, changes: Mapping[str, Any]) -> str:
 
 
 def edit_visit(
-    session: Session,
-    settings: Settings,
+    ctx: Ctx,
     *,
     actor: Actor,
     visit: Visit,
@@ -71,9 +69,9 @@ def edit_visit(
         setattr(visit, name, changes[name])
     # Always written, so even an edit that changes nothing moves the version on and the device's copy agrees.
     visit.last_edit_digest = digest
-    session.flush()
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="visit.edited",
         object_type="visit",
@@ -82,13 +80,12 @@ def edit_visit(
         details={"fields": changed, "version": visit.version},
     )
     if "outcome" in changed and not visit.quarantined:
-        open_findings(session, settings, actor, visit, members_of(session, visit))
+        open_findings(ctx, actor=actor, visit=visit, members=members_of(ctx, visit=visit))
     return "updated"
 
 
 def edit_by_client_id(
-    session: Session,
-    settings: Settings,
+    ctx: Ctx,
     *,
     actor: Actor,
     client_id: str,
@@ -96,14 +93,12 @@ def edit_by_client_id(
     changes: Mapping[str, Any],
 ) -> ItemResult:
     """A batch item that edits a visit the device synced earlier, named by its client id."""
-    visit = find_by_client_id(session, actor, client_id)
+    visit = find_by_client_id(ctx, actor=actor, client_id=client_id)
     if visit is None or visit.quarantined:
         return ItemResult("rejected", client_id, http_status=404, errors={"client_id": ["visit_not_found"]})
     try:
-        with savepoint(session):
-            status = edit_visit(
-                session, settings, actor=actor, visit=visit, based_on_version=based_on_version, changes=changes
-            )
+        with savepoint(ctx.session):
+            status = edit_visit(ctx, actor=actor, visit=visit, based_on_version=based_on_version, changes=changes)
     except DomainError as exc:
         return ItemResult("rejected", client_id, http_status=exc.status, errors=exc.errors)
     return ItemResult(status, client_id, visit)
@@ -132,36 +127,31 @@ def check_batch_size(settings: Settings, count: int) -> None:
         raise PayloadTooLarge(f"send at most {limit} visits per sync", {"visits": ["batch_too_large"]})
 
 
-def sync_batch(
-    session: Session, settings: Settings, *, actor: Actor, items: list[BatchItem], device_sent_at: datetime | None
-) -> list[ItemResult]:
+def sync_batch(ctx: Ctx, *, actor: Actor, items: list[BatchItem], device_sent_at: datetime | None) -> list[ItemResult]:
     """Apply each item in its own unit of work: a bad item is reported and never sinks the others.
 
     Every accepted item is committed before the next one starts, so a dropped connection loses nothing
     and sending the same batch again gives the same visits back. Opens its own units: call it outside one.
     """
-    check_batch_size(settings, len(items))
+    check_batch_size(ctx.settings, len(items))
     results = []
     for item in items:
-        with unit_of_work(session):
-            results.append(_apply(session, settings, actor=actor, item=item, device_sent_at=device_sent_at))
+        with unit_of_work(ctx.session):
+            results.append(_apply(ctx, actor=actor, item=item, device_sent_at=device_sent_at))
     return results
 
 
-def _apply(
-    session: Session, settings: Settings, *, actor: Actor, item: BatchItem, device_sent_at: datetime | None
-) -> ItemResult:
+def _apply(ctx: Ctx, *, actor: Actor, item: BatchItem, device_sent_at: datetime | None) -> ItemResult:
     if item.errors is not None:
         return ItemResult("rejected", item.client_id, http_status=422, errors=item.errors)
     if item.is_edit:
         changes = {k: v for k, v in item.data.items() if k not in ("client_id", "based_on_version")}
         return edit_by_client_id(
-            session,
-            settings,
+            ctx,
             actor=actor,
             client_id=item.client_id,
             based_on_version=item.data["based_on_version"],
             changes=changes,
         )
     sent = item.data.get("device_sent_at") or device_sent_at
-    return record_visit(session, settings, actor=actor, data=item.data, device_sent_at=sent)
+    return record_visit(ctx, actor=actor, data=item.data, device_sent_at=sent)

@@ -8,15 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.models import StaffRole, StaffUser, Visit, VisitFlag
 from server.services.audit import Actor
 from server.services.regions import in_scope
 
 
 def team_stats(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     started_from: datetime | None,
@@ -29,19 +29,19 @@ def team_stats(
     )
     if region_code:
         workers = workers.where(in_scope(StaffUser.region_code, region_code))
-    team = list(session.scalars(workers.order_by(StaffUser.region_code, StaffUser.username)))
+    team = list(ctx.session.scalars(workers.order_by(StaffUser.region_code, StaffUser.username)))
     period = [Visit.field_worker_id.in_([w.id for w in team])]
     if started_from:
         period.append(Visit.started_at >= started_from)
     if started_to:
         period.append(Visit.started_at < started_to)
     totals = dict(
-        session.execute(
+        ctx.session.execute(
             select(Visit.field_worker_id, func.count()).where(*period).group_by(Visit.field_worker_id)
         ).all()
     )
     flagged = dict(
-        session.execute(
+        ctx.session.execute(
             select(Visit.field_worker_id, func.count(func.distinct(Visit.id)))
             .join(VisitFlag, VisitFlag.visit_id == Visit.id)
             .where(*period)
@@ -49,7 +49,7 @@ def team_stats(
         ).all()
     )
     by_flag: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-    for worker_id, code, count in session.execute(
+    for worker_id, code, count in ctx.session.execute(
         select(Visit.field_worker_id, VisitFlag.code, func.count())
         .join(VisitFlag, VisitFlag.visit_id == Visit.id)
         .where(*period)
