@@ -90,7 +90,7 @@ def init_app(app: Flask) -> Api:
     )
     app.register_error_handler(HTTPException, errors_.http_error)
     app.register_error_handler(DomainError, _domain_error)
-    app.before_request(errors_.reject_unknown_query)
+    app.before_request(errors_.unknown_query_check({blueprint.name for blueprint in BLUEPRINTS}))
     app.register_error_handler(StorageError, _storage_error)
     app.extensions["fieldcheck.api"] = api
     return api

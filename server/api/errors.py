@@ -106,22 +106,25 @@ def _query_names(schema: type[Schema] | Schema) -> set[str]:
     return {f.data_key or name for name, f in instance.fields.items() if not f.dump_only}
 
 
-def reject_unknown_query() -> None:
-    """Answer 422 `unknown_field` for a query parameter the operation does not declare (none declared: none allowed)."""
-    if not request.args or request.endpoint is None:
-        return
-    view = current_app.view_functions.get(request.endpoint)
-    method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
-    if method is None:
-        return
-    apidoc = getattr(method, "_apidoc", {})
-    schemas = [p["schema"] for p in apidoc.get("arguments", {}).get("parameters", []) if p["in"] == "query"]
-    if "pagination" in apidoc:
-        schemas.append(apidoc["pagination"]["parameters"]["schema"])
-    known = set().union(*(_query_names(schema) for schema in schemas))
-    unknown = sorted(set(request.args) - known)
-    if unknown:
-        raise DomainError("unknown query parameters", {name: ["unknown_field"] for name in unknown})
+def unknown_query_check(blueprints: set[str]) -> Callable[[], None]:
+    """A before-request hook answering 422 `unknown_field` for a query parameter the operation does not
+    declare (an operation that declares none takes none), on these blueprints only: pages elsewhere (the
+    console, the phone app) keep their own query strings."""
+
+    def check() -> None:
+        if not request.args or request.blueprint not in blueprints:
+            return
+        view = current_app.view_functions.get(request.endpoint)
+        method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
+        apidoc = getattr(method, "_apidoc", {})
+        schemas = [p["schema"] for p in apidoc.get("arguments", {}).get("parameters", []) if p["in"] == "query"]
+        if "pagination" in apidoc:
+            schemas.append(apidoc["pagination"]["parameters"]["schema"])
+        unknown = sorted(set(request.args) - set().union(*(_query_names(schema) for schema in schemas)))
+        if unknown:
+            raise DomainError("unknown query parameters", {name: ["unknown_field"] for name in unknown})
+
+    return check
 
 
 def answers(*statuses: int) -> Callable:

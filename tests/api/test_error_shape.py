@@ -33,6 +33,8 @@ def test_unknown_query_parameters_answer_422(api, world):
     # An operation without query parameters takes none.
     assert _shape(supervisor.get("/api/v1/visits/checklists", params={"v": "1"})) == {"v": ["unknown_field"]}
     assert supervisor.get("/api/v1/beneficiaries", params={"page": 1, "page_size": 5, "status": "active"}).ok
+    # Pages outside the API keep their own query strings.
+    assert api.get("/docs", params={"lang": "zh"}).ok
 
 
 def test_precondition_answers_say_what_to_send(api, world):
