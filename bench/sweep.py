@@ -25,7 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from server import migrate
-from server.db import make_engine
+from server.context import Ctx
+from server.db import make_engine, unit_of_work
 from server.models import Cycle, CycleFrequency, ReviewCase
 from server.services.cycles import local_today
 from server.services.sweep import sweep, sweep_cycle
@@ -108,6 +109,7 @@ def run(count: int, database_url: str, zone: tzinfo, echo: Callable[[str], None]
             "deadline": deadline,
         }
         with Session(engine) as session:
+            ctx = Ctx.current().using(session)
             seed_start = time.perf_counter()
             for statement in SEED:
                 session.execute(text(statement), params)
@@ -127,13 +129,16 @@ def run(count: int, database_url: str, zone: tzinfo, echo: Callable[[str], None]
             # Serials 1..count: full tens have seven each; of the rest (1..count % 10), those from 3 on.
             expected = count // 10 * UNSATISFIED_PER_TEN + max(0, count % 10 - 2)
 
-            first, first_s = _timed(lambda: sweep(session, today, zone=zone).total)
-            second, second_s = _timed(lambda: sweep(session, today, zone=zone).total)
+            def swept() -> int:
+                with unit_of_work(session):
+                    return sweep(ctx, today=today, zone=zone).total
+
+            first, first_s = _timed(swept)
+            second, second_s = _timed(swept)
 
             def resweep() -> int:
-                opened = sweep_cycle(session, cycle, today, zone=zone)
-                session.commit()
-                return opened
+                with unit_of_work(session):
+                    return sweep_cycle(ctx, cycle=cycle, today=today, zone=zone)
 
             again, again_s = _timed(resweep)
             cases = session.scalar(select(func.count()).select_from(ReviewCase))

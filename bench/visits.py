@@ -26,7 +26,7 @@ from geographiclib.geodesic import Geodesic
 from server import db, migrate
 from server.app import create_app
 from server.config import Settings
-from server.crypto import cipher
+from server.context import Ctx
 from server.models import StaffRole, Visit, VisitFlag
 from server.services import auth, beneficiaries, regions, staff
 from server.services.audit import Actor, record
@@ -84,12 +84,12 @@ def _seed(session, rng: random.Random) -> tuple[list[str], list[tuple[str, tuple
     """A village with field workers and beneficiaries whose homes are spread over a few kilometres."""
     system = Actor(kind="system", id="bench", region_code=COUNTY)
     for code, name in ((COUNTY, "示范县"), (TOWNSHIP, "城关镇"), (VILLAGE, "东门社区")):
-        regions.create_region(session, actor=system, code=code, name=name)
+        regions.create_region(Ctx.current(), actor=system, code=code, name=name)
         session.flush()
     workers = [f"bench_worker_{i}" for i in range(WORKERS)]
     for username in workers:
         staff.create_staff_user(
-            session,
+            Ctx.current(),
             actor=system,
             username=username,
             password=PASSWORD,
@@ -101,8 +101,7 @@ def _seed(session, rng: random.Random) -> tuple[list[str], list[tuple[str, tuple
         first17 = f"{COUNTY}19450312{serial:03d}"
         home = _point(CENTRE, rng.uniform(0, 4000), rng.uniform(0, 360))
         person = beneficiaries.create_beneficiary(
-            session,
-            cipher(),
+            Ctx.current(),
             actor=system,
             data={
                 "id_number": first17 + check_character(first17),
@@ -176,7 +175,7 @@ def run(visits: int = 2000, batch: int = 50, echo: Callable[[str], None] = print
             migrate.upgrade(db.engine())
             session = db.session()
             workers, people = _seed(session, rng)
-            tokens = [auth.login(session, settings, username=w, password=PASSWORD).access_token for w in workers]
+            tokens = [auth.login(Ctx.current(), username=w, password=PASSWORD).access_token for w in workers]
         # One visit every 40 minutes of device time per worker, to people picked at random, all in the past.
         day = datetime.now(UTC) - timedelta(minutes=40 * (visits // len(workers) + 2))
         batches = []

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from server import db, migrate
 from server.app import create_app
-from server.crypto import cipher
+from server.context import Ctx
 from server.demo import seed_demo
 from server.models import CycleFrequency, Program, StaffRole, StaffUser
 from server.services import beneficiaries, cycles, deaths, regions, reminders, roster_csv, staff, sweep
@@ -70,12 +70,12 @@ def init_db() -> None:
 @click.argument("name")
 def create_region(code: str, name: str) -> None:
     """Add a county (6 digits), township (9) or village (12)."""
-    session = db.session()
     try:
-        regions.create_region(session, actor=_cli_actor(), code=code, name=name)
+        ctx = Ctx.current()
+        with db.unit_of_work(ctx.session):
+            regions.create_region(ctx, actor=_cli_actor(), code=code, name=name)
     except DomainError as exc:
         raise _fail(exc) from exc
-    session.commit()
     click.echo(f"region {code} created")
 
 
@@ -87,20 +87,20 @@ def create_region(code: str, name: str) -> None:
 @click.password_option()
 def create_user(username: str, role: str, region_code: str, display_name: str | None, password: str) -> None:
     """Create a staff account."""
-    session = db.session()
     try:
-        staff.create_staff_user(
-            session,
-            actor=_cli_actor(),
-            username=username,
-            password=password,
-            role=StaffRole(role),
-            region_code=region_code,
-            display_name=display_name,
-        )
+        ctx = Ctx.current()
+        with db.unit_of_work(ctx.session):
+            staff.create_staff_user(
+                ctx,
+                actor=_cli_actor(),
+                username=username,
+                password=password,
+                role=StaffRole(role),
+                region_code=region_code,
+                display_name=display_name,
+            )
     except DomainError as exc:
         raise _fail(exc) from exc
-    session.commit()
     click.echo(f"user {username} created")
 
 
@@ -118,7 +118,7 @@ def import_beneficiaries(csv_file, username: str) -> None:
         raise _fail(exc) from exc
     with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
         report = beneficiaries.import_roster(
-            session, cipher(), actor=staff_actor(user), rows=rows, on_row=lambda _row: bar.update(1)
+            Ctx.current(), actor=staff_actor(user), rows=rows, on_row=lambda _row: bar.update(1)
         )
     summary = roster_csv.summarise(report)
     for row in summary["rows"]:
@@ -145,9 +145,10 @@ def import_deaths(csv_file, username: str) -> None:
     session = db.session()
     user = _importer(session, username)
     try:
-        report = deaths.import_deaths(
-            session, cipher(), actor=staff_actor(user), rows=deaths.read_death_records(csv_file.read())
-        )
+        with db.unit_of_work(session):
+            report = deaths.import_deaths(
+                Ctx.current(), actor=staff_actor(user), rows=deaths.read_death_records(csv_file.read())
+            )
     except DomainError as exc:
         raise _fail(exc) from exc
     for row in report["rows"]:
@@ -175,7 +176,9 @@ TODAY_OPTION = click.option(
 @TODAY_OPTION
 def sweep_command(today: datetime | None) -> None:
     """Open missed_checkin cases for every cycle whose grace period ended before today; idempotent."""
-    result = sweep.sweep(db.session(), _today(today), zone=cycles.office_zone(_settings()), actor=_cli_actor())
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        result = sweep.sweep(ctx, today=_today(today), zone=cycles.office_zone(_settings()), actor=_cli_actor())
     for cycle_id, opened in result.opened.items():
         click.echo(f"cycle {cycle_id}: {opened} cases opened")
     click.echo(f"swept {len(result.opened)} cycles, opened {result.total} cases")
@@ -187,8 +190,7 @@ def reminders_command(today: datetime | None) -> None:
     """Queue today's reminder steps and send what is pending with the configured sender."""
     settings = _settings()
     run = reminders.run_reminders(
-        db.session(),
-        settings,
+        Ctx.current(),
         today=_today(today),
         zone=cycles.office_zone(settings),
         sender=reminders.sender_from_settings(settings.reminders),
@@ -212,21 +214,21 @@ def cycles_group() -> None:
 def generate_cycles(region_code: str, year: int, frequency: str, program: str | None, grace_days: int | None) -> None:
     """Create the standard cycles of a year for a region; periods already past or covered are skipped."""
     settings = _settings()
-    session = db.session()
     try:
-        created, skipped = cycles.generate_cycles(
-            session,
-            actor=_cli_actor(),
-            region_code=region_code,
-            year=year,
-            frequency=CycleFrequency(frequency),
-            program=Program(program) if program else None,
-            grace_days=settings.cycles.grace_days if grace_days is None else grace_days,
-            today=_today(None),
-        )
+        ctx = Ctx.current()
+        with db.unit_of_work(ctx.session):
+            created, skipped = cycles.generate_cycles(
+                ctx,
+                actor=_cli_actor(),
+                region_code=region_code,
+                year=year,
+                frequency=CycleFrequency(frequency),
+                program=Program(program) if program else None,
+                grace_days=settings.cycles.grace_days if grace_days is None else grace_days,
+                today=_today(None),
+            )
     except DomainError as exc:
         raise _fail(exc) from exc
-    session.commit()
     for cycle in created:
         click.echo(f"created {cycle.opens_on} to {cycle.deadline} (grace {cycle.grace_days} days): {cycle.id}")
     for opens_on, reason in skipped:
@@ -241,7 +243,7 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Check the whole chain; exit 1 and name the first broken link if any entry was edited, deleted or moved."""
-    broken = find_break(db.session())
+    broken = find_break(Ctx.current())
     if broken is None:
         click.echo("audit chain intact")
         return
@@ -406,7 +408,10 @@ def bench_visits(count: int, batch: int) -> None:
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""
-    for line in seed_demo(db.session(), _settings()):
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        lines = seed_demo(ctx)
+    for line in lines:
         click.echo(line)
 
 
@@ -415,7 +420,10 @@ def seed_demo_command() -> None:
 def demo(port: int) -> None:
     """Migrate, seed the demo data and serve API plus worker on the embedded default."""
     migrate.upgrade(db.engine())
-    for line in seed_demo(db.session(), _settings()):
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        lines = seed_demo(ctx)
+    for line in lines:
         click.echo(line)
     run_service(host="127.0.0.1", port=port, workers=2, with_worker=True)
 

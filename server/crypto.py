@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
+from sqlalchemy.engine import Dialect, Engine
 
 FORMAT_V1 = b"\x01"
 NONCE_BYTES = 12
@@ -57,6 +57,14 @@ class DataCipher:
         return hmac.new(self._index_key, value.encode(), hashlib.sha256).hexdigest()
 
 
-def cipher() -> DataCipher:
-    """The running application's cipher."""
-    return current_app.extensions["fieldcheck.cipher"]
+def bind(engine: Engine, cipher: DataCipher) -> None:
+    """Give an engine's encrypted columns their cipher, so models need no app context to read or write."""
+    engine.dialect.fieldcheck_cipher = cipher
+
+
+def bound(dialect: Dialect) -> DataCipher:
+    """The cipher bound to the engine a column value travels through."""
+    try:
+        return dialect.fieldcheck_cipher
+    except AttributeError:
+        raise RuntimeError("no cipher bound to this engine: use server.crypto.bind(engine, cipher)") from None

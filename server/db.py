@@ -1,15 +1,41 @@
-"""Engine and per-context sessions on plain SQLAlchemy 2.x.
+"""Engine, per-context sessions and the unit of work, on plain SQLAlchemy 2.x.
 
 A session lives for one application context (a request, a task, a CLI command) and is
-closed when the context ends; services receive it explicitly.
+closed when the context ends; services receive it explicitly (in their `Ctx`).
+
+Transactions have one owner: the use case. A route, a task or a CLI command opens one unit of
+work (`@transaction` on a view, `with unit_of_work(session):` elsewhere); services only flush.
+The unit commits on success, rolls back on any error, and turns a concurrent change to a
+versioned row (StaleDataError) into 409, or 412 when the request carried If-Match. A service
+that must commit piece by piece (batch sync, imports, reminder delivery) opens one unit per
+piece. The few commits that must happen before the use case ends are `commit_early(session,
+reason)`, each reason one of EARLY_COMMITS.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Select, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from server import crypto
+from server.services.errors import Conflict, DomainError, PreconditionFailed
+
+log = logging.getLogger(__name__)
+
+# Commits that may not wait for the end of the use case, and why.
+LEASE_CLAIM = "lease claim: other workers must see the row taken before this one works on it"
+AUDIT_BEFORE_DECRYPT = "audit entry before decryption: no one sees a photo without the entry standing"
+EARLY_COMMITS = (LEASE_CLAIM, AUDIT_BEFORE_DECRYPT)
+_OPEN = "fieldcheck.unit_of_work"
 
 
 def make_engine(url: str) -> Engine:
@@ -19,6 +45,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            # SQLAlchemy, not pysqlite, begins transactions, so savepoints nest as on PostgreSQL.
+            dbapi_connection.isolation_level = None
             # WAL lets the API read while the worker writes; foreign keys are off by default in SQLite.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -26,13 +54,18 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def init_app(app: Flask) -> None:
-    """Bind an engine and a session factory to the app."""
+    """Bind an engine (with the app's cipher for encrypted columns) and a session factory to the app."""
     engine = make_engine(app.config["FIELDCHECK"].database_url)
+    crypto.bind(engine, app.extensions["fieldcheck.cipher"])
     app.extensions["fieldcheck.db"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
@@ -60,3 +93,61 @@ def fetch_page(db_session: Session, query: Select, *, order_by: tuple, offset: i
     total = db_session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db_session.scalars(query.order_by(*order_by).offset(offset).limit(limit))
     return list(rows), total
+
+
+def _stale(exc: StaleDataError) -> DomainError:
+    """The one answer to a concurrent change: 412 for a request that sent If-Match, 409 otherwise."""
+    if has_request_context() and request.headers.get("If-Match"):
+        return PreconditionFailed(
+            "the record changed since you read it: GET it again and send If-Match with the new ETag",
+            {"_": ["stale_version"]},
+        )
+    return Conflict("the record changed meanwhile: read it again and redo the change", {"_": ["stale_version"]})
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """One use case's transaction: commits on success, rolls back on any error. Does not nest."""
+    if session.info.get(_OPEN):
+        raise RuntimeError("a unit of work is already open on this session")
+    session.info[_OPEN] = True
+    try:
+        yield session
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise _stale(exc) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info[_OPEN] = False
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[Session]:
+    """Part of a unit that may fail alone (a duplicate insert, a stale edit) without undoing the rest."""
+    try:
+        with session.begin_nested():
+            yield session
+    except StaleDataError as exc:
+        raise _stale(exc) from exc
+
+
+def transaction(view: Callable) -> Callable:
+    """Run a view (or any function called in an app context) as one unit of work on the context's session."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with unit_of_work(session()):
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
+def commit_early(session: Session, reason: str) -> None:
+    """Commit before the use case ends, for one of the reasons in EARLY_COMMITS only."""
+    if reason not in EARLY_COMMITS:
+        raise ValueError(f"not a deliberate early commit: {reason}")
+    log.debug("early commit: %s", reason)
+    session.commit()

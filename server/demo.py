@@ -9,10 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.crypto import cipher
+from server.context import Ctx
 from server.models import Program, Region, StaffRole
 from server.services import beneficiaries, regions, staff
 from server.services.audit import Actor
@@ -58,17 +57,18 @@ def _credentials(settings: Settings) -> dict[str, str]:
     return passwords
 
 
-def seed_demo(session: Session, settings: Settings) -> list[str]:
+def seed_demo(ctx: Ctx) -> list[str]:
     """Create the demo data unless it exists; return lines that tell a newcomer how to log in."""
-    passwords = _credentials(settings)
+    session = ctx.session
+    passwords = _credentials(ctx.settings)
     if session.scalar(select(Region.code).where(Region.code == COUNTY[0])) is None:
         actor = Actor(kind="system", id="demo-seed")
         for code, name in [COUNTY, *TOWNSHIPS, *VILLAGES]:
-            regions.create_region(session, actor=actor, code=code, name=name)
+            regions.create_region(ctx, actor=actor, code=code, name=name)
         session.flush()
         for username, role, region_code, display_name in STAFF:
             staff.create_staff_user(
-                session,
+                ctx,
                 actor=actor,
                 username=username,
                 password=passwords[username],
@@ -79,8 +79,7 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         registrar = Actor(kind="system", id="demo-seed", region_code=COUNTY[0])
         for name, program, village, birth, sequence, amount, (lat, lon) in BENEFICIARIES:
             beneficiaries.create_beneficiary(
-                session,
-                cipher(),
+                ctx,
                 actor=registrar,
                 data={
                     "id_number": demo_id_number(village, birth, sequence),
@@ -92,7 +91,6 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
                     "home_lon": lon,
                 },
             )
-        session.commit()
     return ["Demo logins (POST /api/v1/auth/token):"] + [
         f"  {username:<12} {passwords[username]:<14} {role.value} of {region_code}"
         for username, role, region_code, _ in STAFF

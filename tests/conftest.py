@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from server import db, migrate
 from server.app import create_app
 from server.config import Settings
+from server.context import Ctx
 from server.models import Base, StaffRole
 from server.services import regions, staff
 from server.services.audit import GENESIS_HASH, Actor
@@ -129,7 +130,7 @@ def world(app: Flask) -> dict[str, str]:
         session = db.session()
         actor = Actor(kind="system", id="test-setup")
         for code, name in REGIONS:
-            regions.create_region(session, actor=actor, code=code, name=name)
+            regions.create_region(Ctx.current(), actor=actor, code=code, name=name)
             session.flush()
         accounts = {
             "admin": (StaffRole.ADMIN, COUNTY),
@@ -141,7 +142,7 @@ def world(app: Flask) -> dict[str, str]:
         }
         for username, (role, region) in accounts.items():
             staff.create_staff_user(
-                session, actor=actor, username=username, password=PASSWORD, role=role, region_code=region
+                Ctx.current(), actor=actor, username=username, password=PASSWORD, role=role, region_code=region
             )
         session.commit()
     return {

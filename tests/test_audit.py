@@ -5,6 +5,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from server import db
+from server.context import Ctx
 from server.models import AuditEntry
 from server.services.audit import first_broken_link
 from tests.conftest import beneficiary_body
@@ -18,7 +19,7 @@ def test_the_chain_holds_after_real_activity(app, api, world):
         session = db.session()
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
         assert actions[-3:] == ["staff.login", "beneficiary.created", "beneficiary.viewed"]
-        assert first_broken_link(session) is None
+        assert first_broken_link(Ctx.current()) is None
 
 
 def test_postgres_refuses_to_change_or_delete_an_entry(app, api, world):
@@ -41,4 +42,4 @@ def test_an_edited_entry_is_found(app, api, world):
         session.execute(text("UPDATE audit_entry SET actor_id = 'someone-else' WHERE seq = 2"))
         session.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
         session.commit()
-        assert first_broken_link(session) == 2
+        assert first_broken_link(Ctx.current()) == 2

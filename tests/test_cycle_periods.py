@@ -6,6 +6,7 @@ import uuid
 from datetime import date, timedelta
 
 from server import db
+from server.context import Ctx
 from server.models import Beneficiary
 from server.services import cycles
 from tests.conftest import beneficiary_body
@@ -25,13 +26,13 @@ def test_a_configured_cycle_is_the_period_and_the_calendar_quarter_stands_in_els
     with app.app_context():
         session = db.session()
         beneficiary = session.get(Beneficiary, uuid.UUID(person))
-        current = cycles.period_for(session, beneficiary, today, zone)
+        current = cycles.period_for(Ctx.current(), beneficiary=beneficiary, on_date=today, zone=zone)
         assert current.key == cycle["id"]
         assert current.start.date() == today - timedelta(days=10)
         # The grace period still belongs to the cycle: a failure then counts toward its referral.
         assert current.end.date() == today + timedelta(days=5 + cycle["grace_days"] + 1)
 
-        earlier = cycles.period_for(session, beneficiary, date(2026, 5, 20), zone)
+        earlier = cycles.period_for(Ctx.current(), beneficiary=beneficiary, on_date=date(2026, 5, 20), zone=zone)
         assert (earlier.key, earlier.start.date(), earlier.end.date()) == (
             "2026-04-01",
             date(2026, 4, 1),

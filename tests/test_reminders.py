@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
-from server import db
 from server.cli import cli
 from server.config import ReminderSettings
+from server.context import Ctx
 from server.services import cycles, reminders
 from tests.conftest import beneficiary_body
 
@@ -110,9 +110,7 @@ class Gateway:
 def _run(app, sender, day):
     settings = app.config["FIELDCHECK"]
     with app.app_context():
-        return reminders.run_reminders(
-            db.session(), settings, today=day, zone=cycles.office_zone(settings), sender=sender
-        )
+        return reminders.run_reminders(Ctx.current(), today=day, zone=cycles.office_zone(settings), sender=sender)
 
 
 def test_the_webhook_sender_posts_to_the_gateway_and_retries_a_503(app, api, world, caplog):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from server import db, migrate
 from server.app import create_app
-from server.crypto import cipher
+from server.context import Ctx
 from server.models import AuditEntry, Beneficiary, BeneficiaryStatus, Cycle, CycleFrequency, Program, ReviewCase
 from server.services import beneficiaries, cycles
 from server.services.audit import Actor, first_broken_link
@@ -87,7 +87,7 @@ def test_only_the_person_without_proof_gets_a_case_and_sweeping_again_changes_no
         session = db.session()
         sweeps = session.scalars(select(AuditEntry).where(AuditEntry.action == "cycle.swept")).all()
         assert [s.details["opened"] for s in sweeps] == [1]
-        assert first_broken_link(session) is None
+        assert first_broken_link(Ctx.current()) is None
 
 
 def test_only_active_people_in_the_cycles_region_and_programme_enrolled_by_the_deadline_are_due(app, api, world):
@@ -115,7 +115,9 @@ def test_only_active_people_in_the_cycles_region_and_programme_enrolled_by_the_d
             update(Beneficiary).where(Beneficiary.id == ids["enrolled_late"]).values(created_at=late.enrolled_before)
         )
         session.commit()
-        result = sweep(session, _today(app) + timedelta(days=21), zone=cycles.office_zone(app.config["FIELDCHECK"]))
+        result = sweep(
+            Ctx.current(), today=_today(app) + timedelta(days=21), zone=cycles.office_zone(app.config["FIELDCHECK"])
+        )
         assert result.total == 1
         swept = session.scalars(select(ReviewCase.beneficiary_id)).all()
     assert [str(b) for b in swept] == [ids["due"]]
@@ -129,7 +131,7 @@ def _seed(app, count: int, cycle_region: str) -> Cycle:
         session = db.session()
         for serial in range(1, count + 1):
             body = beneficiary_body("431099001001", serial, monthly_amount=Decimal("335.00"), program=Program.ORPHAN)
-            beneficiaries.create_beneficiary(session, cipher(), actor=actor, data=body)
+            beneficiaries.create_beneficiary(Ctx.current(), actor=actor, data=body)
         cycle = Cycle(
             region_code=cycle_region,
             frequency=CycleFrequency.QUARTERLY,
@@ -169,14 +171,19 @@ def test_two_workers_sweeping_at_once_open_each_case_once(app, world):
     cycle = _seed(app, 150, world["county"])
     zone = cycles.office_zone(app.config["FIELDCHECK"])
     after_grace = _today(app) + timedelta(days=21)
-    results = _concurrently(app, lambda session: sweep(session, after_grace, zone=zone).total)
+
+    def swept(session: Session) -> int:
+        with db.unit_of_work(session):
+            return sweep(Ctx.current(), today=after_grace, zone=zone).total
+
+    results = _concurrently(app, swept)
     assert sorted(results) == [0, 150]
     with app.app_context():
         session = db.session()
         assert session.scalar(select(func.count()).select_from(ReviewCase)) == 150
         assert session.scalar(select(func.count()).where(AuditEntry.action == "cycle.swept")) == 1
         assert session.get(Cycle, cycle.id).swept_at is not None
-        assert first_broken_link(session) is None
+        assert first_broken_link(Ctx.current()) is None
 
 
 def test_the_sweep_statement_itself_is_idempotent_under_concurrency(app, world):
@@ -186,7 +193,7 @@ def test_the_sweep_statement_itself_is_idempotent_under_concurrency(app, world):
     after_grace = _today(app) + timedelta(days=21)
 
     def insert(session: Session) -> int:
-        opened = sweep_cycle(session, session.get(Cycle, cycle.id), after_grace, zone=zone)
+        opened = sweep_cycle(Ctx.current(), cycle=session.get(Cycle, cycle.id), today=after_grace, zone=zone)
         session.commit()
         return opened
 
@@ -226,14 +233,14 @@ def test_the_sweep_runs_on_the_embedded_sqlite(sqlite_app):
         session = db.session()
         zone = cycles.office_zone(settings)
         after_grace = _today(sqlite_app) + timedelta(days=21)
-        assert sweep(session, after_grace, zone=zone).total == 5
-        assert sweep(session, after_grace, zone=zone).total == 0
+        assert sweep(Ctx.current(), today=after_grace, zone=zone).total == 5
+        assert sweep(Ctx.current(), today=after_grace, zone=zone).total == 0
         cycle = session.scalars(select(Cycle)).one()
-        assert sweep_cycle(session, cycle, after_grace, zone=zone) == 0
+        assert sweep_cycle(Ctx.current(), cycle=cycle, today=after_grace, zone=zone) == 0
         keys = set(session.scalars(select(ReviewCase.dedupe_key)))
         people = session.scalars(select(Beneficiary.id)).all()
         assert keys == {dedupe_key(str(person), str(cycle.id)) for person in people}
-        assert first_broken_link(session) is None
+        assert first_broken_link(Ctx.current()) is None
 
 
 def test_bench_sweep_seeds_times_and_drops_its_scratch_database(app):

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from server import db
+from server.context import Ctx
 from server.models import EnrolmentPhoto, PhotoState, StaffUser, utcnow
 from server.services import beneficiaries, enrolment, leases
 from server.services.audit import Actor
@@ -22,18 +23,17 @@ def _photo_without_a_message(app, world) -> str:
         session = db.session()
         actor = Actor(kind="system", id="test", region_code=world["county"])
         person = beneficiaries.create_beneficiary(
-            session, app.extensions["fieldcheck.cipher"], actor=actor, data=beneficiary_body(world["village_a"], 1)
+            Ctx.current(), actor=actor, data=beneficiary_body(world["village_a"], 1)
         )
         session.commit()
         supervisor = _supervisor(session)
-        (photo,) = enrolment.add_photos(
-            session,
-            app.extensions["fieldcheck.store"],
-            app.config["FIELDCHECK"],
-            actor=supervisor,
-            beneficiary=person,
-            uploads=[enrolment.Upload("obama.jpg", photo_bytes("obama.jpg"))],
-        )
+        with db.unit_of_work(session):
+            (photo,) = enrolment.add_photos(
+                Ctx.current(),
+                actor=supervisor,
+                beneficiary=person,
+                uploads=[enrolment.Upload("obama.jpg", photo_bytes("obama.jpg"))],
+            )
         return str(photo.id)
 
 
@@ -80,6 +80,6 @@ def test_a_live_lease_is_respected_and_a_duplicate_message_does_nothing(app, wor
         settings = app.config["FIELDCHECK"]
         assert leases.claim(db.session(), EnrolmentPhoto, photo_id, settings.task_lease_seconds) == 1
         # Another delivery of the same message while the first worker still holds the lease.
-        outcome = enrolment.encode_photo(db.session(), app.extensions["fieldcheck.store"], settings, photo_id)
+        outcome = enrolment.encode_photo(Ctx.current(), photo_id=photo_id)
     assert outcome == "not_claimable"
     assert _state(app, photo_id) == PhotoState.PROCESSING

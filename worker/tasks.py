@@ -8,9 +8,9 @@ import uuid
 from datetime import timedelta
 
 from celery import shared_task
-from flask import current_app
 
 from server import db
+from server.context import Ctx
 from server.models import Checkin, EnrolmentPhoto, utcnow
 from server.queue import enqueue
 from server.services import checkins, cycles, enrolment, leases, reminders, sweep, verification
@@ -31,10 +31,9 @@ REQUEUED_WORK = ((EnrolmentPhoto, enrolment.ENCODE_TASK), (Checkin, checkins.VER
 )
 def encode_enrolment_photo(photo_id: str) -> str:
     """Derive the face template of one enrolment photo and check it for duplicates."""
-    settings = current_app.config["FIELDCHECK"]
-    outcome = enrolment.encode_photo(
-        db.session(), current_app.extensions["fieldcheck.store"], settings, uuid.UUID(photo_id)
-    )
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        outcome = enrolment.encode_photo(ctx, photo_id=uuid.UUID(photo_id))
     log.info("enrolment photo %s: %s", photo_id, outcome)
     return outcome
 
@@ -48,12 +47,12 @@ def encode_enrolment_photo(photo_id: str) -> str:
 )
 def verify_checkin(checkin_id: str) -> str:
     """Decide one check-in: liveness, identity, replay and match."""
-    outcome = verification.verify_checkin(
-        db.session(),
-        current_app.extensions["fieldcheck.store"],
-        current_app.config["FIELDCHECK"],
-        uuid.UUID(checkin_id),
-    )
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        outcome = verification.verify_checkin(
+            ctx,
+            checkin_id=uuid.UUID(checkin_id),
+        )
     log.info("check-in %s: %s", checkin_id, outcome)
     return outcome
 
@@ -75,8 +74,10 @@ def requeue_stale_work() -> int:
 @shared_task(name="fieldcheck.sweep_missed_checkins")
 def sweep_missed_checkins() -> int:
     """Open missed_checkin cases for every cycle whose grace period has ended; idempotent."""
-    zone = cycles.office_zone(current_app.config["FIELDCHECK"])
-    result = sweep.sweep(db.session(), cycles.local_today(zone), zone=zone)
+    ctx = Ctx.current()
+    zone = cycles.office_zone(ctx.settings)
+    with db.unit_of_work(ctx.session):
+        result = sweep.sweep(ctx, today=cycles.local_today(zone), zone=zone)
     if result.opened:
         log.info("sweep opened %d missed_checkin cases in %d cycles", result.total, len(result.opened))
     return result.total
@@ -84,12 +85,13 @@ def sweep_missed_checkins() -> int:
 
 @shared_task(name="fieldcheck.send_reminders")
 def send_reminders() -> int:
-    """Queue today's reminder steps and deliver what is pending; idempotent per person, cycle and step."""
-    settings = current_app.config["FIELDCHECK"]
+    """Queue today's reminder steps and deliver what is pending; idempotent per person, cycle and step.
+    The service opens a unit of work per delivery batch."""
+    ctx = Ctx.current()
+    settings = ctx.settings
     zone = cycles.office_zone(settings)
     run = reminders.run_reminders(
-        db.session(),
-        settings,
+        ctx,
         today=cycles.local_today(zone),
         zone=zone,
         sender=reminders.sender_from_settings(settings.reminders),

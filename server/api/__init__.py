@@ -8,6 +8,7 @@ from http import HTTPStatus
 from flask import Blueprint, Flask, jsonify
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import HTTPException
 
 from server.api import (
     beneficiaries,
@@ -23,6 +24,7 @@ from server.api import (
     suspensions,
     visits,
 )
+from server.api import errors as errors_
 from server.services.errors import DomainError
 from storage import StorageError
 
@@ -45,8 +47,7 @@ BLUEPRINTS = (
 
 
 def _error(status: HTTPStatus, message: str, errors: dict):
-    body = {"code": status.value, "status": status.phrase, "message": message, "errors": errors}
-    return jsonify(body), status.value
+    return jsonify(errors_.body(status.value, message, errors)), status.value
 
 
 def _domain_error(exc: DomainError):
@@ -87,7 +88,9 @@ def init_app(app: Flask) -> Api:
     app.register_blueprint(
         Blueprint("swagger_ui_assets", __name__, static_folder=str(swagger_ui_path), static_url_path="/docs/assets")
     )
+    app.register_error_handler(HTTPException, errors_.http_error)
     app.register_error_handler(DomainError, _domain_error)
+    app.before_request(errors_.unknown_query_check({blueprint.name for blueprint in BLUEPRINTS}))
     app.register_error_handler(StorageError, _storage_error)
     app.extensions["fieldcheck.api"] = api
     return api

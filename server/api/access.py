@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from server import db
+from server.api.errors import declare
+from server.context import Ctx
 from server.services.audit import Actor
 from server.services.auth import AuthError, actor_from_token
 from server.services.errors import DomainError, Forbidden
@@ -28,12 +29,17 @@ def settings():
     return current_app.config["FIELDCHECK"]
 
 
+def ctx() -> Ctx:
+    """What this request's service calls work with (see server.context)."""
+    return Ctx.current()
+
+
 def _authenticate() -> Actor:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("a bearer token is required", {"authorization": ["missing_token"]})
     try:
-        return actor_from_token(db.session(), settings(), token.strip())
+        return actor_from_token(ctx(), token=token.strip())
     except AuthError as exc:
         raise Unauthorized("the bearer token was not accepted", {"authorization": [exc.reason]}) from exc
 
@@ -50,6 +56,8 @@ def staff_only(*roles: str) -> Callable:
             g.actor = actor
             return view(*args, **kwargs)
 
+        # 422 too: any operation refuses a query parameter it does not declare.
+        declare(wrapper, (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.UNPROCESSABLE_ENTITY))
         return wrapper
 
     return decorator
@@ -63,4 +71,5 @@ def authenticated(view: Callable) -> Callable:
         g.actor = _authenticate()
         return view(*args, **kwargs)
 
+    declare(wrapper, (HTTPStatus.UNAUTHORIZED, HTTPStatus.UNPROCESSABLE_ENTITY))
     return wrapper

@@ -6,11 +6,10 @@ import uuid
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
-from server.api.access import authenticated, current_actor, settings, staff_only
-from server.crypto import cipher
+from server.api.access import authenticated, ctx, current_actor, staff_only
+from server.api.errors import answers
 from server.models import Beneficiary, StaffRole
 from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema
 from server.schemas.beneficiary import (
@@ -24,7 +23,6 @@ from server.schemas.beneficiary import (
 )
 from server.services import auth, beneficiaries, roster_csv
 from server.services.audit import record
-from server.services.errors import PreconditionFailed
 
 blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="The beneficiary registry")
 REGISTRARS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
@@ -46,7 +44,6 @@ def _viewed(beneficiary: Beneficiary) -> Beneficiary:
         object_id=beneficiary.id,
         region_code=beneficiary.village_code,
     )
-    session.commit()
     return beneficiary
 
 
@@ -59,7 +56,7 @@ class Beneficiaries(MethodView):
     def get(self, query: dict, pagination_parameters):
         """List beneficiaries in your region, filtered, a page at a time (no contact details)."""
         items, total = beneficiaries.list_beneficiaries(
-            db.session(),
+            ctx(),
             actor=current_actor(),
             filters=beneficiaries.ListFilters(**{k: getattr(v, "value", v) for k, v in query.items()}),
             offset=pagination_parameters.first_item,
@@ -69,14 +66,14 @@ class Beneficiaries(MethodView):
         return items
 
     @staff_only(*REGISTRARS)
+    @answers(409)
+    @db.transaction
     @blp.etag
     @blp.arguments(BeneficiaryCreateSchema)
     @blp.response(201, BeneficiarySchema)
     def post(self, body: dict):
         """Register a beneficiary in a village of your region."""
-        session = db.session()
-        beneficiary = beneficiaries.create_beneficiary(session, cipher(), actor=current_actor(), data=body)
-        session.commit()
+        beneficiary = beneficiaries.create_beneficiary(ctx(), actor=current_actor(), data=body)
         blp.set_etag(_etag(beneficiary))
         return beneficiary
 
@@ -84,34 +81,33 @@ class Beneficiaries(MethodView):
 @blp.route("/beneficiaries/<uuid:beneficiary_id>")
 class BeneficiaryById(MethodView):
     @authenticated
+    @answers(404)
+    @db.transaction
     @blp.etag
     @blp.response(200, BeneficiarySchema)
     def get(self, beneficiary_id: uuid.UUID):
         """One beneficiary with contact details; the read is audited. A device may read only its own person."""
-        beneficiary = beneficiaries.get_beneficiary(db.session(), actor=current_actor(), beneficiary_id=beneficiary_id)
+        beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
         blp.set_etag(_etag(beneficiary))
         return _viewed(beneficiary)
 
     @staff_only(*REGISTRARS)
+    @answers(404, 409)
+    @db.transaction
     @blp.etag
     @blp.arguments(BeneficiaryUpdateSchema)
     @blp.response(200, BeneficiarySchema)
     def patch(self, body: dict, beneficiary_id: uuid.UUID):
         """Change fields; If-Match must carry the ETag you read (412 if someone changed it since)."""
         session = db.session()
-        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
+        beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
         blp.check_etag(_etag(beneficiary))
         reason = body.pop("reason", None)
         beneficiaries.update_beneficiary(
-            session, actor=current_actor(), beneficiary=beneficiary, changes=body, reason=reason
+            ctx(), actor=current_actor(), beneficiary=beneficiary, changes=body, reason=reason
         )
-        try:
-            session.commit()
-        except StaleDataError as exc:
-            session.rollback()
-            raise PreconditionFailed(
-                "the beneficiary changed while you edited it; read it again", {"_": ["stale_version"]}
-            ) from exc
+        # Written now, so a concurrent edit answers 412 before the new ETag is set.
+        session.flush()
         blp.set_etag(_etag(beneficiary))
         return beneficiary
 
@@ -119,12 +115,13 @@ class BeneficiaryById(MethodView):
 @blp.route("/beneficiaries/import")
 class RosterImport(MethodView):
     @staff_only(*REGISTRARS)
+    @answers(413)
     @blp.arguments(RosterUploadSchema, location="files")
     @blp.response(200, ImportReportSchema)
     def post(self, files: dict):
         """Import a roster CSV; each row is reported on its own and a row already imported changes nothing."""
         report = beneficiaries.import_roster(
-            db.session(), cipher(), actor=current_actor(), rows=roster_csv.read_roster(files["file"].read())
+            ctx(), actor=current_actor(), rows=roster_csv.read_roster(files["file"].read())
         )
         return roster_csv.summarise(report)
 
@@ -132,13 +129,14 @@ class RosterImport(MethodView):
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/devices")
 class DeviceCodes(MethodView):
     @staff_only()
+    @answers(404)
+    @db.transaction
     @blp.arguments(DeviceCodeRequestSchema)
     @blp.response(201, DeviceCodeSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID):
         """Issue a one-time activation code for the beneficiary's (or a relative's) phone."""
-        session = db.session()
-        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
+        beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
         device, code = auth.issue_activation_code(
-            session, settings(), cipher(), actor=current_actor(), beneficiary=beneficiary, label=body.get("label")
+            ctx(), actor=current_actor(), beneficiary=beneficiary, label=body.get("label")
         )
         return {"device_id": device.id, "activation_code": code, "expires_at": device.activation_expires_at}

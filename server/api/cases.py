@@ -6,10 +6,10 @@ import uuid
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
-from server.api.access import current_actor, settings, staff_only
+from server.api.access import ctx, current_actor, staff_only
+from server.api.errors import answers
 from server.models import ReviewCase, StaffRole
 from server.schemas.case import (
     ApprovalSchema,
@@ -23,7 +23,6 @@ from server.schemas.case import (
     VisitTaskSchema,
 )
 from server.services import cases, decisions, visit_tasks
-from server.services.errors import Conflict, PreconditionFailed
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1", description="Review cases: the supervisors' queue")
 REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
@@ -31,16 +30,6 @@ REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
 
 def _etag(case: ReviewCase) -> dict:
     return {"id": str(case.id), "version": case.version}
-
-
-def _commit(stale_error: type = Conflict) -> None:
-    """Commit, turning a concurrent change to the same case into a clear 409 (or 412 for If-Match)."""
-    session = db.session()
-    try:
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise stale_error("the case changed meanwhile; read it again", {"_": ["stale_version"]}) from exc
 
 
 @blp.route("/cases")
@@ -52,7 +41,7 @@ class Cases(MethodView):
     def get(self, query: dict, pagination_parameters):
         """Cases in your region, soonest due first; filter by kind, state, assignee, region, due date."""
         items, total = cases.list_cases(
-            db.session(),
+            ctx(),
             actor=current_actor(),
             filters=cases.CaseFilters(**query),
             offset=pagination_parameters.first_item,
@@ -65,24 +54,28 @@ class Cases(MethodView):
 @blp.route("/cases/<uuid:case_id>")
 class CaseById(MethodView):
     @staff_only(*REVIEWERS)
+    @answers(404)
     @blp.etag
     @blp.response(200, CaseSchema)
     def get(self, case_id: uuid.UUID):
         """One case with its evidence."""
-        case = cases.get_case(db.session(), actor=current_actor(), case_id=case_id)
+        case = cases.get_case(ctx(), actor=current_actor(), case_id=case_id)
         blp.set_etag(_etag(case))
         return case
 
     @staff_only(*REVIEWERS)
+    @answers(404, 409)
+    @db.transaction
     @blp.etag
     @blp.arguments(CaseAssignSchema)
     @blp.response(200, CaseSchema)
     def patch(self, body: dict, case_id: uuid.UUID):
         """Assign the case; If-Match must carry the ETag you read (412 if the case changed since)."""
-        case = cases.get_case(db.session(), actor=current_actor(), case_id=case_id)
+        case = cases.get_case(ctx(), actor=current_actor(), case_id=case_id)
         blp.check_etag(_etag(case))
-        decisions.assign(db.session(), actor=current_actor(), case=case, assigned_to=body["assigned_to"])
-        _commit(PreconditionFailed)
+        decisions.assign(ctx(), actor=current_actor(), case=case, assigned_to=body["assigned_to"])
+        # Written now, so a concurrent change answers 412 before the new ETag is set.
+        db.session().flush()
         blp.set_etag(_etag(case))
         return case
 
@@ -90,61 +83,57 @@ class CaseById(MethodView):
 @blp.route("/cases/<uuid:case_id>/decisions")
 class CaseDecisions(MethodView):
     @staff_only(*REVIEWERS)
+    @answers(404)
     @blp.response(200, DecisionSchema(many=True))
     def get(self, case_id: uuid.UUID):
         """Every decision on the case, oldest first: the history is never overwritten."""
-        session = db.session()
-        return decisions.list_decisions(session, cases.get_case(session, actor=current_actor(), case_id=case_id))
+        return decisions.list_decisions(ctx(), case=cases.get_case(ctx(), actor=current_actor(), case_id=case_id))
 
     @staff_only(*REVIEWERS)
+    @answers(404, 409)
+    @db.transaction
     @blp.arguments(DecisionRequestSchema)
     @blp.response(201, DecisionSchema)
     def post(self, body: dict, case_id: uuid.UUID):
         """Decide: extend, exempt, order_visit and dismiss apply at once; suspend and terminate are proposals
         that another supervisor or admin must approve. 409 `invalid_transition` lists the allowed decisions."""
-        session = db.session()
-        case = cases.get_case(session, actor=current_actor(), case_id=case_id)
+        case = cases.get_case(ctx(), actor=current_actor(), case_id=case_id)
         row = decisions.decide(
-            session,
+            ctx(),
             actor=current_actor(),
             case=case,
             decision=body.pop("decision"),
             reason=body.pop("reason"),
             params=body,
         )
-        _commit()
         return row
 
 
 @blp.route("/cases/<uuid:case_id>/decisions/<uuid:decision_id>/approve")
 class ApproveDecision(MethodView):
     @staff_only(*REVIEWERS)
+    @answers(404, 409)
+    @db.transaction
     @blp.arguments(ApprovalSchema)
     @blp.response(200, DecisionSchema)
     def post(self, body: dict, case_id: uuid.UUID, decision_id: uuid.UUID):
         """Approve a proposal (not your own: 403 `four_eyes_required`); it takes effect now, with a notice."""
-        session = db.session()
-        case = cases.get_case(session, actor=current_actor(), case_id=case_id)
-        row = decisions.approve(
-            session, settings(), actor=current_actor(), case=case, decision_id=decision_id, reason=body["reason"]
-        )
-        _commit()
+        case = cases.get_case(ctx(), actor=current_actor(), case_id=case_id)
+        row = decisions.approve(ctx(), actor=current_actor(), case=case, decision_id=decision_id, reason=body["reason"])
         return row
 
 
 @blp.route("/cases/<uuid:case_id>/decisions/<uuid:decision_id>/reject")
 class RejectDecision(MethodView):
     @staff_only(*REVIEWERS)
+    @answers(404, 409)
+    @db.transaction
     @blp.arguments(RejectionSchema)
     @blp.response(200, DecisionSchema)
     def post(self, body: dict, case_id: uuid.UUID, decision_id: uuid.UUID):
         """Reject a proposal (or withdraw your own); the case stays as it was."""
-        session = db.session()
-        case = cases.get_case(session, actor=current_actor(), case_id=case_id)
-        row = decisions.reject(
-            session, actor=current_actor(), case=case, decision_id=decision_id, reason=body["reason"]
-        )
-        _commit()
+        case = cases.get_case(ctx(), actor=current_actor(), case_id=case_id)
+        row = decisions.reject(ctx(), actor=current_actor(), case=case, decision_id=decision_id, reason=body["reason"])
         return row
 
 
@@ -157,7 +146,7 @@ class VisitTasks(MethodView):
     def get(self, query: dict, pagination_parameters):
         """A field worker's own visit tasks (supervisors: all in their region), soonest due first."""
         items, total = visit_tasks.list_tasks(
-            db.session(),
+            ctx(),
             actor=current_actor(),
             state=query.get("state"),
             offset=pagination_parameters.first_item,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
-from server.api.access import authenticated, current_actor, settings, staff_only
+from server.api.access import authenticated, ctx, current_actor, settings, staff_only
+from server.api.errors import answers
 from server.models import CheckinState, StaffRole
 from server.queue import enqueue
 from server.schemas.checkin import (
@@ -33,6 +33,8 @@ blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Livenes
 @blp.route("/checkin-challenges")
 class Challenges(MethodView):
     @authenticated
+    @answers(403, 404, 409, 429)
+    @db.transaction
     @blp.arguments(ChallengeRequestSchema)
     @blp.response(201, ChallengeSchema)
     def post(self, body: dict):
@@ -41,11 +43,9 @@ class Challenges(MethodView):
         beneficiary_id = uuid.UUID(actor.beneficiary_id) if actor.kind == "device" else body.get("beneficiary_id")
         if beneficiary_id is None:
             raise DomainError.field("beneficiary_id", "required", "staff name the beneficiary they assist")
-        session = db.session()
-        beneficiary = get_beneficiary(session, actor=actor, beneficiary_id=beneficiary_id)
+        beneficiary = get_beneficiary(ctx(), actor=actor, beneficiary_id=beneficiary_id)
         challenge = checkins.issue_challenge(
-            session,
-            settings(),
+            ctx(),
             actor=actor,
             beneficiary=beneficiary,
             assisted_by_relative=body["assisted_by_relative"],
@@ -67,6 +67,7 @@ class Challenges(MethodView):
 @blp.route("/checkins")
 class Checkins(MethodView):
     @authenticated
+    @answers(403, 404, 409, 410, 413, 429)
     @blp.arguments(CheckinFormSchema, location="form")
     @blp.arguments(CheckinFilesSchema, location="files")
     @blp.response(202, CheckinStatusSchema)
@@ -81,18 +82,18 @@ class Checkins(MethodView):
             checkins.FrameUpload(data=upload.read(), captured_at=info["captured_at"], action=info["action"])
             for upload, info in zip(uploads, meta["frames"], strict=True)
         ]
-        checkin, created = checkins.submit(
-            db.session(),
-            current_app.extensions["fieldcheck.store"],
-            settings(),
-            actor=current_actor(),
-            challenge_id=meta["challenge_id"],
-            client_id=meta["client_id"],
-            frames=frames,
-            # Dumped back to JSON types for storage: timestamps as ISO strings.
-            gps=GpsFixSchema().dump(meta["gps"]) if meta["gps"] else None,
-            device_info=meta["device"],
-        )
+        # Committed before the task is sent: the worker must find the row.
+        with db.unit_of_work(db.session()):
+            checkin, created = checkins.submit(
+                ctx(),
+                actor=current_actor(),
+                challenge_id=meta["challenge_id"],
+                client_id=meta["client_id"],
+                frames=frames,
+                # Dumped back to JSON types for storage: timestamps as ISO strings.
+                gps=GpsFixSchema().dump(meta["gps"]) if meta["gps"] else None,
+                device_info=meta["device"],
+            )
         if created:
             enqueue(checkins.VERIFY_TASK, str(checkin.id))
         return checkins.device_view(checkin), 202 if created else 200
@@ -104,7 +105,7 @@ class Checkins(MethodView):
     def get(self, query: dict, pagination_parameters):
         """Check-ins in your region with their verdicts and reasons, newest first."""
         items, total = checkins.list_checkins(
-            db.session(),
+            ctx(),
             actor=current_actor(),
             filters=query,
             offset=pagination_parameters.first_item,
@@ -117,34 +118,36 @@ class Checkins(MethodView):
 @blp.route("/checkins/<uuid:checkin_id>")
 class CheckinStatus(MethodView):
     @authenticated
+    @answers(403, 404)
     @blp.response(200, CheckinStatusSchema)
     def get(self, checkin_id: uuid.UUID):
         """Poll a check-in: pending, verified, rejected (with what to do) or review. Never scores."""
-        return checkins.device_view(checkins.get_checkin(db.session(), actor=current_actor(), checkin_id=checkin_id))
+        return checkins.device_view(checkins.get_checkin(ctx(), actor=current_actor(), checkin_id=checkin_id))
 
 
 @blp.route("/checkins/<uuid:checkin_id>/details")
 class CheckinDetails(MethodView):
     @staff_only()
+    @answers(404)
     @blp.response(200, CheckinSchema)
     def get(self, checkin_id: uuid.UUID):
         """A check-in with its reasons and scores, for staff."""
-        return checkins.get_checkin(db.session(), actor=current_actor(), checkin_id=checkin_id)
+        return checkins.get_checkin(ctx(), actor=current_actor(), checkin_id=checkin_id)
 
 
 @blp.route("/checkins/<uuid:checkin_id>/decision")
 class CheckinReview(MethodView):
     @staff_only(StaffRole.ADMIN, StaffRole.SUPERVISOR)
+    @answers(404, 409)
+    @db.transaction
     @blp.arguments(ReviewVerdictSchema)
     @blp.response(200, CheckinSchema)
     def post(self, body: dict, checkin_id: uuid.UUID):
         """Decide a check-in the worker sent to review: verified (counts as a verified check-in, closing an
         undecided missed_checkin case) or rejected. 409 `invalid_transition` unless it is in review."""
-        session = db.session()
-        checkin = checkins.get_checkin(session, actor=current_actor(), checkin_id=checkin_id)
+        checkin = checkins.get_checkin(ctx(), actor=current_actor(), checkin_id=checkin_id)
         return verification.decide_review(
-            session,
-            settings(),
+            ctx(),
             actor=current_actor(),
             checkin=checkin,
             verdict=CheckinState(body["verdict"]),

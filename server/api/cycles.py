@@ -8,8 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
-from server.api.access import authenticated, current_actor, settings, staff_only
-from server.crypto import cipher
+from server.api.access import authenticated, ctx, current_actor, settings, staff_only
+from server.api.errors import answers
 from server.models import StaffRole
 from server.schemas.cycle import (
     BeneficiaryCycleSchema,
@@ -42,7 +42,7 @@ class Cycles(MethodView):
     def get(self, pagination_parameters):
         """Cycles inside your region and those that contain it, latest first."""
         items, total = cycles.list_cycles(
-            db.session(),
+            ctx(),
             actor=current_actor(),
             offset=pagination_parameters.first_item,
             limit=pagination_parameters.page_size,
@@ -51,13 +51,14 @@ class Cycles(MethodView):
         return items
 
     @staff_only(*MANAGERS)
+    @answers(409)
+    @db.transaction
     @blp.arguments(CycleCreateSchema)
     @blp.response(201, CycleSchema)
     def post(self, body: dict):
         """Open a check-in cycle for a region of yours (and a programme, or all); it may not overlap another."""
-        session = db.session()
         cycle = cycles.create_cycle(
-            session,
+            ctx(),
             actor=current_actor(),
             region_code=body["region_code"],
             program=body["program"],
@@ -67,74 +68,74 @@ class Cycles(MethodView):
             grace_days=body.get("grace_days", settings().cycles.grace_days),
             today=cycles.local_today(_zone()),
         )
-        session.commit()
         return cycle
 
 
 @blp.route("/cycles/<uuid:cycle_id>/status")
 class CycleStatus(MethodView):
     @staff_only(*MANAGERS)
+    @answers(404)
     @blp.response(200, CycleStatusSchema)
     def get(self, cycle_id: uuid.UUID):
         """How many people in your part of the cycle are due, satisfied (by each kind of proof) and not."""
-        session = db.session()
-        cycle = cycles.get_cycle(session, actor=current_actor(), cycle_id=cycle_id)
-        return cycles.status(session, actor=current_actor(), cycle=cycle, zone=_zone())
+        cycle = cycles.get_cycle(ctx(), actor=current_actor(), cycle_id=cycle_id)
+        return cycles.status(ctx(), actor=current_actor(), cycle=cycle, zone=_zone())
 
 
 @blp.route("/cycles/<uuid:cycle_id>/evidence")
 class EvidenceImport(MethodView):
     @staff_only(*MANAGERS)
+    @answers(404, 413)
+    @db.transaction
     @blp.arguments(EvidenceUploadSchema, location="files")
     @blp.response(200, EvidenceReportSchema)
     def post(self, files: dict, cycle_id: uuid.UUID):
         """Import proof of life from another source for this cycle; each row is reported, a repeated row is a no-op."""
-        session = db.session()
-        cycle = cycles.get_cycle(session, actor=current_actor(), cycle_id=cycle_id)
+        cycle = cycles.get_cycle(ctx(), actor=current_actor(), cycle_id=cycle_id)
         rows = evidence.read_evidence(files["file"].read())
-        report = evidence.import_evidence(session, cipher(), actor=current_actor(), cycle=cycle, rows=rows)
+        report = evidence.import_evidence(ctx(), actor=current_actor(), cycle=cycle, rows=rows)
         return evidence.summarise(report)
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/cycles")
 class BeneficiaryCycles(MethodView):
     @authenticated
+    @answers(403, 404)
     @blp.response(200, BeneficiaryCycleSchema(many=True))
     def get(self, beneficiary_id: uuid.UUID):
         """The person's latest cycles: due or not, satisfied or not, and by what. A device sees its own person's."""
-        session = db.session()
-        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
-        return cycles.beneficiary_cycles(session, beneficiary=beneficiary, zone=_zone())
+        beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
+        return cycles.beneficiary_cycles(ctx(), beneficiary=beneficiary, zone=_zone())
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/exemptions")
 class Exemptions(MethodView):
     @staff_only()
+    @answers(404)
     @blp.response(200, ExemptionSchema(many=True))
     def get(self, beneficiary_id: uuid.UUID):
         """The person's exemptions, latest first."""
-        session = db.session()
-        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
-        return exemptions.list_exemptions(session, beneficiary=beneficiary)
+        beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
+        return exemptions.list_exemptions(ctx(), beneficiary=beneficiary)
 
     @staff_only(*MANAGERS)
+    @answers(404, 409)
+    @db.transaction
     @blp.arguments(ExemptionCreateSchema)
     @blp.response(201, ExemptionSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID):
         """Approve an exemption (institution care, hospitalisation, work absence of 3-12 months)."""
-        session = db.session()
-        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
-        exemption = exemptions.grant_exemption(session, actor=current_actor(), beneficiary=beneficiary, **body)
-        session.commit()
+        beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
+        exemption = exemptions.grant_exemption(ctx(), actor=current_actor(), beneficiary=beneficiary, **body)
         return exemption
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/notifications")
 class Notifications(MethodView):
     @staff_only()
+    @answers(404)
     @blp.response(200, NotificationSchema(many=True))
     def get(self, beneficiary_id: uuid.UUID):
         """Reminders queued and sent to the person, latest first."""
-        session = db.session()
-        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
-        return reminders.list_notifications(session, beneficiary=beneficiary)
+        beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
+        return reminders.list_notifications(ctx(), beneficiary=beneficiary)

@@ -9,7 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
-from server.api.access import current_actor, staff_only
+from server.api.access import ctx, current_actor, staff_only
+from server.api.errors import answers
 from server.models import StaffRole
 from server.schemas.payment import ExportQuerySchema, PaymentRunQuerySchema, PaymentRunRequestSchema, PaymentRunSchema
 from server.services import payments
@@ -25,9 +26,11 @@ class PaymentRuns(MethodView):
     @blp.response(200, PaymentRunSchema(many=True))
     def get(self, query: dict):
         """Runs in your region, newest period first."""
-        return payments.list_runs(db.session(), actor=current_actor(), period=query.get("period"))
+        return payments.list_runs(ctx(), actor=current_actor(), period=query.get("period"))
 
     @staff_only(*REVIEWERS)
+    @answers(409)
+    @db.transaction
     @blp.arguments(PaymentRunRequestSchema)
     @blp.response(201, PaymentRunSchema)
     @blp.alt_response(200, schema=PaymentRunSchema, description="The run for this period and region already exists")
@@ -35,7 +38,7 @@ class PaymentRuns(MethodView):
         """Build the run for a period (YYYY-MM) and region; once built it stands (asking again returns it).
         409 `overlapping_run` if a run for the period covers part of the region."""
         run, created = payments.build_run(
-            db.session(), actor=current_actor(), period=body["period"], region_code=body["region"]
+            ctx(), actor=current_actor(), period=body["period"], region_code=body["region"]
         )
         return run, 201 if created else 200
 
@@ -43,23 +46,24 @@ class PaymentRuns(MethodView):
 @blp.route("/payment-runs/<uuid:run_id>")
 class PaymentRunById(MethodView):
     @staff_only(*REVIEWERS)
+    @answers(404)
     @blp.response(200, PaymentRunSchema)
     def get(self, run_id: uuid.UUID):
         """One run with its totals."""
-        return payments.get_run(db.session(), actor=current_actor(), run_id=run_id)
+        return payments.get_run(ctx(), actor=current_actor(), run_id=run_id)
 
 
 @blp.route("/payment-runs/<uuid:run_id>/export")
 class PaymentRunExport(MethodView):
     @staff_only(*REVIEWERS)
+    @answers(404)
+    @db.transaction
     @blp.arguments(ExportQuerySchema, location="query")
     @blp.response(200, description="CSV (UTF-8 with BOM) or XLSX: one row per person, then totals per category")
     def get(self, query: dict, run_id: uuid.UUID):
         """Export the run (masked ID numbers only); every export is audited."""
-        session = db.session()
-        run = payments.get_run(session, actor=current_actor(), run_id=run_id)
-        content, media_type, filename = payments.export(session, actor=current_actor(), run=run, fmt=query["format"])
-        session.commit()
+        run = payments.get_run(ctx(), actor=current_actor(), run_id=run_id)
+        content, media_type, filename = payments.export(ctx(), actor=current_actor(), run=run, fmt=query["format"])
         return Response(
             content, mimetype=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
         )

@@ -6,7 +6,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
-from server.api.access import current_actor, staff_only
+from server.api.access import ctx, current_actor, staff_only
+from server.api.errors import answers
 from server.models import StaffRole
 from server.schemas.region import RegionCreateSchema, RegionQuerySchema, RegionSchema
 from server.services import regions
@@ -22,9 +23,11 @@ class Regions(MethodView):
     @blp.response(200, RegionSchema(many=True))
     def get(self, query: dict):
         """Your region and every region inside it."""
-        return regions.regions_in_scope(db.session(), current_actor().region_code, query.get("level"))
+        return regions.regions_in_scope(ctx(), region_code=current_actor().region_code, level=query.get("level"))
 
     @staff_only(StaffRole.ADMIN)
+    @answers(404, 409)
+    @db.transaction
     @blp.arguments(RegionCreateSchema)
     @blp.response(201, RegionSchema)
     def post(self, body: dict):
@@ -32,7 +35,5 @@ class Regions(MethodView):
         actor = current_actor()
         if not regions.within(actor.region_code, body["code"]) or body["code"] == actor.region_code:
             raise NotFound("parent region not found", {"code": ["outside_your_region"]})
-        session = db.session()
-        region = regions.create_region(session, actor=actor, code=body["code"], name=body["name"])
-        session.commit()
+        region = regions.create_region(ctx(), actor=actor, code=body["code"], name=body["name"])
         return region

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
-from server.api.access import current_actor, staff_only
+from server.api.access import ctx, current_actor, staff_only
 from server.models import StaffRole
 from server.schemas.report import CoverageQuerySchema, CoverageSchema
 from server.services import coverage
@@ -18,19 +18,18 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Coverage
 @blp.route("/reports/coverage")
 class Coverage(MethodView):
     @staff_only(StaffRole.ADMIN, StaffRole.SUPERVISOR)
+    @db.transaction
     @blp.arguments(CoverageQuerySchema, location="query")
     @blp.response(200, CoverageSchema)
     @blp.alt_response(200, description="format=csv: the same rows as CSV, the total last", content_type="text/csv")
     def get(self, query: dict):
         """Enrolment, check-in and verification rates, open cases, suspensions and reinstatements, per child region
         of `region` and in total, for the days `from` to `to`."""
-        session = db.session()
         actor = current_actor()
         first, last = query["from_"], query["to"]
-        rows, total = coverage.coverage(session, actor=actor, region_code=query["region"], first=first, last=last)
+        rows, total = coverage.coverage(ctx(), actor=actor, region_code=query["region"], first=first, last=last)
         if query["format"] == "csv":
-            content = coverage.coverage_csv(session, actor=actor, rows=rows, total=total, first=first, last=last)
-            session.commit()
+            content = coverage.coverage_csv(ctx(), actor=actor, rows=rows, total=total, first=first, last=last)
             filename = f"coverage-{query['region']}-{first.isoformat()}-{last.isoformat()}.csv"
             return Response(
                 content, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}

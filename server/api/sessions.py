@@ -6,8 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
-from server.api.access import Unauthorized, authenticated, current_actor, settings
-from server.crypto import cipher
+from server.api.access import Unauthorized, authenticated, ctx, current_actor
 from server.schemas.auth import ActivationSchema, ActorSchema, LoginSchema, TokenSchema
 from server.services import auth
 
@@ -17,26 +16,28 @@ PUBLIC = [{}]
 
 @blp.route("/auth/token")
 class StaffToken(MethodView):
+    @db.transaction
     @blp.doc(security=PUBLIC)
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
     def post(self, body: dict):
         """Staff login: username and password for a bearer token."""
         try:
-            return auth.login(db.session(), settings(), username=body["username"], password=body["password"])
+            return auth.login(ctx(), username=body["username"], password=body["password"])
         except auth.AuthError as exc:
             raise Unauthorized("login failed", {"authorization": [exc.reason]}) from exc
 
 
 @blp.route("/devices/activate")
 class DeviceActivation(MethodView):
+    @db.transaction
     @blp.doc(security=PUBLIC)
     @blp.arguments(ActivationSchema)
     @blp.response(200, TokenSchema)
     def post(self, body: dict):
         """Redeem a one-time code on a beneficiary's phone for a token that acts only for them."""
         try:
-            return auth.activate_device(db.session(), settings(), cipher(), code=body["code"])
+            return auth.activate_device(ctx(), code=body["code"])
         except auth.AuthError as exc:
             raise Unauthorized("activation failed", {"code": [exc.reason]}) from exc
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Enum, LargeBinary, MetaData, String, TypeDecorator, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from server.crypto import cipher
+from server.crypto import bound
 
 
 def utcnow() -> datetime:
@@ -36,7 +36,8 @@ class UTCDateTime(TypeDecorator):
 
 
 class EncryptedText(TypeDecorator):
-    """Text encrypted with the application key; the context binds each value to its column."""
+    """Text encrypted with the cipher bound to the engine (server.crypto.bind); the context binds each
+    value to its column."""
 
     impl = LargeBinary
     cache_ok = True
@@ -46,10 +47,10 @@ class EncryptedText(TypeDecorator):
         self.context = context
 
     def process_bind_param(self, value: str | None, dialect: Any) -> bytes | None:
-        return None if value is None else cipher().encrypt(value.encode(), context=self.context)
+        return None if value is None else bound(dialect).encrypt(value.encode(), context=self.context)
 
     def process_result_value(self, value: bytes | None, dialect: Any) -> str | None:
-        return None if value is None else cipher().decrypt(value, context=self.context).decode()
+        return None if value is None else bound(dialect).decrypt(value, context=self.context).decode()
 
 
 class EncryptedBytes(EncryptedText):
@@ -58,10 +59,10 @@ class EncryptedBytes(EncryptedText):
     cache_ok = True
 
     def process_bind_param(self, value: bytes | None, dialect: Any) -> bytes | None:
-        return None if value is None else cipher().encrypt(value, context=self.context)
+        return None if value is None else bound(dialect).encrypt(value, context=self.context)
 
     def process_result_value(self, value: bytes | None, dialect: Any) -> bytes | None:
-        return None if value is None else cipher().decrypt(value, context=self.context)
+        return None if value is None else bound(dialect).decrypt(value, context=self.context)
 
 
 def enum_column(enum_cls: type) -> Enum:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.models import AuditChainHead, AuditEntry, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -109,12 +110,12 @@ class BrokenLink:
         return self.DESCRIPTIONS[self.problem]
 
 
-def find_break(session: Session, *, batch: int = 5000) -> BrokenLink | None:
+def find_break(ctx: Ctx, *, batch: int = 5000) -> BrokenLink | None:
     """The first entry that was edited, deleted or reordered, or None if the chain holds."""
     expected_seq, prev_hash = 1, GENESIS_HASH
     last_seen = 0
     while True:
-        entries = session.scalars(
+        entries = ctx.session.scalars(
             select(AuditEntry).where(AuditEntry.seq > last_seen).order_by(AuditEntry.seq).limit(batch)
         ).all()
         for entry in entries:
@@ -129,14 +130,14 @@ def find_break(session: Session, *, batch: int = 5000) -> BrokenLink | None:
         if len(entries) < batch:
             break
         last_seen = entries[-1].seq
-    head = session.get(AuditChainHead, CHAIN_HEAD_ID)
+    head = ctx.session.get(AuditChainHead, CHAIN_HEAD_ID)
     # Entries removed from the end leave the head pointing past the last one.
     if head.seq != expected_seq - 1 or head.last_hash != prev_hash:
         return BrokenLink(expected_seq, "truncated")
     return None
 
 
-def first_broken_link(session: Session, *, batch: int = 5000) -> int | None:
+def first_broken_link(ctx: Ctx, *, batch: int = 5000) -> int | None:
     """The sequence number of the first entry that was edited, deleted or reordered, or None if the chain holds."""
-    broken = find_break(session, batch=batch)
+    broken = find_break(ctx, batch=batch)
     return broken.seq if broken else None

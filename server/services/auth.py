@@ -11,10 +11,9 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.crypto import DataCipher
+from server.context import Ctx
 from server.models import Beneficiary, BeneficiaryStatus, Device, StaffUser, utcnow
 from server.services.audit import Actor, record
 
@@ -74,9 +73,9 @@ def device_actor(device: Device, beneficiary: Beneficiary) -> Actor:
     )
 
 
-def login(session: Session, settings: Settings, *, username: str, password: str) -> IssuedToken:
+def login(ctx: Ctx, *, username: str, password: str) -> IssuedToken:
     """Check a staff password and issue a token; commits the login time and its audit entry."""
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    user = ctx.session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
         _password_matches(_DUMMY_HASH, password)
         raise AuthError("invalid_credentials")
@@ -86,15 +85,12 @@ def login(session: Session, settings: Settings, *, username: str, password: str)
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     actor = staff_actor(user)
-    record(session, actor=actor, action="staff.login", object_type="staff_user", object_id=user.id)
-    session.commit()
-    return _issue(settings, actor, timedelta(hours=settings.tokens.staff_hours))
+    record(ctx.session, actor=actor, action="staff.login", object_type="staff_user", object_id=user.id)
+    return _issue(ctx.settings, actor, timedelta(hours=ctx.settings.tokens.staff_hours))
 
 
 def issue_activation_code(
-    session: Session,
-    settings: Settings,
-    cipher: DataCipher,
+    ctx: Ctx,
     *,
     actor: Actor,
     beneficiary: Beneficiary,
@@ -105,14 +101,14 @@ def issue_activation_code(
     device = Device(
         beneficiary_id=beneficiary.id,
         issued_by=uuid.UUID(actor.id),
-        activation_code_index=cipher.index(code),
-        activation_expires_at=utcnow() + timedelta(hours=settings.tokens.activation_code_hours),
+        activation_code_index=ctx.cipher.index(code),
+        activation_expires_at=utcnow() + timedelta(hours=ctx.settings.tokens.activation_code_hours),
         label=label,
     )
-    session.add(device)
-    session.flush()
+    ctx.session.add(device)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="device.code_issued",
         object_type="device",
@@ -120,7 +116,6 @@ def issue_activation_code(
         region_code=beneficiary.village_code,
         details={"beneficiary_id": str(beneficiary.id)},
     )
-    session.commit()
     return device, code
 
 
@@ -128,39 +123,38 @@ def normalise_activation_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def activate_device(session: Session, settings: Settings, cipher: DataCipher, *, code: str) -> IssuedToken:
+def activate_device(ctx: Ctx, *, code: str) -> IssuedToken:
     """Redeem a one-time code: it works once, before it expires, for an active beneficiary."""
-    device = session.scalar(
-        select(Device).where(Device.activation_code_index == cipher.index(normalise_activation_code(code)))
+    device = ctx.session.scalar(
+        select(Device).where(Device.activation_code_index == ctx.cipher.index(normalise_activation_code(code)))
     )
     if device is None or device.revoked_at is not None:
         raise AuthError("invalid_activation_code")
     if device.activation_expires_at < utcnow():
         raise AuthError("activation_code_expired")
-    beneficiary = session.get(Beneficiary, device.beneficiary_id)
+    beneficiary = ctx.session.get(Beneficiary, device.beneficiary_id)
     if beneficiary.status == BeneficiaryStatus.TERMINATED:
         raise AuthError("beneficiary_terminated")
     device.activation_code_index = None
     device.activated_at = utcnow()
     actor = device_actor(device, beneficiary)
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="device.activated",
         object_type="device",
         object_id=device.id,
         region_code=beneficiary.village_code,
     )
-    session.commit()
-    return _issue(settings, actor, timedelta(days=settings.tokens.device_days))
+    return _issue(ctx.settings, actor, timedelta(days=ctx.settings.tokens.device_days))
 
 
-def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
+def actor_from_token(ctx: Ctx, *, token: str) -> Actor:
     """Verify a bearer token and load who it speaks for, refusing disabled accounts and revoked devices."""
     try:
         claims = jwt.decode(
             token,
-            settings.secret_key,
+            ctx.settings.secret_key,
             algorithms=[TOKEN_ALGORITHM],
             issuer=TOKEN_ISSUER,
             options={"require": ["exp", "sub"]},
@@ -175,13 +169,13 @@ def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
     except ValueError as exc:
         raise AuthError("invalid_token") from exc
     if kind == "staff":
-        user = session.get(StaffUser, subject_id)
+        user = ctx.session.get(StaffUser, subject_id)
         if user is None or not user.is_active:
             raise AuthError("account_disabled")
         return staff_actor(user)
     if kind == "device":
-        device = session.get(Device, subject_id)
+        device = ctx.session.get(Device, subject_id)
         if device is None or device.revoked_at is not None or device.activated_at is None:
             raise AuthError("device_revoked")
-        return device_actor(device, session.get(Beneficiary, device.beneficiary_id))
+        return device_actor(device, ctx.session.get(Beneficiary, device.beneficiary_id))
     raise AuthError("invalid_token")

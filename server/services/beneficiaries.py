@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.crypto import DataCipher
-from server.db import fetch_page
+from server.db import fetch_page, unit_of_work
 from server.models import Beneficiary, Region, RegionLevel
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, NotFound
@@ -40,16 +41,16 @@ def scoped_query(actor: Actor):
     return query.where(in_scope(Beneficiary.village_code, actor.region_code))
 
 
-def get_beneficiary(session: Session, *, actor: Actor, beneficiary_id: uuid.UUID) -> Beneficiary:
+def get_beneficiary(ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID) -> Beneficiary:
     """One beneficiary in scope; out of scope looks exactly like missing."""
-    beneficiary = session.scalar(scoped_query(actor).where(Beneficiary.id == beneficiary_id))
+    beneficiary = ctx.session.scalar(scoped_query(actor).where(Beneficiary.id == beneficiary_id))
     if beneficiary is None:
         raise NotFound("beneficiary not found", {"beneficiary_id": ["not_found"]})
     return beneficiary
 
 
-def _check_village(session: Session, actor: Actor, village_code: str) -> None:
-    region = session.get(Region, village_code)
+def _check_village(ctx: Ctx, actor: Actor, village_code: str) -> None:
+    region = ctx.session.get(Region, village_code)
     if region is None or region.level != RegionLevel.VILLAGE or not within(actor.region_code, village_code):
         raise DomainError.field("village_code", "unknown_village", "no such village in your region")
 
@@ -62,17 +63,17 @@ def _index_resident_id(cipher: DataCipher, raw: str) -> tuple[str, str, str]:
     return resident.number, cipher.index(resident.number), resident.masked
 
 
-def find_by_id_number(session: Session, cipher: DataCipher, id_number: str) -> Beneficiary | None:
+def find_by_id_number(ctx: Ctx, *, id_number: str) -> Beneficiary | None:
     """Look a beneficiary up by resident ID number through its HMAC index, ignoring scope."""
-    _number, index, _masked = _index_resident_id(cipher, id_number)
-    return session.scalar(select(Beneficiary).where(Beneficiary.id_number_index == index))
+    _number, index, _masked = _index_resident_id(ctx.cipher, id_number)
+    return ctx.session.scalar(select(Beneficiary).where(Beneficiary.id_number_index == index))
 
 
-def create_beneficiary(session: Session, cipher: DataCipher, *, actor: Actor, data: Mapping[str, Any]) -> Beneficiary:
+def create_beneficiary(ctx: Ctx, *, actor: Actor, data: Mapping[str, Any]) -> Beneficiary:
     """Register a beneficiary in a village of the actor's region; the ID number must be new."""
-    number, index, masked = _index_resident_id(cipher, data["id_number"])
-    _check_village(session, actor, data["village_code"])
-    if session.scalar(select(Beneficiary.id).where(Beneficiary.id_number_index == index)) is not None:
+    number, index, masked = _index_resident_id(ctx.cipher, data["id_number"])
+    _check_village(ctx, actor, data["village_code"])
+    if ctx.session.scalar(select(Beneficiary.id).where(Beneficiary.id_number_index == index)) is not None:
         raise DomainError.field("id_number", "already_registered", "this ID number is already registered")
     beneficiary = Beneficiary(
         id_number=number,
@@ -80,10 +81,10 @@ def create_beneficiary(session: Session, cipher: DataCipher, *, actor: Actor, da
         id_number_masked=masked,
         **{name: data.get(name) for name in EDITABLE_FIELDS},
     )
-    session.add(beneficiary)
-    session.flush()
+    ctx.session.add(beneficiary)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="beneficiary.created",
         object_type="beneficiary",
@@ -94,17 +95,17 @@ def create_beneficiary(session: Session, cipher: DataCipher, *, actor: Actor, da
 
 
 def update_beneficiary(
-    session: Session, *, actor: Actor, beneficiary: Beneficiary, changes: Mapping[str, Any], reason: str | None = None
+    ctx: Ctx, *, actor: Actor, beneficiary: Beneficiary, changes: Mapping[str, Any], reason: str | None = None
 ) -> list[str]:
     """Apply changes to editable fields; returns the names of the fields that changed."""
     if "village_code" in changes:
-        _check_village(session, actor, changes["village_code"])
+        _check_village(ctx, actor, changes["village_code"])
     changed = [name for name in EDITABLE_FIELDS if name in changes and getattr(beneficiary, name) != changes[name]]
     for name in changed:
         setattr(beneficiary, name, changes[name])
     if changed:
         record(
-            session,
+            ctx.session,
             actor=actor,
             action="beneficiary.updated",
             object_type="beneficiary",
@@ -127,7 +128,7 @@ class ListFilters:
 
 
 def list_beneficiaries(
-    session: Session, *, actor: Actor, filters: ListFilters, offset: int, limit: int
+    ctx: Ctx, *, actor: Actor, filters: ListFilters, offset: int, limit: int
 ) -> tuple[list[Beneficiary], int]:
     """A page of beneficiaries in scope, ordered by village then name, and the total count."""
     query = scoped_query(actor)
@@ -142,7 +143,7 @@ def list_beneficiaries(
     if filters.name:
         query = query.where(Beneficiary.name.contains(filters.name, autoescape=True))
     return fetch_page(
-        session,
+        ctx.session,
         query,
         order_by=(Beneficiary.village_code, Beneficiary.name, Beneficiary.id),
         offset=offset,
@@ -170,8 +171,7 @@ ROW_COMMIT_EVERY = 200
 
 
 def import_roster(
-    session: Session,
-    cipher: DataCipher,
+    ctx: Ctx,
     *,
     actor: Actor,
     rows: Iterable[tuple[int, dict[str, Any] | dict[str, list[str]], bool]],
@@ -180,17 +180,18 @@ def import_roster(
     """Create or update beneficiaries row by row, keyed by ID number, so importing a file twice changes nothing.
 
     `rows` yields (row number, data, valid); invalid rows carry their field errors instead of data.
-    A bad row is reported and skipped; it never stops the rows after it. Commits as it goes.
+    A bad row is reported and skipped; it never stops the rows after it. One unit of work per
+    ROW_COMMIT_EVERY rows, so a long import keeps what it did if it stops half way.
     """
     report = ImportReport()
-    for number, data, valid in rows:
-        result = _import_row(session, cipher, actor, number, data) if valid else error_row(number, data)
-        report.rows.append(result)
-        if on_row:
-            on_row(result)
-        if len(report.rows) % ROW_COMMIT_EVERY == 0:
-            session.commit()
-    session.commit()
+    rows = iter(rows)
+    while chunk := list(islice(rows, ROW_COMMIT_EVERY)):
+        with unit_of_work(ctx.session):
+            for number, data, valid in chunk:
+                result = _import_row(ctx, actor, number, data) if valid else error_row(number, data)
+                report.rows.append(result)
+                if on_row:
+                    on_row(result)
     return report
 
 
@@ -202,18 +203,16 @@ def error_row(number: int, errors: Mapping[str, Any]) -> ImportRowResult:
     return ImportRowResult(row=number, status="error", errors=flat)
 
 
-def _import_row(
-    session: Session, cipher: DataCipher, actor: Actor, number: int, data: Mapping[str, Any]
-) -> ImportRowResult:
+def _import_row(ctx: Ctx, actor: Actor, number: int, data: Mapping[str, Any]) -> ImportRowResult:
     try:
-        existing = find_by_id_number(session, cipher, data["id_number"])
+        existing = find_by_id_number(ctx, id_number=data["id_number"])
         if existing is None:
-            created = create_beneficiary(session, cipher, actor=actor, data=data)
+            created = create_beneficiary(ctx, actor=actor, data=data)
             return ImportRowResult(row=number, status="created", beneficiary_id=created.id)
         if not within(actor.region_code, existing.village_code):
             raise DomainError.field("id_number", "registered_elsewhere", "registered in another region")
-        changed = update_beneficiary(session, actor=actor, beneficiary=existing, changes=data, reason="roster import")
-        session.flush()
+        changed = update_beneficiary(ctx, actor=actor, beneficiary=existing, changes=data, reason="roster import")
+        ctx.session.flush()
         return ImportRowResult(row=number, status="updated" if changed else "unchanged", beneficiary_id=existing.id)
     except DomainError as exc:
         return error_row(number, exc.errors)

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.orm import Session
-
-from server.crypto import cipher
+from server.context import Ctx
+from server.db import AUDIT_BEFORE_DECRYPT, commit_early
 from server.services.audit import Actor, record
-from storage import ObjectStore, StorageError
+from storage import StorageError
 
 log = logging.getLogger(__name__)
 
 
-def put(store: ObjectStore, key: str, data: bytes) -> None:
+def put(ctx: Ctx, *, key: str, data: bytes) -> None:
     """Encrypt and store; the key is the AES-GCM context, so an object moved to another key will not open."""
     # Stored as opaque bytes: a content type in storage metadata would say what the ciphertext hides.
-    store.put(key, cipher().encrypt(data, context=key), "application/octet-stream")
+    ctx.store.put(key, ctx.cipher.encrypt(data, context=key), "application/octet-stream")
 
 
-def get(store: ObjectStore, key: str) -> bytes:
+def get(ctx: Ctx, *, key: str) -> bytes:
     """Fetch and decrypt without auditing: for the worker's own processing."""
-    return cipher().decrypt(store.get(key), context=key)
+    return ctx.cipher.decrypt(ctx.store.get(key), context=key)
 
 
 def read_for_person(
-    session: Session,
-    store: ObjectStore,
+    ctx: Ctx,
     *,
     actor: Actor,
     key: str,
@@ -37,7 +35,7 @@ def read_for_person(
 ) -> bytes:
     """Decrypt an object for a person to look at, recording who looked and why. Commits the audit entry first."""
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="biometric.viewed",
         object_type=object_type,
@@ -45,13 +43,13 @@ def read_for_person(
         region_code=region_code,
         reason=reason,
     )
-    session.commit()
-    return get(store, key)
+    commit_early(ctx.session, AUDIT_BEFORE_DECRYPT)
+    return get(ctx, key=key)
 
 
-def discard(store: ObjectStore, key: str) -> None:
+def discard(ctx: Ctx, *, key: str) -> None:
     """Best-effort removal of an object whose row was never committed."""
     try:
-        store.delete(key)
+        ctx.store.delete(key)
     except StorageError:
         log.warning("could not remove orphaned object %s", key, exc_info=True)

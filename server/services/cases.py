@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.db import fetch_page
 from server.models import Beneficiary, CaseKind, CaseState, ReviewCase, utcnow
 from server.services.audit import Actor, record
@@ -79,7 +80,7 @@ class CaseFilters:
 
 
 def list_cases(
-    session: Session, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
+    ctx: Ctx, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
 ) -> tuple[list[ReviewCase], int]:
     """A page of the actor's queue, soonest due first, and the total."""
     query = select(ReviewCase).where(in_scope(ReviewCase.region_code, actor.region_code))
@@ -96,7 +97,11 @@ def list_cases(
     if filters.due_before:
         query = query.where(ReviewCase.due_on <= filters.due_before)
     return fetch_page(
-        session, query, order_by=(ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id), offset=offset, limit=limit
+        ctx.session,
+        query,
+        order_by=(ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id),
+        offset=offset,
+        limit=limit,
     )
 
 
@@ -108,8 +113,8 @@ def set_state(case: ReviewCase, state: CaseState, *, actor: Actor, reason: str) 
     case.decision_reason = reason
 
 
-def get_case(session: Session, *, actor: Actor, case_id: uuid.UUID) -> ReviewCase:
-    case = session.scalar(
+def get_case(ctx: Ctx, *, actor: Actor, case_id: uuid.UUID) -> ReviewCase:
+    case = ctx.session.scalar(
         select(ReviewCase).where(ReviewCase.id == case_id, in_scope(ReviewCase.region_code, actor.region_code))
     )
     if case is None:

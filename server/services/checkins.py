@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.db import fetch_page
+from server.context import Ctx
+from server.db import fetch_page, savepoint
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -34,7 +34,6 @@ from server.services.audit import Actor, record
 from server.services.beneficiaries import scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.regions import in_scope as region_scope
-from storage import ObjectStore
 from worker.face.image import ImageRejected, decode_image
 
 VERIFY_TASK = "fieldcheck.verify_checkin"
@@ -73,9 +72,9 @@ def _random_actions(settings: Settings) -> list[str]:
     return chosen
 
 
-def is_enrolled(session: Session, beneficiary_id: uuid.UUID) -> bool:
+def is_enrolled(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> bool:
     return (
-        session.scalar(
+        ctx.session.scalar(
             select(func.count())
             .select_from(FaceTemplate)
             .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
@@ -85,35 +84,35 @@ def is_enrolled(session: Session, beneficiary_id: uuid.UUID) -> bool:
     )
 
 
-def lockout_until(session: Session, settings: Settings, beneficiary_id: uuid.UUID) -> datetime | None:
+def lockout_until(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> datetime | None:
     """When a lockout after too many recent failures ends, or None if there is none."""
     now = utcnow()
-    recent = session.scalars(
+    recent = ctx.session.scalars(
         select(Checkin.decided_at)
         .where(
             Checkin.beneficiary_id == beneficiary_id,
             Checkin.state == CheckinState.REJECTED,
-            Checkin.decided_at >= now - timedelta(minutes=settings.checkin.failure_window_minutes),
+            Checkin.decided_at >= now - timedelta(minutes=ctx.settings.checkin.failure_window_minutes),
         )
         .order_by(Checkin.decided_at.desc())
     ).all()
-    if len(recent) < settings.checkin.max_failures:
+    if len(recent) < ctx.settings.checkin.max_failures:
         return None
-    until = recent[0] + timedelta(minutes=settings.checkin.lockout_minutes)
+    until = recent[0] + timedelta(minutes=ctx.settings.checkin.lockout_minutes)
     return until if until > now else None
 
 
-def _check_not_locked(session: Session, settings: Settings, beneficiary_id: uuid.UUID) -> None:
-    until = lockout_until(session, settings, beneficiary_id)
+def _check_not_locked(ctx: Ctx, beneficiary_id: uuid.UUID) -> None:
+    until = lockout_until(ctx, beneficiary_id=beneficiary_id)
     if until is not None:
         raise Locked(until)
 
 
-def _visit_for(session: Session, actor: Actor, beneficiary: Beneficiary, visit_id: uuid.UUID) -> Visit:
+def _visit_for(ctx: Ctx, actor: Actor, beneficiary: Beneficiary, visit_id: uuid.UUID) -> Visit:
     """The caller's own visit to this person (or their household) that an assisted check-in belongs to."""
     if actor.kind != "staff":
         raise DomainError.field("visit_id", "staff_only", "only a field worker's check-in belongs to a visit")
-    visit = session.get(Visit, visit_id)
+    visit = ctx.session.get(Visit, visit_id)
     own = visit is not None and str(visit.field_worker_id) == actor.id and not visit.quarantined
     concerns = own and (
         visit.beneficiary_id == beneficiary.id
@@ -125,25 +124,24 @@ def _visit_for(session: Session, actor: Actor, beneficiary: Beneficiary, visit_i
 
 
 def issue_challenge(
-    session: Session,
-    settings: Settings,
+    ctx: Ctx,
     *,
     actor: Actor,
     beneficiary: Beneficiary,
     assisted_by_relative: bool = False,
     visit_id: uuid.UUID | None = None,
 ) -> CheckinChallenge:
-    """A single-use challenge for this beneficiary, answerable only by whoever asked for it. Commits.
+    """A single-use challenge for this beneficiary, answerable only by whoever asked for it.
 
     A field worker running it during a home visit names the visit, and the verdict is linked to it.
     """
     if visit_id is not None:
-        _visit_for(session, actor, beneficiary, visit_id)
+        _visit_for(ctx, actor, beneficiary, visit_id)
     if beneficiary.status == BeneficiaryStatus.TERMINATED:
         raise Conflict("this beneficiary's assistance has ended", {"beneficiary_id": ["terminated"]})
-    if not is_enrolled(session, beneficiary.id):
+    if not is_enrolled(ctx, beneficiary_id=beneficiary.id):
         raise Conflict("enrol the beneficiary's face before a check-in", {"beneficiary_id": ["not_enrolled"]})
-    _check_not_locked(session, settings, beneficiary.id)
+    _check_not_locked(ctx, beneficiary.id)
     now = utcnow()
     if actor.kind == "device":
         mode = CheckinMode.ASSISTED_RELATIVE if assisted_by_relative else CheckinMode.SELF
@@ -156,14 +154,14 @@ def issue_challenge(
         mode=mode,
         visit_id=visit_id,
         nonce=secrets.token_hex(16),
-        actions=_random_actions(settings),
+        actions=_random_actions(ctx.settings),
         issued_at=now,
-        expires_at=now + timedelta(seconds=settings.checkin.challenge_seconds),
+        expires_at=now + timedelta(seconds=ctx.settings.checkin.challenge_seconds),
     )
-    session.add(challenge)
-    session.flush()
+    ctx.session.add(challenge)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="checkin.challenge_issued",
         object_type="checkin_challenge",
@@ -175,7 +173,6 @@ def issue_challenge(
             "visit_id": str(visit_id) if visit_id else None,
         },
     )
-    session.commit()
     return challenge
 
 
@@ -215,9 +212,7 @@ def _validate_frames(settings: Settings, challenge: CheckinChallenge, frames: li
 
 
 def submit(
-    session: Session,
-    store: ObjectStore,
-    settings: Settings,
+    ctx: Ctx,
     *,
     actor: Actor,
     challenge_id: uuid.UUID,
@@ -226,19 +221,19 @@ def submit(
     gps: dict[str, Any] | None,
     device_info: dict[str, Any],
 ) -> tuple[Checkin, bool]:
-    """Accept a check-in: frames encrypted and stored, the row committed as received. Returns (check-in, created).
+    """Accept a check-in: frames encrypted and stored, the row added as received. Returns (check-in, created).
 
     A resubmission with the same client id returns the stored check-in and changes nothing.
     """
-    challenge = session.get(CheckinChallenge, challenge_id)
-    visible = challenge is not None and session.scalar(
+    challenge = ctx.session.get(CheckinChallenge, challenge_id)
+    visible = challenge is not None and ctx.session.scalar(
         scoped_query(actor).where(Beneficiary.id == challenge.beneficiary_id)
     )
     if not visible:
         raise NotFound("challenge not found", {"challenge_id": ["challenge_not_found"]})
     if not _owns(actor, challenge):
         raise Forbidden("this challenge was issued to someone else", {"challenge_id": ["challenge_not_yours"]})
-    existing = session.scalar(
+    existing = ctx.session.scalar(
         select(Checkin).where(Checkin.beneficiary_id == challenge.beneficiary_id, Checkin.client_id == client_id)
     )
     if existing is not None:
@@ -249,78 +244,78 @@ def submit(
         raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
     if challenge.expires_at < utcnow():
         raise Gone("this challenge has expired; ask for a new one", {"challenge_id": ["challenge_expired"]})
-    _check_not_locked(session, settings, challenge.beneficiary_id)
-    _validate_frames(settings, challenge, frames)
+    _check_not_locked(ctx, challenge.beneficiary_id)
+    _validate_frames(ctx.settings, challenge, frames)
 
-    beneficiary = session.get(Beneficiary, challenge.beneficiary_id)
+    beneficiary = ctx.session.get(Beneficiary, challenge.beneficiary_id)
     checkin_id = uuid.uuid4()
     stored: list[str] = []
     try:
-        checkin = Checkin(
-            id=checkin_id,
-            beneficiary_id=beneficiary.id,
-            challenge_id=challenge.id,
-            client_id=client_id,
-            mode=challenge.mode,
-            device_id=challenge.device_id,
-            staff_id=challenge.staff_id,
-            visit_id=challenge.visit_id,
-            region_code=beneficiary.village_code,
-            gps=gps,
-            device_info=device_info,
-        )
-        session.add(checkin)
-        for position, frame in enumerate(frames):
-            key = f"checkins/{checkin_id}/{position}"
-            biometrics.put(store, key, frame.data)
-            stored.append(key)
-            session.add(
-                CheckinFrame(
-                    checkin_id=checkin_id,
-                    position=position,
-                    object_key=key,
-                    sha256=hashlib.sha256(frame.data).hexdigest(),
-                    captured_at=frame.captured_at,
-                    action=frame.action,
-                )
+        with savepoint(ctx.session):
+            checkin = Checkin(
+                id=checkin_id,
+                beneficiary_id=beneficiary.id,
+                challenge_id=challenge.id,
+                client_id=client_id,
+                mode=challenge.mode,
+                device_id=challenge.device_id,
+                staff_id=challenge.staff_id,
+                visit_id=challenge.visit_id,
+                region_code=beneficiary.village_code,
+                gps=gps,
+                device_info=device_info,
             )
-        used = session.execute(
-            update(CheckinChallenge)
-            .where(CheckinChallenge.id == challenge.id, CheckinChallenge.used_at.is_(None))
-            .values(used_at=utcnow())
-        ).rowcount
-        if not used:
-            raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
-        record(
-            session,
-            actor=actor,
-            action="checkin.received",
-            object_type="checkin",
-            object_id=checkin_id,
-            region_code=beneficiary.village_code,
-            details={"frames": len(frames), "mode": challenge.mode.value},
-        )
-        session.commit()
+            ctx.session.add(checkin)
+            for position, frame in enumerate(frames):
+                key = f"checkins/{checkin_id}/{position}"
+                biometrics.put(ctx, key=key, data=frame.data)
+                stored.append(key)
+                ctx.session.add(
+                    CheckinFrame(
+                        checkin_id=checkin_id,
+                        position=position,
+                        object_key=key,
+                        sha256=hashlib.sha256(frame.data).hexdigest(),
+                        captured_at=frame.captured_at,
+                        action=frame.action,
+                    )
+                )
+            used = ctx.session.execute(
+                update(CheckinChallenge)
+                .where(CheckinChallenge.id == challenge.id, CheckinChallenge.used_at.is_(None))
+                .values(used_at=utcnow())
+            ).rowcount
+            if not used:
+                raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
+            # Flushed here, so a failed insert removes the frames it would have pointed to.
+            ctx.session.flush()
+            record(
+                ctx.session,
+                actor=actor,
+                action="checkin.received",
+                object_type="checkin",
+                object_id=checkin_id,
+                region_code=beneficiary.village_code,
+                details={"frames": len(frames), "mode": challenge.mode.value},
+            )
     except IntegrityError:
         # The same client id arrived twice at once: the other request stored it.
-        session.rollback()
-        _discard(store, stored)
-        existing = session.scalar(
+        _discard(ctx, stored)
+        existing = ctx.session.scalar(
             select(Checkin).where(Checkin.beneficiary_id == challenge.beneficiary_id, Checkin.client_id == client_id)
         )
         if existing is None:
             raise
         return existing, False
     except BaseException:
-        session.rollback()
-        _discard(store, stored)
+        _discard(ctx, stored)
         raise
     return checkin, True
 
 
-def _discard(store: ObjectStore, keys: list[str]) -> None:
+def _discard(ctx: Ctx, keys: list[str]) -> None:
     for key in keys:
-        biometrics.discard(store, key)
+        biometrics.discard(ctx, key=key)
 
 
 # What a device may be told: an answer it can act on, never a score or the detector's reasoning.
@@ -369,9 +364,9 @@ def device_view(checkin: Checkin) -> dict[str, Any]:
     }
 
 
-def get_checkin(session: Session, *, actor: Actor, checkin_id: uuid.UUID) -> Checkin:
+def get_checkin(ctx: Ctx, *, actor: Actor, checkin_id: uuid.UUID) -> Checkin:
     """A check-in of a beneficiary the actor may see."""
-    checkin = session.scalar(
+    checkin = ctx.session.scalar(
         select(Checkin)
         .join(Beneficiary, Beneficiary.id == Checkin.beneficiary_id)
         .where(Checkin.id == checkin_id, Beneficiary.id.in_(scoped_query(actor).with_only_columns(Beneficiary.id)))
@@ -382,7 +377,7 @@ def get_checkin(session: Session, *, actor: Actor, checkin_id: uuid.UUID) -> Che
 
 
 def list_checkins(
-    session: Session, *, actor: Actor, filters: dict[str, Any], offset: int, limit: int
+    ctx: Ctx, *, actor: Actor, filters: dict[str, Any], offset: int, limit: int
 ) -> tuple[list[Checkin], int]:
     """Check-ins in the actor's region, newest first, filtered by region, state, person and period."""
     query = select(Checkin).where(region_scope(Checkin.region_code, actor.region_code))
@@ -396,4 +391,4 @@ def list_checkins(
         query = query.where(Checkin.created_at >= filters["received_from"])
     if filters.get("received_to"):
         query = query.where(Checkin.created_at < filters["received_to"])
-    return fetch_page(session, query, order_by=(Checkin.created_at.desc(), Checkin.id), offset=offset, limit=limit)
+    return fetch_page(ctx.session, query, order_by=(Checkin.created_at.desc(), Checkin.id), offset=offset, limit=limit)

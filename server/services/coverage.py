@@ -23,8 +23,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.models import (
     Beneficiary,
     CaseState,
@@ -78,15 +78,15 @@ def _start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _grouped(session: Session, key: ColumnElement[str], query: Select) -> dict[str, int]:
-    return {code: count for count, code in session.execute(query.add_columns(key).group_by(key))}
+def _grouped(ctx: Ctx, key: ColumnElement[str], query: Select) -> dict[str, int]:
+    return {code: count for count, code in ctx.session.execute(query.add_columns(key).group_by(key))}
 
 
 def coverage(
-    session: Session, *, actor: Actor, region_code: str, first: date, last: date
+    ctx: Ctx, *, actor: Actor, region_code: str, first: date, last: date
 ) -> tuple[list[CoverageRow], CoverageRow]:
     """Rows per child region and the total, for the days `first` to `last` inclusive."""
-    region = session.get(Region, region_code)
+    region = ctx.session.get(Region, region_code)
     if region is None or not within(actor.region_code, region_code):
         raise DomainError.field("region", "unknown_region", "no such region in your scope")
     if last < first:
@@ -95,7 +95,7 @@ def coverage(
     child_level = CHILD_LEVEL.get(region.level)
     length = CODE_LENGTH[child_level or region.level]
     children = (
-        session.scalars(select(Region).where(Region.parent_code == region_code).order_by(Region.code)).all()
+        ctx.session.scalars(select(Region).where(Region.parent_code == region_code).order_by(Region.code)).all()
         if child_level
         else [region]
     )
@@ -121,12 +121,12 @@ def coverage(
     )
     village = prefix(Beneficiary.village_code)
     figures = {
-        "beneficiaries": _grouped(session, village, select(counted).where(on_rolls)),
-        "enrolled": _grouped(session, village, select(counted).where(on_rolls, Beneficiary.id.in_(encoded))),
-        "checked_in": _grouped(session, village, select(counted).where(on_rolls, Beneficiary.id.in_(received))),
-        "verified": _grouped(session, village, select(counted).where(on_rolls, Beneficiary.id.in_(verified))),
+        "beneficiaries": _grouped(ctx, village, select(counted).where(on_rolls)),
+        "enrolled": _grouped(ctx, village, select(counted).where(on_rolls, Beneficiary.id.in_(encoded))),
+        "checked_in": _grouped(ctx, village, select(counted).where(on_rolls, Beneficiary.id.in_(received))),
+        "verified": _grouped(ctx, village, select(counted).where(on_rolls, Beneficiary.id.in_(verified))),
         "open_cases": _grouped(
-            session,
+            ctx,
             prefix(ReviewCase.region_code),
             select(func.count(ReviewCase.id)).where(
                 in_scope(ReviewCase.region_code, region_code),
@@ -135,7 +135,7 @@ def coverage(
             ),
         ),
         "suspensions": _grouped(
-            session,
+            ctx,
             prefix(Suspension.region_code),
             select(func.count(Suspension.id)).where(
                 in_scope(Suspension.region_code, region_code),
@@ -144,7 +144,7 @@ def coverage(
             ),
         ),
         "reinstatements": _grouped(
-            session,
+            ctx,
             prefix(Suspension.region_code),
             select(func.count(Suspension.id)).where(
                 in_scope(Suspension.region_code, region_code),
@@ -179,7 +179,7 @@ CSV_COLUMNS = (
 
 
 def coverage_csv(
-    session: Session, *, actor: Actor, rows: list[CoverageRow], total: CoverageRow, first: date, last: date
+    ctx: Ctx, *, actor: Actor, rows: list[CoverageRow], total: CoverageRow, first: date, last: date
 ) -> bytes:
     """The report as CSV, the total last; the export is audited and the caller commits."""
     buffer = io.StringIO()
@@ -188,7 +188,7 @@ def coverage_csv(
     for row in [*rows, total]:
         writer.writerow({key: "" if value is None else value for key, value in row.as_dict().items()})
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="report.coverage_exported",
         object_type="report",

@@ -20,9 +20,9 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, case, exists, func, literal, or_, select
-from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.context import Ctx
 from server.db import fetch_page
 from server.models import (
     Beneficiary,
@@ -171,17 +171,15 @@ def standard_periods(frequency: CycleFrequency, year: int) -> list[tuple[date, d
     return periods
 
 
-def _overlapping(
-    session: Session, region_code: str, program: Program | None, opens_on: date, deadline: date
-) -> Cycle | None:
+def _overlapping(ctx: Ctx, region_code: str, program: Program | None, opens_on: date, deadline: date) -> Cycle | None:
     query = select(Cycle).where(_applies_to_region(region_code), Cycle.opens_on <= deadline, Cycle.deadline >= opens_on)
     if program is not None:
         query = query.where(or_(Cycle.program.is_(None), Cycle.program == program))
-    return session.scalars(query.limit(1)).first()
+    return ctx.session.scalars(query.limit(1)).first()
 
 
 def create_cycle(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     region_code: str,
@@ -193,14 +191,14 @@ def create_cycle(
     today: date,
 ) -> Cycle:
     """Add a cycle for a region of the actor's; it may not overlap another cycle for the same people."""
-    region = session.get(Region, region_code)
+    region = ctx.session.get(Region, region_code)
     if region is None or (actor.region_code and not within(actor.region_code, region_code)):
         raise DomainError.field("region_code", "unknown_region", "no such region in your region")
     if deadline < opens_on:
         raise DomainError.field("deadline", "before_opening", "the deadline is before the opening day")
     if deadline < today:
         raise DomainError.field("deadline", "in_the_past", "the deadline has passed; a cycle is for the future")
-    clash = _overlapping(session, region_code, program, opens_on, deadline)
+    clash = _overlapping(ctx, region_code, program, opens_on, deadline)
     if clash is not None:
         raise Conflict(
             f"overlaps cycle {clash.id} ({clash.region_code}, {clash.opens_on} to {clash.deadline})",
@@ -215,10 +213,10 @@ def create_cycle(
         grace_days=grace_days,
         created_by=uuid.UUID(actor.id) if actor.kind == "staff" else None,
     )
-    session.add(cycle)
-    session.flush()
+    ctx.session.add(cycle)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="cycle.created",
         object_type="cycle",
@@ -236,7 +234,7 @@ def create_cycle(
 
 
 def generate_cycles(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     region_code: str,
@@ -253,7 +251,7 @@ def generate_cycles(
         try:
             created.append(
                 create_cycle(
-                    session,
+                    ctx,
                     actor=actor,
                     region_code=region_code,
                     program=program,
@@ -276,9 +274,9 @@ def visible_cycles(actor: Actor):
     return select(Cycle).where(_applies_to_region(actor.region_code))
 
 
-def list_cycles(session: Session, *, actor: Actor, offset: int, limit: int) -> tuple[list[Cycle], int]:
+def list_cycles(ctx: Ctx, *, actor: Actor, offset: int, limit: int) -> tuple[list[Cycle], int]:
     return fetch_page(
-        session,
+        ctx.session,
         visible_cycles(actor),
         order_by=(Cycle.opens_on.desc(), Cycle.region_code, Cycle.id),
         offset=offset,
@@ -286,8 +284,8 @@ def list_cycles(session: Session, *, actor: Actor, offset: int, limit: int) -> t
     )
 
 
-def get_cycle(session: Session, *, actor: Actor, cycle_id: uuid.UUID) -> Cycle:
-    cycle = session.scalar(visible_cycles(actor).where(Cycle.id == cycle_id))
+def get_cycle(ctx: Ctx, *, actor: Actor, cycle_id: uuid.UUID) -> Cycle:
+    cycle = ctx.session.scalar(visible_cycles(actor).where(Cycle.id == cycle_id))
     if cycle is None:
         raise NotFound("cycle not found", {"cycle_id": ["not_found"]})
     return cycle
@@ -305,9 +303,9 @@ def applying_to(beneficiary: Beneficiary):
     )
 
 
-def cycle_for(session: Session, beneficiary: Beneficiary, on_date: date) -> Cycle | None:
+def cycle_for(ctx: Ctx, *, beneficiary: Beneficiary, on_date: date) -> Cycle | None:
     """The cycle a proof on this date counts for: the latest opened one whose window holds the date."""
-    for cycle in session.scalars(applying_to(beneficiary).where(Cycle.opens_on <= on_date).limit(3)):
+    for cycle in ctx.session.scalars(applying_to(beneficiary).where(Cycle.opens_on <= on_date).limit(3)):
         if on_date <= cycle.closes_on:
             return cycle
     return None
@@ -322,9 +320,9 @@ class Period:
     end: datetime
 
 
-def period_for(session: Session, beneficiary: Beneficiary, on_date: date, zone: tzinfo) -> Period:
+def period_for(ctx: Ctx, *, beneficiary: Beneficiary, on_date: date, zone: tzinfo) -> Period:
     """The cycle holding the date, or its calendar quarter where no cycle is configured (the default)."""
-    cycle = cycle_for(session, beneficiary, on_date)
+    cycle = cycle_for(ctx, beneficiary=beneficiary, on_date=on_date)
     if cycle is not None:
         win = window(cycle, zone)
         return Period(str(cycle.id), win.start, win.end)
@@ -344,7 +342,7 @@ def phase(cycle: Cycle, today: date) -> str:
 # --- reading where a cycle stands ---------------------------------------------------------------
 
 
-def status(session: Session, *, actor: Actor, cycle: Cycle, zone: tzinfo) -> dict[str, Any]:
+def status(ctx: Ctx, *, actor: Actor, cycle: Cycle, zone: tzinfo) -> dict[str, Any]:
     """How many people in the actor's part of the cycle are due, satisfied (by each kind) and not."""
     win = window(cycle, zone)
     terms = {kind: term(cycle, win, Beneficiary.id) for kind, term in SATISFIED_BY.items()}
@@ -352,7 +350,7 @@ def status(session: Session, *, actor: Actor, cycle: Cycle, zone: tzinfo) -> dic
     def count_where(condition: ColumnElement[bool]):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    row = session.execute(
+    row = ctx.session.execute(
         select(
             func.count(),
             count_where(or_(*terms.values())),
@@ -370,13 +368,13 @@ def status(session: Session, *, actor: Actor, cycle: Cycle, zone: tzinfo) -> dic
     }
 
 
-def beneficiary_cycles(session: Session, *, beneficiary: Beneficiary, zone: tzinfo, limit: int = 12) -> list[dict]:
+def beneficiary_cycles(ctx: Ctx, *, beneficiary: Beneficiary, zone: tzinfo, limit: int = 12) -> list[dict]:
     """The person's latest cycles: were they due, is the cycle satisfied, and by what."""
     today = local_today(zone)
     results = []
-    for cycle in session.scalars(applying_to(beneficiary).limit(limit)):
+    for cycle in ctx.session.scalars(applying_to(beneficiary).limit(limit)):
         win = window(cycle, zone)
-        kinds = session.execute(
+        kinds = ctx.session.execute(
             select(*(term(cycle, win, literal(beneficiary.id)).label(kind) for kind, term in SATISFIED_BY.items()))
         ).one()
         by = [kind for kind, hit in zip(SATISFIED_BY, kinds, strict=True) if hit]

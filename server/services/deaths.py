@@ -14,9 +14,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.crypto import DataCipher
+from server.context import Ctx
 from server.models import BeneficiaryStatus, CaseKind, PaymentLine, utcnow
 from server.schemas.death import DeathRowSchema
 from server.services.audit import Actor, record
@@ -47,8 +46,8 @@ class DeathRowResult:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
-def _flag_payments_after(session: Session, beneficiary_id: uuid.UUID, date_of_death: date) -> list[PaymentLine]:
-    lines = session.scalars(
+def _flag_payments_after(ctx: Ctx, beneficiary_id: uuid.UUID, date_of_death: date) -> list[PaymentLine]:
+    lines = ctx.session.scalars(
         select(PaymentLine)
         .where(PaymentLine.beneficiary_id == beneficiary_id, PaymentLine.period > period_of(date_of_death))
         .order_by(PaymentLine.period)
@@ -59,25 +58,23 @@ def _flag_payments_after(session: Session, beneficiary_id: uuid.UUID, date_of_de
     return paid
 
 
-def _import_row(
-    session: Session, cipher: DataCipher, actor: Actor, number: int, data: dict[str, Any]
-) -> DeathRowResult:
+def _import_row(ctx: Ctx, actor: Actor, number: int, data: dict[str, Any]) -> DeathRowResult:
     died = data["date_of_death"]
     if died > utcnow().date():
         return DeathRowResult(row=number, status="error", errors=[{"field": "date_of_death", "reason": "in_future"}])
-    beneficiary = find_by_id_number(session, cipher, data["id_number"])
+    beneficiary = find_by_id_number(ctx, id_number=data["id_number"])
     # Most registry rows are not beneficiaries; one outside the importer's region looks the same.
     if beneficiary is None or not within(actor.region_code, beneficiary.village_code):
         return DeathRowResult(row=number, status="no_match")
     if beneficiary.status == BeneficiaryStatus.TERMINATED:
         return DeathRowResult(row=number, status="already_terminated")
-    paid = _flag_payments_after(session, beneficiary.id, died)
+    paid = _flag_payments_after(ctx, beneficiary.id, died)
     payments = [
         {"run_id": str(line.run_id), "period": line.period, "amount": str(line.amount + line.arrears_amount)}
         for line in paid
     ]
     case = open_case(
-        session,
+        ctx.session,
         kind=CaseKind.DEATH_RECORD,
         beneficiary=beneficiary,
         dedupe_key=f"death_record:{beneficiary.id}:{died.isoformat()}",
@@ -93,7 +90,7 @@ def _import_row(
     )
     if paid:
         record(
-            session,
+            ctx.session,
             actor=actor,
             action="payment_line.flagged",
             object_type="beneficiary",
@@ -106,8 +103,8 @@ def _import_row(
     return DeathRowResult(row=number, status="case_opened", case_id=case.id, flagged_payments=len(paid))
 
 
-def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -> dict[str, Any]:
-    """Match each record to a beneficiary in the actor's region; importing a file twice changes nothing. Commits."""
+def import_deaths(ctx: Ctx, *, actor: Actor, rows) -> dict[str, Any]:
+    """Match each record to a beneficiary in the actor's region; importing a file twice changes nothing."""
     results = []
     for number, data, valid in rows:
         if not valid:
@@ -119,13 +116,13 @@ def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -
             results.append(DeathRowResult(row=number, status="error", errors=errors))
             continue
         try:
-            results.append(_import_row(session, cipher, actor, number, data))
+            results.append(_import_row(ctx, actor, number, data))
         except DomainError as exc:
             errors = [{"field": name, "reason": reason} for name, reasons in exc.errors.items() for reason in reasons]
             results.append(DeathRowResult(row=number, status="error", errors=errors))
     counts = {status: sum(1 for r in results if r.status == status) for status in STATUSES}
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="death_records.imported",
         object_type="import",
@@ -133,7 +130,6 @@ def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -
         region_code=actor.region_code,
         details=counts,
     )
-    session.commit()
     return {
         "case_opened": counts["case_opened"],
         "already_recorded": counts["already_recorded"],

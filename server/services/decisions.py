@@ -18,9 +18,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.config import Settings
+from server.context import Ctx
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -56,13 +55,13 @@ def _touch(case: ReviewCase) -> None:
     case.updated_at = utcnow()
 
 
-def pending_proposal(session: Session, case_id: uuid.UUID) -> CaseDecision | None:
-    return session.scalar(
+def pending_proposal(ctx: Ctx, *, case_id: uuid.UUID) -> CaseDecision | None:
+    return ctx.session.scalar(
         select(CaseDecision).where(CaseDecision.case_id == case_id, CaseDecision.status == DecisionStatus.PENDING)
     )
 
 
-def allowed_decisions(session: Session, case: ReviewCase, beneficiary: Beneficiary) -> list[DecisionKind]:
+def allowed_decisions(ctx: Ctx, *, case: ReviewCase, beneficiary: Beneficiary) -> list[DecisionKind]:
     """The decisions the case's state allows now."""
     if case.state == CaseState.SUSPENDED:
         return [DecisionKind.TERMINATE]
@@ -70,7 +69,7 @@ def allowed_decisions(session: Session, case: ReviewCase, beneficiary: Beneficia
         return []
     if beneficiary.status == BeneficiaryStatus.TERMINATED:
         return [DecisionKind.DISMISS]
-    ongoing = suspensions.ongoing_suspension(session, beneficiary.id)
+    ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=beneficiary.id)
     if ongoing is not None and ongoing.case_id == case.id:
         # Reopened by an appeal: uphold the suspension, terminate, or look again; a person reinstates.
         return [DecisionKind.SUSPEND, DecisionKind.TERMINATE, DecisionKind.ORDER_VISIT]
@@ -80,8 +79,8 @@ def allowed_decisions(session: Session, case: ReviewCase, beneficiary: Beneficia
     return allowed
 
 
-def _check_transition(session: Session, case: ReviewCase, beneficiary: Beneficiary, decision: DecisionKind) -> None:
-    allowed = allowed_decisions(session, case, beneficiary)
+def _check_transition(ctx: Ctx, case: ReviewCase, beneficiary: Beneficiary, decision: DecisionKind) -> None:
+    allowed = allowed_decisions(ctx, case=case, beneficiary=beneficiary)
     if decision not in allowed:
         raise Conflict(
             f"a case in state {case.state.value} does not allow {decision.value}",
@@ -143,7 +142,7 @@ def _validated_params(case: ReviewCase, decision: DecisionKind, params: Mapping[
 
 
 def decide(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     case: ReviewCase,
@@ -153,14 +152,14 @@ def decide(
 ) -> CaseDecision:
     """Take a decision (suspend and terminate: propose it for a second person). The caller commits."""
     reason = _reason(reason)
-    beneficiary = session.get(Beneficiary, case.beneficiary_id)
-    pending = pending_proposal(session, case.id)
+    beneficiary = ctx.session.get(Beneficiary, case.beneficiary_id)
+    pending = pending_proposal(ctx, case_id=case.id)
     if pending is not None:
         raise Conflict(
             "a proposal on this case awaits approval; approve or reject it first",
             {"decision": ["proposal_pending"], "pending_decision_id": [str(pending.id)]},
         )
-    _check_transition(session, case, beneficiary, decision)
+    _check_transition(ctx, case, beneficiary, decision)
     stored = _validated_params(case, decision, params)
     row = CaseDecision(
         case_id=case.id,
@@ -170,13 +169,13 @@ def decide(
         reason=reason,
         params=stored,
     )
-    session.add(row)
+    ctx.session.add(row)
     _touch(case)
-    session.flush()
+    ctx.session.flush()
     if row.status == DecisionStatus.APPLIED:
-        _apply_at_once(session, actor=actor, case=case, beneficiary=beneficiary, row=row, params=params)
+        _apply_at_once(ctx, actor=actor, case=case, beneficiary=beneficiary, row=row, params=params)
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="case.decision_proposed" if row.status == DecisionStatus.PENDING else "case.decided",
         object_type="review_case",
@@ -189,7 +188,7 @@ def decide(
 
 
 def _apply_at_once(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     case: ReviewCase,
@@ -203,7 +202,7 @@ def _apply_at_once(
     elif row.decision == DecisionKind.EXEMPT:
         set_state(case, CaseState.EXEMPTED, actor=actor, reason=row.reason)
         grant_exemption(
-            session,
+            ctx,
             actor=actor,
             beneficiary=beneficiary,
             kind=params["exemption"]["kind"],
@@ -214,7 +213,7 @@ def _apply_at_once(
         )
     elif row.decision == DecisionKind.ORDER_VISIT:
         visit_tasks.create_task(
-            session,
+            ctx,
             actor=actor,
             case=case,
             beneficiary=beneficiary,
@@ -225,29 +224,27 @@ def _apply_at_once(
         set_state(case, CaseState.DISMISSED, actor=actor, reason=row.reason)
 
 
-def _decision_of(session: Session, case: ReviewCase, decision_id: uuid.UUID) -> CaseDecision:
-    row = session.get(CaseDecision, decision_id)
+def _decision_of(ctx: Ctx, case: ReviewCase, decision_id: uuid.UUID) -> CaseDecision:
+    row = ctx.session.get(CaseDecision, decision_id)
     if row is None or row.case_id != case.id:
         raise NotFound("decision not found", {"decision_id": ["not_found"]})
     return row
 
 
-def _pending_of(session: Session, case: ReviewCase, decision_id: uuid.UUID) -> CaseDecision:
-    row = _decision_of(session, case, decision_id)
+def _pending_of(ctx: Ctx, case: ReviewCase, decision_id: uuid.UUID) -> CaseDecision:
+    row = _decision_of(ctx, case, decision_id)
     if row.status != DecisionStatus.PENDING:
         raise Conflict(f"this decision is {row.status.value}, not pending", {"decision_id": ["not_pending"]})
     return row
 
 
-def approve(
-    session: Session, settings: Settings, *, actor: Actor, case: ReviewCase, decision_id: uuid.UUID, reason: str | None
-) -> CaseDecision:
+def approve(ctx: Ctx, *, actor: Actor, case: ReviewCase, decision_id: uuid.UUID, reason: str | None) -> CaseDecision:
     """A second person approves a proposal, which then takes effect. The caller commits."""
-    row = _pending_of(session, case, decision_id)
+    row = _pending_of(ctx, case, decision_id)
     if row.proposed_by == _staff_uuid(actor):
         raise Forbidden("someone other than the proposer must approve this", {"_": ["four_eyes_required"]})
-    beneficiary = session.get(Beneficiary, case.beneficiary_id)
-    _check_transition(session, case, beneficiary, row.decision)
+    beneficiary = ctx.session.get(Beneficiary, case.beneficiary_id)
+    _check_transition(ctx, case, beneficiary, row.decision)
     row.status = DecisionStatus.APPROVED
     row.approved_by = _staff_uuid(actor)
     row.approved_at = utcnow()
@@ -257,8 +254,7 @@ def approve(
     channel = NoticeChannel(row.params["notice_channel"])
     apply = suspensions.start_suspension if row.decision == DecisionKind.SUSPEND else suspensions.terminate
     apply(
-        session,
-        settings,
+        ctx,
         actor=actor,
         case=case,
         decision=row,
@@ -267,7 +263,7 @@ def approve(
         channel=channel,
     )
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="case.decision_approved",
         object_type="review_case",
@@ -279,19 +275,17 @@ def approve(
     return row
 
 
-def reject(
-    session: Session, *, actor: Actor, case: ReviewCase, decision_id: uuid.UUID, reason: str | None
-) -> CaseDecision:
+def reject(ctx: Ctx, *, actor: Actor, case: ReviewCase, decision_id: uuid.UUID, reason: str | None) -> CaseDecision:
     """Turn a proposal down (the proposer may withdraw their own); the case stays as it was. The caller commits."""
     reason = _reason(reason)
-    row = _pending_of(session, case, decision_id)
+    row = _pending_of(ctx, case, decision_id)
     row.status = DecisionStatus.REJECTED
     row.rejected_by = _staff_uuid(actor)
     row.rejected_at = utcnow()
     row.review_reason = reason
     _touch(case)
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="case.decision_rejected",
         object_type="review_case",
@@ -303,16 +297,18 @@ def reject(
     return row
 
 
-def list_decisions(session: Session, case: ReviewCase) -> list[CaseDecision]:
+def list_decisions(ctx: Ctx, *, case: ReviewCase) -> list[CaseDecision]:
     return list(
-        session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id).order_by(CaseDecision.proposed_at))
+        ctx.session.scalars(
+            select(CaseDecision).where(CaseDecision.case_id == case.id).order_by(CaseDecision.proposed_at)
+        )
     )
 
 
-def assign(session: Session, *, actor: Actor, case: ReviewCase, assigned_to: uuid.UUID | None) -> None:
+def assign(ctx: Ctx, *, actor: Actor, case: ReviewCase, assigned_to: uuid.UUID | None) -> None:
     """Give the case to a supervisor or admin who can see it, or take it back (None). The caller commits."""
     if assigned_to is not None:
-        user = session.get(StaffUser, assigned_to)
+        user = ctx.session.get(StaffUser, assigned_to)
         if (
             user is None
             or not user.is_active
@@ -324,7 +320,7 @@ def assign(session: Session, *, actor: Actor, case: ReviewCase, assigned_to: uui
             )
     case.assigned_to = assigned_to
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="case.assigned",
         object_type="review_case",
@@ -334,15 +330,15 @@ def assign(session: Session, *, actor: Actor, case: ReviewCase, assigned_to: uui
     )
 
 
-def close_missed_checkin_cases(session: Session, *, beneficiary_id: uuid.UUID, checkin_id: uuid.UUID) -> int:
+def close_missed_checkin_cases(ctx: Ctx, *, beneficiary_id: uuid.UUID, checkin_id: uuid.UUID) -> int:
     """A verified check-in closes the person's undecided missed_checkin cases. Returns how many it closed.
 
     A case reopened by an appeal keeps its suspension: only a person reinstates, so it stays open.
     A proposal awaiting approval on a closed case is void and marked rejected.
     """
     system = Actor.system()
-    ongoing = suspensions.ongoing_suspension(session, beneficiary_id)
-    cases = session.scalars(
+    ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=beneficiary_id)
+    cases = ctx.session.scalars(
         select(ReviewCase).where(
             ReviewCase.beneficiary_id == beneficiary_id,
             ReviewCase.kind == CaseKind.MISSED_CHECKIN,
@@ -353,7 +349,7 @@ def close_missed_checkin_cases(session: Session, *, beneficiary_id: uuid.UUID, c
     for case in cases:
         if ongoing is not None and ongoing.case_id == case.id:
             continue
-        pending = pending_proposal(session, case.id)
+        pending = pending_proposal(ctx, case_id=case.id)
         if pending is not None:
             pending.status = DecisionStatus.REJECTED
             pending.rejected_at = utcnow()
@@ -366,11 +362,11 @@ def close_missed_checkin_cases(session: Session, *, beneficiary_id: uuid.UUID, c
             reason=CLOSED_BY_VERIFIED_CHECKIN,
             params={"checkin_id": str(checkin_id)},
         )
-        session.add(row)
+        ctx.session.add(row)
         set_state(case, CaseState.DISMISSED, actor=system, reason=CLOSED_BY_VERIFIED_CHECKIN)
-        session.flush()
+        ctx.session.flush()
         record(
-            session,
+            ctx.session,
             actor=system,
             action="case.closed",
             object_type="review_case",

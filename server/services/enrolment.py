@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.context import Ctx
 from server.models import (
     Beneficiary,
     CaseKind,
@@ -23,7 +23,7 @@ from server.services import biometrics, leases
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import DomainError
-from storage import ObjectStore, StorageError
+from storage import StorageError
 from worker.face.detect import FaceBox
 from worker.face.encode import encode_face, template_from_bytes, template_to_bytes
 from worker.face.image import ImageRejected, content_type, decode_image
@@ -67,8 +67,8 @@ def _check(upload: Upload, settings: Settings) -> _CheckedPhoto | list[str]:
     return _CheckedPhoto(upload, content_type(upload.data), rgb.shape[1], rgb.shape[0], quality)
 
 
-def active_photo_count(session: Session, beneficiary_id: uuid.UUID) -> int:
-    return session.scalar(
+def active_photo_count(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> int:
+    return ctx.session.scalar(
         select(func.count())
         .select_from(EnrolmentPhoto)
         .where(EnrolmentPhoto.beneficiary_id == beneficiary_id, EnrolmentPhoto.state.in_(ACTIVE_STATES))
@@ -76,25 +76,23 @@ def active_photo_count(session: Session, beneficiary_id: uuid.UUID) -> int:
 
 
 def add_photos(
-    session: Session,
-    store: ObjectStore,
-    settings: Settings,
+    ctx: Ctx,
     *,
     actor: Actor,
     beneficiary: Beneficiary,
     uploads: list[Upload],
     replace: bool = False,
 ) -> list[EnrolmentPhoto]:
-    """Check, encrypt, store and record enrolment photos; all or nothing. Commits."""
-    limit = settings.uploads.max_photos_per_beneficiary
+    """Check, encrypt, store and record enrolment photos; all or nothing (objects of a failed upload are removed)."""
+    limit = ctx.settings.uploads.max_photos_per_beneficiary
     if not 1 <= len(uploads) <= limit:
         raise DomainError.field("photos", "wrong_count", f"send 1 to {limit} photos")
-    kept = 0 if replace else active_photo_count(session, beneficiary.id)
+    kept = 0 if replace else active_photo_count(ctx, beneficiary_id=beneficiary.id)
     if kept + len(uploads) > limit:
         raise DomainError.field(
             "photos", "too_many_photos", f"a beneficiary has at most {limit} photos; retire some or replace them"
         )
-    checked = [_check(upload, settings) for upload in uploads]
+    checked = [_check(upload, ctx.settings) for upload in uploads]
     errors = {f"photos.{i}": result for i, result in enumerate(checked) if isinstance(result, list)}
     if errors:
         raise DomainError("one or more photos cannot be used for enrolment", errors)
@@ -103,11 +101,11 @@ def add_photos(
     stored_keys: list[str] = []
     try:
         if replace:
-            retire_photos(session, actor=actor, beneficiary=beneficiary, reason="replaced by new enrolment photos")
+            retire_photos(ctx, actor=actor, beneficiary=beneficiary, reason="replaced by new enrolment photos")
         for item in checked:
             photo_id = uuid.uuid4()
             key = f"enrolment/{beneficiary.id}/{photo_id}"
-            biometrics.put(store, key, item.upload.data)
+            biometrics.put(ctx, key=key, data=item.upload.data)
             stored_keys.append(key)
             photo = EnrolmentPhoto(
                 id=photo_id,
@@ -120,10 +118,10 @@ def add_photos(
                 height=item.height,
                 quality=item.quality,
             )
-            session.add(photo)
+            ctx.session.add(photo)
             photos.append(photo)
             record(
-                session,
+                ctx.session,
                 actor=actor,
                 action="enrolment_photo.uploaded",
                 object_type="enrolment_photo",
@@ -131,17 +129,17 @@ def add_photos(
                 region_code=beneficiary.village_code,
                 details={"beneficiary_id": str(beneficiary.id)},
             )
-        session.commit()
+        # Flushed here, so a failed insert removes the objects it would have pointed to.
+        ctx.session.flush()
     except BaseException:
-        session.rollback()
         for key in stored_keys:
-            biometrics.discard(store, key)
+            biometrics.discard(ctx, key=key)
         raise
     return photos
 
 
 def retire_photos(
-    session: Session, *, actor: Actor, beneficiary: Beneficiary, reason: str, photo_ids: list[uuid.UUID] | None = None
+    ctx: Ctx, *, actor: Actor, beneficiary: Beneficiary, reason: str, photo_ids: list[uuid.UUID] | None = None
 ) -> int:
     """Take photos (all active ones, or the given ones) out of matching; their templates stop counting."""
     query = update(EnrolmentPhoto).where(
@@ -149,10 +147,10 @@ def retire_photos(
     )
     if photo_ids is not None:
         query = query.where(EnrolmentPhoto.id.in_(photo_ids))
-    retired = session.execute(query.values(state=PhotoState.RETIRED, lease_expires_at=None)).rowcount
+    retired = ctx.session.execute(query.values(state=PhotoState.RETIRED, lease_expires_at=None)).rowcount
     if retired:
         record(
-            session,
+            ctx.session,
             actor=actor,
             action="enrolment_photo.retired",
             object_type="beneficiary",
@@ -176,9 +174,9 @@ def enrolment_state(photos: list[EnrolmentPhoto]) -> str:
     return "not_enrolled"
 
 
-def photos_of(session: Session, beneficiary_id: uuid.UUID) -> list[EnrolmentPhoto]:
+def photos_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[EnrolmentPhoto]:
     return list(
-        session.scalars(
+        ctx.session.scalars(
             select(EnrolmentPhoto)
             .where(EnrolmentPhoto.beneficiary_id == beneficiary_id)
             .order_by(EnrolmentPhoto.created_at)
@@ -186,38 +184,37 @@ def photos_of(session: Session, beneficiary_id: uuid.UUID) -> list[EnrolmentPhot
     )
 
 
-def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo_id: uuid.UUID) -> str:
-    """Turn a claimed photo into a template and search its county for the same face. Commits.
+def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID) -> str:
+    """Turn a claimed photo into a template and search its county for the same face; the claim commits at once.
 
     Idempotent: a photo already encoded, retired or leased to another worker is left alone.
     Returns what happened, for the task's log line.
     """
-    attempt = leases.claim(session, EnrolmentPhoto, photo_id, settings.task_lease_seconds)
+    attempt = leases.claim(ctx.session, EnrolmentPhoto, photo_id, ctx.settings.task_lease_seconds)
     if attempt is None:
         return "not_claimable"
-    photo = session.get(EnrolmentPhoto, photo_id)
-    beneficiary = session.get(Beneficiary, photo.beneficiary_id)
+    photo = ctx.session.get(EnrolmentPhoto, photo_id)
+    beneficiary = ctx.session.get(Beneficiary, photo.beneficiary_id)
     if attempt > MAX_ENCODE_ATTEMPTS:
         # Workers kept dying on this photo; stop handing it out and let a person look.
-        return _fail(session, photo, beneficiary, attempt, "too_many_attempts")
+        return _fail(ctx, photo, beneficiary, attempt, "too_many_attempts")
     try:
-        data = biometrics.get(store, photo.object_key)
+        data = biometrics.get(ctx, key=photo.object_key)
     except StorageError:
         if attempt >= MAX_ENCODE_ATTEMPTS:
-            return _fail(session, photo, beneficiary, attempt, "storage_unavailable")
+            return _fail(ctx, photo, beneficiary, attempt, "storage_unavailable")
         raise
     try:
-        rgb = decode_image(data, max_bytes=len(data), max_pixels=settings.uploads.max_pixels)
+        rgb = decode_image(data, max_bytes=len(data), max_pixels=ctx.settings.uploads.max_pixels)
     except ImageRejected as exc:
-        return _fail(session, photo, beneficiary, attempt, exc.code)
+        return _fail(ctx, photo, beneficiary, attempt, exc.code)
     vector = encode_face(rgb, FaceBox(**photo.quality["face"]))
 
     # Only the holder of this attempt's lease may finish; a slower duplicate delivery changes nothing.
-    if not leases.finish(session, EnrolmentPhoto, photo_id, attempt, state=PhotoState.ENCODED):
-        session.rollback()
+    if not leases.finish(ctx.session, EnrolmentPhoto, photo_id, attempt, state=PhotoState.ENCODED):
         return "lease_lost"
     county = beneficiary.village_code[:6]
-    session.add(
+    ctx.session.add(
         FaceTemplate(
             photo_id=photo.id,
             beneficiary_id=beneficiary.id,
@@ -228,27 +225,25 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
         )
     )
     record(
-        session,
+        ctx.session,
         actor=Actor.system(),
         action="enrolment_photo.encoded",
         object_type="enrolment_photo",
         object_id=photo.id,
         region_code=beneficiary.village_code,
     )
-    for other_id, distance in find_similar_faces(
-        session, settings, county=county, vector=vector, exclude=beneficiary.id
-    ):
-        _open_duplicate_case(session, beneficiary, photo, other_id, distance, settings)
-    session.commit()
+    for other_id, distance in find_similar_faces(ctx, county=county, vector=vector, exclude=beneficiary.id):
+        _open_duplicate_case(ctx, beneficiary, photo, other_id, distance, ctx.settings)
     return "encoded"
 
 
-def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: int, reason: str) -> str:
-    if not leases.finish(session, EnrolmentPhoto, photo.id, attempt, state=PhotoState.FAILED, failure_reason=reason):
-        session.rollback()
+def _fail(ctx: Ctx, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: int, reason: str) -> str:
+    if not leases.finish(
+        ctx.session, EnrolmentPhoto, photo.id, attempt, state=PhotoState.FAILED, failure_reason=reason
+    ):
         return "lease_lost"
     record(
-        session,
+        ctx.session,
         actor=Actor.system(),
         action="enrolment_photo.failed",
         object_type="enrolment_photo",
@@ -256,15 +251,14 @@ def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, att
         region_code=beneficiary.village_code,
         reason=reason,
     )
-    session.commit()
     return "failed"
 
 
 def find_similar_faces(
-    session: Session, settings: Settings, *, county: str, vector: np.ndarray, exclude: uuid.UUID
+    ctx: Ctx, *, county: str, vector: np.ndarray, exclude: uuid.UUID
 ) -> list[tuple[uuid.UUID, float]]:
     """Other beneficiaries in the county whose closest active template is within the duplicate distance."""
-    rows = session.execute(
+    rows = ctx.session.execute(
         select(FaceTemplate.beneficiary_id, FaceTemplate.vector)
         .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
         .where(
@@ -279,13 +273,13 @@ def find_similar_faces(
     distances = np.linalg.norm(gallery - vector, axis=1)
     closest: dict[uuid.UUID, float] = {}
     for (other_id, _), distance in zip(rows, distances, strict=True):
-        if distance <= settings.face.duplicate:
+        if distance <= ctx.settings.face.duplicate:
             closest[other_id] = min(float(distance), closest.get(other_id, float("inf")))
     return sorted(closest.items(), key=lambda item: item[1])
 
 
 def _open_duplicate_case(
-    session: Session,
+    ctx: Ctx,
     beneficiary: Beneficiary,
     photo: EnrolmentPhoto,
     other_id: uuid.UUID,
@@ -294,7 +288,7 @@ def _open_duplicate_case(
 ) -> None:
     pair = sorted([str(beneficiary.id), str(other_id)])
     open_case(
-        session,
+        ctx.session,
         kind=CaseKind.DUPLICATE_FACE,
         beneficiary=beneficiary,
         dedupe_key=f"duplicate_face:{pair[0]}:{pair[1]}",

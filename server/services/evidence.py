@@ -6,9 +6,8 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.crypto import DataCipher
+from server.context import Ctx
 from server.models import Cycle, CycleEvidence
 from server.schemas.cycle import EvidenceRowSchema
 from server.services.audit import Actor, record
@@ -26,11 +25,9 @@ def read_evidence(data: bytes) -> list[tuple[int, dict[str, Any], bool]]:
     return list(read_rows(data, _row_schema, required=COLUMNS, what="evidence (id_number, source, reference)"))
 
 
-def _import_row(
-    session: Session, cipher: DataCipher, actor: Actor, cycle: Cycle, number: int, data: dict[str, Any]
-) -> ImportRowResult:
+def _import_row(ctx: Ctx, actor: Actor, cycle: Cycle, number: int, data: dict[str, Any]) -> ImportRowResult:
     try:
-        beneficiary = find_by_id_number(session, cipher, data["id_number"])
+        beneficiary = find_by_id_number(ctx, id_number=data["id_number"])
     except DomainError as exc:
         return error_row(number, exc.errors)
     # Someone outside the caller's region looks exactly like someone unknown.
@@ -40,7 +37,7 @@ def _import_row(
     if not in_cycle:
         return error_row(number, {"id_number": ["not_in_cycle"]})
     key = (CycleEvidence.beneficiary_id == beneficiary.id, CycleEvidence.cycle_id == cycle.id)
-    existing = session.scalar(
+    existing = ctx.session.scalar(
         select(CycleEvidence.id).where(
             *key, CycleEvidence.source == data["source"], CycleEvidence.reference == data["reference"]
         )
@@ -54,10 +51,10 @@ def _import_row(
         reference=data["reference"],
         imported_by=uuid.UUID(actor.id) if actor.kind == "staff" else None,
     )
-    session.add(evidence)
-    session.flush()
+    ctx.session.add(evidence)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="evidence.imported",
         object_type="cycle_evidence",
@@ -68,16 +65,12 @@ def _import_row(
     return ImportRowResult(row=number, status="created", beneficiary_id=beneficiary.id)
 
 
-def import_evidence(
-    session: Session, cipher: DataCipher, *, actor: Actor, cycle: Cycle, rows: list[tuple[int, dict, bool]]
-) -> ImportReport:
-    """Record each row's evidence for the cycle; a bad row is reported and skipped, a repeated one changes nothing.
-    Commits."""
+def import_evidence(ctx: Ctx, *, actor: Actor, cycle: Cycle, rows: list[tuple[int, dict, bool]]) -> ImportReport:
+    """Record each row's evidence for the cycle; a bad row is reported and skipped, a repeated one changes nothing."""
     report = ImportReport()
     for number, data, valid in rows:
-        result = _import_row(session, cipher, actor, cycle, number, data) if valid else error_row(number, data)
+        result = _import_row(ctx, actor, cycle, number, data) if valid else error_row(number, data)
         report.rows.append(result)
-    session.commit()
     return report
 
 

@@ -7,8 +7,8 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.models import Beneficiary, Exemption, ExemptionKind, ReviewCase
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, Forbidden
@@ -28,7 +28,7 @@ def check_span(kind: ExemptionKind, starts_on: date, ends_on: date, *, field: st
 
 
 def grant_exemption(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     beneficiary: Beneficiary,
@@ -44,7 +44,7 @@ def grant_exemption(
         raise Forbidden("only staff approve exemptions", {"authorization": ["role_not_allowed"]})
     check_span(kind, starts_on, ends_on)
     if case_id is not None:
-        case = session.get(ReviewCase, case_id)
+        case = ctx.session.get(ReviewCase, case_id)
         if case is None or case.beneficiary_id != beneficiary.id:
             raise DomainError.field("case_id", "not_this_beneficiary", "the case is not this beneficiary's")
     exemption = Exemption(
@@ -57,10 +57,10 @@ def grant_exemption(
         approved_by=uuid.UUID(actor.id),
         case_id=case_id,
     )
-    session.add(exemption)
-    session.flush()
+    ctx.session.add(exemption)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="exemption.granted",
         object_type="exemption",
@@ -78,10 +78,10 @@ def grant_exemption(
     return exemption
 
 
-def list_exemptions(session: Session, *, beneficiary: Beneficiary) -> list[Exemption]:
+def list_exemptions(ctx: Ctx, *, beneficiary: Beneficiary) -> list[Exemption]:
     """A beneficiary's exemptions, latest first."""
     return list(
-        session.scalars(
+        ctx.session.scalars(
             select(Exemption)
             .where(Exemption.beneficiary_id == beneficiary.id)
             .order_by(Exemption.starts_on.desc(), Exemption.id)

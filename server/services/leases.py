@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from server.db import LEASE_CLAIM, commit_early
 from server.models import utcnow
 
 RECEIVED = "received"
@@ -21,7 +22,7 @@ PROCESSING = "processing"
 
 
 def claim(session: Session, model: Any, row_id: uuid.UUID, lease_seconds: int) -> int | None:
-    """Take a row if nobody holds a live lease on it; returns the attempt number. Commits."""
+    """Take a row if nobody holds a live lease on it; returns the attempt number. Commits at once."""
     now = utcnow()
     claimable = (model.state == RECEIVED) | ((model.state == PROCESSING) & (model.lease_expires_at < now))
     attempt = session.execute(
@@ -30,12 +31,12 @@ def claim(session: Session, model: Any, row_id: uuid.UUID, lease_seconds: int) -
         .values(state=PROCESSING, attempts=model.attempts + 1, lease_expires_at=now + timedelta(seconds=lease_seconds))
         .returning(model.attempts)
     ).scalar_one_or_none()
-    session.commit()
+    commit_early(session, LEASE_CLAIM)
     return attempt
 
 
 def finish(session: Session, model: Any, row_id: uuid.UUID, attempt: int, **values: Any) -> bool:
-    """Set the outcome if this attempt still holds the lease; the caller commits."""
+    """Set the outcome if this attempt still holds the lease; the caller's unit of work commits."""
     finished = session.execute(
         update(model)
         .where(model.id == row_id, model.state == PROCESSING, model.attempts == attempt)

@@ -25,8 +25,9 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from server.context import Ctx
+from server.db import savepoint
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -47,8 +48,8 @@ COLUMNS = ("village_code", "name", "id_number_masked", "category", "amount", "ar
 TOTAL_COLUMNS = ("category", "count", "amount", "arrears_amount", "total")
 
 
-def get_run(session: Session, *, actor: Actor, run_id: uuid.UUID) -> PaymentRun:
-    run = session.scalar(
+def get_run(ctx: Ctx, *, actor: Actor, run_id: uuid.UUID) -> PaymentRun:
+    run = ctx.session.scalar(
         select(PaymentRun).where(PaymentRun.id == run_id, in_scope(PaymentRun.region_code, actor.region_code))
     )
     if run is None:
@@ -56,31 +57,42 @@ def get_run(session: Session, *, actor: Actor, run_id: uuid.UUID) -> PaymentRun:
     return run
 
 
-def list_runs(session: Session, *, actor: Actor, period: str | None) -> list[PaymentRun]:
+def list_runs(ctx: Ctx, *, actor: Actor, period: str | None) -> list[PaymentRun]:
     query = select(PaymentRun).where(in_scope(PaymentRun.region_code, actor.region_code))
     if period:
         query = query.where(PaymentRun.period == period)
-    return list(session.scalars(query.order_by(PaymentRun.period.desc(), PaymentRun.region_code)))
+    return list(ctx.session.scalars(query.order_by(PaymentRun.period.desc(), PaymentRun.region_code)))
 
 
-def _existing(session: Session, period: str, region_code: str) -> PaymentRun | None:
-    return session.scalar(select(PaymentRun).where(PaymentRun.period == period, PaymentRun.region_code == region_code))
+def _existing(ctx: Ctx, period: str, region_code: str) -> PaymentRun | None:
+    return ctx.session.scalar(
+        select(PaymentRun).where(PaymentRun.period == period, PaymentRun.region_code == region_code)
+    )
 
 
-def build_run(session: Session, *, actor: Actor, period: str, region_code: str) -> tuple[PaymentRun, bool]:
-    """The run for a period and region, built now if it does not exist yet. Returns (run, created). Commits."""
-    region = session.get(Region, region_code)
+def build_run(ctx: Ctx, *, actor: Actor, period: str, region_code: str) -> tuple[PaymentRun, bool]:
+    """The run for a period and region, built now if it does not exist yet. Returns (run, created)."""
+    region = ctx.session.get(Region, region_code)
     if region is None or not within(actor.region_code, region_code):
         raise DomainError.field("region", "unknown_region", "no such region in your scope")
-    existing = _existing(session, period, region_code)
+    existing = _existing(ctx, period, region_code)
     if existing is not None:
         return existing, False
-    for other in session.scalars(select(PaymentRun).where(PaymentRun.period == period)):
+    for other in ctx.session.scalars(select(PaymentRun).where(PaymentRun.period == period)):
         if within(other.region_code, region_code) or within(region_code, other.region_code):
             raise Conflict(
                 f"a run for {period} already covers part of this region ({other.region_code})",
                 {"region": ["overlapping_run"], "run_id": [str(other.id)]},
             )
+    try:
+        with savepoint(ctx.session):
+            return _build(ctx, actor=actor, period=period, region_code=region_code), True
+    except IntegrityError:
+        # Someone built the same run at the same moment: theirs stands.
+        return _existing(ctx, period, region_code), False
+
+
+def _build(ctx: Ctx, *, actor: Actor, period: str, region_code: str) -> PaymentRun:
     run = PaymentRun(
         period=period,
         region_code=region_code,
@@ -89,15 +101,15 @@ def build_run(session: Session, *, actor: Actor, period: str, region_code: str) 
         total_arrears=ZERO,
         counts={},
     )
-    session.add(run)
-    session.flush()
-    lines = _lines(session, run)
-    session.add_all(lines)
+    ctx.session.add(run)
+    ctx.session.flush()
+    lines = _lines(ctx, run)
+    ctx.session.add_all(lines)
     run.total_amount = sum((line.amount + line.arrears_amount for line in lines), ZERO)
     run.total_arrears = sum((line.arrears_amount for line in lines), ZERO)
     run.counts = {category.value: sum(1 for line in lines if line.category == category) for category in PaymentCategory}
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="payment_run.built",
         object_type="payment_run",
@@ -105,31 +117,25 @@ def build_run(session: Session, *, actor: Actor, period: str, region_code: str) 
         region_code=region_code,
         details={"period": period, "counts": run.counts, "total_amount": str(run.total_amount)},
     )
-    try:
-        session.commit()
-    except IntegrityError:
-        # Someone built the same run at the same moment: theirs stands.
-        session.rollback()
-        return _existing(session, period, region_code), False
-    return run, True
+    return run
 
 
-def _lines(session: Session, run: PaymentRun) -> list[PaymentLine]:
+def _lines(ctx: Ctx, run: PaymentRun) -> list[PaymentLine]:
     last_day = period_end(run.period)
     registered_by = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=UTC)
-    people = session.scalars(
+    people = ctx.session.scalars(
         select(Beneficiary)
         .where(in_scope(Beneficiary.village_code, run.region_code), Beneficiary.created_at < registered_by)
         .order_by(Beneficiary.village_code, Beneficiary.name, Beneficiary.id)
     ).all()
     ongoing = {
         s.beneficiary_id: s
-        for s in session.scalars(
+        for s in ctx.session.scalars(
             select(Suspension).where(in_scope(Suspension.region_code, run.region_code), Suspension.ended_on.is_(None))
         )
     }
     unpaid_arrears: dict[uuid.UUID, list[Suspension]] = defaultdict(list)
-    for s in session.scalars(
+    for s in ctx.session.scalars(
         select(Suspension).where(
             in_scope(Suspension.region_code, run.region_code),
             Suspension.end_reason == SuspensionEnd.REINSTATED,
@@ -139,7 +145,9 @@ def _lines(session: Session, run: PaymentRun) -> list[PaymentLine]:
     ):
         unpaid_arrears[s.beneficiary_id].append(s)
     reported_terminated = set(
-        session.scalars(select(PaymentLine.beneficiary_id).where(PaymentLine.category == PaymentCategory.TERMINATED))
+        ctx.session.scalars(
+            select(PaymentLine.beneficiary_id).where(PaymentLine.category == PaymentCategory.TERMINATED)
+        )
     )
     lines = []
     for person in people:
@@ -173,9 +181,9 @@ def _lines(session: Session, run: PaymentRun) -> list[PaymentLine]:
     return lines
 
 
-def _rows(session: Session, run: PaymentRun) -> list[list[Any]]:
+def _rows(ctx: Ctx, run: PaymentRun) -> list[list[Any]]:
     """The export: one row per person, a blank row, then totals per category and overall."""
-    lines = session.scalars(
+    lines = ctx.session.scalars(
         select(PaymentLine)
         .where(PaymentLine.run_id == run.id)
         .order_by(PaymentLine.village_code, PaymentLine.name, PaymentLine.id)
@@ -232,12 +240,12 @@ EXPORT_TYPES = {
 }
 
 
-def export(session: Session, *, actor: Actor, run: PaymentRun, fmt: str) -> tuple[bytes, str, str]:
+def export(ctx: Ctx, *, actor: Actor, run: PaymentRun, fmt: str) -> tuple[bytes, str, str]:
     """The run as CSV or XLSX: (content, media type, file name). The export is audited; the caller commits."""
-    rows = _rows(session, run)
+    rows = _rows(ctx, run)
     content = _csv(rows) if fmt == "csv" else _xlsx(rows, run.period)
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="payment_run.exported",
         object_type="payment_run",

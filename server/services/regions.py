@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute
 
+from server.context import Ctx
 from server.models import Region, RegionLevel
 from server.models.region import CODE_LENGTH, PARENT_LEVEL, level_of
 from server.services.audit import Actor, record
@@ -21,7 +22,7 @@ def in_scope(column: InstrumentedAttribute[str], region_code: str) -> ColumnElem
     return column.like(region_code + "%")
 
 
-def create_region(session: Session, *, actor: Actor, code: str, name: str) -> Region:
+def create_region(ctx: Ctx, *, actor: Actor, code: str, name: str) -> Region:
     """Add a region; its parent is implied by the code and must already exist."""
     level = level_of(code)
     if level is None:
@@ -31,19 +32,19 @@ def create_region(session: Session, *, actor: Actor, code: str, name: str) -> Re
     parent_code = None
     if level in PARENT_LEVEL:
         parent_code = code[: CODE_LENGTH[PARENT_LEVEL[level]]]
-        if session.get(Region, parent_code) is None:
+        if ctx.session.get(Region, parent_code) is None:
             raise DomainError.field("code", "parent_missing", f"parent region {parent_code} does not exist")
-    if session.get(Region, code) is not None:
+    if ctx.session.get(Region, code) is not None:
         raise DomainError.field("code", "already_exists")
     region = Region(code=code, name=name, level=level, parent_code=parent_code)
-    session.add(region)
-    record(session, actor=actor, action="region.created", object_type="region", object_id=code, region_code=code)
+    ctx.session.add(region)
+    record(ctx.session, actor=actor, action="region.created", object_type="region", object_id=code, region_code=code)
     return region
 
 
-def regions_in_scope(session: Session, region_code: str, level: RegionLevel | None = None) -> list[Region]:
+def regions_in_scope(ctx: Ctx, *, region_code: str, level: RegionLevel | None = None) -> list[Region]:
     """The regions inside a region, ordered by code."""
     query = select(Region).where(in_scope(Region.code, region_code)).order_by(Region.code)
     if level is not None:
         query = query.where(Region.level == level)
-    return list(session.scalars(query))
+    return list(ctx.session.scalars(query))

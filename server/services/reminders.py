@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
 from sqlalchemy import literal, select
-from sqlalchemy.orm import Session
 from urllib3.util.retry import Retry
 
-from server.config import ReminderSettings, Settings
+from server.config import ReminderSettings
+from server.context import Ctx
+from server.db import unit_of_work
 from server.models import Beneficiary, Cycle, Notification, NotificationState, utcnow
 from server.services.audit import Actor, record
 from server.services.cycles import due, satisfied, window
@@ -153,13 +154,13 @@ class ReminderRun:
     retrying: int = 0
 
 
-def queue_reminders(session: Session, *, today: date, zone: tzinfo, days_before: tuple[int, ...], channel: str) -> dict:
-    """Add the step due today for everyone due in each running cycle who has no proof yet; commits.
+def queue_reminders(ctx: Ctx, *, today: date, zone: tzinfo, days_before: tuple[int, ...], channel: str) -> dict:
+    """Add the step due today for everyone due in each running cycle who has no proof yet.
 
     Returns {cycle id: (step, rows added)} for cycles that added any."""
     queued = {}
     now = utcnow()
-    for cycle in session.scalars(select(Cycle).where(Cycle.opens_on <= today, Cycle.swept_at.is_(None))):
+    for cycle in ctx.session.scalars(select(Cycle).where(Cycle.opens_on <= today, Cycle.swept_at.is_(None))):
         step = step_due(cycle, today, days_before)
         if step is None:
             continue
@@ -176,30 +177,35 @@ def queue_reminders(session: Session, *, today: date, zone: tzinfo, days_before:
             "updated_at": literal(now, Notification.updated_at.type),
         }
         rows = select(*columns.values()).where(*due(cycle, win), ~satisfied(cycle, win, Beneficiary.id))
-        statement = insert_ignoring_conflicts(session, Notification).from_select(list(columns), rows)
+        statement = insert_ignoring_conflicts(ctx.session, Notification).from_select(list(columns), rows)
         statement = statement.on_conflict_do_nothing(index_elements=["beneficiary_id", "cycle_id", "step"])
-        added = session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+        added = ctx.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
         if added:
             queued[str(cycle.id)] = (step, added)
     if queued:
         record(
-            session,
+            ctx.session,
             actor=Actor.system(),
             action="reminders.queued",
             object_type="reminders",
             object_id=today.isoformat(),
             details={"cycles": {cycle_id: {"step": s, "count": n} for cycle_id, (s, n) in queued.items()}},
         )
-    session.commit()
     return queued
 
 
-def deliver(session: Session, sender: Sender, *, max_attempts: int, run: ReminderRun) -> None:
-    """Hand pending reminders to the sender a batch at a time; each batch commits with one audit entry."""
+def deliver(ctx: Ctx, *, sender: Sender, max_attempts: int, run: ReminderRun) -> None:
+    """Hand pending reminders to the sender a batch at a time; each batch is one unit of work with one audit entry."""
     started = utcnow()
-    while True:
+    while _deliver_batch(ctx, sender, max_attempts=max_attempts, run=run, started=started):
+        pass
+
+
+def _deliver_batch(ctx: Ctx, sender: Sender, *, max_attempts: int, run: ReminderRun, started: datetime) -> bool:
+    """Send one batch and commit what happened to it; False when nothing was left to send."""
+    with unit_of_work(ctx.session):
         # Rows this run already tried were updated after `started`: a retry waits for the next run.
-        batch = session.scalars(
+        batch = ctx.session.scalars(
             select(Notification)
             .where(Notification.state == NotificationState.PENDING, Notification.updated_at < started)
             .order_by(Notification.created_at, Notification.id)
@@ -207,14 +213,13 @@ def deliver(session: Session, sender: Sender, *, max_attempts: int, run: Reminde
             .with_for_update(skip_locked=True)
         ).all()
         if not batch:
-            session.commit()
-            return
+            return False
         outcome = {"sent": 0, "failed": 0, "retrying": 0}
         for notification in batch:
-            cycle = session.get(Cycle, notification.cycle_id)
+            cycle = ctx.session.get(Cycle, notification.cycle_id)
             # Only the phone column is read (and so decrypted), and only for a sender that dials it.
             phone = (
-                session.scalar(select(Beneficiary.phone).where(Beneficiary.id == notification.beneficiary_id))
+                ctx.session.scalar(select(Beneficiary.phone).where(Beneficiary.id == notification.beneficiary_id))
                 if sender.needs_phone
                 else None
             )
@@ -242,33 +247,34 @@ def deliver(session: Session, sender: Sender, *, max_attempts: int, run: Reminde
                 notification.error = None
                 outcome["sent"] += 1
         record(
-            session,
+            ctx.session,
             actor=Actor.system(),
             action="reminders.delivered",
             object_type="reminders",
             object_id=started.date().isoformat(),
             details={"channel": sender.channel, **outcome},
         )
-        session.commit()
-        run.sent += outcome["sent"]
-        run.failed += outcome["failed"]
-        run.retrying += outcome["retrying"]
+    run.sent += outcome["sent"]
+    run.failed += outcome["failed"]
+    run.retrying += outcome["retrying"]
+    return True
 
 
-def run_reminders(session: Session, settings: Settings, *, today: date, zone: tzinfo, sender: Sender) -> ReminderRun:
-    """Queue today's reminder steps, then deliver everything pending."""
+def run_reminders(ctx: Ctx, *, today: date, zone: tzinfo, sender: Sender) -> ReminderRun:
+    """Queue today's reminder steps, then deliver everything pending; opens its own units of work."""
     run = ReminderRun()
-    run.queued = queue_reminders(
-        session, today=today, zone=zone, days_before=settings.reminders.steps, channel=sender.channel
-    )
-    deliver(session, sender, max_attempts=settings.reminders.max_attempts, run=run)
+    with unit_of_work(ctx.session):
+        run.queued = queue_reminders(
+            ctx, today=today, zone=zone, days_before=ctx.settings.reminders.steps, channel=sender.channel
+        )
+    deliver(ctx, sender=sender, max_attempts=ctx.settings.reminders.max_attempts, run=run)
     return run
 
 
-def list_notifications(session: Session, *, beneficiary: Beneficiary) -> list[Notification]:
+def list_notifications(ctx: Ctx, *, beneficiary: Beneficiary) -> list[Notification]:
     """A beneficiary's reminders, latest first."""
     return list(
-        session.scalars(
+        ctx.session.scalars(
             select(Notification)
             .where(Notification.beneficiary_id == beneficiary.id)
             .order_by(Notification.created_at.desc(), Notification.id)

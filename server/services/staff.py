@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.models import Region, StaffRole, StaffUser
 from server.services.audit import Actor, record
 from server.services.auth import hash_password
@@ -14,7 +14,7 @@ MIN_PASSWORD_LENGTH = 10
 
 
 def create_staff_user(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     username: str,
@@ -26,9 +26,9 @@ def create_staff_user(
     """Create an account scoped to an existing region."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError.field("password", "too_short", f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
-    if session.get(Region, region_code) is None:
+    if ctx.session.get(Region, region_code) is None:
         raise DomainError.field("region_code", "unknown_region")
-    if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
+    if ctx.session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
         raise DomainError.field("username", "already_exists")
     user = StaffUser(
         username=username,
@@ -37,10 +37,10 @@ def create_staff_user(
         role=role,
         region_code=region_code,
     )
-    session.add(user)
-    session.flush()
+    ctx.session.add(user)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="staff.created",
         object_type="staff_user",

@@ -17,9 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.config import Settings
+from server.context import Ctx
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -59,14 +58,14 @@ def _staff_id(actor: Actor) -> uuid.UUID:
     return uuid.UUID(actor.id)
 
 
-def ongoing_suspension(session: Session, beneficiary_id: uuid.UUID) -> Suspension | None:
-    return session.scalar(
+def ongoing_suspension(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> Suspension | None:
+    return ctx.session.scalar(
         select(Suspension).where(Suspension.beneficiary_id == beneficiary_id, Suspension.ended_on.is_(None))
     )
 
 
 def _notice(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     case: ReviewCase,
@@ -90,10 +89,10 @@ def _notice(
         channel=channel,
         created_by=_staff_id(actor),
     )
-    session.add(notice)
-    session.flush()
+    ctx.session.add(notice)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="notice.created",
         object_type="notice",
@@ -105,8 +104,7 @@ def _notice(
 
 
 def start_suspension(
-    session: Session,
-    settings: Settings,
+    ctx: Ctx,
     *,
     actor: Actor,
     case: ReviewCase,
@@ -116,11 +114,11 @@ def start_suspension(
     channel: NoticeChannel,
 ) -> Suspension:
     """Withhold payment from `effective_on` and tell the person; an appeal upheld keeps the suspension it was about."""
-    ongoing = ongoing_suspension(session, beneficiary.id)
+    ongoing = ongoing_suspension(ctx, beneficiary_id=beneficiary.id)
     if ongoing is not None and ongoing.case_id == case.id:
         set_state(case, CaseState.SUSPENDED, actor=actor, reason=decision.reason)
         record(
-            session,
+            ctx.session,
             actor=actor,
             action="suspension.upheld",
             object_type="suspension",
@@ -142,12 +140,12 @@ def start_suspension(
         approved_by=_staff_id(actor),
         approved_at=utcnow(),
     )
-    session.add(suspension)
+    ctx.session.add(suspension)
     beneficiary.status = BeneficiaryStatus.SUSPENDED
     set_state(case, CaseState.SUSPENDED, actor=actor, reason=decision.reason)
-    session.flush()
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="suspension.started",
         object_type="suspension",
@@ -160,9 +158,9 @@ def start_suspension(
             "effective_on": effective_on.isoformat(),
         },
     )
-    appeal_by = utcnow().date() + timedelta(days=settings.suspension.appeal_days)
+    appeal_by = utcnow().date() + timedelta(days=ctx.settings.suspension.appeal_days)
     _notice(
-        session,
+        ctx,
         actor=actor,
         case=case,
         kind=NoticeKind.SUSPENSION,
@@ -185,8 +183,7 @@ def start_suspension(
 
 
 def terminate(
-    session: Session,
-    settings: Settings,
+    ctx: Ctx,
     *,
     actor: Actor,
     case: ReviewCase,
@@ -197,7 +194,7 @@ def terminate(
 ) -> None:
     """End assistance from `effective_on` (for a death, the date of death), ending any suspension, with a notice."""
     today = utcnow().date()
-    ongoing = ongoing_suspension(session, beneficiary.id)
+    ongoing = ongoing_suspension(ctx, beneficiary_id=beneficiary.id)
     if ongoing is not None:
         ongoing.ended_on = today
         ongoing.end_reason = SuspensionEnd.TERMINATED
@@ -205,9 +202,9 @@ def terminate(
     beneficiary.status = BeneficiaryStatus.TERMINATED
     beneficiary.terminated_on = effective_on
     set_state(case, CaseState.TERMINATED, actor=actor, reason=decision.reason)
-    session.flush()
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="beneficiary.terminated",
         object_type="beneficiary",
@@ -216,9 +213,9 @@ def terminate(
         reason=decision.reason,
         details={"case_id": str(case.id), "effective_on": effective_on.isoformat()},
     )
-    appeal_by = today + timedelta(days=settings.suspension.appeal_days)
+    appeal_by = today + timedelta(days=ctx.settings.suspension.appeal_days)
     _notice(
-        session,
+        ctx,
         actor=actor,
         case=case,
         kind=NoticeKind.TERMINATION,
@@ -234,8 +231,8 @@ def terminate(
     )
 
 
-def get_suspension(session: Session, *, actor: Actor, suspension_id: uuid.UUID) -> Suspension:
-    suspension = session.scalar(
+def get_suspension(ctx: Ctx, *, actor: Actor, suspension_id: uuid.UUID) -> Suspension:
+    suspension = ctx.session.scalar(
         select(Suspension).where(Suspension.id == suspension_id, in_scope(Suspension.region_code, actor.region_code))
     )
     if suspension is None:
@@ -244,23 +241,23 @@ def get_suspension(session: Session, *, actor: Actor, suspension_id: uuid.UUID) 
 
 
 def list_suspensions(
-    session: Session, *, actor: Actor, beneficiary_id: uuid.UUID | None, ongoing: bool | None
+    ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID | None, ongoing: bool | None
 ) -> list[Suspension]:
     query = select(Suspension).where(in_scope(Suspension.region_code, actor.region_code))
     if beneficiary_id:
         query = query.where(Suspension.beneficiary_id == beneficiary_id)
     if ongoing is not None:
         query = query.where(Suspension.ended_on.is_(None) if ongoing else Suspension.ended_on.is_not(None))
-    return list(session.scalars(query.order_by(Suspension.approved_at.desc(), Suspension.id)))
+    return list(ctx.session.scalars(query.order_by(Suspension.approved_at.desc(), Suspension.id)))
 
 
-def notices_of(session: Session, suspension: Suspension) -> list[Notice]:
+def notices_of(ctx: Ctx, *, suspension: Suspension) -> list[Notice]:
     return list(
-        session.scalars(select(Notice).where(Notice.suspension_id == suspension.id).order_by(Notice.created_at))
+        ctx.session.scalars(select(Notice).where(Notice.suspension_id == suspension.id).order_by(Notice.created_at))
     )
 
 
-def appeal(session: Session, *, actor: Actor, suspension: Suspension, reason: str) -> ReviewCase:
+def appeal(ctx: Ctx, *, actor: Actor, suspension: Suspension, reason: str) -> ReviewCase:
     """Record an appeal received in time: the case opens again for a person to look, due in three working days."""
     if suspension.ended_on is not None:
         raise Conflict("this suspension has ended", {"suspension_id": ["suspension_ended"]})
@@ -268,7 +265,7 @@ def appeal(session: Session, *, actor: Actor, suspension: Suspension, reason: st
         raise Conflict(
             "an appeal against this suspension was already recorded", {"suspension_id": ["already_appealed"]}
         )
-    notice = session.scalar(
+    notice = ctx.session.scalar(
         select(Notice).where(Notice.suspension_id == suspension.id, Notice.kind == NoticeKind.SUSPENSION)
     )
     today = utcnow().date()
@@ -278,13 +275,13 @@ def appeal(session: Session, *, actor: Actor, suspension: Suspension, reason: st
             f"the appeal period ended on {notice.appeal_by.isoformat()}; reinstate after a verified check-in instead",
             {"suspension_id": ["appeal_period_over"]},
         )
-    case = session.get(ReviewCase, suspension.case_id)
+    case = ctx.session.get(ReviewCase, suspension.case_id)
     suspension.appealed_at = utcnow()
     suspension.appeal_recorded_by = _staff_id(actor)
     case.state = CaseState.OPEN
     case.due_on = add_working_days(today, REVIEW_WORKING_DAYS)
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="suspension.appealed",
         object_type="suspension",
@@ -300,9 +297,9 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def withheld_periods(session: Session, suspension: Suspension, reinstated_on: date) -> list[str]:
+def withheld_periods(ctx: Ctx, *, suspension: Suspension, reinstated_on: date) -> list[str]:
     """The months this suspension withheld, by the rule in this module's docstring."""
-    lines = session.execute(
+    lines = ctx.session.execute(
         select(PaymentLine.period, PaymentLine.category).where(PaymentLine.beneficiary_id == suspension.beneficiary_id)
     ).all()
     paid = {
@@ -319,10 +316,10 @@ def withheld_periods(session: Session, suspension: Suspension, reinstated_on: da
 
 
 def reinstate(
-    session: Session, *, actor: Actor, beneficiary: Beneficiary, reason: str, reinstated_on: date | None
+    ctx: Ctx, *, actor: Actor, beneficiary: Beneficiary, reason: str, reinstated_on: date | None
 ) -> Suspension:
     """A person reinstates a suspended beneficiary who has proved to be alive since; arrears go to the next run."""
-    suspension = ongoing_suspension(session, beneficiary.id)
+    suspension = ongoing_suspension(ctx, beneficiary_id=beneficiary.id)
     if beneficiary.status != BeneficiaryStatus.SUSPENDED or suspension is None:
         raise Conflict("the beneficiary is not suspended", {"beneficiary_id": ["not_suspended"]})
     today = utcnow().date()
@@ -333,7 +330,7 @@ def reinstate(
         raise DomainError.field(
             "reinstated_on", "before_suspension", "reinstatement cannot take effect before the suspension did"
         )
-    proof = session.scalar(
+    proof = ctx.session.scalar(
         select(Checkin.id)
         .where(
             Checkin.beneficiary_id == beneficiary.id,
@@ -347,17 +344,17 @@ def reinstate(
             "no verified check-in since the suspension took effect: the person must prove to be alive first",
             {"beneficiary_id": ["no_proof_of_life"]},
         )
-    months = withheld_periods(session, suspension, reinstated_on)
+    months = withheld_periods(ctx, suspension=suspension, reinstated_on=reinstated_on)
     suspension.ended_on = reinstated_on
     suspension.end_reason = SuspensionEnd.REINSTATED
     suspension.ended_by = _staff_id(actor)
     suspension.arrears_months = len(months)
     suspension.arrears_amount = (beneficiary.monthly_amount * len(months)).quantize(Decimal("0.01"))
     beneficiary.status = BeneficiaryStatus.ACTIVE
-    case = session.get(ReviewCase, suspension.case_id)
+    case = ctx.session.get(ReviewCase, suspension.case_id)
     set_state(case, CaseState.REINSTATED, actor=actor, reason=reason)
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="beneficiary.reinstated",
         object_type="beneficiary",

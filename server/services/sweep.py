@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 
 from sqlalchemy import literal, select, true, update
-from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
+from server.context import Ctx
 from server.models import Beneficiary, CaseKind, CaseState, Cycle, ReviewCase, utcnow
 from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, add_working_days
@@ -27,7 +27,7 @@ def dedupe_key(beneficiary_id: str, cycle_id: str) -> str:
     return f"{CaseKind.MISSED_CHECKIN.value}:{beneficiary_id}:{cycle_id}"
 
 
-def missed_checkin_cases(session: Session, cycle: Cycle, today: date, *, zone: tzinfo):
+def missed_checkin_cases(ctx: Ctx, *, cycle: Cycle, today: date, zone: tzinfo):
     """The INSERT … SELECT … ON CONFLICT DO NOTHING that opens the cycle's missed_checkin cases."""
     win = window(cycle, zone)
     now = utcnow()
@@ -57,15 +57,15 @@ def missed_checkin_cases(session: Session, cycle: Cycle, today: date, *, zone: t
     }
     # WHERE true: SQLite needs a WHERE to tell INSERT … SELECT … ON CONFLICT from a join's ON.
     unsatisfied = select(*columns.values()).where(true())
-    statement = insert_ignoring_conflicts(session, ReviewCase).from_select(list(columns), unsatisfied)
+    statement = insert_ignoring_conflicts(ctx.session, ReviewCase).from_select(list(columns), unsatisfied)
     statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
     return statement
 
 
-def sweep_cycle(session: Session, cycle: Cycle, today: date, *, zone: tzinfo) -> int:
+def sweep_cycle(ctx: Ctx, *, cycle: Cycle, today: date, zone: tzinfo) -> int:
     """Open a missed_checkin case for everyone due in the cycle without proof; returns how many opened."""
-    statement = missed_checkin_cases(session, cycle, today, zone=zone)
-    return session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+    statement = missed_checkin_cases(ctx, cycle=cycle, today=today, zone=zone)
+    return ctx.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
 
 
 @dataclass
@@ -77,38 +77,36 @@ class SweepResult:
         return sum(self.opened.values())
 
 
-def sweep(session: Session, today: date, *, zone: tzinfo, actor: Actor | None = None) -> SweepResult:
-    """Sweep every cycle closed before `today` that no sweep has finished; one transaction, committed."""
+def sweep(ctx: Ctx, *, today: date, zone: tzinfo, actor: Actor | None = None) -> SweepResult:
+    """Sweep every cycle closed before `today` that no sweep has finished; one transaction, the caller's."""
     closed_ids = [
         cycle.id
-        for cycle in session.scalars(select(Cycle).where(Cycle.swept_at.is_(None), Cycle.deadline < today))
+        for cycle in ctx.session.scalars(select(Cycle).where(Cycle.swept_at.is_(None), Cycle.deadline < today))
         if cycle.closes_on < today
     ]
     result = SweepResult()
     if not closed_ids:
-        session.commit()
         return result
     # Another worker sweeping the same cycles holds their rows: skip them rather than wait and redo.
-    cycles = session.scalars(
+    cycles = ctx.session.scalars(
         select(Cycle)
         .where(Cycle.id.in_(closed_ids), Cycle.swept_at.is_(None))
         .order_by(Cycle.deadline, Cycle.id)
         .with_for_update(skip_locked=True)
     ).all()
     for cycle in cycles:
-        result.opened[str(cycle.id)] = sweep_cycle(session, cycle, today, zone=zone)
+        result.opened[str(cycle.id)] = sweep_cycle(ctx, cycle=cycle, today=today, zone=zone)
     if cycles:
-        session.execute(update(Cycle).where(Cycle.id.in_([c.id for c in cycles])).values(swept_at=utcnow()))
+        ctx.session.execute(update(Cycle).where(Cycle.id.in_([c.id for c in cycles])).values(swept_at=utcnow()))
         # One entry for the whole sweep, not one per case: at a million beneficiaries a per-case
         # entry would be a million chained hashes. The cases themselves name the cycle, and their
         # dedupe keys tie each one to this sweep's cycles.
         record(
-            session,
+            ctx.session,
             actor=actor or Actor.system(),
             action="cycle.swept",
             object_type="sweep",
             object_id=today.isoformat(),
             details={"today": today.isoformat(), "opened": result.total, "cycles": result.opened},
         )
-    session.commit()
     return result

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.context import Ctx
 from server.models import (
     Beneficiary,
     CaseKind,
@@ -27,7 +27,6 @@ from server.services import biometrics, cycles, decisions, leases
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import Conflict, DomainError
-from storage import ObjectStore
 from worker.face.encode import encode_faces, face_distance, template_from_bytes
 from worker.face.image import decode_image
 from worker.face.liveness import FrameAnalysis, FrameInput, LivenessResult, check_liveness
@@ -91,10 +90,10 @@ def assess(
     return Assessment(CheckinState.REJECTED, ["face_mismatch"], scores)
 
 
-def enrolled_templates(session: Session, beneficiary_id: uuid.UUID) -> list[np.ndarray]:
+def enrolled_templates(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[np.ndarray]:
     return [
         template_from_bytes(blob)
-        for blob in session.scalars(
+        for blob in ctx.session.scalars(
             select(FaceTemplate.vector)
             .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
             .where(FaceTemplate.beneficiary_id == beneficiary_id, EnrolmentPhoto.state == PhotoState.ENCODED)
@@ -102,10 +101,10 @@ def enrolled_templates(session: Session, beneficiary_id: uuid.UUID) -> list[np.n
     ]
 
 
-def _replayed(session: Session, checkin_id: uuid.UUID, hashes: list[str]) -> bool:
+def _replayed(ctx: Ctx, checkin_id: uuid.UUID, hashes: list[str]) -> bool:
     """Whether any frame's exact bytes were already submitted in another check-in."""
     return bool(
-        session.scalar(
+        ctx.session.scalar(
             select(func.count())
             .select_from(CheckinFrame)
             .where(CheckinFrame.sha256.in_(hashes), CheckinFrame.checkin_id != checkin_id)
@@ -113,48 +112,46 @@ def _replayed(session: Session, checkin_id: uuid.UUID, hashes: list[str]) -> boo
     )
 
 
-def verify_checkin(session: Session, store: ObjectStore, settings: Settings, checkin_id: uuid.UUID) -> str:
-    """Verify one received check-in and record the verdict. Idempotent; commits. Returns the outcome."""
-    attempt = leases.claim(session, Checkin, checkin_id, settings.task_lease_seconds)
+def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID) -> str:
+    """Verify one received check-in and record the verdict; idempotent, the claim commits at once."""
+    attempt = leases.claim(ctx.session, Checkin, checkin_id, ctx.settings.task_lease_seconds)
     if attempt is None:
         return "not_claimable"
-    checkin = session.get(Checkin, checkin_id)
-    rows = session.scalars(
+    checkin = ctx.session.get(Checkin, checkin_id)
+    rows = ctx.session.scalars(
         select(CheckinFrame).where(CheckinFrame.checkin_id == checkin_id).order_by(CheckinFrame.position)
     ).all()
     if attempt > MAX_VERIFY_ATTEMPTS:
         # Workers kept dying on this session: a person decides.
         assessment = Assessment(CheckinState.REVIEW, ["too_many_attempts"])
-    elif _replayed(session, checkin_id, [row.sha256 for row in rows]):
+    elif _replayed(ctx, checkin_id, [row.sha256 for row in rows]):
         assessment = Assessment(CheckinState.REJECTED, ["replayed_frames"])
     else:
-        frames = _decode(store, settings, rows)
-        challenge = session.get(CheckinChallenge, checkin.challenge_id)
+        frames = _decode(ctx, rows)
+        challenge = ctx.session.get(CheckinChallenge, checkin.challenge_id)
         assessment = assess(
             frames,
             challenge.actions,
-            enrolled_templates(session, checkin.beneficiary_id),
-            settings,
+            enrolled_templates(ctx, beneficiary_id=checkin.beneficiary_id),
+            ctx.settings,
             mirrored=bool(checkin.device_info.get("mirrored", False)),
         )
-    return _record_verdict(session, settings, checkin, attempt, assessment)
+    return _record_verdict(ctx, checkin, attempt, assessment)
 
 
-def _decode(store: ObjectStore, settings: Settings, rows: list[CheckinFrame]) -> list[FrameInput]:
+def _decode(ctx: Ctx, rows: list[CheckinFrame]) -> list[FrameInput]:
     start = rows[0].captured_at
     frames = []
     for row in rows:
-        data = biometrics.get(store, row.object_key)
-        rgb = decode_image(data, max_bytes=len(data), max_pixels=settings.checkin.max_frame_pixels)
+        data = biometrics.get(ctx, key=row.object_key)
+        rgb = decode_image(data, max_bytes=len(data), max_pixels=ctx.settings.checkin.max_frame_pixels)
         frames.append(FrameInput(rgb=rgb, action=row.action, captured_at=(row.captured_at - start).total_seconds()))
     return frames
 
 
-def _record_verdict(
-    session: Session, settings: Settings, checkin: Checkin, attempt: int, assessment: Assessment
-) -> str:
+def _record_verdict(ctx: Ctx, checkin: Checkin, attempt: int, assessment: Assessment) -> str:
     finished = leases.finish(
-        session,
+        ctx.session,
         Checkin,
         checkin.id,
         attempt,
@@ -164,10 +161,9 @@ def _record_verdict(
         decided_at=utcnow(),
     )
     if not finished:
-        session.rollback()
         return "lease_lost"
     record(
-        session,
+        ctx.session,
         actor=Actor.system(),
         action=f"checkin.{assessment.state.value}",
         object_type="checkin",
@@ -176,20 +172,17 @@ def _record_verdict(
         details={"reasons": assessment.reasons},
     )
     if assessment.state == CheckinState.REJECTED:
-        _refer_repeated_failures(session, settings, checkin)
+        _refer_repeated_failures(ctx, checkin)
     if assessment.state == CheckinState.VERIFIED:
-        decisions.close_missed_checkin_cases(session, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
-    session.commit()
+        decisions.close_missed_checkin_cases(ctx, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
     return assessment.state.value
 
 
 REVIEW_VERDICTS = (CheckinState.VERIFIED, CheckinState.REJECTED)
 
 
-def decide_review(
-    session: Session, settings: Settings, *, actor: Actor, checkin: Checkin, verdict: CheckinState, reason: str
-) -> Checkin:
-    """A supervisor's verdict on a check-in the worker sent to review; it counts as the worker's would. Commits."""
+def decide_review(ctx: Ctx, *, actor: Actor, checkin: Checkin, verdict: CheckinState, reason: str) -> Checkin:
+    """A supervisor's verdict on a check-in the worker sent to review; it counts as the worker's would."""
     reason = reason.strip()
     if not reason:
         raise DomainError.field("reason", "required", "every decision needs a reason")
@@ -202,7 +195,7 @@ def decide_review(
     checkin.decided_at = utcnow()
     checkin.decided_by = uuid.UUID(actor.id)
     record(
-        session,
+        ctx.session,
         actor=actor,
         action=f"checkin.review_{verdict.value}",
         object_type="checkin",
@@ -211,21 +204,20 @@ def decide_review(
         reason=reason,
         details={"reasons": checkin.reasons},
     )
-    session.flush()
+    ctx.session.flush()
     if verdict == CheckinState.VERIFIED:
-        decisions.close_missed_checkin_cases(session, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
+        decisions.close_missed_checkin_cases(ctx, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
     else:
-        _refer_repeated_failures(session, settings, checkin)
-    session.commit()
+        _refer_repeated_failures(ctx, checkin)
     return checkin
 
 
-def _refer_repeated_failures(session: Session, settings: Settings, checkin: Checkin) -> None:
+def _refer_repeated_failures(ctx: Ctx, checkin: Checkin) -> None:
     """Enough failures in one cycle send the person to assisted verification by a human."""
-    zone = cycles.office_zone(settings)
-    beneficiary = session.get(Beneficiary, checkin.beneficiary_id)
-    period = cycles.period_for(session, beneficiary, cycles.local_today(zone), zone)
-    failures = session.scalar(
+    zone = cycles.office_zone(ctx.settings)
+    beneficiary = ctx.session.get(Beneficiary, checkin.beneficiary_id)
+    period = cycles.period_for(ctx, beneficiary=beneficiary, on_date=cycles.local_today(zone), zone=zone)
+    failures = ctx.session.scalar(
         select(func.count())
         .select_from(Checkin)
         .where(
@@ -236,10 +228,10 @@ def _refer_repeated_failures(session: Session, settings: Settings, checkin: Chec
         )
     )
     # The verdict being recorded is already written in this transaction, so the count includes it.
-    if failures < settings.checkin.failures_before_review:
+    if failures < ctx.settings.checkin.failures_before_review:
         return
     open_case(
-        session,
+        ctx.session,
         kind=CaseKind.FAILED_CHECKINS,
         beneficiary=beneficiary,
         dedupe_key=f"failed_checkins:{checkin.beneficiary_id}:{period.key}",

@@ -6,8 +6,8 @@ import uuid
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.db import fetch_page
 from server.models import Beneficiary, ReviewCase, StaffRole, StaffUser, VisitTask, VisitTaskState
 from server.services.audit import Actor, record
@@ -15,9 +15,9 @@ from server.services.errors import DomainError
 from server.services.regions import in_scope, within
 
 
-def _field_worker(session: Session, actor: Actor, beneficiary: Beneficiary, field_worker_id: uuid.UUID) -> StaffUser:
+def _field_worker(ctx: Ctx, actor: Actor, beneficiary: Beneficiary, field_worker_id: uuid.UUID) -> StaffUser:
     """An active field worker inside the actor's region whose own region covers the beneficiary's village."""
-    worker = session.get(StaffUser, field_worker_id)
+    worker = ctx.session.get(StaffUser, field_worker_id)
     if (
         worker is None
         or not worker.is_active
@@ -32,7 +32,7 @@ def _field_worker(session: Session, actor: Actor, beneficiary: Beneficiary, fiel
 
 
 def create_task(
-    session: Session,
+    ctx: Ctx,
     *,
     actor: Actor,
     case: ReviewCase,
@@ -40,7 +40,7 @@ def create_task(
     field_worker_id: uuid.UUID,
     due_on: date,
 ) -> VisitTask:
-    worker = _field_worker(session, actor, beneficiary, field_worker_id)
+    worker = _field_worker(ctx, actor, beneficiary, field_worker_id)
     task = VisitTask(
         beneficiary_id=beneficiary.id,
         case_id=case.id,
@@ -49,10 +49,10 @@ def create_task(
         due_on=due_on,
         created_by=uuid.UUID(actor.id),
     )
-    session.add(task)
-    session.flush()
+    ctx.session.add(task)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="visit_task.created",
         object_type="visit_task",
@@ -64,7 +64,7 @@ def create_task(
 
 
 def list_tasks(
-    session: Session, *, actor: Actor, state: VisitTaskState | None, offset: int, limit: int
+    ctx: Ctx, *, actor: Actor, state: VisitTaskState | None, offset: int, limit: int
 ) -> tuple[list[VisitTask], int]:
     """A field worker's own tasks; supervisors and admins see every task in their region. Soonest due first."""
     query = select(VisitTask).where(in_scope(VisitTask.region_code, actor.region_code))
@@ -73,5 +73,5 @@ def list_tasks(
     if state:
         query = query.where(VisitTask.state == state)
     return fetch_page(
-        session, query, order_by=(VisitTask.due_on, VisitTask.created_at, VisitTask.id), offset=offset, limit=limit
+        ctx.session, query, order_by=(VisitTask.due_on, VisitTask.created_at, VisitTask.id), offset=offset, limit=limit
     )
