@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server import api, db
+from server import api, celery_app, db
 from server.config import Settings
 from server.crypto import DataCipher
 from storage import open_store
-from worker import celery_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
