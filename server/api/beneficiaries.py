@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
 from server.api.access import authenticated, current_actor, settings, staff_only
+from server.api.etags import EtagBlueprint
 from server.crypto import cipher
 from server.models import Beneficiary, StaffRole
 from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema
@@ -26,7 +26,7 @@ from server.services import auth, beneficiaries, roster_csv
 from server.services.audit import record
 from server.services.errors import PreconditionFailed
 
-blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="The beneficiary registry")
+blp = EtagBlueprint("beneficiaries", __name__, url_prefix="/api/v1", description="The beneficiary registry")
 REGISTRARS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
 
 

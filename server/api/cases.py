@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
 from server.api.access import current_actor, settings, staff_only
+from server.api.etags import EtagBlueprint
 from server.models import ReviewCase, StaffRole
 from server.schemas.case import (
     ApprovalSchema,
@@ -25,7 +25,7 @@ from server.schemas.case import (
 from server.services import cases, decisions, visit_tasks
 from server.services.errors import Conflict, PreconditionFailed
 
-blp = Blueprint("cases", __name__, url_prefix="/api/v1", description="Review cases: the supervisors' queue")
+blp = EtagBlueprint("cases", __name__, url_prefix="/api/v1", description="Review cases: the supervisors' queue")
 REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
 
 

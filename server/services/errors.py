@@ -42,3 +42,9 @@ class PreconditionFailed(DomainError):
     """The caller's copy is stale (its ETag no longer matches)."""
 
     status = 412
+
+
+class PreconditionRequired(DomainError):
+    """The change needs If-Match with the ETag the caller read, so it cannot overwrite unseen changes."""
+
+    status = 428

@@ -229,7 +229,7 @@ def _xlsx(rows: list[list[Any]], title: str) -> bytes:
 
 
 EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 

@@ -89,7 +89,9 @@ def test_update_needs_the_current_etag(api, world):
     path = f"/api/v1/beneficiaries/{created.json()['id']}"
     etag = supervisor.get(path).headers["ETag"]
 
-    assert supervisor.patch(path, json={"monthly_amount": "400.00"}).status_code == 428
+    unconditional = supervisor.patch(path, json={"monthly_amount": "400.00"})
+    assert (unconditional.status_code, unconditional.json()["errors"]) == (428, {"_": ["if_match_required"]})
+    assert "If-Match" in unconditional.json()["message"]
     updated = supervisor.patch(
         path, json={"monthly_amount": "400.00", "reason": "2026 standard"}, headers={"If-Match": etag}
     )
@@ -98,7 +100,8 @@ def test_update_needs_the_current_etag(api, world):
     assert updated.headers["ETag"] != etag
 
     stale = supervisor.patch(path, json={"monthly_amount": "1.00"}, headers={"If-Match": etag})
-    assert stale.status_code == 412
+    assert (stale.status_code, stale.json()["errors"]) == (412, {"_": ["stale_etag"]})
+    assert "GET it again" in stale.json()["message"]
     assert supervisor.get(path).json()["monthly_amount"] == "400.00"
 
 

@@ -72,7 +72,7 @@ def test_exports_list_masked_ids_amounts_and_totals_in_csv_and_xlsx(app, api, wo
 
     exported = supervisor.get(f"/api/v1/payment-runs/{run['id']}/export", params={"format": "csv"})
     assert exported.status_code == 200
-    assert exported.headers["Content-Type"].startswith("text/csv")
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "payment-run-431099001-2026-11.csv" in exported.headers["Content-Disposition"]
     text = exported.content.decode("utf-8-sig")
     for serial in (1, 2, 3):
