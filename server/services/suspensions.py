@@ -28,6 +28,8 @@ from server.models import (
     CaseState,
     Checkin,
     CheckinState,
+    Cycle,
+    CycleFrequency,
     Notice,
     NoticeChannel,
     NoticeKind,
@@ -46,13 +48,27 @@ from server.services.regions import in_scope
 
 # What the notice gives as the ground, per kind of case (Chinese first: the people it goes to read Chinese).
 GROUNDS = {
-    CaseKind.MISSED_CHECKIN: "未按时完成季度认证 / The quarterly check-in was not done",
     CaseKind.FAILED_CHECKINS: "多次认证未通过 / Check-ins failed repeatedly",
     CaseKind.DUPLICATE_FACE: "人脸与他人档案重复 / The face matches another person's record",
     CaseKind.LOCATION_ANOMALY: "认证地点异常 / The check-in location was unusual",
     CaseKind.VISIT_FINDING: "入户调查发现问题 / A home visit found a problem",
     CaseKind.DEATH_RECORD: "收到死亡登记信息 / A death record was received",
 }
+# A missed check-in is named after its cycle's frequency: a monthly cycle's notice must not say "quarterly".
+MISSED_CHECKIN_GROUNDS = {
+    CycleFrequency.MONTHLY: "未按时完成月度认证 / The monthly check-in was not done",
+    CycleFrequency.QUARTERLY: "未按时完成季度认证 / The quarterly check-in was not done",
+    CycleFrequency.YEARLY: "未按时完成年度认证 / The yearly check-in was not done",
+}
+
+
+def _ground(session: Session, case: ReviewCase) -> str:
+    if case.kind != CaseKind.MISSED_CHECKIN:
+        return GROUNDS[case.kind]
+    cycle_id = case.details.get("cycle_id")
+    cycle = session.get(Cycle, uuid.UUID(cycle_id)) if cycle_id else None
+    # A case opened before cycles were configured counts the calendar quarter.
+    return MISSED_CHECKIN_GROUNDS[cycle.frequency if cycle else CycleFrequency.QUARTERLY]
 
 
 def _staff_id(actor: Actor) -> uuid.UUID:
@@ -84,7 +100,7 @@ def _notice(
         suspension_id=suspension.id if suspension else None,
         kind=kind,
         what=what,
-        why=f"{GROUNDS[case.kind]}: {reason}",
+        why=f"{_ground(session, case)}: {reason}",
         how_to_appeal=how_to_appeal,
         appeal_by=appeal_by,
         channel=channel,
