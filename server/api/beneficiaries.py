@@ -60,6 +60,7 @@ class Beneficiaries(MethodView):
         """List beneficiaries in your region, filtered, a page at a time (no contact details)."""
         items, total = beneficiaries.list_beneficiaries(
             db.session(),
+            cipher(),
             actor=current_actor(),
             filters=beneficiaries.ListFilters(**{k: getattr(v, "value", v) for k, v in query.items()}),
             offset=pagination_parameters.first_item,
