@@ -11,8 +11,15 @@ from flask_smorest import Blueprint
 from server import db
 from server.api.access import current_actor, staff_only
 from server.models import StaffRole
-from server.schemas.payment import ExportQuerySchema, PaymentRunQuerySchema, PaymentRunRequestSchema, PaymentRunSchema
-from server.services import payments
+from server.schemas.payment import (
+    ExportQuerySchema,
+    PaymentRunQuerySchema,
+    PaymentRunRequestSchema,
+    PaymentRunSchema,
+    RecoveryQuerySchema,
+    RecoverySchema,
+)
+from server.services import payments, recoveries
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payment runs")
 REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
@@ -38,6 +45,29 @@ class PaymentRuns(MethodView):
             db.session(), actor=current_actor(), period=body["period"], region_code=body["region"]
         )
         return run, 201 if created else 200
+
+
+@blp.route("/payment-runs/recoveries")
+class PaymentRecoveries(MethodView):
+    @staff_only(*REVIEWERS)
+    @blp.arguments(RecoveryQuerySchema, location="query")
+    @blp.response(200, RecoverySchema(many=True))
+    @blp.alt_response(200, description="format=csv: one row per person, the total last", content_type="text/csv")
+    def get(self, query: dict):
+        """Money to recover in a region: everyone paid for months after their assistance ended (a death or any
+        termination), which months, in which runs, how much. The CSV export is audited."""
+        session = db.session()
+        region_code = query["region"]
+        items = recoveries.recoveries(session, actor=current_actor(), region_code=region_code)
+        if query["format"] == "json":
+            return items
+        content = recoveries.recoveries_csv(session, actor=current_actor(), region_code=region_code, items=items)
+        session.commit()
+        return Response(
+            content,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="recoveries-{region_code}.csv"'},
+        )
 
 
 @blp.route("/payment-runs/<uuid:run_id>")

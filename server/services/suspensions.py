@@ -44,6 +44,7 @@ from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, add_working_days, set_state
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.months import period_of, periods_between
+from server.services.recoveries import PAID_AFTER_DEATH, PAID_AFTER_TERMINATION, flag_payments_after
 from server.services.regions import in_scope
 
 # What the notice gives as the ground, per kind of case (Chinese first: the people it goes to read Chinese).
@@ -222,6 +223,9 @@ def terminate(
     beneficiary.terminated_on = effective_on
     set_state(case, CaseState.TERMINATED, actor=actor, reason=decision.reason)
     session.flush()
+    # Runs built before the termination paid months it now ends: flag them for recovery.
+    flag = PAID_AFTER_DEATH if case.kind == CaseKind.DEATH_RECORD else PAID_AFTER_TERMINATION
+    flag_payments_after(session, actor=actor, beneficiary=beneficiary, effective_on=effective_on, flag=flag)
     record(
         session,
         actor=actor,
