@@ -16,9 +16,11 @@ import numpy as np
 from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from server import db
 from server.app import create_app
+from server.config import ConfigError, InstanceUse, Settings
 from server.crypto import cipher
 from server.demo import seed_demo
 from server.models import CycleFrequency, Program, StaffRole, StaffUser
@@ -32,6 +34,17 @@ from worker.face.encode import encode_face
 from worker.face.image import decode_image
 
 SPEC_PATH = Path("api_spec/openapi.json")
+# Commands that set a deployment up may create its instance folder and keys; commands that read no data
+# run on throwaway keys; every other command works on an existing deployment and refuses without one.
+CREATES_INSTANCE = frozenset({"init-db", "demo"})
+NEEDS_NO_INSTANCE = frozenset({"openapi", "calibrate", "bench verify", "bench sweep", "bench accuracy", "bench visits"})
+# The exit code of a command that could not do its work at all (no database, no keys, unreachable);
+# `audit verify` exits 1 only for a chain it read and found broken.
+COULD_NOT_RUN = 2
+
+
+class CouldNotRun(click.ClickException):
+    exit_code = COULD_NOT_RUN
 
 
 def _settings():
@@ -46,9 +59,39 @@ def _fail(exc: DomainError) -> click.ClickException:
     return click.ClickException(f"{exc.message} {json.dumps(exc.errors, ensure_ascii=False)}")
 
 
+def _command_path(ctx: click.Context) -> str:
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def _create_app_for_command():
+    """The app for the command being run, which decides what it may do with the instance folder."""
+    command = _command_path(click.get_current_context())
+    if command in CREATES_INSTANCE:
+        use = InstanceUse.CREATE
+    elif command in NEEDS_NO_INSTANCE:
+        use = InstanceUse.NONE
+    else:
+        use = InstanceUse.REQUIRE
+    try:
+        return create_app(Settings.from_env(use=use))
+    except ConfigError as exc:
+        raise CouldNotRun(str(exc)) from exc
+
+
+class _Group(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # FlaskGroup builds the app to list the commands it adds; FieldCheck's app adds none, and
+        # `fieldcheck --help` must neither touch an instance folder nor wait for one.
+        return sorted(self.commands)
+
+
 @click.group(
-    cls=FlaskGroup,
-    create_app=lambda: create_app(),
+    cls=_Group,
+    create_app=_create_app_for_command,
     add_default_commands=False,
     add_version_option=False,
     load_dotenv=False,
@@ -243,8 +286,12 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Check the whole chain; exit 1 and name the first broken link if any entry was edited, deleted or moved."""
-    broken = find_break(db.session())
+    """Check the whole chain; exit 1 and name the first broken link if any entry was edited, deleted or moved,
+    exit 2 if the chain could not be read at all."""
+    try:
+        broken = find_break(db.session())
+    except SQLAlchemyError as exc:
+        raise CouldNotRun(f"could not read the audit log, so nothing was checked: {type(exc).__name__}") from exc
     if broken is None:
         click.echo("audit chain intact")
         return
