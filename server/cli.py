@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import date, datetime
 from pathlib import Path
 
@@ -364,7 +366,9 @@ def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> Non
     if with_worker:
         commands.append([sys.executable, "-m", "server.cli", "worker", "--beat"])
     children = [subprocess.Popen(command, env=env) for command in commands]
-    click.echo(f"FieldCheck API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
+    base = f"http://{host}:{port}"
+    if _answers(f"{base}/api/v1", children):
+        click.echo(f"FieldCheck on {base}/  (API: {base}/api/v1, docs: {base}/docs)")
 
     def stop(*_args) -> None:
         for child in children:
@@ -380,6 +384,23 @@ def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> Non
         stop()
         for child in children:
             child.wait()
+
+
+def _answers(url: str, children: list[subprocess.Popen], timeout: float = 120.0) -> bool:
+    """Wait until the service answers at url, so the address is printed only once it works."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    click.echo(f"FieldCheck did not answer at {url} within {timeout:.0f} s", err=True)
+    return False
 
 
 @cli.command("calibrate")
@@ -469,6 +490,10 @@ def demo(port: int) -> None:
     migrate.upgrade(db.engine())
     for line in seed_demo(db.session(), _settings()):
         click.echo(line)
+    # The beat runs the sweep hourly; run it now so the demo's ended cycle has its cases at once.
+    zone = cycles.office_zone(_settings())
+    result = sweep.sweep(db.session(), cycles.local_today(zone), zone=zone, actor=_cli_actor())
+    click.echo(f"sweep: {result.total} missed_checkin cases opened")
     run_service(host="127.0.0.1", port=port, workers=2, with_worker=True)
 
 

@@ -16,6 +16,7 @@ from server.api import (
     cycles,
     deaths,
     enrolment,
+    index,
     payments,
     regions,
     reports,
@@ -29,6 +30,7 @@ from storage import StorageError
 log = logging.getLogger(__name__)
 
 BLUEPRINTS = (
+    index.blp,
     sessions.blp,
     regions.blp,
     beneficiaries.blp,
