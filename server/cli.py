@@ -366,9 +366,6 @@ def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> Non
     if with_worker:
         commands.append([sys.executable, "-m", "server.cli", "worker", "--beat"])
     children = [subprocess.Popen(command, env=env) for command in commands]
-    base = f"http://{host}:{port}"
-    if _answers(f"{base}/api/v1", children):
-        click.echo(f"FieldCheck on {base}/  (API: {base}/api/v1, docs: {base}/docs)")
 
     def stop(*_args) -> None:
         for child in children:
@@ -377,6 +374,9 @@ def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> Non
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    base = f"http://{host}:{port}"
+    if _answers(f"{base}/api/v1", children):
+        click.echo(f"FieldCheck on {base}/  (API: {base}/api/v1, docs: {base}/docs)")
     try:
         # Whichever child ends first takes the others with it: half a service is worse than none.
         os.wait()
