@@ -25,3 +25,17 @@ def test_importing_the_app_or_the_cli_loads_no_face_library(module: str) -> None
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == []
+
+
+def test_importing_the_app_computes_no_password_hash() -> None:
+    # An argon2 hash costs tens of milliseconds of CPU: every command and API worker would pay it.
+    probe = (
+        "import argon2\n"
+        "calls = []\n"
+        "real = argon2.PasswordHasher.hash\n"
+        "argon2.PasswordHasher.hash = lambda self, *a, **k: calls.append(1) or real(self, *a, **k)\n"
+        "import server.app, server.cli\n"
+        "print(len(calls))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout.strip()) == (0, "0"), result.stderr
