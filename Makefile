@@ -18,8 +18,11 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen
 	touch $@
 
+# `make run PORT=8100` serves on another port.
+PORT ?= 8000
+
 run: $(VENV)/.synced
-	$(VENV)/bin/fieldcheck demo
+	$(VENV)/bin/fieldcheck demo --port $(PORT)
 
 services:
 	scripts/ensure-services

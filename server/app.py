@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server import api, db
+from server import api, celery_app, db, home
 from server.config import Settings
 from server.crypto import DataCipher
 from storage import open_store
-from worker import celery_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,5 +23,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["fieldcheck.store"] = open_store(settings.storage_url)
     db.init_app(app)
     api.init_app(app)
+    app.register_blueprint(home.blp)
     celery_app.init_app(app)
     return app

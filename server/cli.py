@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import date, datetime
 from pathlib import Path
 
@@ -16,9 +18,11 @@ import numpy as np
 from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from server import db, migrate
+from server import db
 from server.app import create_app
+from server.config import ConfigError, InstanceUse, Settings
 from server.context import Ctx
 from server.demo import seed_demo
 from server.models import CycleFrequency, Program, StaffRole, StaffUser
@@ -32,6 +36,17 @@ from worker.face.encode import encode_face
 from worker.face.image import decode_image
 
 SPEC_PATH = Path("api_spec/openapi.json")
+# Commands that set a deployment up may create its instance folder and keys; commands that read no data
+# run on throwaway keys; every other command works on an existing deployment and refuses without one.
+CREATES_INSTANCE = frozenset({"init-db", "demo"})
+NEEDS_NO_INSTANCE = frozenset({"openapi", "calibrate", "bench verify", "bench sweep", "bench accuracy", "bench visits"})
+# The exit code of a command that could not do its work at all (no database, no keys, unreachable);
+# `audit verify` exits 1 only for a chain it read and found broken.
+COULD_NOT_RUN = 2
+
+
+class CouldNotRun(click.ClickException):
+    exit_code = COULD_NOT_RUN
 
 
 def _settings():
@@ -46,9 +61,39 @@ def _fail(exc: DomainError) -> click.ClickException:
     return click.ClickException(f"{exc.message} {json.dumps(exc.errors, ensure_ascii=False)}")
 
 
+def _command_path(ctx: click.Context) -> str:
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def _create_app_for_command():
+    """The app for the command being run, which decides what it may do with the instance folder."""
+    command = _command_path(click.get_current_context())
+    if command in CREATES_INSTANCE:
+        use = InstanceUse.CREATE
+    elif command in NEEDS_NO_INSTANCE:
+        use = InstanceUse.NONE
+    else:
+        use = InstanceUse.REQUIRE
+    try:
+        return create_app(Settings.from_env(use=use))
+    except ConfigError as exc:
+        raise CouldNotRun(str(exc)) from exc
+
+
+class _Group(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # FlaskGroup builds the app to list the commands it adds; FieldCheck's app adds none, and
+        # `fieldcheck --help` must neither touch an instance folder nor wait for one.
+        return sorted(self.commands)
+
+
 @click.group(
-    cls=FlaskGroup,
-    create_app=lambda: create_app(),
+    cls=_Group,
+    create_app=_create_app_for_command,
     add_default_commands=False,
     add_version_option=False,
     load_dotenv=False,
@@ -61,6 +106,9 @@ def cli() -> None:
 @cli.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
+    # Alembic is imported here, not at the top: it is a third of a second every other command skips.
+    from server import migrate
+
     migrate.upgrade(db.engine())
     click.echo(f"database at {db.engine().url.render_as_string(hide_password=True)} is up to date")
 
@@ -242,8 +290,12 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Check the whole chain; exit 1 and name the first broken link if any entry was edited, deleted or moved."""
-    broken = find_break(Ctx.current())
+    """Check the whole chain; exit 1 and name the first broken link if any entry was edited, deleted or moved,
+    exit 2 if the chain could not be read at all."""
+    try:
+        broken = find_break(Ctx.current())
+    except SQLAlchemyError as exc:
+        raise CouldNotRun(f"could not read the audit log, so nothing was checked: {type(exc).__name__}") from exc
     if broken is None:
         click.echo("audit chain intact")
         return
@@ -316,7 +368,6 @@ def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> Non
     if with_worker:
         commands.append([sys.executable, "-m", "server.cli", "worker", "--beat"])
     children = [subprocess.Popen(command, env=env) for command in commands]
-    click.echo(f"FieldCheck API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
 
     def stop(*_args) -> None:
         for child in children:
@@ -325,6 +376,9 @@ def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> Non
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    base = f"http://{host}:{port}"
+    if _answers(f"{base}/api/v1", children):
+        click.echo(f"FieldCheck on {base}/  (API: {base}/api/v1, docs: {base}/docs)")
     try:
         # Whichever child ends first takes the others with it: half a service is worse than none.
         os.wait()
@@ -332,6 +386,23 @@ def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> Non
         stop()
         for child in children:
             child.wait()
+
+
+def _answers(url: str, children: list[subprocess.Popen], timeout: float = 120.0) -> bool:
+    """Wait until the service answers at url, so the address is printed only once it works."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    click.echo(f"FieldCheck did not answer at {url} within {timeout:.0f} s", err=True)
+    return False
 
 
 @cli.command("calibrate")
@@ -419,12 +490,19 @@ def seed_demo_command() -> None:
 @click.option("--port", default=8000, show_default=True)
 def demo(port: int) -> None:
     """Migrate, seed the demo data and serve API plus worker on the embedded default."""
+    from server import migrate
+
     migrate.upgrade(db.engine())
     ctx = Ctx.current()
     with db.unit_of_work(ctx.session):
         lines = seed_demo(ctx)
     for line in lines:
         click.echo(line)
+    # The beat runs the sweep hourly; run it now so the demo's ended cycle has its cases at once.
+    zone = cycles.office_zone(ctx.settings)
+    with db.unit_of_work(ctx.session):
+        result = sweep.sweep(ctx, today=cycles.local_today(zone), zone=zone, actor=_cli_actor())
+    click.echo(f"sweep: {result.total} missed_checkin cases opened")
     run_service(host="127.0.0.1", port=port, workers=2, with_worker=True)
 
 

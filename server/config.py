@@ -6,8 +6,11 @@ import base64
 import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
+
+from sqlalchemy.engine import make_url
 
 from worker.face.liveness import LivenessLimits
 from worker.face.quality import QualityLimits
@@ -18,6 +21,11 @@ T = TypeVar("T")
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed."""
+
+
+_WHERE_IS_IT = (
+    f"set {PREFIX}INSTANCE_PATH to your deployment's instance folder, or run `fieldcheck init-db` to create a new one"
+)
 
 
 def _env(name: str) -> str | None:
@@ -41,10 +49,32 @@ def _section(cls: type[T], prefix: str) -> T:
     return replace(defaults, **values)
 
 
-def _instance_secret(instance: Path, filename: str) -> str:
+class InstanceUse(StrEnum):
+    """What a process may do with the embedded instance folder (its SQLite database and generated keys)."""
+
+    # Set up a deployment: create the folder and its keys when missing (`init-db`, `demo`, the app servers).
+    CREATE = "create"
+    # Work on an existing deployment: refuse when its database or keys are missing, never make new keys.
+    REQUIRE = "require"
+    # Read no data (writing the OpenAPI document, benchmarks): throwaway keys, nothing written.
+    NONE = "none"
+
+
+def default_instance_path() -> Path:
+    """The project's `instance/` in a source checkout (wherever the command runs from), else ./instance."""
+    project = Path(__file__).resolve().parent.parent
+    return project / "instance" if (project / "pyproject.toml").is_file() else Path.cwd() / "instance"
+
+
+def _instance_secret(instance: Path, filename: str, use: InstanceUse) -> str:
     """A random key kept in the instance folder: safe for the embedded default, never a constant."""
     path = instance / filename
     if not path.exists():
+        if use == InstanceUse.NONE:
+            return base64.b64encode(secrets.token_bytes(32)).decode()
+        if use == InstanceUse.REQUIRE:
+            # A fresh key next to an existing database would make everything encrypted unreadable.
+            raise ConfigError(f"the instance folder {instance} has no {filename}; {_WHERE_IS_IT}")
         instance.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -188,19 +218,25 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, instance_path: Path | None = None) -> Settings:
-        """Build settings from FIELDCHECK_* variables; embedded defaults live in the instance folder."""
-        instance = Path(_env("INSTANCE_PATH") or instance_path or Path.cwd() / "instance").resolve()
+    def from_env(cls, instance_path: Path | None = None, *, use: InstanceUse = InstanceUse.CREATE) -> Settings:
+        """Build settings from FIELDCHECK_* variables; embedded defaults live in the instance folder.
+
+        The instance path is resolved once, to an absolute path, so a later chdir cannot move it."""
+        instance = Path(_env("INSTANCE_PATH") or instance_path or default_instance_path()).resolve()
         database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'fieldcheck.db'}"
         embedded = database_url.startswith("sqlite")
+        if embedded and use == InstanceUse.REQUIRE:
+            database = make_url(database_url).database
+            if not database or not Path(database).is_file():
+                raise ConfigError(f"no FieldCheck database at {database or database_url}; {_WHERE_IS_IT}")
         secret_key = _env("SECRET_KEY")
         data_key_b64 = _env("DATA_KEY")
         if not embedded and not (secret_key and data_key_b64):
             raise ConfigError(
                 f"{PREFIX}SECRET_KEY and {PREFIX}DATA_KEY must be set when the database is not the embedded SQLite"
             )
-        secret_key = secret_key or _instance_secret(instance, "secret.key")
-        data_key_b64 = data_key_b64 or _instance_secret(instance, "data.key")
+        secret_key = secret_key or _instance_secret(instance, "secret.key", use)
+        data_key_b64 = data_key_b64 or _instance_secret(instance, "data.key", use)
         try:
             data_key = base64.b64decode(data_key_b64, validate=True)
         except ValueError as exc:

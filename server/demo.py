@@ -1,20 +1,45 @@
-"""Demo data for the embedded default: one county, its townships and villages, staff and beneficiaries."""
+"""Demo data for the embedded default: one county, its townships and villages, staff and beneficiaries,
+and a check-in cycle that has ended, so the queue has something in it.
+
+The cycle is the last quarter whose grace period is over. The people were registered before it; two
+checked in with the field worker's help and one with county staff (each check-in went to review and a
+supervisor verified it: the demo has no camera, so it records the verdicts through that path), one lives
+in an institution and is exempt, and one did nothing: the sweep opens a `missed_checkin` case for her.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
+import uuid
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.context import Ctx
-from server.models import Program, Region, StaffRole
-from server.services import beneficiaries, regions, staff
+from server.models import (
+    Beneficiary,
+    Checkin,
+    CheckinChallenge,
+    CheckinMode,
+    CheckinState,
+    Cycle,
+    CycleFrequency,
+    ExemptionKind,
+    Program,
+    Region,
+    StaffRole,
+    StaffUser,
+)
+from server.services import beneficiaries, cycles, exemptions, regions, staff, verification
 from server.services.audit import Actor
+from server.services.auth import staff_actor
 from server.services.resident_id import check_character
 
 COUNTY = ("431099", "示范县 Demo County")
@@ -37,6 +62,11 @@ BENEFICIARIES = [
     ("刘德福", Program.DESTITUTE_CONCENTRATED, "431099002001", "19470915", "013", "760.00", (27.7903, 112.8870)),
     ("陈玉梅", Program.ORPHAN, "431099002001", "20140601", "026", "1200.00", (27.7921, 112.8855)),
 ]
+
+
+# In the demo cycle: who checked in (and with whom), who is exempt; everyone else due misses it.
+CHECKED_IN = {"李建国": "fieldworker", "王桂兰": "fieldworker", "陈玉梅": "admin"}
+EXEMPT = {"刘德福": ExemptionKind.INSTITUTION_CARE}
 
 
 def demo_id_number(village: str, birth: str, sequence: str) -> str:
@@ -91,7 +121,101 @@ def seed_demo(ctx: Ctx) -> list[str]:
                     "home_lon": lon,
                 },
             )
+        session.flush()
+    zone = cycles.office_zone(ctx.settings)
+    if session.scalar(select(Cycle.id).where(Cycle.region_code == COUNTY[0])) is None:
+        _seed_cycle(ctx, zone, last_ended_quarter(cycles.local_today(zone), ctx.settings.cycles.grace_days))
     return ["Demo logins (POST /api/v1/auth/token):"] + [
         f"  {username:<12} {passwords[username]:<14} {role.value} of {region_code}"
         for username, role, region_code, _ in STAFF
     ]
+
+
+def last_ended_quarter(today: date, grace_days: int) -> tuple[date, date]:
+    """(opening day, deadline) of the latest calendar quarter whose grace period ended before today."""
+    opens_on = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    while True:
+        opens_on -= relativedelta(months=3)
+        deadline = opens_on + relativedelta(months=3) - timedelta(days=1)
+        if deadline + timedelta(days=grace_days) < today:
+            return opens_on, deadline
+
+
+def _at(day: date, zone: tzinfo, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=zone)
+
+
+def _seed_cycle(ctx: Ctx, zone: tzinfo, period: tuple[date, date]) -> None:
+    session, settings = ctx.session, ctx.settings
+    opens_on, deadline = period
+    users = {user.username: user for user in session.scalars(select(StaffUser))}
+    admin = staff_actor(users["admin"])
+    # The people were on the rolls before the cycle opened (the seed registers them today).
+    people = {person.name: person for person in session.scalars(select(Beneficiary))}
+    for person in people.values():
+        person.created_at = _at(opens_on - timedelta(days=60), zone)
+    cycles.create_cycle(
+        ctx,
+        actor=admin,
+        region_code=COUNTY[0],
+        program=None,
+        frequency=CycleFrequency.QUARTERLY,
+        opens_on=opens_on,
+        deadline=deadline,
+        grace_days=settings.cycles.grace_days,
+        # Created when the quarter began, as an office would have.
+        today=opens_on,
+    )
+    for name, kind in EXEMPT.items():
+        exemptions.grant_exemption(
+            ctx,
+            actor=admin,
+            beneficiary=people[name],
+            kind=kind,
+            starts_on=opens_on,
+            ends_on=deadline,
+            reason="由供养机构确认在院 / Confirmed in residence by the care home",
+        )
+    session.flush()
+    for offset, (name, helper) in enumerate(CHECKED_IN.items()):
+        checkin = _assisted_checkin(
+            session, people[name], users[helper], _at(opens_on + timedelta(days=20 + offset), zone)
+        )
+        verification.decide_review(
+            ctx,
+            actor=staff_actor(users["supervisor"] if helper == "fieldworker" else users["admin"]),
+            checkin=checkin,
+            verdict=CheckinState.VERIFIED,
+            reason="演示数据：协助认证已核对 / Demo data: assisted check-in checked",
+        )
+
+
+def _assisted_checkin(session: Session, person: Beneficiary, helper: StaffUser, at: datetime) -> Checkin:
+    """An assisted check-in of `person` sent to review at `at`, as the worker leaves an uncertain one."""
+    challenge = CheckinChallenge(
+        beneficiary_id=person.id,
+        staff_id=helper.id,
+        mode=CheckinMode.ASSISTED_STAFF,
+        nonce=secrets.token_hex(16),
+        actions=["blink", "turn_left"],
+        issued_at=at,
+        expires_at=at + timedelta(minutes=2),
+        used_at=at,
+    )
+    session.add(challenge)
+    session.flush()
+    checkin = Checkin(
+        beneficiary_id=person.id,
+        challenge_id=challenge.id,
+        client_id=str(uuid.uuid4()),
+        mode=CheckinMode.ASSISTED_STAFF,
+        staff_id=helper.id,
+        region_code=person.village_code,
+        device_info={"demo": True},
+        state=CheckinState.REVIEW,
+        reasons=["demo_seed"],
+        created_at=at,
+    )
+    session.add(checkin)
+    session.flush()
+    return checkin

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from storage.base import InvalidKey, ObjectNotFound, ObjectStore, StorageError, validate_key
 from storage.local import LocalStore
-from storage.s3 import S3Store
+
+if TYPE_CHECKING:
+    from storage.s3 import S3Store
 
 __all__ = [
     "InvalidKey",
@@ -19,6 +22,16 @@ __all__ = [
     "open_store",
     "validate_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The S3 backend loads the minio SDK (a sixth of a second): only a process that uses it pays.
+    if name == "S3Store":
+        from storage.s3 import S3Store
+
+        return S3Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -73,6 +86,8 @@ def _open_s3(parts: SplitResult) -> S3Store:
     if ":" in host:
         host = f"[{host}]"
     endpoint = f"{host}:{parts.port}" if parts.port else host
+    from storage.s3 import S3Store
+
     return S3Store(
         endpoint,
         unquote(parts.username),

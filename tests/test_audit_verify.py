@@ -1,9 +1,17 @@
-"""`fieldcheck audit verify` on PostgreSQL: it finds an edited, a deleted, a moved and a cut-off entry."""
+"""`fieldcheck audit verify` on PostgreSQL: it finds an edited, a deleted, a moved and a cut-off entry, and says
+"could not check" (exit 2, never 1) when there is no database to read."""
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from server import db
+from server.config import default_instance_path
 from server.models import AuditEntry
 from tests.support.cli import invoke, tamper_with_audit_log
 
@@ -53,3 +61,36 @@ def test_entries_cut_off_the_end_are_found(app, api, world):
     result = _verify(app)
     assert result.exit_code == 1
     assert f"audit chain broken at seq {last} (truncated)" in result.output
+
+
+def _fieldcheck(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCHECK_")} | env
+    command = [sys.executable, "-m", "server.cli", *args]
+    return subprocess.run(command, cwd=cwd, env=clean, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [("audit", "verify"), ("sweep",)])
+def test_a_command_without_a_database_refuses_and_creates_no_keys(tmp_path, command):
+    instance = tmp_path / "somewhere-else" / "instance"
+    result = _fieldcheck(tmp_path, {"FIELDCHECK_INSTANCE_PATH": str(instance)}, *command)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"no FieldCheck database at {instance / 'fieldcheck.db'}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not instance.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_database_is_could_not_check_not_tampered(tmp_path):
+    keys = {
+        "FIELDCHECK_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2",
+        "FIELDCHECK_SECRET_KEY": "k" * 32,
+        "FIELDCHECK_DATA_KEY": base64.b64encode(b"d" * 32).decode(),
+        "FIELDCHECK_INSTANCE_PATH": str(tmp_path),
+    }
+    result = _fieldcheck(tmp_path, keys, "audit", "verify")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "could not read the audit log, so nothing was checked" in result.stderr
+
+
+def test_the_default_instance_is_the_projects_wherever_the_command_runs():
+    assert default_instance_path() == Path(__file__).resolve().parent.parent / "instance"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 
@@ -36,16 +37,21 @@ def test_make_run_serves_the_demo_and_enrols_a_face(tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
 
-        def up():
-            try:
-                return requests.get(f"{base}/openapi.json", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
+        def printed_url():
+            return f"FieldCheck on {base}/" in (tmp_path / "service.log").read_text()
 
-        wait_for(up, timeout=90)
+        # The address is printed only once the service answers: right after it, everything does.
+        wait_for(printed_url, timeout=120)
         printed = (tmp_path / "service.log").read_text()
-        assert f"http://127.0.0.1:{port}/api/v1" in printed
+        index = requests.get(f"{base}/api/v1", timeout=5)
+        assert f"{base}/api/v1" in printed
+        assert (index.status_code, index.json()["docs"], index.json()["login"]) == (200, "/docs", "/api/v1/auth/token")
+        home = requests.get(f"{base}/", timeout=5)
+        assert (home.status_code, home.headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+        assert 'href="/docs"' in home.text
+        assert home.text.index("生存认证") < home.text.index("Proof-of-life")
         assert "supervisor" in printed
+        assert "sweep: 1 missed_checkin cases opened" in printed
 
         passwords = json.loads((tmp_path / "instance" / "demo-credentials.json").read_text())
         assert passwords["supervisor"] in printed
@@ -57,6 +63,12 @@ def test_make_run_serves_the_demo_and_enrols_a_face(tmp_path):
         auth = {"Authorization": f"Bearer {token}"}
         people = requests.get(f"{base}/api/v1/beneficiaries", headers=auth, timeout=10).json()
         assert len(people) >= 3
+        # The demo cycle has ended: two of the supervisor's three people checked in, one did not.
+        [cycle] = requests.get(f"{base}/api/v1/cycles", headers=auth, timeout=10).json()
+        status = requests.get(f"{base}/api/v1/cycles/{cycle['id']}/status", headers=auth, timeout=10).json()
+        assert (status["phase"], status["due"], status["satisfied_by"]["checkin"]) == ("closed", 3, 2)
+        cases = requests.get(f"{base}/api/v1/cases", params={"kind": "missed_checkin"}, headers=auth, timeout=10)
+        assert [(c["state"], c["details"]["cycle_id"]) for c in cases.json()] == [("open", cycle["id"])]
 
         person = people[0]["id"]
         uploaded = requests.post(
@@ -84,3 +96,10 @@ def test_make_run_serves_the_demo_and_enrols_a_face(tmp_path):
     # Stopping is clean: the children went with the parent.
     time.sleep(0.5)
     assert service.returncode is not None
+
+
+def test_make_run_takes_the_port_from_port():
+    root = Path(__file__).resolve().parent.parent
+    # -n prints the recipes without running them.
+    planned = subprocess.run(["make", "-n", "run", "PORT=8100"], cwd=root, capture_output=True, text=True, check=True)
+    assert ".venv/bin/fieldcheck demo --port 8100" in planned.stdout

@@ -17,6 +17,7 @@ from server.api import (
     cycles,
     deaths,
     enrolment,
+    index,
     payments,
     regions,
     reports,
@@ -31,6 +32,7 @@ from storage import StorageError
 log = logging.getLogger(__name__)
 
 BLUEPRINTS = (
+    index.blp,
     sessions.blp,
     regions.blp,
     beneficiaries.blp,

@@ -12,8 +12,15 @@ from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
 from server.models import StaffRole
-from server.schemas.payment import ExportQuerySchema, PaymentRunQuerySchema, PaymentRunRequestSchema, PaymentRunSchema
-from server.services import payments
+from server.schemas.payment import (
+    ExportQuerySchema,
+    PaymentRunQuerySchema,
+    PaymentRunRequestSchema,
+    PaymentRunSchema,
+    RecoveryQuerySchema,
+    RecoverySchema,
+)
+from server.services import payments, recoveries
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payment runs")
 REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
@@ -41,6 +48,29 @@ class PaymentRuns(MethodView):
             ctx(), actor=current_actor(), period=body["period"], region_code=body["region"]
         )
         return run, 201 if created else 200
+
+
+@blp.route("/payment-runs/recoveries")
+class PaymentRecoveries(MethodView):
+    @staff_only(*REVIEWERS)
+    @answers(422)
+    @db.transaction
+    @blp.arguments(RecoveryQuerySchema, location="query")
+    @blp.response(200, RecoverySchema(many=True))
+    @blp.alt_response(200, description="format=csv: one row per person, the total last", content_type="text/csv")
+    def get(self, query: dict):
+        """Money to recover in a region: everyone paid for months after their assistance ended (a death or any
+        termination), which months, in which runs, how much. The CSV export is audited."""
+        region_code = query["region"]
+        items = recoveries.recoveries(ctx(), actor=current_actor(), region_code=region_code)
+        if query["format"] == "json":
+            return items
+        content = recoveries.recoveries_csv(ctx(), actor=current_actor(), region_code=region_code, items=items)
+        return Response(
+            content,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="recoveries-{region_code}.csv"'},
+        )
 
 
 @blp.route("/payment-runs/<uuid:run_id>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response
+from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
@@ -176,16 +176,25 @@ class VisitPhotos(MethodView):
     @answers(403, 404, 413)
     @db.transaction
     @blp.arguments(VisitPhotoUploadSchema, location="files")
-    @blp.response(200, VisitPhotoSchema(many=True))
+    @blp.response(201, VisitPhotoSchema(many=True))
+    @blp.alt_response(200, schema=VisitPhotoSchema(many=True), description="Every photo sent was already stored")
     def post(self, files: dict, visit_id: uuid.UUID):
-        """Add photos to your visit (multipart `photos`); a photo sent again is stored once; a bad one stores none."""
+        """Add photos to your visit (multipart `photos`); a photo sent again is stored once; a bad one stores none.
+        Answers the visit's photos: 201 with `Location` naming the first new photo's image, or 200 when
+        every photo was already stored."""
         visit = visits.get_visit(ctx(), actor=current_actor(), visit_id=visit_id)
-        return visits.add_photos(
+        known = {photo.id for photo in visits.photos_of(ctx(), visit_ids=[visit.id])[visit.id]}
+        photos = visits.add_photos(
             ctx(),
             actor=current_actor(),
             visit=visit,
             photos=[f.read() for f in files["photos"]],
         )
+        new = [photo for photo in photos if photo.id not in known]
+        if not new:
+            return photos, 200
+        location = url_for("visits.VisitPhotoImage", visit_id=visit.id, photo_id=new[0].id)
+        return photos, 201, {"Location": location}
 
 
 @blp.route("/visits/<uuid:visit_id>/photos/<uuid:photo_id>/image")

@@ -81,6 +81,10 @@ class BeneficiaryQuerySchema(Schema):
     region_code = fields.String(validate=validate.Regexp(r"^\d{6}(\d{3}(\d{3})?)?$"))
     household_code = fields.String()
     name = fields.String(validate=validate.Length(min=1, max=100))
+    id_number = fields.String(
+        validate=validate.Length(min=15, max=18),
+        metadata={"description": "Exact resident ID number (matched through its keyed hash; never logged)"},
+    )
 
 
 class ImportErrorSchema(Schema):

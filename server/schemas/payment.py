@@ -31,3 +31,25 @@ class PaymentRunQuerySchema(Schema):
 
 class ExportQuerySchema(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+
+
+class RecoveryQuerySchema(Schema):
+    region = fields.String(required=True, validate=REGION_CODE)
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+class RecoveryMonthSchema(Schema):
+    period = fields.String(required=True)
+    run_id = fields.UUID(required=True)
+    amount = fields.Decimal(places=2, as_string=True, required=True)
+    flag = fields.String(required=True, metadata={"description": "paid_after_death or paid_after_termination"})
+
+
+class RecoverySchema(Schema):
+    beneficiary_id = fields.UUID(required=True)
+    village_code = fields.String(required=True)
+    name = fields.String(required=True)
+    id_number_masked = fields.String(required=True)
+    terminated_on = fields.Date(required=True, allow_none=True)
+    months = fields.List(fields.Nested(RecoveryMonthSchema), required=True)
+    amount = fields.Decimal(places=2, as_string=True, required=True, metadata={"description": "Sum to recover"})

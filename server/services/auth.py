@@ -6,6 +6,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -52,8 +53,11 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-# Verifying against a throwaway hash keeps unknown usernames as slow as wrong passwords.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+@cache
+def _dummy_hash() -> str:
+    # Verifying against a throwaway hash keeps unknown usernames as slow as wrong passwords; made on
+    # first use, so importing the app (every command, every API worker) computes no hash.
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def _issue(settings: Settings, actor: Actor, lifetime: timedelta) -> IssuedToken:
@@ -77,7 +81,7 @@ def login(ctx: Ctx, *, username: str, password: str) -> IssuedToken:
     """Check a staff password and issue a token; commits the login time and its audit entry."""
     user = ctx.session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
-        _password_matches(_DUMMY_HASH, password)
+        _password_matches(_dummy_hash(), password)
         raise AuthError("invalid_credentials")
     if not _password_matches(user.password_hash, password) or not user.is_active:
         raise AuthError("invalid_credentials")

@@ -125,6 +125,8 @@ class ListFilters:
     region_code: str | None = None
     household_code: str | None = None
     name: str | None = None
+    # Exact match through the HMAC index: the number itself is neither stored in clear nor logged.
+    id_number: str | None = None
 
 
 def list_beneficiaries(
@@ -132,6 +134,9 @@ def list_beneficiaries(
 ) -> tuple[list[Beneficiary], int]:
     """A page of beneficiaries in scope, ordered by village then name, and the total count."""
     query = scoped_query(actor)
+    if filters.id_number:
+        _number, index, _masked = _index_resident_id(ctx.cipher, filters.id_number)
+        query = query.where(Beneficiary.id_number_index == index)
     if filters.program:
         query = query.where(Beneficiary.program == filters.program)
     if filters.status:

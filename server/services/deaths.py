@@ -2,7 +2,8 @@
 proposes termination from the date of death, and payments for months after the death are flagged.
 
 A payment is flagged `paid_after_death` when it paid anything for a period after the month of death:
-the month in which the person died was due to them.
+the month in which the person died was due to them. A person already terminated (say, by a visit that
+found them dead) is flagged too: the recorded death may be earlier than that termination.
 """
 
 from __future__ import annotations
@@ -10,23 +11,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-
 from server.context import Ctx
-from server.models import BeneficiaryStatus, CaseKind, PaymentLine, utcnow
+from server.models import BeneficiaryStatus, CaseKind, utcnow
 from server.schemas.death import DeathRowSchema
 from server.services.audit import Actor, record
 from server.services.beneficiaries import find_by_id_number
 from server.services.cases import open_case
 from server.services.csv_rows import read_rows
 from server.services.errors import DomainError
-from server.services.months import period_of
+from server.services.recoveries import PAID_AFTER_DEATH, flag_payments_after
 from server.services.regions import within
 
-PAID_AFTER_DEATH = "paid_after_death"
 REQUIRED_COLUMNS = ("id_number", "date_of_death")
 _row_schema = DeathRowSchema()
 STATUSES = ("case_opened", "already_recorded", "already_terminated", "no_match", "error")
@@ -46,18 +43,6 @@ class DeathRowResult:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
-def _flag_payments_after(ctx: Ctx, beneficiary_id: uuid.UUID, date_of_death: date) -> list[PaymentLine]:
-    lines = ctx.session.scalars(
-        select(PaymentLine)
-        .where(PaymentLine.beneficiary_id == beneficiary_id, PaymentLine.period > period_of(date_of_death))
-        .order_by(PaymentLine.period)
-    ).all()
-    paid = [line for line in lines if line.amount + line.arrears_amount > 0]
-    for line in paid:
-        line.flag = PAID_AFTER_DEATH
-    return paid
-
-
 def _import_row(ctx: Ctx, actor: Actor, number: int, data: dict[str, Any]) -> DeathRowResult:
     died = data["date_of_death"]
     if died > utcnow().date():
@@ -66,9 +51,11 @@ def _import_row(ctx: Ctx, actor: Actor, number: int, data: dict[str, Any]) -> De
     # Most registry rows are not beneficiaries; one outside the importer's region looks the same.
     if beneficiary is None or not within(actor.region_code, beneficiary.village_code):
         return DeathRowResult(row=number, status="no_match")
+    paid = flag_payments_after(
+        ctx.session, actor=actor, beneficiary=beneficiary, effective_on=died, flag=PAID_AFTER_DEATH
+    )
     if beneficiary.status == BeneficiaryStatus.TERMINATED:
-        return DeathRowResult(row=number, status="already_terminated")
-    paid = _flag_payments_after(ctx, beneficiary.id, died)
+        return DeathRowResult(row=number, status="already_terminated", flagged_payments=len(paid))
     payments = [
         {"run_id": str(line.run_id), "period": line.period, "amount": str(line.amount + line.arrears_amount)}
         for line in paid
@@ -88,16 +75,6 @@ def _import_row(ctx: Ctx, actor: Actor, number: int, data: dict[str, Any]) -> De
         },
         actor=actor,
     )
-    if paid:
-        record(
-            ctx.session,
-            actor=actor,
-            action="payment_line.flagged",
-            object_type="beneficiary",
-            object_id=beneficiary.id,
-            region_code=beneficiary.village_code,
-            details={"flag": PAID_AFTER_DEATH, "periods": [line.period for line in paid]},
-        )
     if case is None:
         return DeathRowResult(row=number, status="already_recorded", flagged_payments=len(paid))
     return DeathRowResult(row=number, status="case_opened", case_id=case.id, flagged_payments=len(paid))

@@ -82,10 +82,16 @@ def allowed_decisions(ctx: Ctx, *, case: ReviewCase, beneficiary: Beneficiary) -
 def _check_transition(ctx: Ctx, case: ReviewCase, beneficiary: Beneficiary, decision: DecisionKind) -> None:
     allowed = allowed_decisions(ctx, case=case, beneficiary=beneficiary)
     if decision not in allowed:
-        raise Conflict(
-            f"a case in state {case.state.value} does not allow {decision.value}",
-            {"decision": ["invalid_transition"], "allowed": [kind.value for kind in allowed]},
-        )
+        reasons = ["invalid_transition"]
+        message = f"a case in state {case.state.value} does not allow {decision.value}"
+        if case.state in UNDECIDED and beneficiary.status == BeneficiaryStatus.TERMINATED:
+            # The case's own state allows it; what blocks it is the person's, so say that.
+            reasons.append("beneficiary_terminated")
+            message = (
+                f"the beneficiary's assistance was terminated from {beneficiary.terminated_on}, so {decision.value} "
+                "no longer applies; dismiss the case"
+            )
+        raise Conflict(message, {"decision": reasons, "allowed": [kind.value for kind in allowed]})
 
 
 def _reason(reason: str | None, field: str = "reason") -> str:

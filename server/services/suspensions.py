@@ -27,6 +27,8 @@ from server.models import (
     CaseState,
     Checkin,
     CheckinState,
+    Cycle,
+    CycleFrequency,
     Notice,
     NoticeChannel,
     NoticeKind,
@@ -41,17 +43,32 @@ from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, add_working_days, set_state
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.months import period_of, periods_between
+from server.services.recoveries import PAID_AFTER_DEATH, PAID_AFTER_TERMINATION, flag_payments_after
 from server.services.regions import in_scope
 
 # What the notice gives as the ground, per kind of case (Chinese first: the people it goes to read Chinese).
 GROUNDS = {
-    CaseKind.MISSED_CHECKIN: "未按时完成季度认证 / The quarterly check-in was not done",
     CaseKind.FAILED_CHECKINS: "多次认证未通过 / Check-ins failed repeatedly",
     CaseKind.DUPLICATE_FACE: "人脸与他人档案重复 / The face matches another person's record",
     CaseKind.LOCATION_ANOMALY: "认证地点异常 / The check-in location was unusual",
     CaseKind.VISIT_FINDING: "入户调查发现问题 / A home visit found a problem",
     CaseKind.DEATH_RECORD: "收到死亡登记信息 / A death record was received",
 }
+# A missed check-in is named after its cycle's frequency: a monthly cycle's notice must not say "quarterly".
+MISSED_CHECKIN_GROUNDS = {
+    CycleFrequency.MONTHLY: "未按时完成月度认证 / The monthly check-in was not done",
+    CycleFrequency.QUARTERLY: "未按时完成季度认证 / The quarterly check-in was not done",
+    CycleFrequency.YEARLY: "未按时完成年度认证 / The yearly check-in was not done",
+}
+
+
+def _ground(ctx: Ctx, case: ReviewCase) -> str:
+    if case.kind != CaseKind.MISSED_CHECKIN:
+        return GROUNDS[case.kind]
+    cycle_id = case.details.get("cycle_id")
+    cycle = ctx.session.get(Cycle, uuid.UUID(cycle_id)) if cycle_id else None
+    # A case opened before cycles were configured counts the calendar quarter.
+    return MISSED_CHECKIN_GROUNDS[cycle.frequency if cycle else CycleFrequency.QUARTERLY]
 
 
 def _staff_id(actor: Actor) -> uuid.UUID:
@@ -83,7 +100,7 @@ def _notice(
         suspension_id=suspension.id if suspension else None,
         kind=kind,
         what=what,
-        why=f"{GROUNDS[case.kind]}: {reason}",
+        why=f"{_ground(ctx, case)}: {reason}",
         how_to_appeal=how_to_appeal,
         appeal_by=appeal_by,
         channel=channel,
@@ -203,6 +220,9 @@ def terminate(
     beneficiary.terminated_on = effective_on
     set_state(case, CaseState.TERMINATED, actor=actor, reason=decision.reason)
     ctx.session.flush()
+    # Runs built before the termination paid months it now ends: flag them for recovery.
+    flag = PAID_AFTER_DEATH if case.kind == CaseKind.DEATH_RECORD else PAID_AFTER_TERMINATION
+    flag_payments_after(ctx.session, actor=actor, beneficiary=beneficiary, effective_on=effective_on, flag=flag)
     record(
         ctx.session,
         actor=actor,

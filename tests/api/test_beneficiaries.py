@@ -1,6 +1,7 @@
 """The beneficiary registry through HTTP: validation, scope, pagination, ETags, encryption at rest, audit."""
 
 import json
+import logging
 
 from sqlalchemy import select, text
 
@@ -89,7 +90,9 @@ def test_update_needs_the_current_etag(api, world):
     path = f"/api/v1/beneficiaries/{created.json()['id']}"
     etag = supervisor.get(path).headers["ETag"]
 
-    assert supervisor.patch(path, json={"monthly_amount": "400.00"}).status_code == 428
+    unconditional = supervisor.patch(path, json={"monthly_amount": "400.00"})
+    assert (unconditional.status_code, unconditional.json()["errors"]) == (428, {"if_match": ["required"]})
+    assert "If-Match" in unconditional.json()["message"]
     updated = supervisor.patch(
         path, json={"monthly_amount": "400.00", "reason": "2026 standard"}, headers={"If-Match": etag}
     )
@@ -98,7 +101,8 @@ def test_update_needs_the_current_etag(api, world):
     assert updated.headers["ETag"] != etag
 
     stale = supervisor.patch(path, json={"monthly_amount": "1.00"}, headers={"If-Match": etag})
-    assert stale.status_code == 412
+    assert (stale.status_code, stale.json()["errors"]) == (412, {"if_match": ["stale_etag"]})
+    assert "again" in stale.json()["message"] and "ETag" in stale.json()["message"]
     assert supervisor.get(path).json()["monthly_amount"] == "400.00"
 
 
@@ -131,3 +135,27 @@ def test_id_numbers_never_reach_the_logs(api, world, caplog):
     supervisor.post("/api/v1/beneficiaries", json=bad)
     assert body["id_number"] not in caplog.text
     assert bad["id_number"] not in caplog.text
+
+
+def test_an_id_number_finds_exactly_that_person_in_scope_and_is_never_logged(api, world, caplog):
+    admin = api.as_("admin")
+    for serial in (1, 2):
+        admin.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], serial))
+    wanted = id_number(world["village_a"], 2)
+
+    with caplog.at_level(logging.DEBUG):
+        found = admin.get("/api/v1/beneficiaries", params={"id_number": wanted})
+        elsewhere = api.as_("supervisor_b").get("/api/v1/beneficiaries", params={"id_number": wanted})
+        malformed = admin.get("/api/v1/beneficiaries", params={"id_number": wanted[:-1] + "0"})
+
+    assert found.status_code == 200, found.text
+    assert [b["name"] for b in found.json()] == ["测试2"]
+    assert json.loads(found.headers["X-Pagination"])["total"] == 1
+    assert found.json()[0]["id_number_masked"] != wanted
+    assert (elsewhere.status_code, elsewhere.json()) == (200, [])
+    assert malformed.status_code == 422
+    assert wanted not in malformed.text
+    # The test's HTTP client (urllib3) and test server (werkzeug) log the URL; they are not the app.
+    # In production gunicorn serves FieldCheck without an access log.
+    logged = [r.name for r in caplog.records if wanted in r.getMessage()]
+    assert [name for name in logged if name.split(".")[0] not in ("werkzeug", "urllib3")] == []

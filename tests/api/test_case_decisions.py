@@ -271,3 +271,29 @@ def test_a_supervisor_decides_a_check_in_in_review(app, api, world):
     again = supervisor.post(decide, json={"verdict": "rejected", "reason": "changed my mind"})
     assert (again.status_code, again.json()["errors"]["state"]) == (409, ["invalid_transition"])
     assert "checkin.review_verified" in audit_actions(app, checkin_id)
+
+
+def test_a_decision_on_a_terminated_persons_case_names_the_termination(app, api, world):
+    person = _person(api, world)
+    extended = open_test_case(app, person)
+    death = open_test_case(app, person, kind=CaseKind.DEATH_RECORD)
+    supervisor, colleague = api.as_("supervisor_a"), api.as_("supervisor_a2")
+    assert _decide(supervisor, extended, "extend", new_deadline=(TODAY + timedelta(days=10)).isoformat()).ok
+    proposed = _decide(supervisor, death, "terminate", reason="death certificate seen", effective_on="2026-11-03")
+    approve = f"/api/v1/cases/{death}/decisions/{proposed.json()['id']}/approve"
+    assert colleague.post(approve, json={}).status_code == 200
+
+    season = {
+        "kind": "work_absence",
+        "starts_on": TODAY.isoformat(),
+        "ends_on": (TODAY + timedelta(days=120)).isoformat(),
+    }
+    refused = _decide(supervisor, extended, "exempt", reason="working in Guangdong", exemption=season)
+
+    assert refused.status_code == 409
+    assert refused.json()["errors"] == {
+        "decision": ["invalid_transition", "beneficiary_terminated"],
+        "allowed": ["dismiss"],
+    }
+    assert "terminated from 2026-11-03" in refused.json()["message"]
+    assert "state extended" not in refused.json()["message"]

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from server import db
-from server.models import AuditEntry, Beneficiary
+from server.models import AuditEntry, Beneficiary, CaseKind
 from tests.conftest import beneficiary_body, id_number
 from tests.support.cases import open_test_case
 
@@ -72,7 +72,7 @@ def test_exports_list_masked_ids_amounts_and_totals_in_csv_and_xlsx(app, api, wo
 
     exported = supervisor.get(f"/api/v1/payment-runs/{run['id']}/export", params={"format": "csv"})
     assert exported.status_code == 200
-    assert exported.headers["Content-Type"].startswith("text/csv")
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "payment-run-431099001-2026-11.csv" in exported.headers["Content-Disposition"]
     text = exported.content.decode("utf-8-sig")
     for serial in (1, 2, 3):
@@ -121,3 +121,79 @@ def test_exports_list_masked_ids_amounts_and_totals_in_csv_and_xlsx(app, api, wo
         )
     me = supervisor.get("/api/v1/me").json()["id"]
     assert [(actor, details["format"]) for actor, details in exports] == [(me, "csv"), (me, "xlsx")]
+
+
+def _terminate(api, case_id: str, effective_on: str) -> None:
+    proposal = api.as_("supervisor_a").post(
+        f"/api/v1/cases/{case_id}/decisions",
+        json={"decision": "terminate", "reason": "found at the home visit", "effective_on": effective_on},
+    )
+    assert proposal.status_code == 201, proposal.text
+    approve = f"/api/v1/cases/{case_id}/decisions/{proposal.json()['id']}/approve"
+    assert api.as_("supervisor_a2").post(approve, json={}).status_code == 200
+
+
+def _flags(supervisor, run_id: str) -> dict[str, tuple[str, str]]:
+    exported = supervisor.get(f"/api/v1/payment-runs/{run_id}/export").content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(exported)))[1:]
+    return {row[1]: (row[3], row[7]) for row in rows[: rows.index([])]}
+
+
+def test_payments_after_any_termination_are_flagged_and_listed_for_recovery(app, api, world):
+    people = _people(app, api, world)
+    supervisor = api.as_("supervisor_a")
+    runs = {
+        period: supervisor.post("/api/v1/payment-runs", json={"period": period, "region": world["township_a"]}).json()
+        for period in ("2026-10", "2026-11")
+    }
+    # 张三: a visit found him gone and he was terminated from 15 October, after both runs were built.
+    _terminate(api, open_test_case(app, people["张三"], kind=CaseKind.VISIT_FINDING), "2026-10-15")
+    # 李四: terminated from 31 October on a missed check-in.
+    _terminate(api, open_test_case(app, people["李四"]), "2026-10-31")
+
+    assert _flags(supervisor, runs["2026-10"]["id"])["张三"] == ("pay", "")
+    assert _flags(supervisor, runs["2026-11"]["id"])["张三"] == ("pay", "paid_after_termination")
+    assert _flags(supervisor, runs["2026-11"]["id"])["李四"] == ("pay", "paid_after_termination")
+
+    # The registry then says 张三 died in September: October was paid after his death too.
+    death = f"id_number,date_of_death\n{id_number(world['village_a'], 1)},2026-09-20\n"
+    files = {"file": ("deaths.csv", death.encode(), "text/csv")}
+    imported = supervisor.post("/api/v1/death-records/import", files=files).json()
+    assert (imported["already_terminated"], imported["flagged_payments"]) == (1, 2)
+    assert _flags(supervisor, runs["2026-10"]["id"])["张三"] == ("pay", "paid_after_death")
+    assert _flags(supervisor, runs["2026-11"]["id"])["张三"] == ("pay", "paid_after_death")
+
+    # A run built afterwards pays neither: listed once as terminated, nothing to recover.
+    december = supervisor.post("/api/v1/payment-runs", json={"period": "2026-12", "region": world["township_a"]})
+    assert _flags(supervisor, december.json()["id"])["张三"] == ("terminated", "")
+
+    listed = supervisor.get("/api/v1/payment-runs/recoveries", params={"region": world["township_a"]})
+    assert listed.status_code == 200, listed.text
+    assert [(r["name"], [m["period"] for m in r["months"]], r["amount"]) for r in listed.json()] == [
+        ("张三", ["2026-10", "2026-11"], "670.00"),
+        ("李四", ["2026-11"], "335.00"),
+    ]
+    assert listed.json()[0]["terminated_on"] == "2026-10-15"
+    assert listed.json()[0]["months"][0] == {
+        "period": "2026-10",
+        "run_id": runs["2026-10"]["id"],
+        "amount": "335.00",
+        "flag": "paid_after_death",
+    }
+    exported = supervisor.get(
+        "/api/v1/payment-runs/recoveries", params={"region": world["township_a"], "format": "csv"}
+    )
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0] == ["village_code", "name", "id_number_masked", "terminated_on", "flag", "months", "amount"]
+    assert [row[1] for row in rows[1:3]] == ["张三", "李四"]
+    assert rows[1][3:] == ["2026-10-15", "paid_after_death", "2026-10;2026-11", "670.00"]
+    assert rows[-1] == ["all", "", "", "", "", "3", "1005.00"]
+    assert (
+        api.as_("supervisor_b").get("/api/v1/payment-runs/recoveries", params={"region": world["township_b"]}).json()
+        == []
+    )
+    out_of_scope = api.as_("supervisor_b").get(
+        "/api/v1/payment-runs/recoveries", params={"region": world["township_a"]}
+    )
+    assert out_of_scope.status_code == 422

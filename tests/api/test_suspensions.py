@@ -142,3 +142,34 @@ def test_arrears_count_only_months_no_run_paid_and_the_next_run_pays_them(app, a
     # Paid once: the next run pays only the month.
     september = run("2026-09")
     assert (september["counts"]["pay"], september["total_arrears"]) == (1, "0.00")
+
+
+@pytest.mark.parametrize(
+    ("frequency", "ground"),
+    [
+        ("monthly", "未按时完成月度认证 / The monthly check-in was not done"),
+        ("yearly", "未按时完成年度认证 / The yearly check-in was not done"),
+    ],
+)
+def test_a_missed_check_in_notice_names_the_cycles_frequency(app, api, world, frequency, ground):
+    admin = api.as_("admin")
+    today = date.today()
+    cycle = admin.post(
+        "/api/v1/cycles",
+        json={
+            "region_code": world["county"],
+            "opens_on": today.isoformat(),
+            "deadline": today.isoformat(),
+            "frequency": frequency,
+        },
+    )
+    assert cycle.status_code == 201, cycle.text
+    supervisor = api.as_("supervisor_a")
+    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1)).json()["id"]
+    case_id = open_test_case(app, person, cycle_id=cycle.json()["id"])
+
+    suspension = _suspend(api, case_id, today.isoformat())
+
+    [notice] = supervisor.get(f"/api/v1/suspensions/{suspension['id']}").json()["notices"]
+    assert notice["why"].startswith(f"{ground}: ")
+    assert "季度" not in notice["why"]

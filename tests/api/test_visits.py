@@ -505,8 +505,13 @@ def test_visit_photos_are_encrypted_deduplicated_and_their_views_audited(app, ap
     )
     assert (bad.status_code, bad.json()["errors"]) == (422, {"photos.1": ["not_an_image"]})
     good = [("photos", ("a.jpg", photo_bytes("biden.jpg"), "image/jpeg"))]
-    stored = worker.post(path, files=good).json()
-    assert worker.post(path, files=good).json() == stored
+    created = worker.post(path, files=good)
+    stored = created.json()
+    assert created.status_code == 201
+    assert created.headers["Location"].endswith(f"{path}/{stored[0]['id']}/image")
+    again = worker.post(path, files=good)
+    assert (again.status_code, again.json()) == (200, stored)
+    assert "Location" not in again.headers
     assert len(stored) == 1
 
     objects = [

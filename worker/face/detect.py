@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
-import dlib
-import face_recognition
-import face_recognition.api as fr_api
 import numpy as np
-from PIL import ImageFile
 
-# Importing face_recognition switches Pillow to accepting truncated files; undo that process-wide.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
+from worker.face.models import face_models
 
 # Below this shorter side a downscaled frame is small enough that one upsample stays cheap.
 _UPSAMPLE_RETRY_MAX_SHORT_SIDE = 400
@@ -40,6 +34,9 @@ class FaceBox:
 
 def detect_faces(rgb: np.ndarray, *, max_side: int = 640) -> list[FaceBox]:
     """Detect frontal-ish faces, largest first, in original-image coordinates."""
+    import cv2
+
+    face_recognition = face_models()
     height, width = rgb.shape[:2]
     scale = min(1.0, max_side / max(height, width))
     small = rgb
@@ -68,7 +65,9 @@ def detect_faces(rgb: np.ndarray, *, max_side: int = 640) -> list[FaceBox]:
 
 def landmarks68(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
     """Return the 68 iBUG landmarks of the face in box as a (68, 2) float array of (x, y)."""
+    import dlib
+
     rect = dlib.rectangle(box.left, box.top, box.right, box.bottom)
     # Reuse the predictor face_recognition already loaded rather than a second 100 MB copy.
-    shape = fr_api.pose_predictor_68_point(rgb, rect)
+    shape = face_models().pose_predictor_68_point(rgb, rect)
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-import dlib
-import face_recognition.api as fr_api
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-# Also undoes face_recognition's import-time switch to accepting truncated images.
 from worker.face.detect import FaceBox
+from worker.face.models import face_models
 from worker.face.resnet import CHIP_SIZE, FaceDescriptorNet
 
 TEMPLATE_DIMS = 128
@@ -36,10 +34,13 @@ def encode_faces(faces: Sequence[tuple[np.ndarray, FaceBox]]) -> np.ndarray:
     The same descriptors as face_recognition.face_encodings (dlib's ResNet on dlib's aligned chip),
     computed in one batch by the numpy port of the network, several times faster than dlib-bin's.
     """
+    import dlib
+
+    predictor = face_models().pose_predictor_5_point
     chips = [
         dlib.get_face_chip(
             rgb,
-            fr_api.pose_predictor_5_point(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom)),
+            predictor(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom)),
             CHIP_SIZE,
             _CHIP_PADDING,
         )

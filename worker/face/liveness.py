@@ -25,11 +25,10 @@ import itertools
 import math
 from dataclasses import dataclass
 
-import cv2
-import face_recognition.api as fr_api
 import numpy as np
 
 from worker.face.detect import FaceBox, detect_faces, landmarks68
+from worker.face.models import face_models
 from worker.face.pose import HeadPose, head_pose
 
 BLINK = "blink"
@@ -182,6 +181,8 @@ def planar_parallax(reference: np.ndarray, moved: np.ndarray, *, axis: str, sign
     tip, which stands about half an inter-ocular distance in front of that plane, ahead of it by
     roughly 0.5·sin θ. None when no homography fits.
     """
+    import cv2
+
     src = np.ascontiguousarray(reference[_PLANE_IDS], dtype=np.float64)
     dst = np.ascontiguousarray(moved[_PLANE_IDS], dtype=np.float64)
     homography, _ = cv2.findHomography(src, dst, 0)
@@ -233,6 +234,8 @@ def _detect_near(rgb: np.ndarray, previous: FaceBox) -> list[FaceBox]:
     and finds the face afresh (unlike following landmarks, which drift when the head moves a lot
     between frames taken a third of a second apart).
     """
+    import cv2
+
     height, width = rgb.shape[:2]
     margin = _NEAR_MARGIN * max(previous.width, previous.height)
     top, bottom = max(0, round(previous.top - margin)), min(height, round(previous.bottom + margin))
@@ -251,7 +254,7 @@ def _detect_near(rgb: np.ndarray, previous: FaceBox) -> list[FaceBox]:
             bottom=min(height, top + round(r.bottom() * sy)),
             left=max(0, left + round(r.left() * sx)),
         )
-        for r in fr_api.face_detector(small, 0)
+        for r in face_models().face_detector(small, 0)
     ]
     return sorted(boxes, key=lambda box: box.width * box.height, reverse=True)
 
@@ -297,6 +300,8 @@ def analyse_frames(frames: list[FrameInput], limits: LivenessLimits) -> list[Fra
 def _measure(
     index: int, rgb: np.ndarray, faces: int, box: FaceBox | None, landmarks: np.ndarray | None
 ) -> FrameAnalysis:
+    import cv2
+
     if box is None or landmarks is None:
         return FrameAnalysis(index, faces, None, None, None, None, None, _brightness(rgb, None))
     try:

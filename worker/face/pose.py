@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 # iBUG-68 indices: nose tip, chin, outer eye corners (image-left, image-right), mouth corners.
@@ -51,6 +50,8 @@ class HeadPose:
 
 def head_pose(landmarks: np.ndarray, image_size: tuple[int, int]) -> HeadPose:
     """Solve the head's rotation from 68 landmarks in an image of (height, width) pixels."""
+    import cv2
+
     height, width = image_size
     focal = float(width)
     camera = np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])

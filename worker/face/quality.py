@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from worker.face.detect import FaceBox, detect_faces, landmarks68
@@ -57,6 +56,8 @@ class QualityReport:
 
 def assess_enrolment_photo(rgb: np.ndarray, limits: QualityLimits = QualityLimits()) -> QualityReport:
     """Check one RGB photo against limits and report every reason it falls short."""
+    import cv2
+
     faces = detect_faces(rgb)
     if not faces:
         return QualityReport(ok=False, reasons=(NO_FACE,), face=None)
@@ -95,6 +96,8 @@ def assess_enrolment_photo(rgb: np.ndarray, limits: QualityLimits = QualityLimit
 
 def face_sharpness(grey_face: np.ndarray) -> float:
     """Variance of the Laplacian of a grey face crop scaled to a fixed height and contrast."""
+    import cv2
+
     h, w = grey_face.shape[:2]
     size = (max(1, round(w * SHARPNESS_FACE_HEIGHT / h)), SHARPNESS_FACE_HEIGHT)
     interpolation = cv2.INTER_AREA if h > SHARPNESS_FACE_HEIGHT else cv2.INTER_CUBIC

@@ -1,0 +1,13 @@
+"""The API's index at /api/v1."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ApiIndexSchema(Schema):
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+    docs = fields.String(required=True, metadata={"description": "Swagger UI"})
+    openapi = fields.String(required=True, metadata={"description": "The OpenAPI document"})
+    login = fields.String(required=True, metadata={"description": "POST a username and password for a token"})
