@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, jsonify, request
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
+from marshmallow import fields
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import MethodNotAllowed
 
 from server.api import (
     beneficiaries,
@@ -23,6 +26,7 @@ from server.api import (
     suspensions,
     visits,
 )
+from server.schemas.common import JSON_MAX_DEPTH, json_depth
 from server.services.errors import DomainError
 from storage import StorageError
 
@@ -63,6 +67,51 @@ def _storage_error(exc: StorageError):
     )
 
 
+# page × page_size is an OFFSET: a page past this is refused before it overflows a BIGINT.
+MAX_PAGE = 100_000
+
+
+class FieldCheckApi(Api):
+    """flask-smorest's Api, documenting what the responses really carry."""
+
+    def _register_pagination_header(self) -> None:
+        # X-Pagination is a JSON text: an object `schema` would mean a comma-separated header.
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "Pagination metadata",
+                "content": {"application/json": {"schema": PaginationMetadataSchema}},
+            },
+            lazy=True,
+        )
+
+
+def _decimal_strings(self, field: fields.Field, ret: dict, **_kwargs) -> dict:
+    """A Decimal dumped as a string ("335.00") is documented as a string with a decimal pattern."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": ret.get("pattern", r"^-?\d+(\.\d+)?$")}
+    return {}
+
+
+def _refuse_unbounded_input():
+    """Before any view parses it: a page number past MAX_PAGE, a JSON body nested past JSON_MAX_DEPTH."""
+    page = request.args.get("page", "")
+    if page.strip().isdigit() and int(page) > MAX_PAGE:
+        return _error(HTTPStatus.UNPROCESSABLE_ENTITY, f"page is at most {MAX_PAGE}", {"page": ["out_of_range"]})
+    # The JSON parser recurses per level: a deep enough document would exhaust the stack.
+    if request.is_json and json_depth(request.get_data(cache=True)) > JSON_MAX_DEPTH:
+        return _error(
+            HTTPStatus.UNPROCESSABLE_ENTITY, f"JSON nests at most {JSON_MAX_DEPTH} levels", {"json": ["too_deep"]}
+        )
+    return None
+
+
+def _method_not_allowed(exc: MethodNotAllowed):
+    response, status = _error(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed here", {})
+    response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+    return response, status
+
+
 def init_app(app: Flask) -> Api:
     """Register the blueprints, the bearer-token scheme and the error shape."""
     app.config.update(
@@ -81,7 +130,8 @@ def init_app(app: Flask) -> Api:
             "info": {"description": "Proof-of-life check-ins, home visits and the suspension queue."},
         },
     )
-    api = Api(app)
+    api = FieldCheckApi(app)
+    api.ma_plugin.converter.add_attribute_function(_decimal_strings)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(
@@ -89,5 +139,7 @@ def init_app(app: Flask) -> Api:
     )
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(StorageError, _storage_error)
+    app.register_error_handler(MethodNotAllowed, _method_not_allowed)
+    app.before_request(_refuse_unbounded_input)
     app.extensions["fieldcheck.api"] = api
     return api
