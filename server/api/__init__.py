@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 
 from flask import Blueprint, Flask, jsonify, request
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from marshmallow import fields
+from sqlalchemy.exc import DBAPIError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import MethodNotAllowed
 
@@ -106,6 +108,21 @@ def _refuse_unbounded_input():
     return None
 
 
+def _database_error(exc: DBAPIError):
+    # The driver's message quotes the value it refused (a name, a username): log where it failed,
+    # the SQL and the SQLSTATE, never the message or the parameters (the engine hides those too).
+    orig = exc.orig
+    log.error(
+        "database error %s (SQLSTATE %s) in %s\n%s",
+        type(orig).__name__,
+        getattr(orig, "sqlstate", None),
+        exc.statement,
+        # Where, without source lines: those may hold literals too.
+        "".join(f"  {f.filename}:{f.lineno} in {f.name}\n" for f in traceback.extract_tb(exc.__traceback__)),
+    )
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "the database could not complete the request", {})
+
+
 def _method_not_allowed(exc: MethodNotAllowed):
     response, status = _error(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed here", {})
     response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
@@ -140,6 +157,7 @@ def init_app(app: Flask) -> Api:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(StorageError, _storage_error)
     app.register_error_handler(MethodNotAllowed, _method_not_allowed)
+    app.register_error_handler(DBAPIError, _database_error)
     app.before_request(_refuse_unbounded_input)
     app.extensions["fieldcheck.api"] = api
     return api
