@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+
 from flask import Flask, Response, request
 
 # The console is server-rendered and the phone app is served from the same origin: scripts, styles,
@@ -29,9 +33,25 @@ FIXED_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+DOCS_ENDPOINT = "api-docs.openapi_swagger_ui"
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+
+
+def _docs_policy(page: bytes) -> str:
+    """Swagger UI's page (flask-smorest's template, filled from the app's own settings) starts itself
+    with an inline script: allow exactly that script, by its hash, and the inline styles it sets."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(page)
+    )
+    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}").replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    )
 
 
 def _secure(response: Response) -> Response:
+    if request.endpoint == DOCS_ENDPOINT:
+        response.headers["Content-Security-Policy"] = _docs_policy(response.get_data())
     for name, value in FIXED_HEADERS.items():
         response.headers.setdefault(name, value)
     # Only a response that came over HTTPS may pin HTTPS (behind a proxy, once ProxyFix says so).
