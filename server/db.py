@@ -39,9 +39,13 @@ _OPEN = "fieldcheck.unit_of_work"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs."""
+    """An engine with the settings each backend needs.
+
+    `hide_parameters`: an error's message (and so a logged traceback) names the SQL but not the
+    values bound to it, which are names, usernames and ID hashes.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -59,7 +63,7 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 def init_app(app: Flask) -> None:

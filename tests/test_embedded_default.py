@@ -61,7 +61,11 @@ def test_make_run_serves_the_demo_and_enrols_a_face(tmp_path):
             timeout=10,
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
-        people = requests.get(f"{base}/api/v1/beneficiaries", headers=auth, timeout=10).json()
+        listing = requests.get(f"{base}/api/v1/beneficiaries", headers=auth, timeout=10)
+        # gunicorn names itself without its version; personal data is never cached.
+        assert listing.headers["Server"] == "gunicorn"
+        assert listing.headers["Cache-Control"] == "no-store"
+        people = listing.json()
         assert len(people) >= 3
         # The demo cycle has ended: two of the supervisor's three people checked in, one did not.
         [cycle] = requests.get(f"{base}/api/v1/cycles", headers=auth, timeout=10).json()

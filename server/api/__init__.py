@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, jsonify, request
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
+from marshmallow import fields
+from sqlalchemy.exc import DBAPIError
 from swagger_ui_bundle import swagger_ui_path
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from server.api import (
     beneficiaries,
@@ -26,6 +30,7 @@ from server.api import (
     visits,
 )
 from server.api import errors as errors_
+from server.schemas.common import JSON_MAX_DEPTH, json_depth
 from server.services.errors import DomainError
 from storage import StorageError
 
@@ -66,6 +71,66 @@ def _storage_error(exc: StorageError):
     )
 
 
+# page × page_size is an OFFSET: a page past this is refused before it overflows a BIGINT.
+MAX_PAGE = 100_000
+
+
+class FieldCheckApi(Api):
+    """flask-smorest's Api, documenting what the responses really carry."""
+
+    def _register_pagination_header(self) -> None:
+        # X-Pagination is a JSON text: an object `schema` would mean a comma-separated header.
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "Pagination metadata",
+                "content": {"application/json": {"schema": PaginationMetadataSchema}},
+            },
+            lazy=True,
+        )
+
+
+def _decimal_strings(self, field: fields.Field, ret: dict, **_kwargs) -> dict:
+    """A Decimal dumped as a string ("335.00") is documented as a string with a decimal pattern."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": ret.get("pattern", r"^-?\d+(\.\d+)?$")}
+    return {}
+
+
+def _refuse_unbounded_input():
+    """Before any view parses it: a page number past MAX_PAGE, a JSON body nested past JSON_MAX_DEPTH."""
+    page = request.args.get("page", "")
+    if page.strip().isdigit() and int(page) > MAX_PAGE:
+        return _error(HTTPStatus.UNPROCESSABLE_ENTITY, f"page is at most {MAX_PAGE}", {"page": ["out_of_range"]})
+    # The JSON parser recurses per level: a deep enough document would exhaust the stack.
+    if request.is_json and json_depth(request.get_data(cache=True)) > JSON_MAX_DEPTH:
+        return _error(
+            HTTPStatus.UNPROCESSABLE_ENTITY, f"JSON nests at most {JSON_MAX_DEPTH} levels", {"json": ["too_deep"]}
+        )
+    return None
+
+
+def _database_error(exc: DBAPIError):
+    # The driver's message quotes the value it refused (a name, a username): log where it failed,
+    # the SQL and the SQLSTATE, never the message or the parameters (the engine hides those too).
+    orig = exc.orig
+    log.error(
+        "database error %s (SQLSTATE %s) in %s\n%s",
+        type(orig).__name__,
+        getattr(orig, "sqlstate", None),
+        exc.statement,
+        # Where, without source lines: those may hold literals too.
+        "".join(f"  {f.filename}:{f.lineno} in {f.name}\n" for f in traceback.extract_tb(exc.__traceback__)),
+    )
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "the database could not complete the request", {})
+
+
+def _method_not_allowed(exc: MethodNotAllowed):
+    response, status = _error(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed here", {})
+    response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+    return response, status
+
+
 def init_app(app: Flask) -> Api:
     """Register the blueprints, the bearer-token scheme and the error shape."""
     app.config.update(
@@ -84,7 +149,8 @@ def init_app(app: Flask) -> Api:
             "info": {"description": "Proof-of-life check-ins, home visits and the suspension queue."},
         },
     )
-    api = Api(app)
+    api = FieldCheckApi(app)
+    api.ma_plugin.converter.add_attribute_function(_decimal_strings)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(
@@ -94,5 +160,8 @@ def init_app(app: Flask) -> Api:
     app.register_error_handler(DomainError, _domain_error)
     app.before_request(errors_.unknown_query_check({blueprint.name for blueprint in BLUEPRINTS}))
     app.register_error_handler(StorageError, _storage_error)
+    app.register_error_handler(MethodNotAllowed, _method_not_allowed)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.before_request(_refuse_unbounded_input)
     app.extensions["fieldcheck.api"] = api
     return api

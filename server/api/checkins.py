@@ -5,21 +5,20 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import authenticated, ctx, current_actor, settings, staff_only
 from server.api.errors import answers
+from server.api.multipart import Blueprint
 from server.models import CheckinState, StaffRole
 from server.queue import enqueue
 from server.schemas.checkin import (
     ChallengeRequestSchema,
     ChallengeSchema,
-    CheckinFilesSchema,
-    CheckinFormSchema,
     CheckinQuerySchema,
     CheckinSchema,
     CheckinStatusSchema,
+    CheckinUploadSchema,
     GpsFixSchema,
     ReviewVerdictSchema,
 )
@@ -68,14 +67,13 @@ class Challenges(MethodView):
 class Checkins(MethodView):
     @authenticated
     @answers(403, 404, 409, 410, 413, 429)
-    @blp.arguments(CheckinFormSchema, location="form")
-    @blp.arguments(CheckinFilesSchema, location="files")
+    @blp.arguments(CheckinUploadSchema, location="multipart")
     @blp.response(202, CheckinStatusSchema)
     @blp.alt_response(200, schema=CheckinStatusSchema, description="A resubmission: the check-in already stored")
-    def post(self, form: dict, files: dict):
+    def post(self, form: dict):
         """Submit a challenge's frames (multipart: `metadata` JSON, `frames` files); verified in the background."""
         meta = form["metadata"]
-        uploads = files["frames"]
+        uploads = form["frames"]
         if len(uploads) != len(meta["frames"]):
             raise DomainError.field("frames", "frame_count_mismatch", "send one metadata entry per frame file")
         frames = [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from server.schemas.common import Schema
 
 
 class LoginSchema(Schema):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from server.models import BeneficiaryStatus, Program
+from server.schemas.common import Money, Schema
 from server.services.resident_id import InvalidResidentId, parse_resident_id
 
 
@@ -17,7 +18,6 @@ def validate_resident_id(value: str) -> None:
 
 
 VILLAGE_CODE = validate.Regexp(r"^\d{12}$", error="a village code has 12 digits")
-AMOUNT = validate.Range(min=0, max=100000)
 
 
 class BeneficiaryFieldsSchema(Schema):
@@ -31,7 +31,7 @@ class BeneficiaryFieldsSchema(Schema):
     home_lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     home_lon = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 -]{5,20}$", error="not a phone number"))
-    monthly_amount = fields.Decimal(places=2, as_string=True, validate=AMOUNT)
+    monthly_amount = Money()
 
 
 class BeneficiaryUpdateSchema(BeneficiaryFieldsSchema):
@@ -51,7 +51,7 @@ class BeneficiaryCreateSchema(BeneficiaryFieldsSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     program = fields.Enum(Program, by_value=True, required=True)
     village_code = fields.String(required=True, validate=VILLAGE_CODE)
-    monthly_amount = fields.Decimal(places=2, as_string=True, required=True, validate=AMOUNT)
+    monthly_amount = Money(required=True)
 
 
 class BeneficiarySummarySchema(Schema):
@@ -62,7 +62,7 @@ class BeneficiarySummarySchema(Schema):
     household_code = fields.String(allow_none=True)
     village_code = fields.String(required=True)
     status = fields.Enum(BeneficiaryStatus, by_value=True, required=True)
-    monthly_amount = fields.Decimal(places=2, as_string=True, required=True)
+    monthly_amount = Money(required=True)
 
 
 class BeneficiarySchema(BeneficiarySummarySchema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from server.models import (
     CaseKind,
@@ -13,6 +13,7 @@ from server.models import (
     NoticeChannel,
     VisitTaskState,
 )
+from server.schemas.common import Schema
 
 REGION_CODE = validate.Regexp(r"^\d{6}(\d{3}(\d{3})?)?$")
 REASON = validate.Length(min=1, max=2000)

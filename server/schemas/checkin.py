@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from server.models import CheckinMode, CheckinState
+from server.schemas.common import JSON_MAX_DEPTH, Schema, json_depth
 
 ACTIONS = ("blink", "turn_left", "turn_right", "open_mouth", "nod")
 
@@ -75,21 +76,30 @@ class CheckinMetadataSchema(Schema):
 
 
 class JsonPart(fields.Nested):
-    """A multipart form field holding JSON, validated by a nested schema."""
+    """A multipart form field holding JSON, validated by a nested schema.
+
+    Its size and nesting are bounded before it is parsed: the parser recurses per level.
+    """
+
+    MAX_BYTES = 64 * 1024
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("not valid JSON")
+        document = value.encode("utf-8", "surrogatepass")
+        if len(document) > self.MAX_BYTES:
+            raise ValidationError(f"too_large: at most {self.MAX_BYTES} bytes")
+        if json_depth(document) > JSON_MAX_DEPTH:
+            raise ValidationError(f"too_deep: at most {JSON_MAX_DEPTH} levels")
         try:
             value = json.loads(value)
-        except (TypeError, ValueError) as exc:
+        except ValueError as exc:
             raise ValidationError("not valid JSON") from exc
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class CheckinFormSchema(Schema):
+class CheckinUploadSchema(Schema):
     metadata = JsonPart(CheckinMetadataSchema, required=True, metadata={"description": "JSON: CheckinMetadata"})
-
-
-class CheckinFilesSchema(Schema):
     frames = fields.List(Upload(), required=True, metadata={"description": "JPEG frames, in capture order"})
 
 

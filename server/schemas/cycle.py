@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from server.models import CycleFrequency, ExemptionKind, NotificationState, Program
 from server.schemas.beneficiary import ImportRowSchema
+from server.schemas.common import Schema
 
 REGION_CODE = validate.Regexp(r"^\d{6}(\d{3}(\d{3})?)?$", error="a county (6), township (9) or village (12) code")
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from server.schemas.beneficiary import ImportErrorSchema, validate_resident_id
+from server.schemas.common import Schema
 
 
 class DeathRowSchema(Schema):

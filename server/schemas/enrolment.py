@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from server.models import PhotoState
+from server.schemas.common import Schema
 
 
 class PhotoUploadSchema(Schema):

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+
+from marshmallow import ValidationError, fields, validate
 
 from server.schemas.case import REGION_CODE
+from server.schemas.common import Money, Schema
+from server.services import date_window
 
-PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a period is YYYY-MM")
+PERIOD_FORMAT = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a period is YYYY-MM")
+
+
+def _period_within_window(value: str) -> None:
+    # A malformed period is PERIOD_FORMAT's to report.
+    if re.fullmatch(PERIOD_FORMAT.regex, value) and not date_window.period_within(value):
+        raise ValidationError(f"out_of_range: from {date_window.EARLIEST:%Y-%m} to {date_window.latest():%Y-%m}")
+
+
+PERIOD = [PERIOD_FORMAT, _period_within_window]
 
 
 class PaymentRunRequestSchema(Schema):
@@ -20,8 +33,8 @@ class PaymentRunSchema(Schema):
     region_code = fields.String(required=True)
     created_by = fields.UUID(required=True)
     created_at = fields.DateTime(required=True)
-    total_amount = fields.Decimal(places=2, as_string=True, required=True)
-    total_arrears = fields.Decimal(places=2, as_string=True, required=True)
+    total_amount = Money(required=True)
+    total_arrears = Money(required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from server.models import RegionLevel
+from server.schemas.common import Schema
 
 
 class RegionCreateSchema(Schema):

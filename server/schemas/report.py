@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from server.schemas.case import REGION_CODE
+from server.schemas.common import Schema
 
 
 class CoverageQuerySchema(Schema):

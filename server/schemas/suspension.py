@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from server.models import NoticeChannel, NoticeKind, SuspensionEnd
+from server.schemas.common import Money, Schema
 
 
 class NoticeSchema(Schema):
@@ -32,7 +33,7 @@ class SuspensionSchema(Schema):
     ended_on = fields.Date(allow_none=True)
     end_reason = fields.Enum(SuspensionEnd, by_value=True, allow_none=True)
     arrears_months = fields.Integer(allow_none=True)
-    arrears_amount = fields.Decimal(places=2, as_string=True, allow_none=True)
+    arrears_amount = Money(allow_none=True)
     arrears_paid_in_run_id = fields.UUID(allow_none=True)
     notices = fields.List(fields.Nested(NoticeSchema), required=True)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from server.models import CheckinMode, CheckinState, VisitFlagCode, VisitOutcome
+from server.schemas.common import Schema
 
 REGION_CODE = validate.Regexp(r"^\d{6}(\d{3}(\d{3})?)?$")
 

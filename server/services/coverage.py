@@ -43,6 +43,7 @@ from server.models.region import CODE_LENGTH
 from server.services.audit import Actor, record
 from server.services.errors import DomainError
 from server.services.regions import in_scope, within
+from server.services.spreadsheet_cells import neutral
 
 CHILD_LEVEL = {RegionLevel.COUNTY: RegionLevel.TOWNSHIP, RegionLevel.TOWNSHIP: RegionLevel.VILLAGE}
 COUNTS = ("beneficiaries", "enrolled", "checked_in", "verified", "open_cases", "suspensions", "reinstatements")
@@ -186,7 +187,7 @@ def coverage_csv(
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in [*rows, total]:
-        writer.writerow({key: "" if value is None else value for key, value in row.as_dict().items()})
+        writer.writerow({key: "" if value is None else neutral(value) for key, value in row.as_dict().items()})
     record(
         ctx.session,
         actor=actor,

@@ -30,7 +30,9 @@ def read_rows(
     The header is checked before any row is read: a column that is missing or that the schema does
     not know refuses the whole file, so a wrong export never half-imports.
     """
-    reader = csv.DictReader(io.StringIO(decode_csv(data), newline=""))
+    text = decode_csv(data)
+    _check_parses(text)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in required if name not in header]
     unknown = [name for name in header if name not in schema.fields]
@@ -39,6 +41,17 @@ def read_rows(
         raise DomainError(f"the CSV header does not match the {what} format", errors)
     reader.fieldnames = header
     return _rows(reader, schema)
+
+
+def _check_parses(text: str) -> None:
+    """Refuse the whole file, before any row is imported, if the csv module cannot read all of it
+    (a field over its 131,072-character limit)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as exc:
+        raise DomainError.field("file", "malformed_csv", f"line {reader.line_num}: {exc}") from exc
 
 
 def _rows(reader: csv.DictReader, schema: Schema) -> Iterator[tuple[int, dict[str, Any], bool]]:

@@ -38,6 +38,7 @@ from server.models import (
     Visit,
     VisitOutcome,
 )
+from server.services import date_window
 from server.services.audit import Actor, record
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.regions import in_scope, within
@@ -196,6 +197,12 @@ def create_cycle(
         raise DomainError.field("region_code", "unknown_region", "no such region in your region")
     if deadline < opens_on:
         raise DomainError.field("deadline", "before_opening", "the deadline is before the opening day")
+    # Checked before the row exists: a cycle near the end of the calendar could not even be read back
+    # (its closing day, deadline + grace, overflows), and every list showing it would fail.
+    for name, day in (("opens_on", opens_on), ("deadline", deadline)):
+        if not date_window.within(day, today):
+            window = f"{date_window.EARLIEST} to {date_window.latest(today)}"
+            raise DomainError.field(name, "out_of_range", f"{name} must lie in {window}")
     if deadline < today:
         raise DomainError.field("deadline", "in_the_past", "the deadline has passed; a cycle is for the future")
     clash = _overlapping(ctx, region_code, program, opens_on, deadline)

@@ -41,6 +41,7 @@ from server.services.audit import Actor, record
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.months import period_end, period_of
 from server.services.regions import in_scope, within
+from server.services.spreadsheet_cells import neutral_row
 
 ZERO = Decimal("0.00")
 COLUMNS = ("village_code", "name", "id_number_masked", "category", "amount", "arrears_amount", "total", "flag")
@@ -213,7 +214,7 @@ def _rows(ctx: Ctx, run: PaymentRun) -> list[list[Any]]:
 
 def _csv(rows: list[list[Any]]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\n").writerows(neutral_row(row) for row in rows)
     # With a BOM, Excel on Chinese Windows opens the names correctly.
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -226,7 +227,7 @@ def _xlsx(rows: list[list[Any]], title: str) -> bytes:
     sheet = workbook.active
     sheet.title = title
     for row in rows:
-        sheet.append(row)
+        sheet.append(neutral_row(row))
     for row in sheet.iter_rows():
         for cell in row:
             if isinstance(cell.value, Decimal):

