@@ -33,7 +33,7 @@ _MESSAGE_CODES = {
     "Not a valid number.": "invalid_number",
     "Not a valid string.": "invalid_string",
 }
-_LOCATIONS = ("json", "query", "querystring", "form", "files", "headers", "view_args", "json_or_form")
+_LOCATIONS = ("json", "query", "querystring", "form", "files", "multipart", "headers", "view_args", "json_or_form")
 # What to do about a precondition answer, since smorest's own 412 and 428 say nothing.
 _ETAG_ADVICE = {
     412: ("stale_etag", "the resource changed since you read it: GET {path} again and send its new ETag in If-Match"),

@@ -88,9 +88,9 @@ class JsonPart(fields.Nested):
             raise ValidationError("not valid JSON")
         document = value.encode("utf-8", "surrogatepass")
         if len(document) > self.MAX_BYTES:
-            raise ValidationError(f"too_large: at most {self.MAX_BYTES} bytes")
+            raise ValidationError("too_large")
         if json_depth(document) > JSON_MAX_DEPTH:
-            raise ValidationError(f"too_deep: at most {JSON_MAX_DEPTH} levels")
+            raise ValidationError("too_deep")
         try:
             value = json.loads(value)
         except ValueError as exc:

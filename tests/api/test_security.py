@@ -115,7 +115,7 @@ def test_an_id_number_whose_prefix_is_no_division_is_refused(api, world):
     body = beneficiary_body(world["village_a"], 1, id_number=first17 + check_character(first17))
     response = api.as_("supervisor_a").post("/api/v1/beneficiaries", json=body)
     assert response.status_code == 422
-    assert response.json()["errors"] == {"json": {"id_number": ["unknown_division"]}}
+    assert response.json()["errors"] == {"id_number": ["unknown_division"]}
 
 
 @pytest.mark.parametrize("password", ["aaaaaaaaaa", "1234567890"])
