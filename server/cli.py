@@ -393,6 +393,20 @@ def bench_accuracy(seeds: int) -> None:
     run(seeds, echo=click.echo)
 
 
+@bench.command("matching")
+@click.option(
+    "--faces",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="One folder of photos per person (default: ../shared/datasets/asian-faces beside the repository).",
+)
+def bench_matching(faces: Path | None) -> None:
+    """FAR/FRR, EER and FRR at FAR 0.1% for pairs, fused check-ins and the duplicate search."""
+    from bench.matching import run
+
+    run(faces, echo=click.echo)
+
+
 @bench.command("visits")
 @click.option("--visits", "count", default=2000, show_default=True, help="Visits to sync.")
 @click.option("--batch", default=50, show_default=True, help="Visits per sync request.")
