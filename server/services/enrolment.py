@@ -6,7 +6,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -20,16 +19,17 @@ from server.models import (
     utcnow,
 )
 from server.services import biometrics, leases
+from server.services import templates as face_templates
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import DomainError
 from storage import ObjectStore, StorageError
 from worker.face.detect import FaceBox
-from worker.face.encode import encode_face, template_from_bytes, template_to_bytes
+from worker.face.encode import encode_face, template_to_bytes
 from worker.face.image import ImageRejected, content_type, decode_image
+from worker.face.matching import Candidate, duplicate_candidates
 from worker.face.quality import assess_enrolment_photo
 
-TEMPLATE_MODEL = "dlib_resnet_v1"
 ACTIVE_STATES = (PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
 MAX_ENCODE_ATTEMPTS = 5
 ENCODE_TASK = "fieldcheck.encode_enrolment_photo"
@@ -150,6 +150,10 @@ def retire_photos(
     if photo_ids is not None:
         query = query.where(EnrolmentPhoto.id.in_(photo_ids))
     retired = session.execute(query.values(state=PhotoState.RETIRED, lease_expires_at=None)).rowcount
+    # A whole new enrolment (stale or wrong photos) also forgets the check-in templates matched to the old one.
+    forgotten = 0
+    if photo_ids is None:
+        forgotten = face_templates.drop_checkin_templates(session, beneficiary_id=beneficiary.id)
     if retired:
         record(
             session,
@@ -159,7 +163,11 @@ def retire_photos(
             object_id=beneficiary.id,
             region_code=beneficiary.village_code,
             reason=reason,
-            details={"count": retired, "photo_ids": [str(p) for p in photo_ids or []]},
+            details={
+                "count": retired,
+                "photo_ids": [str(p) for p in photo_ids or []],
+                "checkin_templates_dropped": forgotten,
+            },
         )
     return retired
 
@@ -222,7 +230,7 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
             photo_id=photo.id,
             beneficiary_id=beneficiary.id,
             county_code=county,
-            model=TEMPLATE_MODEL,
+            model=face_templates.TEMPLATE_MODEL,
             vector=template_to_bytes(vector),
             created_at=utcnow(),
         )
@@ -235,12 +243,28 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
         object_id=photo.id,
         region_code=beneficiary.village_code,
     )
-    for other_id, distance in find_similar_faces(
-        session, settings, county=county, vector=vector, exclude=beneficiary.id
-    ):
-        _open_duplicate_case(session, beneficiary, photo, other_id, distance, settings)
+    # The last photo of an enrolment to be encoded searches with all of them, so every photo must
+    # agree on a candidate. The row lock orders two photos finishing at once: the second sees the first.
+    session.execute(select(Beneficiary.id).where(Beneficiary.id == beneficiary.id).with_for_update())
+    if not _photos_pending(session, beneficiary.id, besides=photo.id):
+        for rank, candidate in enumerate(find_duplicates(session, settings, beneficiary=beneficiary), start=1):
+            _open_duplicate_case(session, beneficiary, candidate, rank, settings)
     session.commit()
     return "encoded"
+
+
+def _photos_pending(session: Session, beneficiary_id: uuid.UUID, *, besides: uuid.UUID) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(EnrolmentPhoto)
+            .where(
+                EnrolmentPhoto.beneficiary_id == beneficiary_id,
+                EnrolmentPhoto.id != besides,
+                EnrolmentPhoto.state.in_((PhotoState.RECEIVED, PhotoState.PROCESSING)),
+            )
+        )
+    )
 
 
 def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: int, reason: str) -> str:
@@ -260,49 +284,40 @@ def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, att
     return "failed"
 
 
-def find_similar_faces(
-    session: Session, settings: Settings, *, county: str, vector: np.ndarray, exclude: uuid.UUID
-) -> list[tuple[uuid.UUID, float]]:
-    """Other beneficiaries in the county whose closest active template is within the duplicate distance."""
-    rows = session.execute(
-        select(FaceTemplate.beneficiary_id, FaceTemplate.vector)
-        .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
-        .where(
-            FaceTemplate.county_code == county,
-            FaceTemplate.beneficiary_id != exclude,
-            EnrolmentPhoto.state == PhotoState.ENCODED,
-        )
-    ).all()
-    if not rows:
+def find_duplicates(session: Session, settings: Settings, *, beneficiary: Beneficiary) -> list[Candidate]:
+    """Other people in the county whom all of this person's enrolment photos resemble, ranked, a few at most."""
+    own = face_templates.enrolment_templates(session, beneficiary.id)
+    gallery = face_templates.county_gallery(session, county=beneficiary.village_code[:6], exclude=beneficiary.id)
+    if not len(own.ids) or not len(gallery.ids):
         return []
-    gallery = np.stack([template_from_bytes(blob) for _, blob in rows])
-    distances = np.linalg.norm(gallery - vector, axis=1)
-    closest: dict[uuid.UUID, float] = {}
-    for (other_id, _), distance in zip(rows, distances, strict=True):
-        if distance <= settings.face.duplicate:
-            closest[other_id] = min(float(distance), closest.get(other_id, float("inf")))
-    return sorted(closest.items(), key=lambda item: item[1])
+    face = settings.face
+    return duplicate_candidates(
+        own.vectors,
+        gallery.vectors,
+        gallery.owners,
+        norm_threshold=face.norm_duplicate,
+        raw_threshold=face.duplicate,
+        max_candidates=face.max_duplicate_candidates,
+        cohort_min=face.cohort_min,
+    )
 
 
 def _open_duplicate_case(
-    session: Session,
-    beneficiary: Beneficiary,
-    photo: EnrolmentPhoto,
-    other_id: uuid.UUID,
-    distance: float,
-    settings: Settings,
+    session: Session, beneficiary: Beneficiary, candidate: Candidate, rank: int, settings: Settings
 ) -> None:
-    pair = sorted([str(beneficiary.id), str(other_id)])
+    pair = sorted([str(beneficiary.id), str(candidate.owner)])
     open_case(
         session,
         kind=CaseKind.DUPLICATE_FACE,
         beneficiary=beneficiary,
         dedupe_key=f"duplicate_face:{pair[0]}:{pair[1]}",
-        summary="An enrolment photo matches another beneficiary's face in the same county",
+        summary="Every enrolment photo matches another beneficiary's face in the same county",
         details={
-            "photo_id": str(photo.id),
-            "other_beneficiary_id": str(other_id),
-            "distance": round(distance, 4),
+            "other_beneficiary_id": str(candidate.owner),
+            "rank": rank,
+            "distance": round(candidate.distance, 4),
+            "score": None if candidate.score is None else round(candidate.score, 3),
             "threshold": settings.face.duplicate,
+            "score_threshold": None if candidate.score is None else settings.face.norm_duplicate,
         },
     )

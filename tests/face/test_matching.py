@@ -100,9 +100,12 @@ def test_the_duplicate_search_ranks_identities_all_new_photos_agree_with():
     new = np.stack([strangers[4] + 0.002, strangers[9] + 0.002])
     # One new photo is p4, the other p9: no identity matches both, so nothing is listed (p9's
     # normalised score alone would pass: the raw distance must agree too).
-    assert duplicate_candidates(
-        new, gallery, owners, norm_threshold=-2.0, raw_threshold=0.5, max_candidates=3, cohort_min=20
-    ) == []
+    assert (
+        duplicate_candidates(
+            new, gallery, owners, norm_threshold=-2.0, raw_threshold=0.5, max_candidates=3, cohort_min=20
+        )
+        == []
+    )
     listed = duplicate_candidates(
         new[:1], gallery, owners, norm_threshold=-2.0, raw_threshold=0.5, max_candidates=3, cohort_min=20
     )
