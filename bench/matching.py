@@ -417,7 +417,10 @@ def run(faces: Path | None = None, echo: Callable[[str], None] = print) -> None:
     folder = faces or DEFAULT_FACES
     if not folder.is_dir():
         raise FileNotFoundError(f"no face set at {folder}: pass --faces DIR (one folder per person)")
-    people = load(folder, echo)
+    people = [p for p in load(folder, echo) if sum(v is not None for v in p.photos) >= 2]
+    if len(people) < 3:
+        # A cohort needs two other people, a genuine comparison two photos.
+        raise ValueError(f"{folder}: needs at least 3 people with 2 or more photos with a face")
     echo("single pairs (one photo each side):")
     _report("pairs", pair_rates(people), settings, echo)
     for occasions in (1, 2):

@@ -247,6 +247,16 @@ class Settings:
             raise ConfigError(f"{PREFIX}REMINDER_WEBHOOK_URL must be set for the webhook sender")
         if not all(day.strip().isdigit() for day in reminders.days_before.split(",")):
             raise ConfigError(f"{PREFIX}REMINDER_DAYS_BEFORE must be comma-separated whole days, like 14,7,1")
+        face = _section(FaceThresholds, "FACE")
+        if not face.accept_without_cohort <= face.accept <= face.review:
+            raise ConfigError(
+                f"{PREFIX}FACE_ACCEPT_WITHOUT_COHORT <= {PREFIX}FACE_ACCEPT <= {PREFIX}FACE_REVIEW must hold"
+            )
+        if not face.norm_accept < face.norm_review:
+            # Without the gap there is no review band for a person to catch the uncertain faces.
+            raise ConfigError(f"{PREFIX}FACE_NORM_ACCEPT must be below {PREFIX}FACE_NORM_REVIEW")
+        if face.cohort_min < 3:
+            raise ConfigError(f"{PREFIX}FACE_COHORT_MIN must be at least 3: a spread needs people")
         return cls(
             instance_path=instance,
             database_url=database_url,
@@ -255,7 +265,7 @@ class Settings:
             secret_key=secret_key,
             data_key=data_key,
             tokens=_section(TokenLifetimes, "TOKEN"),
-            face=_section(FaceThresholds, "FACE"),
+            face=face,
             uploads=_section(UploadLimits, "UPLOAD"),
             quality=_section(QualityLimits, "QUALITY"),
             checkin=_section(CheckinSettings, "CHECKIN"),
