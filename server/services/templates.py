@@ -81,7 +81,8 @@ def county_gallery(session: Session, *, county: str, exclude: uuid.UUID, people:
     """Other people's active templates in the county, for a cohort (at most `people` of them) or a duplicate search."""
     owners = (
         select(FaceTemplate.beneficiary_id)
-        .where(FaceTemplate.county_code == county, FaceTemplate.beneficiary_id != exclude)
+        .outerjoin(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
+        .where(FaceTemplate.county_code == county, FaceTemplate.beneficiary_id != exclude, _active())
         .distinct()
         .order_by(FaceTemplate.beneficiary_id)
     )
