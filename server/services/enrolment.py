@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -220,6 +220,7 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
         return _fail(session, photo, beneficiary, attempt, exc.code)
     vector = encode_face(rgb, FaceBox(**photo.quality["face"]))
 
+    _one_photo_of_the_person_at_a_time(session, beneficiary.id)
     # Only the holder of this attempt's lease may finish; a slower duplicate delivery changes nothing.
     if not leases.finish(session, EnrolmentPhoto, photo_id, attempt, state=PhotoState.ENCODED):
         session.rollback()
@@ -243,14 +244,24 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
         object_id=photo.id,
         region_code=beneficiary.village_code,
     )
-    # The last photo of an enrolment to be encoded searches with all of them, so every photo must
-    # agree on a candidate. The row lock orders two photos finishing at once: the second sees the first.
-    session.execute(select(Beneficiary.id).where(Beneficiary.id == beneficiary.id).with_for_update())
+    # The last photo of an enrolment to be encoded searches with all of them, so every photo must agree.
     if not _photos_pending(session, beneficiary.id, besides=photo.id):
         for rank, candidate in enumerate(find_duplicates(session, settings, beneficiary=beneficiary), start=1):
             _open_duplicate_case(session, beneficiary, candidate, rank, settings)
     session.commit()
     return "encoded"
+
+
+def _one_photo_of_the_person_at_a_time(session: Session, beneficiary_id: uuid.UUID) -> None:
+    """Order two photos of one person finishing at once, so the second sees the first encoded.
+
+    A transaction-scoped advisory lock, taken before this transaction writes anything: unlike a
+    row lock on the beneficiary it cannot deadlock with requests that reference or audit the person.
+    SQLite has one writer at a time already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(beneficiary_id.bytes[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _photos_pending(session: Session, beneficiary_id: uuid.UUID, *, besides: uuid.UUID) -> bool:
