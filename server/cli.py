@@ -14,7 +14,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
-import numpy as np
 from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import select
@@ -26,13 +25,12 @@ from server.config import ConfigError, InstanceUse, Settings
 from server.context import Ctx
 from server.demo import seed_demo
 from server.models import CycleFrequency, Program, StaffRole, StaffUser
-from server.services import beneficiaries, cycles, deaths, regions, reminders, roster_csv, staff, sweep
+from server.services import beneficiaries, cycles, deaths, regions, reminders, roster_csv, staff, sweep, templates
 from server.services.audit import Actor, find_break
 from server.services.auth import staff_actor
 from server.services.errors import DomainError
 from worker.face import calibration
-from worker.face.detect import detect_faces
-from worker.face.encode import encode_face
+from worker.face.encode import encode_face, find_face
 from worker.face.image import decode_image
 
 SPEC_PATH = Path("api_spec/openapi.json")
@@ -406,30 +404,54 @@ def _answers(url: str, children: list[subprocess.Popen], timeout: float = 120.0)
 
 
 @cli.command("calibrate")
-@click.argument("pairs_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("pairs_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--from-gallery",
+    is_flag=True,
+    help="Calibrate on this deployment's own templates instead of PAIRS_DIR (prints figures only).",
+)
+@click.option("--county", help="With --from-gallery: only this county's templates (6-digit code).")
 @click.option("--target-far", default=0.001, show_default=True, help="False-accept rate to stay within.")
 @click.option("--max-frr", default=0.05, show_default=True, help="False-reject rate the review band should reach.")
-def calibrate(pairs_dir: Path, target_far: float, max_frr: float) -> None:
-    """Print FAR/FRR per threshold on labelled pairs (PAIRS_DIR/pairs.csv) and recommend thresholds."""
-    pairs = calibration.read_pairs(pairs_dir)
-    limits = _settings().uploads
+def calibrate(
+    pairs_dir: Path | None, from_gallery: bool, county: str | None, target_far: float, max_frr: float
+) -> None:
+    """Print FAR/FRR per threshold and recommend thresholds, on labelled pairs or the enrolled gallery.
 
-    def encode(path: Path):
-        rgb = decode_image(path.read_bytes(), max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
-        faces = detect_faces(rgb)
-        return encode_face(rgb, faces[0]) if faces else None
+    PAIRS_DIR holds pairs.csv (image_a, image_b, label same|different) and the images. With
+    --from-gallery, impostors are different enrolled beneficiaries and genuine comparisons a
+    person's enrolment photos among themselves and against their verified check-ins' templates.
+    """
+    if from_gallery == (pairs_dir is not None):
+        raise click.UsageError("give PAIRS_DIR or --from-gallery, not both")
+    if from_gallery:
+        scored = calibration.score_gallery(templates.calibration_gallery(db.session(), county=county))
+        click.echo(f"gallery comparisons: {scored.genuine} same, {scored.impostor} different")
+    else:
+        limits = _settings().uploads
 
-    scored = calibration.score_pairs(pairs, encode)
-    same = sum(1 for _, s in scored if s)
-    click.echo(f"pairs scored: {len(scored)} of {len(pairs)} ({same} same, {len(scored) - same} different)")
-    points = calibration.error_rates(scored, np.arange(0.30, 0.701, 0.01))
+        def encode(path: Path):
+            rgb = decode_image(path.read_bytes(), max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+            box = find_face(rgb)
+            return encode_face(rgb, box) if box is not None else None
+
+        scored = calibration.score_pairs(calibration.read_pairs(pairs_dir), encode)
+        click.echo(
+            f"pairs scored: {len(scored.comparisons)} ({scored.genuine} same, {scored.impostor} different); "
+            f"images without a face: {scored.no_face} of {scored.images} (their pairs count as rejects)"
+        )
+    points = calibration.error_rates(scored)
     click.echo("threshold      FAR      FRR")
     for point in points:
         click.echo(f"{point.threshold:9.2f} {point.far:8.4f} {point.frr:8.4f}")
-    advice = calibration.recommend(points, target_far=target_far, max_frr=max_frr)
+    try:
+        advice = calibration.recommend(points, scored.impostor, target_far=target_far, max_frr=max_frr)
+    except calibration.CannotRecommend as exc:
+        raise click.ClickException(f"no recommendation: {exc}") from None
     click.echo(
         f"recommended: FIELDCHECK_FACE_ACCEPT={advice.accept:.2f} FIELDCHECK_FACE_REVIEW={advice.review:.2f} "
-        f"(FAR {advice.far_at_accept:.4f}, FRR {advice.frr_at_accept:.4f} at accept)"
+        f"(at accept FAR {advice.far_at_accept:.4f}, 95% upper bound {advice.far_upper_bound:.4f}, "
+        f"FRR {advice.frr_at_accept:.4f}; FRR beyond review {advice.frr_at_review:.4f})"
     )
 
 
@@ -464,6 +486,20 @@ def bench_accuracy(seeds: int) -> None:
     from bench.accuracy import run
 
     run(seeds, echo=click.echo)
+
+
+@bench.command("matching")
+@click.option(
+    "--faces",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="One folder of photos per person (default: ../shared/datasets/asian-faces beside the repository).",
+)
+def bench_matching(faces: Path | None) -> None:
+    """FAR/FRR, EER and FRR at FAR 0.1% for pairs, fused check-ins and the duplicate search."""
+    from bench.matching import run
+
+    run(faces, echo=click.echo)
 
 
 @bench.command("visits")

@@ -13,6 +13,7 @@ from typing import TypeVar
 from sqlalchemy.engine import make_url
 
 from worker.face.liveness import LivenessLimits
+from worker.face.matching import Thresholds
 from worker.face.quality import QualityLimits
 
 PREFIX = "FIELDCHECK_"
@@ -93,9 +94,41 @@ class TokenLifetimes:
 class FaceThresholds:
     """Distances between 128-d templates; strict defaults because dlib is weaker on Chinese faces."""
 
+    # Fused check-in distances (mean of the 3 closest frame × template pairs). Measured on East
+    # Asian faces (`fieldcheck bench matching`): with a cohort, accept needs both distance <= accept
+    # and T-norm <= norm_accept (FAR 0.08 % even for a stranger from outside the county, FRR 14 %
+    # to review, one occasion); without one, 0.45 alone accepts 3.4 % of strangers, so
+    # accept_without_cohort is 0.38 (FAR 0.08 %, FRR 24 % to review).
     accept: float = 0.45
     review: float = 0.55
+    accept_without_cohort: float = 0.38
     duplicate: float = 0.50
+    # With a cohort (the county's other enrolled people), a check-in is decided on its T-normed
+    # score: how many cohort standard deviations closer than the cohort the person's templates are.
+    norm_accept: float = -2.6
+    norm_review: float = -1.0
+    # Duplicate search: T-normed over the county's identities; at most this many candidates.
+    norm_duplicate: float = -3.2
+    max_duplicate_candidates: int = 3
+
+    @property
+    def limits(self) -> Thresholds:
+        """The thresholds a check-in's match is decided by (worker.face.matching.decide)."""
+        return Thresholds(
+            accept=self.accept,
+            review=self.review,
+            norm_accept=self.norm_accept,
+            norm_review=self.norm_review,
+            cohort_min=self.cohort_min,
+            accept_without_cohort=self.accept_without_cohort,
+        )
+
+    # Fewer cohort identities than this give no stable spread: decide on the raw distance.
+    cohort_min: int = 20
+    # Cohort identities drawn per check-in: the spread is stable long before a county's size.
+    cohort_size: int = 500
+    # Templates kept from verified check-ins per person (oldest dropped; enrolment photos always stay).
+    checkin_templates: int = 2
 
 
 @dataclass(frozen=True)
@@ -250,6 +283,16 @@ class Settings:
             raise ConfigError(f"{PREFIX}REMINDER_WEBHOOK_URL must be set for the webhook sender")
         if not all(day.strip().isdigit() for day in reminders.days_before.split(",")):
             raise ConfigError(f"{PREFIX}REMINDER_DAYS_BEFORE must be comma-separated whole days, like 14,7,1")
+        face = _section(FaceThresholds, "FACE")
+        if not face.accept_without_cohort <= face.accept <= face.review:
+            raise ConfigError(
+                f"{PREFIX}FACE_ACCEPT_WITHOUT_COHORT <= {PREFIX}FACE_ACCEPT <= {PREFIX}FACE_REVIEW must hold"
+            )
+        if not face.norm_accept < face.norm_review:
+            # Without the gap there is no review band for a person to catch the uncertain faces.
+            raise ConfigError(f"{PREFIX}FACE_NORM_ACCEPT must be below {PREFIX}FACE_NORM_REVIEW")
+        if face.cohort_min < 3:
+            raise ConfigError(f"{PREFIX}FACE_COHORT_MIN must be at least 3: a spread needs people")
         return cls(
             instance_path=instance,
             database_url=database_url,
@@ -258,7 +301,7 @@ class Settings:
             secret_key=secret_key,
             data_key=data_key,
             tokens=_section(TokenLifetimes, "TOKEN"),
-            face=_section(FaceThresholds, "FACE"),
+            face=face,
             uploads=_section(UploadLimits, "UPLOAD"),
             quality=_section(QualityLimits, "QUALITY"),
             checkin=_section(CheckinSettings, "CHECKIN"),

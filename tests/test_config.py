@@ -56,6 +56,22 @@ def test_a_malformed_number_names_the_variable(tmp_path, monkeypatch):
         Settings.from_env(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("variables", "complaint"),
+    [
+        ({"FACE_ACCEPT": "0.6"}, "FACE_ACCEPT <= FIELDCHECK_FACE_REVIEW"),
+        ({"FACE_ACCEPT_WITHOUT_COHORT": "0.5"}, "FACE_ACCEPT_WITHOUT_COHORT <= FIELDCHECK_FACE_ACCEPT"),
+        ({"FACE_NORM_ACCEPT": "-1.0"}, "FACE_NORM_ACCEPT must be below"),
+        ({"FACE_COHORT_MIN": "1"}, "FACE_COHORT_MIN must be at least 3"),
+    ],
+)
+def test_face_thresholds_keep_a_review_band(tmp_path, monkeypatch, variables, complaint):
+    for name, value in variables.items():
+        monkeypatch.setenv(f"FIELDCHECK_{name}", value)
+    with pytest.raises(ConfigError, match=complaint):
+        Settings.from_env(tmp_path)
+
+
 def test_visit_signal_thresholds_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FIELDCHECK_VISIT_HOME_RADIUS_M", "500")
     monkeypatch.setenv("FIELDCHECK_VISIT_BATCH_LIMIT", "20")

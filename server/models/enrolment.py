@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, EncryptedBytes, Timestamps, UUIDPrimaryKey, enum_column
@@ -40,11 +40,14 @@ class EnrolmentPhoto(UUIDPrimaryKey, Timestamps, Base):
 
 
 class FaceTemplate(UUIDPrimaryKey, Base):
-    """A 128-d face descriptor, encrypted; one per encoded photo."""
+    """A 128-d face descriptor, encrypted: one per encoded enrolment photo, or the best frame of a
+    verified check-in (a face that ages with the person; a bounded few per person)."""
 
     __tablename__ = "face_template"
+    __table_args__ = (CheckConstraint("(photo_id IS NULL) <> (checkin_id IS NULL)", name="one_source"),)
 
-    photo_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolment_photo.id"), unique=True)
+    photo_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrolment_photo.id"), unique=True)
+    checkin_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("checkin.id"), unique=True)
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
     # Duplicate search compares within a county; keeping the code here avoids a join per search.
     county_code: Mapped[str] = mapped_column(String(6), index=True)

@@ -6,8 +6,8 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.context import Ctx
@@ -20,16 +20,17 @@ from server.models import (
     utcnow,
 )
 from server.services import biometrics, leases
+from server.services import templates as face_templates
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import DomainError
 from storage import StorageError
 from worker.face.detect import FaceBox
-from worker.face.encode import encode_face, template_from_bytes, template_to_bytes
+from worker.face.encode import encode_face, template_to_bytes
 from worker.face.image import ImageRejected, content_type, decode_image
+from worker.face.matching import Candidate, duplicate_candidates
 from worker.face.quality import assess_enrolment_photo
 
-TEMPLATE_MODEL = "dlib_resnet_v1"
 ACTIVE_STATES = (PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
 MAX_ENCODE_ATTEMPTS = 5
 ENCODE_TASK = "fieldcheck.encode_enrolment_photo"
@@ -148,6 +149,10 @@ def retire_photos(
     if photo_ids is not None:
         query = query.where(EnrolmentPhoto.id.in_(photo_ids))
     retired = ctx.session.execute(query.values(state=PhotoState.RETIRED, lease_expires_at=None)).rowcount
+    # A whole new enrolment (stale or wrong photos) also forgets the check-in templates matched to the old one.
+    forgotten = 0
+    if photo_ids is None:
+        forgotten = face_templates.drop_checkin_templates(ctx.session, beneficiary_id=beneficiary.id)
     if retired:
         record(
             ctx.session,
@@ -157,7 +162,11 @@ def retire_photos(
             object_id=beneficiary.id,
             region_code=beneficiary.village_code,
             reason=reason,
-            details={"count": retired, "photo_ids": [str(p) for p in photo_ids or []]},
+            details={
+                "count": retired,
+                "photo_ids": [str(p) for p in photo_ids or []],
+                "checkin_templates_dropped": forgotten,
+            },
         )
     return retired
 
@@ -210,6 +219,7 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID) -> str:
         return _fail(ctx, photo, beneficiary, attempt, exc.code)
     vector = encode_face(rgb, FaceBox(**photo.quality["face"]))
 
+    _one_photo_of_the_person_at_a_time(ctx.session, beneficiary.id)
     # Only the holder of this attempt's lease may finish; a slower duplicate delivery changes nothing.
     if not leases.finish(ctx.session, EnrolmentPhoto, photo_id, attempt, state=PhotoState.ENCODED):
         return "lease_lost"
@@ -219,7 +229,7 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID) -> str:
             photo_id=photo.id,
             beneficiary_id=beneficiary.id,
             county_code=county,
-            model=TEMPLATE_MODEL,
+            model=face_templates.TEMPLATE_MODEL,
             vector=template_to_bytes(vector),
             created_at=utcnow(),
         )
@@ -232,9 +242,37 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID) -> str:
         object_id=photo.id,
         region_code=beneficiary.village_code,
     )
-    for other_id, distance in find_similar_faces(ctx, county=county, vector=vector, exclude=beneficiary.id):
-        _open_duplicate_case(ctx, beneficiary, photo, other_id, distance, ctx.settings)
+    # The last photo of an enrolment to be encoded searches with all of them, so every photo must agree.
+    if not _photos_pending(ctx.session, beneficiary.id, besides=photo.id):
+        for rank, candidate in enumerate(find_duplicates(ctx, beneficiary=beneficiary), start=1):
+            _open_duplicate_case(ctx, beneficiary, candidate, rank)
     return "encoded"
+
+
+def _one_photo_of_the_person_at_a_time(session: Session, beneficiary_id: uuid.UUID) -> None:
+    """Order two photos of one person finishing at once, so the second sees the first encoded.
+
+    A transaction-scoped advisory lock, taken before this transaction writes anything: unlike a
+    row lock on the beneficiary it cannot deadlock with requests that reference or audit the person.
+    SQLite has one writer at a time already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(beneficiary_id.bytes[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _photos_pending(session: Session, beneficiary_id: uuid.UUID, *, besides: uuid.UUID) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(EnrolmentPhoto)
+            .where(
+                EnrolmentPhoto.beneficiary_id == beneficiary_id,
+                EnrolmentPhoto.id != besides,
+                EnrolmentPhoto.state.in_((PhotoState.RECEIVED, PhotoState.PROCESSING)),
+            )
+        )
+    )
 
 
 def _fail(ctx: Ctx, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: int, reason: str) -> str:
@@ -254,49 +292,38 @@ def _fail(ctx: Ctx, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: in
     return "failed"
 
 
-def find_similar_faces(
-    ctx: Ctx, *, county: str, vector: np.ndarray, exclude: uuid.UUID
-) -> list[tuple[uuid.UUID, float]]:
-    """Other beneficiaries in the county whose closest active template is within the duplicate distance."""
-    rows = ctx.session.execute(
-        select(FaceTemplate.beneficiary_id, FaceTemplate.vector)
-        .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
-        .where(
-            FaceTemplate.county_code == county,
-            FaceTemplate.beneficiary_id != exclude,
-            EnrolmentPhoto.state == PhotoState.ENCODED,
-        )
-    ).all()
-    if not rows:
+def find_duplicates(ctx: Ctx, *, beneficiary: Beneficiary) -> list[Candidate]:
+    """Other people in the county whom all of this person's enrolment photos resemble, ranked, a few at most."""
+    own = face_templates.enrolment_templates(ctx.session, beneficiary.id)
+    gallery = face_templates.county_gallery(ctx.session, county=beneficiary.village_code[:6], exclude=beneficiary.id)
+    if not len(own.ids) or not len(gallery.ids):
         return []
-    gallery = np.stack([template_from_bytes(blob) for _, blob in rows])
-    distances = np.linalg.norm(gallery - vector, axis=1)
-    closest: dict[uuid.UUID, float] = {}
-    for (other_id, _), distance in zip(rows, distances, strict=True):
-        if distance <= ctx.settings.face.duplicate:
-            closest[other_id] = min(float(distance), closest.get(other_id, float("inf")))
-    return sorted(closest.items(), key=lambda item: item[1])
+    face = ctx.settings.face
+    return duplicate_candidates(
+        own.vectors,
+        gallery.vectors,
+        gallery.owners,
+        norm_threshold=face.norm_duplicate,
+        raw_threshold=face.duplicate,
+        max_candidates=face.max_duplicate_candidates,
+        cohort_min=face.cohort_min,
+    )
 
 
-def _open_duplicate_case(
-    ctx: Ctx,
-    beneficiary: Beneficiary,
-    photo: EnrolmentPhoto,
-    other_id: uuid.UUID,
-    distance: float,
-    settings: Settings,
-) -> None:
-    pair = sorted([str(beneficiary.id), str(other_id)])
+def _open_duplicate_case(ctx: Ctx, beneficiary: Beneficiary, candidate: Candidate, rank: int) -> None:
+    pair = sorted([str(beneficiary.id), str(candidate.owner)])
     open_case(
         ctx.session,
         kind=CaseKind.DUPLICATE_FACE,
         beneficiary=beneficiary,
         dedupe_key=f"duplicate_face:{pair[0]}:{pair[1]}",
-        summary="An enrolment photo matches another beneficiary's face in the same county",
+        summary="Every enrolment photo matches another beneficiary's face in the same county",
         details={
-            "photo_id": str(photo.id),
-            "other_beneficiary_id": str(other_id),
-            "distance": round(distance, 4),
-            "threshold": settings.face.duplicate,
+            "other_beneficiary_id": str(candidate.owner),
+            "rank": rank,
+            "distance": round(candidate.distance, 4),
+            "score": None if candidate.score is None else round(candidate.score, 3),
+            "threshold": ctx.settings.face.duplicate,
+            "score_threshold": None if candidate.score is None else ctx.settings.face.norm_duplicate,
         },
     )

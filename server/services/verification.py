@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,20 +19,21 @@ from server.models import (
     CheckinChallenge,
     CheckinFrame,
     CheckinState,
-    EnrolmentPhoto,
-    FaceTemplate,
-    PhotoState,
     utcnow,
 )
 from server.services import biometrics, cycles, decisions, leases
+from server.services import templates as face_templates
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import Conflict, DomainError
-from worker.face.encode import encode_faces, face_distance, template_from_bytes
+from worker.face.encode import encode_faces, face_distance
 from worker.face.image import decode_image
 from worker.face.liveness import FrameAnalysis, FrameInput, LivenessResult, check_liveness
+from worker.face.matching import DEFAULT_FUSION, cohort_scores, decide, match
 
 MAX_VERIFY_ATTEMPTS = 5
+# Frames named for a reviewer's side-by-side view.
+BEST_FRAMES = 3
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ class Assessment:
     state: CheckinState
     reasons: list[str]
     scores: dict[str, Any] = field(default_factory=dict)
+    # Session frame indices, most like the enrolment first (the console's side-by-side view).
+    best_frames: tuple[int, ...] = ()
+    # The best frame's template: a verified check-in may keep it as a template that ages with the person.
+    best_template: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def _frontal(analysis: FrameAnalysis) -> float:
@@ -65,40 +71,57 @@ def _identity_frames(liveness: LivenessResult, limit: int) -> tuple[FrameAnalysi
 
 
 def assess(
-    frames: list[FrameInput], actions: list[str], templates: list[np.ndarray], settings: Settings, *, mirrored: bool
+    frames: list[FrameInput],
+    actions: list[str],
+    templates: list[np.ndarray],
+    settings: Settings,
+    *,
+    mirrored: bool,
+    template_ids: list[str] | None = None,
+    cohort: Sequence[np.ndarray] = (),
 ) -> Assessment:
-    """Decide a session from its decoded frames and the enrolled templates: pure, no I/O."""
+    """Decide a session from its decoded frames and the enrolled templates: pure, no I/O.
+
+    Every encoded frame is matched against every template and the distances fused
+    (worker.face.matching); `cohort` holds other enrolled people's templates, one array per person,
+    against which the fused distance is T-normed when there are enough of them.
+    """
     liveness = check_liveness(frames, actions, settings.liveness, mirrored=mirrored)
     scores: dict[str, Any] = {"actions": liveness.actions}
     if not liveness.passed:
         return Assessment(CheckinState.REJECTED, list(liveness.reasons), scores)
     matched, performers = _identity_frames(liveness, settings.checkin.identity_frames)
-    probe, *others = encode_faces([(frames[a.index].rgb, a.box) for a in (matched, *performers)])
+    analysed = (matched, *performers)
+    vectors = encode_faces([(frames[a.index].rgb, a.box) for a in analysed])
+    probe, others = vectors[0], vectors[1:]
     spread = max((face_distance(probe, other) for other in others), default=0.0)
     scores["identity_spread"] = round(spread, 4)
     if spread > settings.checkin.same_person:
         return Assessment(CheckinState.REJECTED, ["identity_changed"], scores)
     if not templates:
         return Assessment(CheckinState.REVIEW, ["not_enrolled"], scores)
-    distance = float(np.linalg.norm(np.stack(templates) - probe, axis=1).min())
-    scores["distance"] = round(distance, 4)
-    thresholds = settings.face
-    if distance <= thresholds.accept:
-        return Assessment(CheckinState.VERIFIED, [], scores)
-    if distance <= thresholds.review:
-        return Assessment(CheckinState.REVIEW, ["face_uncertain"], scores)
-    return Assessment(CheckinState.REJECTED, ["face_mismatch"], scores)
-
-
-def enrolled_templates(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[np.ndarray]:
-    return [
-        template_from_bytes(blob)
-        for blob in ctx.session.scalars(
-            select(FaceTemplate.vector)
-            .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
-            .where(FaceTemplate.beneficiary_id == beneficiary_id, EnrolmentPhoto.state == PhotoState.ENCODED)
-        )
-    ]
+    result = match(vectors, np.stack(templates))
+    limits = settings.face.limits
+    against = cohort_scores(vectors, cohort) if len(cohort) >= limits.cohort_min else None
+    outcome, normalised = decide(result.distance, against, limits)
+    scores.update(
+        distance=round(result.distance, 4),
+        fusion=DEFAULT_FUSION,
+        frames_matched=len(vectors),
+        templates_matched=len(templates),
+        cohort=0 if against is None else len(against),
+    )
+    if normalised is not None:
+        scores["t_norm"] = round(normalised, 3)
+    if template_ids is not None:
+        scores["closest_template_id"] = template_ids[result.closest_template]
+    best = tuple(analysed[i].index for i in result.probes_by_likeness[:BEST_FRAMES])
+    state, reasons = {
+        "accept": (CheckinState.VERIFIED, []),
+        "review": (CheckinState.REVIEW, ["face_uncertain"]),
+        "reject": (CheckinState.REJECTED, ["face_mismatch"]),
+    }[outcome]
+    return Assessment(state, reasons, scores, best, vectors[result.probes_by_likeness[0]])
 
 
 def _replayed(ctx: Ctx, checkin_id: uuid.UUID, hashes: list[str]) -> bool:
@@ -129,13 +152,25 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID) -> str:
     else:
         frames = _decode(ctx, rows)
         challenge = ctx.session.get(CheckinChallenge, checkin.challenge_id)
+        own = face_templates.matching_templates(ctx.session, checkin.beneficiary_id)
+        beneficiary = ctx.session.get(Beneficiary, checkin.beneficiary_id)
+        cohort = face_templates.county_gallery(
+            ctx.session,
+            county=beneficiary.village_code[:6],
+            exclude=beneficiary.id,
+            people=ctx.settings.face.cohort_size,
+        )
         assessment = assess(
             frames,
             challenge.actions,
-            enrolled_templates(ctx, beneficiary_id=checkin.beneficiary_id),
+            list(own.vectors),
             ctx.settings,
             mirrored=bool(checkin.device_info.get("mirrored", False)),
+            template_ids=[str(i) for i in own.ids],
+            cohort=cohort.by_owner(),
         )
+        if assessment.best_frames:
+            assessment.scores["best_frame_ids"] = [rows[i].id for i in assessment.best_frames]
     return _record_verdict(ctx, checkin, attempt, assessment)
 
 
@@ -174,6 +209,10 @@ def _record_verdict(ctx: Ctx, checkin: Checkin, attempt: int, assessment: Assess
     if assessment.state == CheckinState.REJECTED:
         _refer_repeated_failures(ctx, checkin)
     if assessment.state == CheckinState.VERIFIED:
+        if assessment.best_template is not None:
+            face_templates.add_checkin_template(
+                ctx.session, ctx.settings, checkin=checkin, vector=assessment.best_template
+            )
         decisions.close_missed_checkin_cases(ctx, beneficiary_id=checkin.beneficiary_id, checkin_id=checkin.id)
     return assessment.state.value
 

@@ -5,10 +5,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from server import db
-from server.models import CheckinChallenge, utcnow
+from server.models import AuditEntry, CheckinChallenge, CheckinFrame, FaceTemplate, utcnow
 from tests.support.checkins import actions_of, await_verdict, check_in, enrolled_person, new_challenge, submit
 from tests.support.sessions import (
     genuine_session,
@@ -171,3 +171,53 @@ def test_staff_filter_check_ins_by_verdict_and_region(api, world):
     assert [c["state"] for c in supervisor.get("/api/v1/checkins", params={"state": "rejected"}).json()] == ["rejected"]
     assert len(supervisor.get("/api/v1/checkins", params={"region_code": world["village_a"]}).json()) == 2
     assert api.as_("supervisor_b").get("/api/v1/checkins").json() == []
+
+
+def test_the_verdict_names_the_closest_template_and_best_frames_and_the_best_frame_ages_the_gallery(app, api, world):
+    person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    supervisor = api.as_("supervisor_a")
+    with app.app_context():
+        enrolment_ids = set(
+            db.session().scalars(select(FaceTemplate.id).where(FaceTemplate.beneficiary_id == uuid.UUID(person)))
+        )
+    verdicts = [
+        check_in(phone, lambda actions, s=seed: genuine_session("obama3.jpg", actions, seed=s)) for seed in (1, 2, 3)
+    ]
+    assert [v["status"] for v in verdicts] == ["verified"] * 3
+
+    details = supervisor.get(f"/api/v1/checkins/{verdicts[0]['id']}/details").json()
+    scores = details["scores"]
+    assert scores["fusion"] == "mean_closest" and scores["frames_matched"] >= 2
+    # Only one person in the county: no cohort, the raw distance decided.
+    assert scores["cohort"] == 0 and "t_norm" not in scores
+    assert scores["closest_template_id"] in {str(i) for i in enrolment_ids}
+    with app.app_context():
+        frame_ids = set(
+            db.session().scalars(select(CheckinFrame.id).where(CheckinFrame.checkin_id == uuid.UUID(verdicts[0]["id"])))
+        )
+        assert 1 <= len(scores["best_frame_ids"]) <= 3 and set(scores["best_frame_ids"]) <= frame_ids
+
+        # Each verified check-in kept its best frame; beyond the bound (2) the oldest went; enrolment stayed.
+        rows = (
+            db.session()
+            .execute(
+                select(FaceTemplate.id, FaceTemplate.checkin_id).where(FaceTemplate.beneficiary_id == uuid.UUID(person))
+            )
+            .all()
+        )
+        assert {r.id for r in rows if r.checkin_id is None} == enrolment_ids
+        assert {str(r.checkin_id) for r in rows if r.checkin_id is not None} == {v["id"] for v in verdicts[1:]}
+        added = (
+            db.session()
+            .scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "face_template.added_from_checkin")
+                .order_by(AuditEntry.seq)
+            )
+            .all()
+        )
+        assert [e.details["checkin_id"] for e in added] == [v["id"] for v in verdicts]
+        assert len(added[2].details["dropped_template_ids"]) == 1
+    # The next check-in is matched against the check-in templates as well.
+    fourth = check_in(phone, lambda actions: genuine_session("obama3.jpg", actions, seed=4))
+    assert supervisor.get(f"/api/v1/checkins/{fourth['id']}/details").json()["scores"]["templates_matched"] == 4

@@ -68,6 +68,33 @@ def test_enrolment_and_the_duplicate_face_check(api, world):
     assert api.as_("supervisor_b").get("/api/v1/cases").json() == []
 
 
+def test_a_duplicate_needs_every_enrolment_photo_to_agree_and_is_ranked(api, world):
+    supervisor = api.as_("supervisor_a")
+    obama, biden, mixed, obama_again = (_register(supervisor, world["village_a"], n) for n in (1, 2, 3, 4))
+    assert _upload(supervisor, obama, "obama.jpg").status_code == 202
+    assert _upload(supervisor, biden, "biden.jpg").status_code == 202
+    _enrolled(supervisor, obama)
+    _enrolled(supervisor, biden)
+
+    # One photo looks like Obama, the other is Biden's: neither person matches both, no case.
+    assert _upload(supervisor, mixed, "obama2.jpg", "biden.jpg").status_code == 202
+    assert _enrolled(supervisor, mixed)["state"] == "enrolled"
+    assert supervisor.get("/api/v1/cases").json() == []
+
+    # Both photos are Obama: Obama ranks first, the mixed enrolment (which holds an Obama photo) second.
+    assert _upload(supervisor, obama_again, "obama2.jpg", "obama3.jpg").status_code == 202
+    _enrolled(supervisor, obama_again)
+    cases = wait_for(lambda: len(found := supervisor.get("/api/v1/cases").json()) == 2 and found)
+    ranked = sorted(cases, key=lambda c: c["details"]["rank"])
+    assert [(c["beneficiary_id"], c["details"]["other_beneficiary_id"]) for c in ranked] == [
+        (obama_again, obama),
+        (obama_again, mixed),
+    ]
+    assert ranked[0]["details"]["distance"] < ranked[1]["details"]["distance"] <= ranked[1]["details"]["threshold"]
+    # Four people in the county are too few for a normalised score: the raw distance decided.
+    assert ranked[0]["details"]["score"] is None
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [

@@ -8,7 +8,7 @@ from functools import cache
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from worker.face.detect import FaceBox
+from worker.face.detect import FaceBox, detect_faces
 from worker.face.models import face_models
 from worker.face.resnet import CHIP_SIZE, FaceDescriptorNet
 
@@ -74,3 +74,26 @@ def template_from_bytes(data: bytes) -> np.ndarray:
     if len(data) != TEMPLATE_BYTES:
         raise ValueError(f"template must be {TEMPLATE_BYTES} bytes, got {len(data)}")
     return np.frombuffer(data, dtype=_TEMPLATE_DTYPE).astype(np.float64)
+
+
+# HOG's window is 80 px: a face smaller than that is found only in an upsampled image. Each
+# upsample quadruples the work, so it runs only when the plain pass found nothing and only on
+# images small enough to keep it under a few hundred milliseconds (a large image that shows no
+# face at 640 px is not a small face).
+_UPSAMPLE_MAX_PIXELS = 700_000
+
+
+def find_face(rgb: np.ndarray, *, upsample: int = 2) -> FaceBox | None:
+    """The largest face, upsampling up to `upsample` times when a plain pass finds none."""
+    faces = detect_faces(rgb)
+    height, width = rgb.shape[:2]
+    times = 1
+    while not faces and times <= upsample and height * width <= _UPSAMPLE_MAX_PIXELS:
+        found = face_models().face_locations(rgb, number_of_times_to_upsample=times, model="hog")
+        faces = sorted(
+            (FaceBox(top=t, right=r, bottom=b, left=left) for t, r, b, left in found),
+            key=lambda box: box.width * box.height,
+            reverse=True,
+        )
+        times += 1
+    return faces[0] if faces else None

@@ -1,0 +1,68 @@
+"""The check-in's match as the worker decides it (verification.assess), against a county cohort: no database."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from server.models import CheckinState
+from server.services.verification import assess
+from tests.conftest import make_settings
+from tests.support.photos import photo_bytes
+from tests.support.sessions import genuine_session
+from worker.face.encode import encode_face, find_face
+from worker.face.image import decode_image
+from worker.face.liveness import FrameInput
+
+LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
+ACTIONS = ["blink", "turn_left"]
+SETTINGS = make_settings(Path("unused"), database_url="sqlite://", broker_url="memory://")
+
+
+def _template(name: str) -> np.ndarray:
+    rgb = decode_image(photo_bytes(name), **LIMITS)
+    return encode_face(rgb, find_face(rgb))
+
+
+@pytest.fixture(scope="module")
+def session_frames() -> list[FrameInput]:
+    return [
+        FrameInput(decode_image(f.jpeg, **LIMITS), f.action, f.captured_at)
+        for f in genuine_session("obama3.jpg", ACTIONS, seed=1)
+    ]
+
+
+@pytest.fixture(scope="module")
+def enrolled() -> list[np.ndarray]:
+    return [_template("obama.jpg"), _template("obama2.jpg")]
+
+
+def _cohort(centre: np.ndarray, spreads: np.ndarray, seed: int) -> list[np.ndarray]:
+    """One identity per spread: two templates about that far from centre."""
+    rng = np.random.default_rng(seed)
+    return [np.stack([centre + rng.normal(0, s / np.sqrt(128), 128) for _ in range(2)]) for s in spreads]
+
+
+def test_without_a_cohort_the_raw_distance_decides(session_frames, enrolled):
+    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, mirrored=False, template_ids=["t1", "t2"])
+    assert outcome.state == CheckinState.VERIFIED
+    assert outcome.scores["cohort"] == 0 and "t_norm" not in outcome.scores
+    assert outcome.scores["distance"] <= SETTINGS.face.accept_without_cohort
+    assert outcome.scores["closest_template_id"] in {"t1", "t2"}
+    assert outcome.best_frames and outcome.best_template is not None
+
+
+def test_a_cohort_of_strangers_far_away_normalises_the_score(session_frames, enrolled):
+    cohort = _cohort(_template("biden.jpg"), np.full(25, 0.6), seed=1)
+    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, mirrored=False, cohort=cohort)
+    assert outcome.state == CheckinState.VERIFIED
+    assert outcome.scores["cohort"] == 25 and outcome.scores["t_norm"] <= SETTINGS.face.norm_accept
+
+
+def test_when_the_cohort_comes_as_close_as_the_enrolment_a_person_decides(session_frames, enrolled):
+    # A county where several people look as alike as the enrolment (relatives): the same raw
+    # distance no longer stands out from the cohort.
+    cohort = _cohort(enrolled[0], np.linspace(0.1, 0.9, 25), seed=2)
+    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, mirrored=False, cohort=cohort)
+    assert outcome.state == CheckinState.REVIEW and outcome.reasons == ["face_uncertain"]
+    assert outcome.scores["t_norm"] > SETTINGS.face.norm_accept
