@@ -17,6 +17,7 @@ from server.api import (
     deaths,
     enrolment,
     payments,
+    phone,
     regions,
     reports,
     sessions,
@@ -41,6 +42,7 @@ BLUEPRINTS = (
     deaths.blp,
     payments.blp,
     reports.blp,
+    phone.blp,
 )
 
 

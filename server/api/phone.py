@@ -1,0 +1,61 @@
+"""The beneficiary's phone: the consent it shows, its home screen, and the activation QR code staff print."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server import db
+from server.api.access import authenticated, current_actor, settings, staff_only
+from server.crypto import cipher
+from server.models import Device
+from server.schemas.auth import ActivationLinkRequestSchema, ConsentTextSchema
+from server.schemas.phone import PhoneHomeSchema
+from server.services import activation_links, consent, phone_home
+from server.services.auth import normalise_activation_code
+from server.services.beneficiaries import get_beneficiary
+from server.services.errors import Forbidden, NotFound
+
+blp = Blueprint("phone", __name__, url_prefix="/api/v1", description="The beneficiary's phone app")
+PUBLIC = [{}]
+
+
+@blp.route("/consent/biometric")
+class ConsentText(MethodView):
+    @blp.doc(security=PUBLIC)
+    @blp.response(200, ConsentTextSchema)
+    def get(self):
+        """The biometric consent a phone shows before activation; activation names the version agreed to."""
+        return consent.current_text()
+
+
+@blp.route("/me/home")
+class PhoneHome(MethodView):
+    @authenticated
+    @blp.response(200, PhoneHomeSchema)
+    def get(self):
+        """For a beneficiary's phone: covered until or due by, lockout, this phone's check-ins and the notices."""
+        actor = current_actor()
+        if actor.kind != "device":
+            raise Forbidden("only a beneficiary's phone has a home screen", {"authorization": ["device_only"]})
+        return phone_home.home(db.session(), settings(), actor=actor)
+
+
+@blp.route("/devices/activation-qr")
+class ActivationQr(MethodView):
+    @staff_only()
+    @blp.arguments(ActivationLinkRequestSchema)
+    @blp.response(200, description="The activation link as a QR code (SVG or PNG)")
+    def post(self, body: dict):
+        """A QR code of the activation link for a code you issued (POSTed, so the code stays out of URLs)."""
+        session = db.session()
+        code = normalise_activation_code(body["code"])
+        device = session.query(Device).filter(Device.activation_code_index == cipher().index(code)).one_or_none()
+        if device is None:
+            raise NotFound("no such pending activation code", {"code": ["invalid_activation_code"]})
+        # A code of someone outside your region answers like an unknown one.
+        get_beneficiary(session, actor=current_actor(), beneficiary_id=device.beneficiary_id)
+        url = activation_links.activation_url(request.url_root, code)
+        content, media_type = activation_links.qr_code(url, body["format"])
+        return Response(content, mimetype=media_type, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,78 @@
+"""What a beneficiary's own phone shows: are they covered or due, their past check-ins, their notices."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import exists, literal, select
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import Beneficiary, Checkin, CheckinState, Notice
+from server.services import checkins, cycles
+from server.services.audit import Actor
+
+HISTORY_LIMIT = 20
+
+
+def _period(session: Session, beneficiary: Beneficiary, today: date, zone) -> dict[str, Any]:
+    """The period today falls in (the person's cycle, or the calendar quarter where none is configured)."""
+    cycle = cycles.cycle_for(session, beneficiary, today)
+    if cycle is not None:
+        win = cycles.window(cycle, zone)
+        satisfied = session.scalar(select(cycles.satisfied(cycle, win, literal(beneficiary.id))))
+        return {"deadline": cycle.deadline, "last_day": cycle.closes_on, "satisfied": bool(satisfied)}
+    first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    last = first + relativedelta(months=3) - timedelta(days=1)
+    period = cycles.period_for(session, beneficiary, today, zone)
+    verified = session.scalar(
+        select(
+            exists().where(
+                Checkin.beneficiary_id == beneficiary.id,
+                Checkin.state == CheckinState.VERIFIED,
+                Checkin.created_at >= period.start,
+                Checkin.created_at < period.end,
+            )
+        )
+    )
+    return {"deadline": last, "last_day": last, "satisfied": bool(verified)}
+
+
+def _notice(notice: Notice) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "kind": notice.kind.value,
+        "what": notice.what,
+        "why": notice.why,
+        "how_to_appeal": notice.how_to_appeal,
+        "appeal_by": notice.appeal_by,
+        "created_at": notice.created_at,
+    }
+
+
+def home(session: Session, settings: Settings, *, actor: Actor) -> dict[str, Any]:
+    """The device's person: covered until when or due by when, lockout, this phone's check-ins, notices."""
+    beneficiary = session.get(Beneficiary, uuid.UUID(actor.beneficiary_id))
+    zone = cycles.office_zone(settings)
+    period = _period(session, beneficiary, cycles.local_today(zone), zone)
+    history = session.scalars(
+        select(Checkin)
+        .where(Checkin.beneficiary_id == beneficiary.id, Checkin.device_id == uuid.UUID(actor.id))
+        .order_by(Checkin.created_at.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    notices = session.scalars(
+        select(Notice).where(Notice.beneficiary_id == beneficiary.id).order_by(Notice.created_at.desc())
+    ).all()
+    return {
+        "name": beneficiary.name,
+        "status": beneficiary.status.value,
+        "covered_until": period["last_day"] if period["satisfied"] else None,
+        "due_by": None if period["satisfied"] else period["deadline"],
+        "locked_until": checkins.lockout_until(session, settings, beneficiary.id),
+        "checkins": [checkins.device_view(c) for c in history],
+        "notices": [_notice(n) for n in notices],
+    }
