@@ -42,8 +42,20 @@ def browser(playwright: Playwright, camera_clip: Path) -> Iterator[Browser]:
 class ConsoleErrors(list):
     """Errors the pages of a test logged or threw, as 'url: text'."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected: list[str] = []
+
+    def expect(self, text: str) -> None:
+        """Accept errors containing text: the browser's own log of a failure the test causes on purpose."""
+        self.expected.append(text)
+
+    def _console(self, page: Page, msg) -> None:
+        if msg.type == "error" and not any(text in msg.text for text in self.expected):
+            self.append(f"{page.url}: {msg.text}")
+
     def watch(self, page: Page) -> Page:
-        page.on("console", lambda msg: msg.type == "error" and self.append(f"{page.url}: {msg.text}"))
+        page.on("console", lambda msg: self._console(page, msg))
         page.on("pageerror", lambda exc: self.append(f"{page.url}: {exc}"))
         return page
 
