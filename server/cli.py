@@ -13,11 +13,12 @@ from pathlib import Path
 
 import click
 import numpy as np
+import requests
 from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import select
 
-from server import db, migrate
+from server import db, device, migrate
 from server.app import create_app
 from server.crypto import cipher
 from server.demo import seed_demo
@@ -401,6 +402,37 @@ def bench_visits(count: int, batch: int) -> None:
     from bench.visits import run
 
     run(count, batch, echo=click.echo)
+
+
+@cli.group("device")
+def device_group() -> None:
+    """A beneficiary's phone on the command line."""
+
+
+@device_group.command("checkin", with_appcontext=False)
+@click.option("--server", required=True, help="The FieldCheck server, e.g. http://127.0.0.1:8000")
+@click.option("--code", required=True, help="A one-time activation code issued for the person")
+@click.option("--video", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--agree", is_flag=True, help="The person in the video has agreed to the biometric consent text")
+def device_checkin(server: str, code: str, video: Path, agree: bool) -> None:
+    """Play a recorded video through activation, challenge and upload, as the phone app does; print the verdict.
+
+    The video's first frame is the tap on "start": frames are sampled at the app's capture times.
+    A recording cannot answer the challenge's colours, so once the server checks the light response it
+    sends such a check-in to review or rejects it. Exits 0 when verified, 1 otherwise.
+    """
+    client = device.DeviceClient(server)
+    try:
+        text = client.consent_text()
+        if not agree:
+            click.echo("\n".join(text["text_zh"] + [""] + text["text_en"]))
+            click.confirm("Has the person agreed? / 本人是否同意", abort=True)
+        outcome = device.check_in(client, code=code, video=video, consent_version=text["version"])
+    except (device.DeviceError, requests.RequestException) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{outcome['frames']} frames, {outcome['bytes']} bytes of JPEG")
+    click.echo(f"{outcome['status']}: {outcome['message']['zh']} / {outcome['message']['en']}")
+    sys.exit(0 if outcome["status"] == "verified" else 1)
 
 
 @cli.command("seed-demo")

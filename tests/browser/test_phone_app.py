@@ -14,11 +14,12 @@ from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
 
 from server import db
-from server.models import Checkin
+from server.models import BiometricConsent, Checkin, Device
 from tests.browser.conftest import HOME_FIX
 from tests.conftest import beneficiary_body, wait_for
 from tests.support.browser import screenshot
-from tests.support.phone_clips import CLICK_AT, write_genuine_clip
+from tests.support.cases import open_test_case
+from tests.support.phone_clips import CLICK_AT, write_genuine_clip, write_still_clip
 from tests.support.photos import photo_bytes
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
@@ -186,3 +187,76 @@ def test_a_genuine_check_in_from_the_activation_link_ends_verified_despite_a_dro
     page.click("#to-notices")
     _screen(page, "notices")
     screenshot(page, "phone", "zh-14-notices-none")
+
+
+def _suspend(api, app, person: str) -> None:
+    case_id = open_test_case(app, person)
+    proposal = api.as_("supervisor_a").post(
+        f"/api/v1/cases/{case_id}/decisions",
+        json={"decision": "suspend", "reason": "missed the quarter, not at home", "effective_on": "2026-12-01"},
+    )
+    assert proposal.status_code == 201, proposal.text
+    approve = f"/api/v1/cases/{case_id}/decisions/{proposal.json()['id']}/approve"
+    assert api.as_("supervisor_a2").post(approve, json={}).status_code == 200
+
+
+def test_a_still_photo_is_rejected_and_a_suspended_person_sees_how_to_appeal_in_english(
+    app, api, world, live_url, phone_page, camera_clip
+):
+    person, code = _enrolled_with_code(api, world, 2, "obama.jpg", "obama2.jpg")
+    _suspend(api, app, person)
+    page = phone_page(locale="en-GB")
+    _learn_challenge(page, lambda challenge: write_still_clip(camera_clip, challenge, "obama.jpg"))
+
+    page.goto(f"{live_url}/m/")
+    _screen(page, "activate")
+    page.click("#lang")
+    expect(page.locator("h1")).to_have_text("Set up this phone")
+    page.fill("#code", " ".join([code[:4].lower(), code[4:8], code[8:]]))
+    screenshot(page, "phone", "en-01-activate-typed")
+    page.click("#next")
+    _screen(page, "consent")
+    screenshot(page, "phone", "en-02-consent")
+    page.click("#agree")
+    _screen(page, "home")
+    expect(page.locator(".msg-error")).to_contain_text("suspended")
+    page.click("#to-notices")
+    _screen(page, "notices")
+    expect(page.locator(".notice h2")).to_have_text("Notice of suspension")
+    screenshot(page, "phone", "en-14-notices-suspension")
+    page.click("text=Back")
+    _run_check_in(page, "en")
+    _screen(page, "rejected", timeout=90_000)
+    expect(page.locator(".msg-due")).to_contain_text("Tip:")
+    screenshot(page, "phone", "en-11-rejected")
+
+    [checkin] = _checkins(app, person)
+    assert checkin.state.value == "rejected"
+    page.click("#done")
+    page.click("#to-history")
+    _screen(page, "history")
+    expect(page.locator(".row-rejected")).to_have_count(1)
+    screenshot(page, "phone", "en-13-history")
+
+
+def test_consent_refused_leaves_no_token_and_no_way_to_check_in(app, api, world, live_url, phone_page):
+    person, code = _enrolled_with_code(api, world, 3, "obama.jpg")
+    page = phone_page()
+    page.goto(f"{live_url}/m/#/activate?code={code}")
+    page.click("#next")
+    _screen(page, "consent")
+    page.click("#refuse")
+    _screen(page, "refused")
+    screenshot(page, "phone", "zh-15-consent-refused")
+    page.click("#lang")
+    expect(page.locator("h1")).to_have_text("You did not agree")
+    screenshot(page, "phone", "en-15-consent-refused")
+
+    assert page.evaluate("() => localStorage.getItem('fc.token')") is None
+    page.goto(f"{live_url}/m/#/prepare")
+    _screen(page, "activate")
+    with app.app_context():
+        [device] = db.session().scalars(select(Device).where(Device.beneficiary_id == uuid.UUID(person))).all()
+        assert device.activated_at is None
+        assert db.session().scalars(select(BiometricConsent)).all() == []
+    assert _checkins(app, person) == []

@@ -163,6 +163,13 @@ async function historyScreen() {
   );
 }
 
+// Notices are written "中文 / English": show the reader's half.
+function inLanguage(text) {
+  const halves = text.split(" / ");
+  if (halves.length !== 2) return text;
+  return language() === "zh" ? halves[0] : halves[1];
+}
+
 async function noticesScreen() {
   const me = await loadHome();
   if (!me) return;
@@ -170,9 +177,9 @@ async function noticesScreen() {
     h("article", { class: "notice" },
       h("h2", {}, t(`notice_${n.kind}`)),
       h("p", { class: "when" }, formatDate(n.created_at)),
-      h("p", {}, h("strong", {}, t("notice_what")), n.what),
+      h("p", {}, h("strong", {}, t("notice_what")), inLanguage(n.what)),
       h("p", {}, h("strong", {}, t("notice_why")), n.why),
-      h("p", {}, h("strong", {}, t("notice_appeal")), n.how_to_appeal),
+      h("p", {}, h("strong", {}, t("notice_appeal")), inLanguage(n.how_to_appeal)),
       message(t("notice_appeal_by", { date: formatDate(n.appeal_by) }), "due")));
   show(
     "notices",
