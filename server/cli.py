@@ -21,7 +21,7 @@ from sqlalchemy import select
 from server import db, device, migrate
 from server.app import create_app
 from server.crypto import cipher
-from server.demo import seed_demo
+from server.demo import demo_phone, seed_demo
 from server.models import CycleFrequency, Program, StaffRole, StaffUser
 from server.services import beneficiaries, cycles, deaths, regions, reminders, roster_csv, staff, sweep
 from server.services.audit import Actor, find_break
@@ -448,6 +448,8 @@ def demo(port: int) -> None:
     """Migrate, seed the demo data and serve API plus worker on the embedded default."""
     migrate.upgrade(db.engine())
     for line in seed_demo(db.session(), _settings()):
+        click.echo(line)
+    for line in demo_phone(db.session(), _settings(), f"http://127.0.0.1:{port}"):
         click.echo(line)
     run_service(host="127.0.0.1", port=port, workers=2, with_worker=True)
 

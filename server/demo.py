@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.crypto import cipher
-from server.models import Program, Region, StaffRole
-from server.services import beneficiaries, regions, staff
+from server.models import Beneficiary, Program, Region, StaffRole, StaffUser
+from server.services import auth, beneficiaries, checkins, regions, staff
+from server.services.activation_links import activation_url
 from server.services.audit import Actor
 from server.services.resident_id import check_character
 
@@ -97,3 +98,30 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         f"  {username:<12} {passwords[username]:<14} {role.value} of {region_code}"
         for username, role, region_code, _ in STAFF
     ]
+
+
+def demo_phone(session: Session, settings: Settings, base_url: str) -> list[str]:
+    """A fresh activation link for a demo beneficiary's phone (one whose face is enrolled, if any is)."""
+    people = session.scalars(
+        select(Beneficiary)
+        .where(
+            Beneficiary.id_number_index.in_(
+                [cipher().index(demo_id_number(v, b, s)) for _, _, v, b, s, *_ in BENEFICIARIES]
+            )
+        )
+        .order_by(Beneficiary.created_at)
+    ).all()
+    if not people:
+        return []
+    person = next((p for p in people if checkins.is_enrolled(session, p.id)), people[0])
+    admin = session.scalar(select(StaffUser).where(StaffUser.username == STAFF[0][0]))
+    _device, code = auth.issue_activation_code(
+        session, settings, cipher(), actor=auth.staff_actor(admin), beneficiary=person, label="demo phone"
+    )
+    lines = [
+        f"Phone app: {base_url}/m/",
+        f"  activation code for {person.name}: {code}  (or open {activation_url(base_url, code)})",
+    ]
+    if not checkins.is_enrolled(session, person.id):
+        lines.append(f"  enrol a face first: POST /api/v1/beneficiaries/{person.id}/photos")
+    return lines
