@@ -239,9 +239,18 @@ def test_a_still_photo_is_rejected_and_a_suspended_person_sees_how_to_appeal_in_
     screenshot(page, "phone", "en-13-history")
 
 
-def test_consent_refused_leaves_no_token_and_no_way_to_check_in(app, api, world, live_url, phone_page):
+def test_the_shell_opens_offline_and_consent_refused_leaves_no_token_and_no_way_to_check_in(
+    app, api, world, live_url, phone_page
+):
     person, code = _enrolled_with_code(api, world, 3, "obama.jpg")
     page = phone_page()
+    page.goto(f"{live_url}/m/")
+    # The service worker keeps the shell: the app opens with the network gone.
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    page.context.set_offline(True)
+    page.reload()
+    _screen(page, "activate")
+    page.context.set_offline(False)
     page.goto(f"{live_url}/m/#/activate?code={code}")
     page.click("#next")
     _screen(page, "consent")
