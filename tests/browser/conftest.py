@@ -70,13 +70,20 @@ def console_errors() -> Iterator[ConsoleErrors]:
 
 @pytest.fixture
 def phone_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
-    """Make a 360×740 touch-screen context (zh-CN unless told) with camera and location granted at HOME_FIX."""
+    """Make a 360×740 touch-screen context (zh-CN, China's clock unless told) with camera and location at HOME_FIX."""
     contexts: list[BrowserContext] = []
 
-    def make(locale: str = "zh-CN", geolocation: dict | None = HOME_FIX, **options) -> BrowserContext:
+    def make(
+        locale: str = "zh-CN", geolocation: dict | None = HOME_FIX, timezone_id: str = "Asia/Shanghai", **options
+    ) -> BrowserContext:
         permissions = ["camera", "geolocation"] if geolocation else ["camera"]
         context = browser.new_context(
-            **PHONE, locale=locale, geolocation=geolocation, permissions=permissions, **options
+            **PHONE,
+            locale=locale,
+            timezone_id=timezone_id,
+            geolocation=geolocation,
+            permissions=permissions,
+            **options,
         )
         contexts.append(context)
         return context

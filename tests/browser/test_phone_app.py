@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
 
 from server import db
-from server.models import BiometricConsent, Checkin, Device
+from server.models import Beneficiary, BiometricConsent, Checkin, CheckinChallenge, CheckinMode, CheckinState, Device
 from tests.browser.conftest import HOME_FIX
 from tests.conftest import beneficiary_body, wait_for
 from tests.support.browser import screenshot
@@ -269,3 +270,59 @@ def test_the_shell_opens_offline_and_consent_refused_leaves_no_token_and_no_way_
         assert device.activated_at is None
         assert db.session().scalars(select(BiometricConsent)).all() == []
     assert _checkins(app, person) == []
+
+
+def _failed_recently(app, person: str, times: int) -> None:
+    """Rejected check-ins of this person's phone just now, as the worker leaves them (test setup)."""
+    with app.app_context():
+        session = db.session()
+        device = session.scalars(select(Device).where(Device.beneficiary_id == uuid.UUID(person))).one()
+        now = datetime.now(UTC)
+        for _ in range(times):
+            challenge = CheckinChallenge(
+                beneficiary_id=device.beneficiary_id,
+                device_id=device.id,
+                mode=CheckinMode.SELF,
+                nonce=uuid.uuid4().hex,
+                actions=["blink", "nod"],
+                issued_at=now,
+                expires_at=now,
+                used_at=now,
+            )
+            session.add(challenge)
+            session.flush()
+            session.add(
+                Checkin(
+                    beneficiary_id=device.beneficiary_id,
+                    challenge_id=challenge.id,
+                    client_id=uuid.uuid4().hex,
+                    mode=CheckinMode.SELF,
+                    device_id=device.id,
+                    region_code=session.get(Beneficiary, device.beneficiary_id).village_code,
+                    device_info={},
+                    state=CheckinState.REJECTED,
+                    reasons=["action_not_seen"],
+                    decided_at=now,
+                )
+            )
+        session.commit()
+
+
+def test_after_five_failures_the_phone_says_until_when_it_is_locked(app, api, world, live_url, phone_page):
+    supervisor = api.as_("supervisor_a")
+    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 4)).json()["id"]
+    code = supervisor.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
+    page = phone_page()
+    page.goto(f"{live_url}/m/#/activate?code={code}")
+    page.click("#next")
+    page.click("#agree")
+    _screen(page, "home")
+    _failed_recently(app, person, 5)
+    page.reload()
+    _screen(page, "home")
+    expect(page.locator(".msg-error")).to_contain_text("以后再试")
+    expect(page.locator("#start-checkin")).to_be_disabled()
+    screenshot(page, "phone", "zh-16-locked")
+    page.click("#lang")
+    expect(page.locator(".msg-error")).to_contain_text("try again after")
+    screenshot(page, "phone", "en-16-locked")
