@@ -10,10 +10,20 @@ STATIC = Path(__file__).parent / "static"
 blp = Blueprint("pwa", __name__, url_prefix="/m")
 
 
+# Only the app's own files and the API: nothing injected runs, and no page may frame the app.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
 def _no_cache(response: Response) -> Response:
     # The shell and the service worker must be revalidated on every load, or a phone keeps an old app forever;
     # the service worker serves them from its cache when the network is down.
     response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -12,8 +12,18 @@ const langButton = document.getElementById("lang");
 // The code from the link or typed in, kept in memory only until the person agrees or refuses.
 let pendingCode = "";
 let session = null;
+// Screens that are not routes (a verdict, an upload problem) say how to draw themselves again in the
+// other language; while the camera runs or an upload is under way the language stays put.
+let redraw = null;
+let busy = false;
+
+function setBusy(value) {
+  busy = value;
+  document.body.classList.toggle("in-session", value);
+}
 
 function show(name, ...children) {
+  redraw = null;
   main.replaceChildren(h("section", { class: `screen screen-${name}`, "data-screen": name }, ...children));
   main.focus();
   document.getElementById("brand").textContent = t("brand");
@@ -210,7 +220,7 @@ function endSession() {
   closeCamera(session.stream);
   hush();
   session = null;
-  document.body.classList.remove("in-session");
+  setBusy(false);
 }
 
 async function freshChallenge() {
@@ -240,7 +250,7 @@ async function startSession() {
     prepareScreen(t(denied ? "camera_denied" : "camera_missing"));
     return;
   }
-  document.body.classList.add("in-session");
+  setBusy(true);
   previewScreen();
 }
 
@@ -318,7 +328,12 @@ async function runPrompts() {
   await where;
   const parts = { challenge: session.challenge, id: session.id, frames, gps: session.gps };
   endSession();
-  sendScreen(parts);
+  setBusy(true);
+  try {
+    await sendScreen(parts);
+  } finally {
+    setBusy(false);
+  }
 }
 
 function restart() {
@@ -342,20 +357,29 @@ async function sendScreen(parts) {
       return prepareScreen(t("expired"));
     }
     if (reasons.includes("locked_out")) return go("#/home");
-    return show("upload", message(t("upload_failed"), "error"),
-      button(t("upload_again"), () => sendScreen(parts), "big", { id: "upload-again" }),
-      button(t("home"), () => go("#/home"), "secondary"));
+    const failed = () => {
+      show("upload", message(t("upload_failed"), "error"),
+        button(t("upload_again"), () => sendScreen(parts), "big", { id: "upload-again" }),
+        button(t("home"), () => go("#/home"), "secondary"));
+      redraw = failed;
+    };
+    return failed();
   }
   show("checking", h("h1", { class: "centre" }, t("checking_title")), h("div", { class: "spinner", "aria-hidden": "true" }), message(t("checking")));
   const outcome = await verdict(accepted.id).catch(() => null);
   if (!outcome) {
     return show("checking", message(t("checking_slow")), button(t("home"), () => go("#/home"), "primary"));
   }
-  verdictScreen(outcome);
+  const me = await api.home().then((r) => r.body).catch(() => null);
+  verdictScreen(outcome, me);
 }
 
-async function verdictScreen(outcome) {
-  const me = await api.home().then((r) => r.body).catch(() => null);
+function verdictScreen(outcome, me) {
+  drawVerdict(outcome, me);
+  redraw = () => verdictScreen(outcome, me);
+}
+
+function drawVerdict(outcome, me) {
   const lang = language();
   const words = lang === "zh" ? outcome.message.zh : outcome.message.en;
   if (outcome.status === "verified") {
@@ -393,9 +417,10 @@ function render() {
 }
 
 langButton.addEventListener("click", () => {
-  if (session) return;
+  if (busy) return;
   setLanguage(language() === "zh" ? "en" : "zh");
-  render();
+  if (redraw) redraw();
+  else render();
 });
 
 async function boot() {
