@@ -30,6 +30,7 @@ pytestmark = pytest.mark.usefixtures("celery_worker")
 CONTRACT_LIGHT = {"colours": ["#ff0000", "#0000ff", "#00ff00", "#ffffff"], "step_ms": 700}
 # One check-in must upload in under 5 s at 1 Mbit/s.
 UPLOAD_BUDGET_BYTES = 5 * 1_000_000 // 8
+BRAND = {"zh": "民政认证", "en": "Proof of life"}
 
 
 def _enrolled_with_code(api, world, serial: int, *photos: str) -> tuple[str, str]:
@@ -122,10 +123,12 @@ def _both_languages(page: Page, name: str) -> None:
     screen = page.locator("[data-screen]").get_attribute("data-screen")
     screenshot(page, "phone", f"{name}-{first}")
     page.click("#lang")
-    expect(page.locator("html")).to_have_attribute("lang", "en" if second == "en" else "zh-CN")
+    # Drawn again once the screen's data is back: the header is written with it.
+    expect(page.locator("#brand")).to_have_text(BRAND[second])
     _screen(page, screen)
     screenshot(page, "phone", f"{name}-{second}")
     page.click("#lang")
+    expect(page.locator("#brand")).to_have_text(BRAND[first])
     _screen(page, screen)
 
 
