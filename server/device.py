@@ -43,6 +43,10 @@ class DeviceError(RuntimeError):
     """The server refused a step; the message says which and why."""
 
 
+class ServerBusy(DeviceError):
+    """The server failed (5xx): worth another try with the same client id."""
+
+
 @dataclass(frozen=True)
 class Shot:
     at: float  # seconds from the start of the video
@@ -117,7 +121,8 @@ class DeviceClient:
                 detail = f"{body.get('message')} {json.dumps(body.get('errors'), ensure_ascii=False)}"
             except ValueError:
                 detail = response.text[:200]
-            raise DeviceError(f"{method} {path} answered {response.status_code}: {detail}")
+            error = ServerBusy if response.status_code >= 500 else DeviceError
+            raise error(f"{method} {path} answered {response.status_code}: {detail}")
         return response
 
     def consent_text(self) -> dict[str, Any]:
@@ -147,14 +152,11 @@ class DeviceClient:
         for delay in (*RETRY_DELAYS_S, None):
             try:
                 return self._call("POST", "/checkins", data={"metadata": json.dumps(metadata)}, files=files).json()
-            except (requests.ConnectionError, requests.Timeout):
+            except (requests.ConnectionError, requests.Timeout, ServerBusy):
                 if delay is None:
                     raise
-            except DeviceError as exc:
-                if delay is None or " answered 5" not in str(exc):
-                    raise
-            time.sleep(delay)
-        raise AssertionError("unreachable")
+                time.sleep(delay)
+        raise DeviceError("no attempt was made")
 
     def verdict(self, checkin_id: str, *, patience_s: float = 300) -> dict[str, Any]:
         deadline = time.monotonic() + patience_s

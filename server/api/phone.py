@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from server import db
 from server.api.access import authenticated, current_actor, settings, staff_only
@@ -51,7 +52,7 @@ class ActivationQr(MethodView):
         """A QR code of the activation link for a code you issued (POSTed, so the code stays out of URLs)."""
         session = db.session()
         code = normalise_activation_code(body["code"])
-        device = session.query(Device).filter(Device.activation_code_index == cipher().index(code)).one_or_none()
+        device = session.scalar(select(Device).where(Device.activation_code_index == cipher().index(code)))
         if device is None:
             raise NotFound("no such pending activation code", {"code": ["invalid_activation_code"]})
         # A code of someone outside your region answers like an unknown one.

@@ -6,7 +6,6 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
@@ -19,26 +18,25 @@ HISTORY_LIMIT = 20
 
 
 def _period(session: Session, beneficiary: Beneficiary, today: date, zone) -> dict[str, Any]:
-    """The period today falls in (the person's cycle, or the calendar quarter where none is configured)."""
+    """The period today falls in: the person's cycle, or the calendar quarter where none is configured."""
     cycle = cycles.cycle_for(session, beneficiary, today)
     if cycle is not None:
         win = cycles.window(cycle, zone)
         satisfied = session.scalar(select(cycles.satisfied(cycle, win, literal(beneficiary.id))))
         return {"deadline": cycle.deadline, "last_day": cycle.closes_on, "satisfied": bool(satisfied)}
-    first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    last = first + relativedelta(months=3) - timedelta(days=1)
-    period = cycles.period_for(session, beneficiary, today, zone)
+    quarter = cycles.period_for(session, beneficiary, today, zone)
+    last_day = (quarter.end.astimezone(zone) - timedelta(days=1)).date()
     verified = session.scalar(
         select(
             exists().where(
                 Checkin.beneficiary_id == beneficiary.id,
                 Checkin.state == CheckinState.VERIFIED,
-                Checkin.created_at >= period.start,
-                Checkin.created_at < period.end,
+                Checkin.created_at >= quarter.start,
+                Checkin.created_at < quarter.end,
             )
         )
     )
-    return {"deadline": last, "last_day": last, "satisfied": bool(verified)}
+    return {"deadline": last_day, "last_day": last_day, "satisfied": bool(verified)}
 
 
 def _notice(notice: Notice) -> dict[str, Any]:

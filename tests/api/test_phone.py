@@ -28,10 +28,7 @@ def test_activation_needs_consent_to_the_current_text_and_records_it(app, api, w
     assert text["version"] == consent.VERSION and text["text_zh"] and text["text_en"]
 
     refused = api.post("/api/v1/devices/activate", json={"code": issued["activation_code"]})
-    assert (refused.status_code, refused.json()["errors"]) == (
-        422,
-        {"json": {"consent_version": ["Missing data for required field."]}},
-    )
+    assert refused.status_code == 422 and "consent_version" in refused.text
     outdated = api.post("/api/v1/devices/activate", json={"code": issued["activation_code"], "consent_version": "v0"})
     assert (outdated.status_code, outdated.json()["errors"]) == (422, {"consent_version": ["consent_outdated"]})
 
