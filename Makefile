@@ -8,7 +8,7 @@ VENV := .venv
 # Never let uv fetch a Python of its own: the project runs on the machine's 3.11.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint openapi services clean
+.PHONY: run test lint openapi services browser clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -27,7 +27,11 @@ run: $(VENV)/.synced
 services:
 	scripts/ensure-services
 
-test: lint services
+# Debian's Chromium and CJK fonts for the browser tests.
+browser:
+	scripts/ensure-browser
+
+test: lint services browser
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.synced

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server import api, celery_app, db, home, security_headers
+from server import api, celery_app, db, home, pwa, security_headers
 from server.config import Settings
 from server.crypto import DataCipher
 from storage import open_store
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     api.init_app(app)
     app.register_blueprint(home.blp)
+    pwa.init_app(app)
     security_headers.init_app(app)
     celery_app.init_app(app)
     return app

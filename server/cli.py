@@ -23,7 +23,7 @@ from server import db
 from server.app import create_app
 from server.config import ConfigError, InstanceUse, Settings
 from server.context import Ctx
-from server.demo import seed_demo
+from server.demo import demo_phone, seed_demo
 from server.models import CycleFrequency, Program, StaffRole, StaffUser
 from server.services import beneficiaries, cycles, deaths, regions, reminders, roster_csv, staff, sweep, templates
 from server.services.audit import Actor, find_break
@@ -512,6 +512,42 @@ def bench_visits(count: int, batch: int) -> None:
     run(count, batch, echo=click.echo)
 
 
+@cli.group("device")
+def device_group() -> None:
+    """A beneficiary's phone on the command line."""
+
+
+@device_group.command("checkin", with_appcontext=False)
+@click.option("--server", required=True, help="The FieldCheck server, e.g. http://127.0.0.1:8000")
+@click.option("--code", required=True, help="A one-time activation code issued for the person")
+@click.option("--video", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--agree", is_flag=True, help="The person in the video has agreed to the biometric consent text")
+def device_checkin(server: str, code: str, video: Path, agree: bool) -> None:
+    """Play a recorded video through activation, challenge and upload, as the phone app does; print the verdict.
+
+    The video's first frame is the tap on "start": frames are sampled at the app's capture times.
+    A recording cannot answer the challenge's colours, so once the server checks the light response it
+    sends such a check-in to review or rejects it. Exits 0 when verified, 1 otherwise.
+    """
+    # Only this command needs OpenCV and an HTTP client: the rest of the CLI starts without them.
+    import requests
+
+    from server import device
+
+    client = device.DeviceClient(server)
+    try:
+        text = client.consent_text()
+        if not agree:
+            click.echo("\n".join(text["text_zh"] + [""] + text["text_en"]))
+            click.confirm("Has the person agreed? / 本人是否同意", abort=True)
+        outcome = device.check_in(client, code=code, video=video, consent_version=text["version"])
+    except (device.DeviceError, requests.RequestException) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{outcome['frames']} frames, {outcome['bytes']} bytes of JPEG")
+    click.echo(f"{outcome['status']}: {outcome['message']['zh']} / {outcome['message']['en']}")
+    sys.exit(0 if outcome["status"] == "verified" else 1)
+
+
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""
@@ -539,6 +575,10 @@ def demo(port: int) -> None:
     with db.unit_of_work(ctx.session):
         result = sweep.sweep(ctx, today=cycles.local_today(zone), zone=zone, actor=_cli_actor())
     click.echo(f"sweep: {result.total} missed_checkin cases opened")
+    with db.unit_of_work(ctx.session):
+        lines = demo_phone(ctx, f"http://127.0.0.1:{port}")
+    for line in lines:
+        click.echo(line)
     run_service(host="127.0.0.1", port=port, workers=2, with_worker=True)
 
 

@@ -37,7 +37,8 @@ from server.models import (
     StaffRole,
     StaffUser,
 )
-from server.services import beneficiaries, cycles, exemptions, regions, staff, verification
+from server.services import auth, beneficiaries, checkins, cycles, exemptions, regions, staff, verification
+from server.services.activation_links import activation_url
 from server.services.audit import Actor
 from server.services.auth import staff_actor
 from server.services.resident_id import check_character
@@ -219,3 +220,31 @@ def _assisted_checkin(session: Session, person: Beneficiary, helper: StaffUser, 
     session.add(checkin)
     session.flush()
     return checkin
+
+
+def demo_phone(ctx: Ctx, base_url: str) -> list[str]:
+    """A fresh activation link for a demo beneficiary's phone (one whose face is enrolled, if any is)."""
+    session = ctx.session
+    people = session.scalars(
+        select(Beneficiary)
+        .where(
+            Beneficiary.id_number_index.in_(
+                [ctx.cipher.index(demo_id_number(v, b, s)) for _, _, v, b, s, *_ in BENEFICIARIES]
+            )
+        )
+        .order_by(Beneficiary.created_at)
+    ).all()
+    if not people:
+        return []
+    person = next((p for p in people if checkins.is_enrolled(ctx, beneficiary_id=p.id)), people[0])
+    admin = session.scalar(select(StaffUser).where(StaffUser.username == STAFF[0][0]))
+    _device, code = auth.issue_activation_code(
+        ctx, actor=auth.staff_actor(admin), beneficiary=person, label="demo phone"
+    )
+    lines = [
+        f"Phone app: {base_url}/m/",
+        f"  activation code for {person.name}: {code}  (or open {activation_url(base_url, code)})",
+    ]
+    if not checkins.is_enrolled(ctx, beneficiary_id=person.id):
+        lines.append(f"  enrol a face first: POST /api/v1/beneficiaries/{person.id}/photos")
+    return lines

@@ -3,6 +3,7 @@ and one process tree (gunicorn plus a solo worker with beat), used over real HTT
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -52,6 +53,17 @@ def test_make_run_serves_the_demo_and_enrols_a_face(tmp_path):
         assert home.text.index("生存认证") < home.text.index("Proof-of-life")
         assert "supervisor" in printed
         assert "sweep: 1 missed_checkin cases opened" in printed
+
+        # The phone app, and a fresh activation code for a demo person's phone.
+        assert f"Phone app: {base}/m/" in printed
+        code = re.search(r"activation code for \S+: ([A-Z0-9]{12})", printed).group(1)
+        assert f"{base}/m/#/activate?code={code}" in printed
+        assert "<title>" in requests.get(f"{base}/m/", timeout=10).text
+        version = requests.get(f"{base}/api/v1/consent/biometric", timeout=10).json()["version"]
+        activated = requests.post(
+            f"{base}/api/v1/devices/activate", json={"code": code, "consent_version": version}, timeout=10
+        )
+        assert activated.status_code == 200, activated.text
 
         passwords = json.loads((tmp_path / "instance" / "demo-credentials.json").read_text())
         assert passwords["supervisor"] in printed

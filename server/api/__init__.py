@@ -23,6 +23,7 @@ from server.api import (
     enrolment,
     index,
     payments,
+    phone,
     regions,
     reports,
     sessions,
@@ -50,6 +51,7 @@ BLUEPRINTS = (
     deaths.blp,
     payments.blp,
     reports.blp,
+    phone.blp,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -21,7 +22,7 @@ from server.schemas.beneficiary import (
     ImportReportSchema,
     RosterUploadSchema,
 )
-from server.services import auth, beneficiaries, roster_csv
+from server.services import activation_links, auth, beneficiaries, roster_csv
 from server.services.audit import record
 
 blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="The beneficiary registry")
@@ -134,9 +135,14 @@ class DeviceCodes(MethodView):
     @blp.arguments(DeviceCodeRequestSchema)
     @blp.response(201, DeviceCodeSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID):
-        """Issue a one-time activation code for the beneficiary's (or a relative's) phone."""
+        """Issue a one-time activation code and its link for the person's phone; earlier devices stop working."""
         beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
         device, code = auth.issue_activation_code(
             ctx(), actor=current_actor(), beneficiary=beneficiary, label=body.get("label")
         )
-        return {"device_id": device.id, "activation_code": code, "expires_at": device.activation_expires_at}
+        return {
+            "device_id": device.id,
+            "activation_code": code,
+            "expires_at": device.activation_expires_at,
+            "activation_url": activation_links.activation_url(request.url_root, code),
+        }

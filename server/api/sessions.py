@@ -35,9 +35,11 @@ class DeviceActivation(MethodView):
     @blp.arguments(ActivationSchema)
     @blp.response(200, TokenSchema)
     def post(self, body: dict):
-        """Redeem a one-time code on a beneficiary's phone for a token that acts only for them."""
+        """Redeem a one-time code on a beneficiary's phone for a token that acts only for them.
+
+        The person agrees to the biometric consent first (`consent_version`); the agreement is recorded."""
         try:
-            return auth.activate_device(ctx(), code=body["code"])
+            return auth.activate_device(ctx(), code=body["code"], consent_version=body["consent_version"])
         except auth.AuthError as exc:
             raise Unauthorized("activation failed", {"code": [exc.reason]}) from exc
 

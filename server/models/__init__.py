@@ -4,6 +4,7 @@ from server.models.audit import AuditChainHead, AuditEntry
 from server.models.base import Base, utcnow
 from server.models.beneficiary import Beneficiary, BeneficiaryStatus, Device, Program
 from server.models.checkin import Checkin, CheckinChallenge, CheckinFrame, CheckinMode, CheckinState
+from server.models.consent import BiometricConsent
 from server.models.cycle import (
     Cycle,
     CycleEvidence,
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "Beneficiary",
     "BeneficiaryStatus",
+    "BiometricConsent",
     "CaseDecision",
     "CaseKind",
     "CaseState",

@@ -14,6 +14,19 @@ class LoginSchema(Schema):
 
 class ActivationSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(min=8, max=32))
+    consent_version = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "Version of the biometric consent text (GET /consent/biometric) agreed to"},
+    )
+
+
+class ConsentTextSchema(Schema):
+    version = fields.String(required=True)
+    purpose_zh = fields.String(required=True)
+    purpose_en = fields.String(required=True)
+    text_zh = fields.List(fields.String(), required=True, metadata={"description": "Paragraphs"})
+    text_en = fields.List(fields.String(), required=True)
 
 
 class TokenSchema(Schema):
@@ -39,3 +52,12 @@ class DeviceCodeSchema(Schema):
     device_id = fields.UUID(required=True)
     activation_code = fields.String(required=True, metadata={"description": "Shown once; give it to the beneficiary."})
     expires_at = fields.DateTime(required=True)
+    activation_url = fields.String(
+        required=True,
+        metadata={"description": "Opens the phone app with the code filled in; the code stays in the #fragment"},
+    )
+
+
+class ActivationLinkRequestSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=8, max=32))
+    format = fields.String(load_default="svg", validate=validate.OneOf(("svg", "png")))

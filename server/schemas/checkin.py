@@ -63,6 +63,12 @@ class DeviceInfoSchema(Schema):
 class FrameMetaSchema(Schema):
     captured_at = fields.AwareDateTime(required=True, default_timezone=None)
     action = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(ACTIONS))
+    colour = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Regexp(r"^#[0-9a-f]{6}$"),
+        metadata={"description": "The colour filling the screen at capture (#rrggbb), null during the prompts"},
+    )
 
 
 class CheckinMetadataSchema(Schema):

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from server.config import Settings
 from server.context import Ctx
 from server.models import Beneficiary, BeneficiaryStatus, Device, StaffUser, utcnow
+from server.services import consent
 from server.services.audit import Actor, record
 
 _hasher = PasswordHasher()
@@ -100,13 +101,23 @@ def issue_activation_code(
     beneficiary: Beneficiary,
     label: str | None,
 ) -> tuple[Device, str]:
-    """Create a pending device and the one-time code that activates it; the code is stored only as an HMAC."""
+    """Create a pending device and the one-time code that activates it; the code is stored only as an HMAC.
+
+    A person has one phone: the new code replaces every earlier device and code (a lost phone stops working).
+    """
     code = "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(ACTIVATION_LENGTH))
+    now = utcnow()
+    replaced = ctx.session.scalars(
+        select(Device).where(Device.beneficiary_id == beneficiary.id, Device.revoked_at.is_(None))
+    ).all()
+    for old in replaced:
+        old.revoked_at = now
+        old.activation_code_index = None
     device = Device(
         beneficiary_id=beneficiary.id,
         issued_by=uuid.UUID(actor.id),
         activation_code_index=ctx.cipher.index(code),
-        activation_expires_at=utcnow() + timedelta(hours=ctx.settings.tokens.activation_code_hours),
+        activation_expires_at=now + timedelta(hours=ctx.settings.tokens.activation_code_hours),
         label=label,
     )
     ctx.session.add(device)
@@ -118,7 +129,7 @@ def issue_activation_code(
         object_type="device",
         object_id=device.id,
         region_code=beneficiary.village_code,
-        details={"beneficiary_id": str(beneficiary.id)},
+        details={"beneficiary_id": str(beneficiary.id), "replaced_devices": [str(d.id) for d in replaced]},
     )
     return device, code
 
@@ -127,8 +138,12 @@ def normalise_activation_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def activate_device(ctx: Ctx, *, code: str) -> IssuedToken:
-    """Redeem a one-time code: it works once, before it expires, for an active beneficiary."""
+def activate_device(ctx: Ctx, *, code: str, consent_version: str) -> IssuedToken:
+    """Redeem a one-time code: it works once, before it expires, for an active beneficiary.
+
+    Redeeming records the person's biometric consent to the text version shown: no consent, no token.
+    """
+    consent.check_version(consent_version)
     device = ctx.session.scalar(
         select(Device).where(Device.activation_code_index == ctx.cipher.index(normalise_activation_code(code)))
     )
@@ -150,6 +165,7 @@ def activate_device(ctx: Ctx, *, code: str) -> IssuedToken:
         object_id=device.id,
         region_code=beneficiary.village_code,
     )
+    consent.record_consent(ctx.session, actor=actor, device=device, version=consent_version)
     return _issue(ctx.settings, actor, timedelta(days=ctx.settings.tokens.device_days))
 
 

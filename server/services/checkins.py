@@ -29,7 +29,7 @@ from server.models import (
     Visit,
     utcnow,
 )
-from server.services import biometrics
+from server.services import biometrics, consent
 from server.services.audit import Actor, record
 from server.services.beneficiaries import scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
@@ -139,6 +139,8 @@ def issue_challenge(
         _visit_for(ctx, actor, beneficiary, visit_id)
     if beneficiary.status == BeneficiaryStatus.TERMINATED:
         raise Conflict("this beneficiary's assistance has ended", {"beneficiary_id": ["terminated"]})
+    if actor.kind == "device":
+        consent.require_consent(ctx.session, device_id=uuid.UUID(actor.id))
     if not is_enrolled(ctx, beneficiary_id=beneficiary.id):
         raise Conflict("enrol the beneficiary's face before a check-in", {"beneficiary_id": ["not_enrolled"]})
     _check_not_locked(ctx, beneficiary.id)

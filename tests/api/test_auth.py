@@ -5,6 +5,7 @@ from sqlalchemy import update
 from server import db
 from server.models import StaffUser
 from tests.conftest import PASSWORD, beneficiary_body
+from tests.support.checkins import activate
 
 
 def _token_error(response):
@@ -59,7 +60,7 @@ def test_device_activation_code_works_once_and_only_for_its_beneficiary(api, wor
     code = issued.json()["activation_code"]
 
     # Typed by a relative: lower case with spaces still works.
-    activated = api.post("/api/v1/devices/activate", json={"code": " ".join([code[:4].lower(), code[4:]])})
+    activated = activate(api, " ".join([code[:4].lower(), code[4:]]))
     assert activated.status_code == 200, activated.text
     device = type(api)(api.base_url, activated.json()["access_token"])
 
@@ -68,6 +69,6 @@ def test_device_activation_code_works_once_and_only_for_its_beneficiary(api, wor
     assert device.get(f"/api/v1/beneficiaries/{other['id']}").status_code == 404
     assert device.get("/api/v1/beneficiaries").status_code == 403
 
-    reused = api.post("/api/v1/devices/activate", json={"code": code})
+    reused = activate(api, code)
     assert reused.status_code == 401
     assert reused.json()["errors"]["code"] == ["invalid_activation_code"]

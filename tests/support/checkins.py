@@ -6,6 +6,9 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import requests
+
+from server.services import consent
 from tests.conftest import Api, beneficiary_body, wait_for
 from tests.support.photos import photo_bytes
 
@@ -18,8 +21,13 @@ def enrolled_person(api, world, serial: int, *photos: str) -> tuple[str, Api]:
     assert supervisor.post(f"/api/v1/beneficiaries/{person}/photos", files=files).status_code == 202
     wait_for(lambda: supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled")
     code = supervisor.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
-    token = api.post("/api/v1/devices/activate", json={"code": code}).json()["access_token"]
+    token = activate(api, code).json()["access_token"]
     return person, Api(api.base_url, token)
+
+
+def activate(api: Api, code: str) -> requests.Response:
+    """Redeem an activation code on a phone whose person agreed to the current consent text."""
+    return api.post("/api/v1/devices/activate", json={"code": code, "consent_version": consent.VERSION})
 
 
 def new_challenge(client: Api, **body) -> dict:

@@ -1,0 +1,69 @@
+// The front camera: a mirrored preview for the person, raw frames for the server, and a plain-word
+// picture check (brightness, and a skin-colour blob for face size and position; no face model).
+
+// Frames leave the phone at most this size (longer side) and JPEG quality: see README for the figures.
+export const FRAME_LONG_SIDE = 480;
+export const JPEG_QUALITY = 0.7;
+
+export async function openCamera(video) {
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: false,
+    video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
+  });
+  video.srcObject = stream;
+  video.muted = true;
+  video.setAttribute("playsinline", "");
+  await video.play();
+  return stream;
+}
+
+export function closeCamera(stream) {
+  for (const track of stream?.getTracks() || []) track.stop();
+}
+
+// The raw camera frame (never the mirrored preview) as a JPEG blob.
+export function captureFrame(video, canvas) {
+  const scale = Math.min(1, FRAME_LONG_SIDE / Math.max(video.videoWidth, video.videoHeight));
+  canvas.width = Math.round(video.videoWidth * scale);
+  canvas.height = Math.round(video.videoHeight * scale);
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("no frame"))), "image/jpeg", JPEG_QUALITY),
+  );
+}
+
+const PROBE_W = 64;
+const PROBE_H = 48;
+
+// "dark", "small", "side", "ok" or null (no picture yet), from a 64×48 thumbnail of the frame.
+export function pictureHint(video, canvas) {
+  if (!video.videoWidth) return null;
+  canvas.width = PROBE_W;
+  canvas.height = PROBE_H;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(video, 0, 0, PROBE_W, PROBE_H);
+  const { data } = context.getImageData(0, 0, PROBE_W, PROBE_H);
+  let luma = 0;
+  let skin = 0;
+  let sumX = 0;
+  for (let i = 0, p = 0; i < data.length; i += 4, p += 1) {
+    const r = data[i];
+    const g = data[i + 1];
+    const b = data[i + 2];
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    luma += y;
+    // The classic YCbCr skin box: wide enough for most skin tones under indoor light.
+    const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+    const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+    if (y > 40 && cb >= 77 && cb <= 127 && cr >= 133 && cr <= 173) {
+      skin += 1;
+      sumX += p % PROBE_W;
+    }
+  }
+  const pixels = PROBE_W * PROBE_H;
+  if (luma / pixels < 60) return "dark";
+  if (skin / pixels < 0.06) return "small";
+  // The raw frame is not mirrored, but left or right alike is "off to one side".
+  if (Math.abs(sumX / skin - PROBE_W / 2) > PROBE_W * 0.18) return "side";
+  return "ok";
+}

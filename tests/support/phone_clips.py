@@ -1,0 +1,89 @@
+"""Camera clips for the phone app's browser tests: what the fake camera shows while the app prompts.
+
+The app's timeline is fixed from the moment the person taps "start" (server/pwa/static/checkin.js:
+a 1.5 s hold, 4 s per action with frames at 2 and 3 s, then the colour steps). A test taps "start"
+when the clip has played CLICK_AT seconds, so the clip can show each action during its prompt: the
+person performs it a second into the window and holds it to the window's end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from tests.support.browser import write_y4m
+from tests.support.sessions import decoded, genuine_session, still_photo_session
+
+FPS = 10
+CLICK_AT = 2.0
+HOLD_S = 1.5
+ACTION_S = 4.0
+# The person starts moving a second after the prompt appears and holds the pose until the next one.
+ACTION_FROM_S, ACTION_UNTIL_S = 1.0, 3.9
+# A face reflects the screen at once; the camera shows it a little later.
+LIGHT_LAG_S = 0.1
+TAIL_S = 3.0
+
+
+def lit_frame(frame_rgb: np.ndarray, colour_hex: str) -> np.ndarray:
+    """The frame as the camera sees it with the screen filled with colour_hex.
+
+    The hook for the colour-light check: until the liveness lane ships worker.face.synthetic.lit_by,
+    the face reflects nothing (identity). At merge make it `return synthetic.lit_by(frame_rgb, colour_hex)`.
+    """
+    return frame_rgb
+
+
+def _light(challenge: dict) -> tuple[list[str], float]:
+    light = challenge.get("light") or {}
+    return list(light.get("colours") or []), (light.get("step_ms") or 0) / 1000
+
+
+def _timeline(challenge: dict) -> tuple[list[tuple[float, float, str]], float]:
+    """(start, end, what) segments in clip seconds: what is an action, 'colour:#rrggbb', or neutral elsewhere."""
+    t0 = CLICK_AT + HOLD_S
+    segments = []
+    for k, prompt in enumerate(challenge["actions"]):
+        start = t0 + k * ACTION_S
+        segments.append((start + ACTION_FROM_S, start + ACTION_UNTIL_S, prompt["action"]))
+    colours, step = _light(challenge)
+    t1 = t0 + len(challenge["actions"]) * ACTION_S
+    for j, colour in enumerate(colours):
+        segments.append((t1 + j * step + LIGHT_LAG_S, t1 + (j + 1) * step + LIGHT_LAG_S, f"colour:{colour}"))
+    return segments, t1 + len(colours) * step + TAIL_S
+
+
+def _genuine_frames(challenge: dict, photo: str, seed: int) -> Iterator[np.ndarray]:
+    actions = [a["action"] for a in challenge["actions"]]
+    states = decoded(genuine_session(photo, actions, seed=seed))
+    neutral = states[:2]
+    performed = {action: (states[2 + 2 * k], states[3 + 2 * k]) for k, action in enumerate(actions)}
+    segments, length = _timeline(challenge)
+    rng = np.random.default_rng(seed)
+    for i in range(int(length * FPS)):
+        t = i / FPS
+        frame = neutral[i % 2]
+        for start, end, what in segments:
+            if start <= t < end:
+                if what.startswith("colour:"):
+                    frame = lit_frame(neutral[i % 2], what.removeprefix("colour:"))
+                else:
+                    # Part of the way first, then the full movement.
+                    frame = performed[what][0 if t < start + 0.4 else 1]
+        # Sensor noise: no two frames of a live camera are the same bytes.
+        noise = rng.integers(-2, 3, size=frame.shape, dtype=np.int16)
+        yield np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+def write_genuine_clip(path: Path, challenge: dict, photo: str, *, seed: int = 0) -> Path:
+    """The enrolled person performing the challenge (and reflecting its colours through lit_frame)."""
+    return write_y4m(path, _genuine_frames(challenge, photo, seed), fps=FPS)
+
+
+def write_still_clip(path: Path, challenge: dict, photo: str) -> Path:
+    """A printed photo held still in front of the camera for the whole check-in."""
+    still = decoded(still_photo_session(photo, [a["action"] for a in challenge["actions"]])[:1])[0]
+    _segments, length = _timeline(challenge)
+    return write_y4m(path, (still for _ in range(int(length * FPS))), fps=FPS)
