@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from server.schemas.checkin import CheckinStatusSchema
+from server.schemas.common import Schema
 
 
 class PhoneNoticeSchema(Schema):
