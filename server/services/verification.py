@@ -30,7 +30,8 @@ from server.services.errors import Conflict, DomainError
 from storage import ObjectStore
 from worker.face.encode import encode_faces, face_distance, template_from_bytes
 from worker.face.image import decode_image
-from worker.face.liveness import FrameAnalysis, FrameInput, LivenessResult, check_liveness
+from worker.face.light import light_sequence
+from worker.face.liveness import FrameAnalysis, FrameInput, LightChallenge, LivenessResult, check_liveness
 
 MAX_VERIFY_ATTEMPTS = 5
 
@@ -46,16 +47,17 @@ def _frontal(analysis: FrameAnalysis) -> float:
     return abs(analysis.pose.yaw) + abs(analysis.pose.pitch)
 
 
-def _identity_frames(liveness: LivenessResult, limit: int) -> tuple[FrameAnalysis, list[FrameAnalysis]]:
+def _identity_frames(liveness: LivenessResult, limit: int, lit: set[int]) -> tuple[FrameAnalysis, list[FrameAnalysis]]:
     """The frame to match against enrolment, and the frames that must show the same person.
 
-    The match uses the most frontal face of the session, the best likeness to an enrolment photo.
+    The match uses the most frontal face of the session outside the colour phase (`lit`: a tinted
+    face is a poorer likeness), the best likeness to an enrolment photo.
     Every frame in which a challenged action was seen must show the matched person (only a live
     person produces those frames, so a photo of the enrolled person cannot carry a check-in whose
     actions someone else performed), and so must the other frames, sampled evenly up to `limit`.
     """
     with_face = [a for a in liveness.frames if a.box is not None and a.pose is not None]
-    matched = min(with_face, key=_frontal)
+    matched = min([a for a in with_face if a.index not in lit] or with_face, key=_frontal)
     performed = {entry["frame"] for entry in liveness.actions.values()}
     acting = [a for a in with_face if a.index in performed and a is not matched]
     others = [a for a in with_face if a.index not in performed and a is not matched]
@@ -66,28 +68,43 @@ def _identity_frames(liveness: LivenessResult, limit: int) -> tuple[FrameAnalysi
 
 
 def assess(
-    frames: list[FrameInput], actions: list[str], templates: list[np.ndarray], settings: Settings, *, mirrored: bool
+    frames: list[FrameInput],
+    actions: list[str],
+    templates: list[np.ndarray],
+    settings: Settings,
+    *,
+    light: LightChallenge | None,
 ) -> Assessment:
-    """Decide a session from its decoded frames and the enrolled templates: pure, no I/O."""
-    liveness = check_liveness(frames, actions, settings.liveness, mirrored=mirrored)
+    """Decide a session from its decoded frames and the enrolled templates: pure, no I/O.
+
+    Liveness reasons reject; uncertain liveness evidence (light_unmeasurable) caps the verdict at
+    review, with its reason, whatever the face match says.
+    """
+    liveness = check_liveness(frames, actions, settings.liveness, light=light)
     scores: dict[str, Any] = {"actions": liveness.actions}
-    if not liveness.passed:
+    if liveness.light is not None:
+        scores["light"] = liveness.light
+    if liveness.reasons:
         return Assessment(CheckinState.REJECTED, list(liveness.reasons), scores)
-    matched, performers = _identity_frames(liveness, settings.checkin.identity_frames)
+    uncertain = list(liveness.review)
+    lit = {i for i, f in enumerate(frames) if f.colour is not None}
+    matched, performers = _identity_frames(liveness, settings.checkin.identity_frames, lit)
     probe, *others = encode_faces([(frames[a.index].rgb, a.box) for a in (matched, *performers)])
     spread = max((face_distance(probe, other) for other in others), default=0.0)
     scores["identity_spread"] = round(spread, 4)
-    if spread > settings.checkin.same_person:
+    if spread > settings.checkin.same_person_review:
         return Assessment(CheckinState.REJECTED, ["identity_changed"], scores)
+    if spread > settings.checkin.same_person:
+        uncertain.append("identity_uncertain")
     if not templates:
-        return Assessment(CheckinState.REVIEW, ["not_enrolled"], scores)
+        return Assessment(CheckinState.REVIEW, [*uncertain, "not_enrolled"], scores)
     distance = float(np.linalg.norm(np.stack(templates) - probe, axis=1).min())
     scores["distance"] = round(distance, 4)
     thresholds = settings.face
     if distance <= thresholds.accept:
-        return Assessment(CheckinState.VERIFIED, [], scores)
+        return Assessment(CheckinState.REVIEW if uncertain else CheckinState.VERIFIED, uncertain, scores)
     if distance <= thresholds.review:
-        return Assessment(CheckinState.REVIEW, ["face_uncertain"], scores)
+        return Assessment(CheckinState.REVIEW, [*uncertain, "face_uncertain"], scores)
     return Assessment(CheckinState.REJECTED, ["face_mismatch"], scores)
 
 
@@ -135,7 +152,7 @@ def verify_checkin(session: Session, store: ObjectStore, settings: Settings, che
             challenge.actions,
             enrolled_templates(session, checkin.beneficiary_id),
             settings,
-            mirrored=bool(checkin.device_info.get("mirrored", False)),
+            light=LightChallenge(light_sequence(challenge.nonce), settings.checkin.light_step_ms),
         )
     return _record_verdict(session, settings, checkin, attempt, assessment)
 
@@ -146,7 +163,8 @@ def _decode(store: ObjectStore, settings: Settings, rows: list[CheckinFrame]) ->
     for row in rows:
         data = biometrics.get(store, row.object_key)
         rgb = decode_image(data, max_bytes=len(data), max_pixels=settings.checkin.max_frame_pixels)
-        frames.append(FrameInput(rgb=rgb, action=row.action, captured_at=(row.captured_at - start).total_seconds()))
+        at = (row.captured_at - start).total_seconds()
+        frames.append(FrameInput(rgb=rgb, action=row.action, captured_at=at, colour=row.colour))
     return frames
 
 

@@ -1,4 +1,4 @@
-"""detect_faces and landmarks68 on the real test photos."""
+"""detect_faces and the face mesh on the real test photos."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.support.photos import photo_bytes
-from worker.face.detect import FaceBox, detect_faces, landmarks68
+from worker.face.detect import FaceBox, detect_faces, find_faces
 from worker.face.image import decode_image
 
 LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
@@ -46,8 +46,9 @@ def test_one_face_in_original_coordinates(photos: dict[str, np.ndarray], name: s
 @pytest.mark.parametrize("name", SINGLE_FACE)
 def test_landmarks_fall_on_the_face(photos: dict[str, np.ndarray], name: str) -> None:
     rgb = photos[name]
-    box = detect_faces(rgb)[0]
-    points = landmarks68(rgb, box)
+    (face,) = find_faces(rgb)
+    box, points = face.box, face.points68
+    assert face.mesh.shape == (478, 3)
     assert points.shape == (68, 2)
     nose_x, nose_y = points[30]
     assert box.left < nose_x < box.right and box.top < nose_y < box.bottom

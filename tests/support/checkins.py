@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.conftest import Api, beneficiary_body, wait_for
 from tests.support.photos import photo_bytes
+from tests.support.sessions import with_light_phase
 
 
 def enrolled_person(api, world, serial: int, *photos: str) -> tuple[str, Api]:
@@ -32,13 +33,31 @@ def actions_of(challenge: dict) -> list[str]:
     return [a["action"] for a in challenge["actions"]]
 
 
-def submit(client: Api, challenge: dict, frames, *, client_id: str | None = None, gps: dict | None = None):
+def submit(
+    client: Api,
+    challenge: dict,
+    frames,
+    *,
+    client_id: str | None = None,
+    gps: dict | None = None,
+    light_from: str | None = "obama3.jpg",
+):
+    """Send frames for a challenge. The phone app ends with the colour-light phase: frames built
+    without one get a live face's colour phase of `light_from` (the photo the session shows; None
+    sends none)."""
+    if light_from is not None and challenge.get("light"):
+        frames = with_light_phase(light_from, list(frames), challenge["light"])
     start = datetime.now(UTC)
     metadata = {
         "challenge_id": challenge["id"],
         "client_id": client_id or uuid.uuid4().hex,
         "frames": [
-            {"captured_at": (start + timedelta(seconds=f.captured_at)).isoformat(), "action": f.action} for f in frames
+            {
+                "captured_at": (start + timedelta(seconds=f.captured_at)).isoformat(),
+                "action": f.action,
+                "colour": f.colour,
+            }
+            for f in frames
         ],
         "gps": gps or {"lat": 27.83, "lon": 112.92, "accuracy_m": 8, "fix_time": start.isoformat(), "provider": "gps"},
         "device": {"model": "Redmi 9A", "os": "Android 10", "app_version": "1.0.0"},
