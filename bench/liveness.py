@@ -3,7 +3,8 @@
 For each photo, one session of every kind is generated (worker/face/synthetic.py) under its own
 challenge (actions and a colour-light sequence from a nonce), decoded and decided by the same
 `assess` the worker runs. Genuine sessions are decided clean and degraded (320×240, 40%
-brightness, JPEG quality 30, noise σ=15); attacks should never be verified. The identity is
+brightness, JPEG quality 30, noise σ=15); attacks should never be verified. Photos that fail the
+enrolment quality check (a face cut off, turned away) are skipped as session sources. The identity is
 enrolled from other photos of the same person when the folder holds one sub-folder per person
 (as the East Asian development set does), else from the photo itself: this bench measures
 liveness, `bench accuracy` and `calibrate` measure matching.
@@ -33,6 +34,7 @@ from worker.face.encode import encode_face
 from worker.face.image import decode_image
 from worker.face.light import light_sequence
 from worker.face.liveness import FrameInput, LightChallenge
+from worker.face.quality import assess_enrolment_photo
 
 LIMITS = {"max_bytes": 50_000_000, "max_pixels": 40_000_000}
 CHALLENGES = (
@@ -153,7 +155,13 @@ def run(
     skipped = 0
     pairs = _people(folder, limit)
     echo(f"faces: {len(pairs)} photos from {folder}")
+    unusable = 0
     for number, (photo, enrolled) in enumerate(pairs):
+        if not assess_enrolment_photo(decode_image(photo.read_bytes(), **LIMITS)).ok:
+            # A live face in front of the phone is whole and frontal enough to enrol; a photo cut
+            # off at the border or turned away is no source for one.
+            unusable += 1
+            continue
         templates = [t for t in (_template(p) for p in enrolled) if t is not None]
         actions = CHALLENGES[number % len(CHALLENGES)]
         colours = light_sequence(f"bench-{number}")
@@ -181,6 +189,8 @@ def run(
                 frame_counts.append(len(frames))
             tallies[kind].verdicts[outcome.state.value] += 1
             tallies[kind].reasons.update(outcome.reasons)
+    if unusable:
+        echo(f"  ({unusable} photos skipped: they fail the enrolment quality check, e.g. a face cut off)")
     if skipped:
         echo(f"  ({skipped} photos skipped: no face for the generator)")
     results: dict[str, dict] = {}

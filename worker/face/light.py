@@ -115,9 +115,15 @@ def check_light(
         "shape_ratio": round(centre / outer, 3) if outer > 0 else None,
         "brightness": round(brightness, 1),
     }
+    changed = float(np.sqrt(np.mean(_centred(samples[keep, 0]) ** 2)))
+    details["change"] = round(changed, 2)
     if face < min_gain:
-        # Too little reflection: in bright light the screen is drowned out (the person can move
-        # out of the sun), otherwise nothing in front of the camera reflected the screen.
+        # Too little reflection of the sequence. A face whose colour changed anyway followed
+        # another sequence (a replay); one that stayed put either was drowned out by bright light
+        # (the person can move out of the sun: a person decides) or reflected nothing at all.
+        if changed >= min_gain / 2:
+            details["why"] = "wrong_sequence"
+            return LightVerdict(MISMATCHED, details)
         details["why"] = "drowned_by_ambient_light" if brightness >= ambient_brightness else "no_response"
         return LightVerdict(UNMEASURABLE if brightness >= ambient_brightness else MISMATCHED, details)
     if corr < min_correlation:
@@ -137,13 +143,15 @@ def _sample(frame: LightFrame) -> np.ndarray:
     rgb = frame.rgb
     mesh = frame.mesh
     height, width = rgb.shape[:2]
-    smooth = cv2.blur(rgb, (5, 5)).astype(np.float64)
-    xs = np.clip(np.round(mesh[:, 0]).astype(int), 0, width - 1)
-    ys = np.clip(np.round(mesh[:, 1]).astype(int), 0, height - 1)
-    values = smooth[ys, xs]
-    nearer = mesh[:, 2] <= np.median(mesh[:, 2])
     left, top = mesh[:, 0].min(), mesh[:, 1].min()
     right, bottom = mesh[:, 0].max(), mesh[:, 1].max()
+    # Each mesh point reads the mean of the 5×5 pixels around it, blurred over the face's crop only.
+    x0, y0 = max(0, int(left) - 3), max(0, int(top) - 3)
+    crop = cv2.blur(rgb[y0 : min(height, int(bottom) + 4), x0 : min(width, int(right) + 4)], (5, 5))
+    xs = np.clip(np.round(mesh[:, 0]).astype(int) - x0, 0, crop.shape[1] - 1)
+    ys = np.clip(np.round(mesh[:, 1]).astype(int) - y0, 0, crop.shape[0] - 1)
+    values = crop[ys, xs].astype(np.float64)
+    nearer = mesh[:, 2] <= np.median(mesh[:, 2])
     mx, my = _BACKGROUND_MARGIN * (right - left), _BACKGROUND_MARGIN * (bottom - top)
     small = rgb[::_BACKGROUND_SCALE, ::_BACKGROUND_SCALE].astype(np.float64)
     mask = np.ones(small.shape[:2], dtype=bool)
