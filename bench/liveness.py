@@ -3,9 +3,9 @@
 For each photo, one session of every kind is generated (worker/face/synthetic.py) under its own
 challenge (actions and a colour-light sequence from a nonce), decoded and decided by the same
 `assess` the worker runs. Genuine sessions are decided clean and degraded (320×240, 40%
-brightness, JPEG quality 30, noise σ=15); attacks should never be verified. Photos that fail the
-enrolment quality check (a face cut off, turned away) are skipped as session sources. The identity is
-enrolled from other photos of the same person when the folder holds one sub-folder per person
+brightness, JPEG quality 30, noise σ=15); attacks should never be verified. Photos that cannot be
+decoded or fail the enrolment quality check (a face cut off, turned away) are skipped as session
+sources. The identity is enrolled from other photos of the same person when the folder holds one sub-folder per person
 (as the East Asian development set does), else from the photo itself: this bench measures
 liveness, `bench accuracy` and `calibrate` measure matching.
 
@@ -31,7 +31,7 @@ from server.services.verification import assess
 from worker.face import synthetic
 from worker.face.detect import find_faces
 from worker.face.encode import encode_face
-from worker.face.image import decode_image
+from worker.face.image import ImageRejected, decode_image
 from worker.face.light import light_sequence
 from worker.face.liveness import FrameInput, LightChallenge
 from worker.face.quality import assess_enrolment_photo
@@ -133,7 +133,10 @@ def _spread(pairs: list[tuple[Path, list[Path]]], people: list[Path], limit: int
 
 
 def _template(path: Path) -> np.ndarray | None:
-    rgb = decode_image(path.read_bytes(), **LIMITS)
+    try:
+        rgb = decode_image(path.read_bytes(), **LIMITS)
+    except ImageRejected:
+        return None
     faces = find_faces(rgb)
     return encode_face(rgb, faces[0].box) if faces else None
 
@@ -157,7 +160,11 @@ def run(
     echo(f"faces: {len(pairs)} photos from {folder}")
     unusable = 0
     for number, (photo, enrolled) in enumerate(pairs):
-        if not assess_enrolment_photo(decode_image(photo.read_bytes(), **LIMITS)).ok:
+        try:
+            usable = assess_enrolment_photo(decode_image(photo.read_bytes(), **LIMITS)).ok
+        except ImageRejected:
+            usable = False
+        if not usable:
             # A live face in front of the phone is whole and frontal enough to enrol; a photo cut
             # off at the border or turned away is no source for one.
             unusable += 1
@@ -190,7 +197,7 @@ def run(
             tallies[kind].verdicts[outcome.state.value] += 1
             tallies[kind].reasons.update(outcome.reasons)
     if unusable:
-        echo(f"  ({unusable} photos skipped: they fail the enrolment quality check, e.g. a face cut off)")
+        echo(f"  ({unusable} photos skipped: undecodable, or failing the enrolment quality check, e.g. a face cut off)")
     if skipped:
         echo(f"  ({skipped} photos skipped: no face for the generator)")
     results: dict[str, dict] = {}
