@@ -131,7 +131,7 @@ def test_bad_frames_get_422_and_nothing_is_stored(api, world):
     response = submit(phone, challenge, broken)
     assert response.status_code == 422
     assert response.json()["errors"] == {"frames.1": ["truncated_image"]}
-    too_few = submit(phone, challenge, frames[:2], light_from=None)
+    too_few = submit(phone, challenge, frames[:2], light_phase=False)
     assert too_few.json()["errors"] == {"frames": ["wrong_count"]}
     # The challenge was not spent: the phone can send good frames now.
     assert submit(phone, challenge, frames).status_code == 202
@@ -159,7 +159,7 @@ def test_one_picture_sent_for_every_prompt_is_rejected_as_static(api, world):
     _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     challenge = new_challenge(phone)
     frames = tagged_still_session("obama3.jpg", actions_of(challenge))
-    verdict = await_verdict(phone, submit(phone, challenge, frames, light_from=None).json()["id"])
+    verdict = await_verdict(phone, submit(phone, challenge, frames, light_phase=False).json()["id"])
     assert verdict["status"] == "rejected"
     details = api.as_("supervisor_a").get(f"/api/v1/checkins/{verdict['id']}/details").json()
     assert details["reasons"] == ["static_frames"]

@@ -40,13 +40,12 @@ def submit(
     *,
     client_id: str | None = None,
     gps: dict | None = None,
-    light_from: str | None = "obama3.jpg",
+    light_phase: bool = True,
 ):
     """Send frames for a challenge. The phone app ends with the colour-light phase: frames built
-    without one get a live face's colour phase of `light_from` (the photo the session shows; None
-    sends none)."""
-    if light_from is not None and challenge.get("light"):
-        frames = with_light_phase(light_from, list(frames), challenge["light"])
+    without one get the colour phase of whoever their first frame shows (light_phase=False sends none)."""
+    if light_phase and challenge.get("light"):
+        frames = with_light_phase(list(frames), challenge["light"])
     start = datetime.now(UTC)
     metadata = {
         "challenge_id": challenge["id"],

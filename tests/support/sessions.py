@@ -41,8 +41,6 @@ def _photo(value):
 def _named(builder):
     @functools.wraps(builder)
     def build(*args, **kwargs):
-        if builder is synthetic.with_light_phase:
-            return builder(_photo(args[0]), *args[1:], **kwargs)
         count = 2 if builder is synthetic.spliced_session else 1
         return builder(*[_photo(a) for a in args[:count]], *args[count:], **kwargs)
 
@@ -62,4 +60,4 @@ spliced_session = _named(synthetic.spliced_session)
 still_photo_session = _named(synthetic.still_photo_session)
 tagged_still_session = _named(synthetic.tagged_still_session)
 tilted_photo_session = _named(synthetic.tilted_photo_session)
-with_light_phase = _named(synthetic.with_light_phase)
+with_light_phase = synthetic.with_light_phase

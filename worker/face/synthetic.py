@@ -594,7 +594,7 @@ def replayed_session(
 def screen_recording_session(
     photo: Photo, actions: list[str], *, seed: int = 0, light: Light | dict | None = None
 ) -> list[SyntheticFrame]:
-    """A recording of the person played on a monitor: the screen's colour comes back as one cast over the glass."""
+    """A recording of the person played on a monitor: the phone screen's colour comes back as one even cast off the glass."""
     light = Light.of(light)
     frames = genuine_session(photo, actions, seed=seed)
     if light is None:
@@ -602,8 +602,9 @@ def screen_recording_session(
     base = _base(photo)
     rng = np.random.default_rng([seed, 12])
     for tag, at, _ in _colour_times(light, frames[-1].captured_at):
-        rgb = _flat_lit(_genuine_rgb(base, None, 0.0, rng), tag, 0.2)
-        frames.append(SyntheticFrame(_jpeg(_camera(rgb, rng)), None, at, tag))
+        # The glass reflects the phone's screen the same whatever the monitor shows behind it.
+        rgb = _genuine_rgb(base, None, 0.0, rng).astype(np.float32) + 0.2 * 255.0 * _rgb_of(tag)
+        frames.append(SyntheticFrame(_jpeg(_camera(np.clip(rgb, 0, 255).astype(np.uint8), rng)), None, at, tag))
     return frames
 
 
@@ -838,13 +839,28 @@ def spliced_session(
 
 
 def with_light_phase(
-    photo: Photo, frames: list[SyntheticFrame], light: Light | dict | None, *, seed: int = 0
+    frames: list[SyntheticFrame], light: Light | dict | None, *, seed: int = 0
 ) -> list[SyntheticFrame]:
-    """Frames of a session built without a colour phase, followed by a live face's colour phase for `light`."""
-    if light is None or any(f.colour for f in frames):
+    """Frames of a session built without a colour phase, then the colour phase of whoever its first frame shows.
+
+    The face of the first (neutral) frame sits still and reflects each colour the screen shows,
+    with a camera lag, as in genuine_session. No face in that frame (an attack session of
+    something else): the frame is sent unlit with the colour tags.
+    """
+    light = Light.of(light)
+    if light is None or not frames or any(f.colour for f in frames):
         return frames
     rng = np.random.default_rng([seed, 13])
-    return frames + _light_phase(_base(photo), Light.of(light), frames[-1].captured_at, rng)
+    first = decode_image(frames[0].jpeg, **_DECODE_LIMITS)
+    faces = find_faces(first)
+    lag = float(rng.uniform(0.0, MAX_CAPTURE_LAG_S))
+    times = _colour_times(light, frames[-1].captured_at)
+    out = list(frames)
+    for tag, at, _ in times:
+        shown = _shown(light, at, times[0][2], lag)
+        rgb = lit_by(first, shown, _box_of(faces[0].points68)) if faces and shown is not None else first
+        out.append(SyntheticFrame(_jpeg(_camera(rgb, rng, shake=1.0)), None, at, tag))
+    return out
 
 
 def decoded(frames: list[SyntheticFrame]) -> list[np.ndarray]:
