@@ -594,7 +594,7 @@ def replayed_session(
 def screen_recording_session(
     photo: Photo, actions: list[str], *, seed: int = 0, light: Light | dict | None = None
 ) -> list[SyntheticFrame]:
-    """A recording of the person played on a monitor: the phone screen's colour comes back as one even cast off the glass."""
+    """A recording of the person played on a monitor: the phone's screen colour comes back evenly off the glass."""
     light = Light.of(light)
     frames = genuine_session(photo, actions, seed=seed)
     if light is None:
