@@ -392,7 +392,7 @@ def mouth_opened(base: _Base, amount: float) -> np.ndarray:
     """The neutral frame with the jaw dropped and the mouth open (amount 1 = wide open)."""
     lm = base.landmarks
     width = float(np.linalg.norm(lm[54] - lm[48]))
-    drop = amount * 0.45 * width
+    drop = amount * 0.3 * width
     dst = lm.copy()
     weights = {5: 0.35, 6: 0.7, 7: 0.9, 8: 1.0, 9: 0.9, 10: 0.7, 11: 0.35, 4: 0.1, 12: 0.1}
     weights |= {55: 1.0, 56: 1.0, 57: 1.0, 58: 1.0, 59: 1.0, 65: 1.0, 66: 1.0, 67: 1.0}
