@@ -14,11 +14,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bench.faces import faces_dir
+from bench.faces import photo as photo_bytes
 from server.config import Settings
 from server.models import CheckinState
 from server.services.verification import assess
-from tests.support.photos import photo_bytes
-from tests.support.sessions import (
+from worker.face.detect import detect_faces
+from worker.face.encode import encode_face
+from worker.face.image import decode_image
+from worker.face.liveness import FrameInput
+from worker.face.synthetic import (
     SyntheticFrame,
     genuine_session,
     jittered_photo_session,
@@ -28,10 +33,6 @@ from tests.support.sessions import (
     still_photo_session,
     tilted_photo_session,
 )
-from worker.face.detect import detect_faces
-from worker.face.encode import encode_face
-from worker.face.image import decode_image
-from worker.face.liveness import FrameInput
 
 CHALLENGES = (
     ["blink", "turn_left"],
@@ -61,12 +62,22 @@ KINDS: dict[str, tuple[Maker, frozenset[CheckinState]]] = {
     "prompts_ignored": (lambda p, a, s: prompts_ignored_session(p, a, seed=s), frozenset({CheckinState.REJECTED})),
     "out_of_order": (lambda p, a, s: out_of_order_session(p, a, seed=s), frozenset({CheckinState.REJECTED})),
     "another_person": (
-        lambda p, a, s: genuine_session(OTHER, a, seed=s),
+        lambda p, a, s: genuine_session(_path(OTHER), a, seed=s),
         frozenset({CheckinState.REJECTED, CheckinState.REVIEW}),
     ),
-    "swapped_to_another": (lambda p, a, s: spliced_session(p, OTHER, a, seed=s), frozenset({CheckinState.REJECTED})),
-    "swapped_from_another": (lambda p, a, s: spliced_session(OTHER, p, a, seed=s), frozenset({CheckinState.REJECTED})),
+    "swapped_to_another": (
+        lambda p, a, s: spliced_session(p, _path(OTHER), a, seed=s),
+        frozenset({CheckinState.REJECTED}),
+    ),
+    "swapped_from_another": (
+        lambda p, a, s: spliced_session(_path(OTHER), p, a, seed=s),
+        frozenset({CheckinState.REJECTED}),
+    ),
 }
+
+
+def _path(name: str):
+    return faces_dir() / name
 
 
 def _template(name: str) -> np.ndarray:
@@ -89,9 +100,9 @@ def run(seeds: int = 2, echo: Callable[[str], None] = print) -> dict[str, dict[s
                 for seed in range(seeds):
                     frames = [
                         FrameInput(decode_image(f.jpeg, **LIMITS), f.action, f.captured_at)
-                        for f in make(photo, actions, 100 * number + seed)
+                        for f in make(_path(photo), actions, 100 * number + seed)
                     ]
-                    outcome = assess(frames, actions, [templates[p] for p in enrolled], settings, mirrored=False)
+                    outcome = assess(frames, actions, [templates[p] for p in enrolled], settings, light=None)
                     verdicts[outcome.state.value] += 1
                     for reason in outcome.reasons:
                         reasons[reason] += 1

@@ -22,7 +22,7 @@ import dlib  # noqa: E402
 import face_recognition.api as fr_api  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tests.support.photos import photo_bytes  # noqa: E402
+from bench.faces import photo as photo_bytes  # noqa: E402
 from worker.face.detect import detect_faces  # noqa: E402
 from worker.face.image import decode_image  # noqa: E402
 from worker.face.resnet import FaceDescriptorNet  # noqa: E402

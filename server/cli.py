@@ -502,6 +502,25 @@ def bench_matching(faces: Path | None) -> None:
     run(faces, echo=click.echo)
 
 
+@bench.command("liveness")
+@click.option(
+    "--faces", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Photos (default: the suite's)"
+)
+@click.option("--limit", type=int, default=None, help="At most this many photos, people taken in turn")
+@click.option("--kind", "kinds", multiple=True, help="Only these session kinds (repeatable)")
+@click.option(
+    "--videos", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Decide real clips instead"
+)
+def bench_liveness(faces: Path | None, limit: int | None, kinds: tuple[str, ...], videos: Path | None) -> None:
+    """Verified / review / rejected per genuine and attack kind over a folder of faces, and time per check-in."""
+    from bench.liveness import run, run_videos
+
+    if videos is not None:
+        run_videos(videos, faces, echo=click.echo)
+        return
+    run(faces, limit=limit, kinds=list(kinds) or None, echo=click.echo)
+
+
 @bench.command("visits")
 @click.option("--visits", "count", default=2000, show_default=True, help="Visits to sync.")
 @click.option("--batch", default=50, show_default=True, help="Visits per sync request.")

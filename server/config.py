@@ -159,8 +159,15 @@ class CheckinSettings:
     # Faces encoded per check-in to prove one person throughout (each costs about 10 ms): the
     # matched one, every one that performed an action, and others sampled evenly.
     identity_frames: int = 8
-    # Largest distance between the matched face and any other encoded face: one person.
-    same_person: float = 0.55
+    # Largest distance between the matched face and any other encoded face for one person. dlib's
+    # descriptors of one person's frames in one session (turned, eyes shut, mouth open) spread more
+    # than two photos matched at the accept threshold: up to `same_person` is one person, up to
+    # `same_person_review` a person looks, beyond it the person changed.
+    same_person: float = 0.60
+    same_person_review: float = 0.70
+    # Each colour of the colour-light challenge stays on screen this long (the phone captures two
+    # frames per colour after skipping the first ~200 ms).
+    light_step_ms: int = 700
 
     @property
     def action_list(self) -> tuple[str, ...]:

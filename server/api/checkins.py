@@ -60,6 +60,7 @@ class Challenges(MethodView):
             "actions": checkins.prompts(challenge.actions),
             "min_frames": limits.min_frames,
             "max_frames": limits.max_frames,
+            "light": checkins.light_of(challenge, settings()),
         }
 
 
@@ -77,7 +78,9 @@ class Checkins(MethodView):
         if len(uploads) != len(meta["frames"]):
             raise DomainError.field("frames", "frame_count_mismatch", "send one metadata entry per frame file")
         frames = [
-            checkins.FrameUpload(data=upload.read(), captured_at=info["captured_at"], action=info["action"])
+            checkins.FrameUpload(
+                data=upload.read(), captured_at=info["captured_at"], action=info["action"], colour=info["colour"]
+            )
             for upload, info in zip(uploads, meta["frames"], strict=True)
         ]
         # Committed before the task is sent: the worker must find the row.

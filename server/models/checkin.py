@@ -83,3 +83,5 @@ class CheckinFrame(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     captured_at: Mapped[datetime]
     action: Mapped[str | None] = mapped_column(String(32))
+    # The screen colour ("#rrggbb") while it was captured, in the colour-light phase; None before it.
+    colour: Mapped[str | None] = mapped_column(String(7))

@@ -31,6 +31,17 @@ class PromptSchema(Schema):
     prompt_en = fields.String(required=True)
 
 
+class LightSchema(Schema):
+    colours = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Screen colours (#rrggbb) to fill the screen with, in order, after the action prompts"
+        },
+    )
+    step_ms = fields.Integer(required=True, metadata={"description": "How long each colour stays on screen"})
+
+
 class ChallengeSchema(Schema):
     id = fields.UUID(required=True)
     nonce = fields.String(required=True)
@@ -42,6 +53,7 @@ class ChallengeSchema(Schema):
     )
     min_frames = fields.Integer(required=True)
     max_frames = fields.Integer(required=True)
+    light = fields.Nested(LightSchema, required=True)
 
 
 class GpsFixSchema(Schema):
@@ -57,7 +69,6 @@ class DeviceInfoSchema(Schema):
     model = fields.String(validate=validate.Length(max=100))
     os = fields.String(validate=validate.Length(max=100))
     app_version = fields.String(validate=validate.Length(max=32))
-    mirrored = fields.Boolean(load_default=False, metadata={"description": "Frames are mirror images (selfie preview)"})
 
 
 class FrameMetaSchema(Schema):
@@ -66,8 +77,8 @@ class FrameMetaSchema(Schema):
     colour = fields.String(
         allow_none=True,
         load_default=None,
-        validate=validate.Regexp(r"^#[0-9a-f]{6}$"),
-        metadata={"description": "The colour filling the screen at capture (#rrggbb), null during the prompts"},
+        validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"),
+        metadata={"description": "The colour filling the screen when captured (colour phase); null during prompts"},
     )
 
 
@@ -106,7 +117,11 @@ class JsonPart(fields.Nested):
 
 class CheckinUploadSchema(Schema):
     metadata = JsonPart(CheckinMetadataSchema, required=True, metadata={"description": "JSON: CheckinMetadata"})
-    frames = fields.List(Upload(), required=True, metadata={"description": "JPEG frames, in capture order"})
+    frames = fields.List(
+        Upload(),
+        required=True,
+        metadata={"description": "JPEG frames in capture order, as the camera delivers them (never mirrored)"},
+    )
 
 
 class DeviceMessageSchema(Schema):

@@ -35,6 +35,7 @@ from server.services.beneficiaries import scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.regions import in_scope as region_scope
 from worker.face.image import ImageRejected, decode_image
+from worker.face.light import light_sequence
 
 VERIFY_TASK = "fieldcheck.verify_checkin"
 
@@ -183,11 +184,17 @@ def prompts(actions: list[str]) -> list[dict[str, str]]:
     return [{"action": a, "prompt_zh": PROMPTS[a][0], "prompt_en": PROMPTS[a][1]} for a in actions]
 
 
+def light_of(challenge: CheckinChallenge, settings: Settings) -> dict[str, Any]:
+    """The challenge's colour-light sequence: derived from its nonce, so nothing more is stored."""
+    return {"colours": list(light_sequence(challenge.nonce)), "step_ms": settings.checkin.light_step_ms}
+
+
 @dataclass(frozen=True)
 class FrameUpload:
     data: bytes
     captured_at: datetime
     action: str | None
+    colour: str | None = None
 
 
 def _owns(actor: Actor, challenge: CheckinChallenge) -> bool:
@@ -201,9 +208,13 @@ def _validate_frames(settings: Settings, challenge: CheckinChallenge, frames: li
     if not limits.min_frames <= len(frames) <= limits.max_frames:
         raise DomainError.field("frames", "wrong_count", f"send {limits.min_frames} to {limits.max_frames} frames")
     errors: dict[str, list[str]] = {}
+    colours = light_sequence(challenge.nonce)
     for position, frame in enumerate(frames):
         if frame.action is not None and frame.action not in challenge.actions:
             errors[f"frames.{position}"] = ["action_not_in_challenge"]
+            continue
+        if frame.colour is not None and frame.colour.lower() not in colours:
+            errors[f"frames.{position}"] = ["colour_not_in_challenge"]
             continue
         try:
             decode_image(frame.data, max_bytes=limits.max_frame_bytes, max_pixels=limits.max_frame_pixels)
@@ -280,6 +291,7 @@ def submit(
                         sha256=hashlib.sha256(frame.data).hexdigest(),
                         captured_at=frame.captured_at,
                         action=frame.action,
+                        colour=frame.colour.lower() if frame.colour else None,
                     )
                 )
             used = ctx.session.execute(

@@ -28,7 +28,8 @@ from server.services.cases import open_case
 from server.services.errors import Conflict, DomainError
 from worker.face.encode import encode_faces, face_distance
 from worker.face.image import decode_image
-from worker.face.liveness import FrameAnalysis, FrameInput, LivenessResult, check_liveness
+from worker.face.light import light_sequence
+from worker.face.liveness import FrameAnalysis, FrameInput, LightChallenge, LivenessResult, check_liveness
 from worker.face.matching import DEFAULT_FUSION, cohort_scores, decide, match
 
 MAX_VERIFY_ATTEMPTS = 5
@@ -51,16 +52,17 @@ def _frontal(analysis: FrameAnalysis) -> float:
     return abs(analysis.pose.yaw) + abs(analysis.pose.pitch)
 
 
-def _identity_frames(liveness: LivenessResult, limit: int) -> tuple[FrameAnalysis, list[FrameAnalysis]]:
+def _identity_frames(liveness: LivenessResult, limit: int, lit: set[int]) -> tuple[FrameAnalysis, list[FrameAnalysis]]:
     """The frame to match against enrolment, and the frames that must show the same person.
 
-    The match uses the most frontal face of the session, the best likeness to an enrolment photo.
+    The match uses the most frontal face of the session outside the colour phase (`lit`: a tinted
+    face is a poorer likeness), the best likeness to an enrolment photo.
     Every frame in which a challenged action was seen must show the matched person (only a live
     person produces those frames, so a photo of the enrolled person cannot carry a check-in whose
     actions someone else performed), and so must the other frames, sampled evenly up to `limit`.
     """
     with_face = [a for a in liveness.frames if a.box is not None and a.pose is not None]
-    matched = min(with_face, key=_frontal)
+    matched = min([a for a in with_face if a.index not in lit] or with_face, key=_frontal)
     performed = {entry["frame"] for entry in liveness.actions.values()}
     acting = [a for a in with_face if a.index in performed and a is not matched]
     others = [a for a in with_face if a.index not in performed and a is not matched]
@@ -76,30 +78,38 @@ def assess(
     templates: list[np.ndarray],
     settings: Settings,
     *,
-    mirrored: bool,
+    light: LightChallenge | None,
     template_ids: list[str] | None = None,
     cohort: Sequence[np.ndarray] = (),
 ) -> Assessment:
     """Decide a session from its decoded frames and the enrolled templates: pure, no I/O.
 
-    Every encoded frame is matched against every template and the distances fused
-    (worker.face.matching); `cohort` holds other enrolled people's templates, one array per person,
-    against which the fused distance is T-normed when there are enough of them.
+    Liveness reasons reject; uncertain evidence (light_unmeasurable, identity_uncertain) caps the
+    verdict at review, with its reason, whatever the face match says. Every encoded frame is matched
+    against every template and the distances fused (worker.face.matching); `cohort` holds other
+    enrolled people's templates, one array per person, against which the fused distance is T-normed
+    when there are enough of them.
     """
-    liveness = check_liveness(frames, actions, settings.liveness, mirrored=mirrored)
+    liveness = check_liveness(frames, actions, settings.liveness, light=light)
     scores: dict[str, Any] = {"actions": liveness.actions}
-    if not liveness.passed:
+    if liveness.light is not None:
+        scores["light"] = liveness.light
+    if liveness.reasons:
         return Assessment(CheckinState.REJECTED, list(liveness.reasons), scores)
-    matched, performers = _identity_frames(liveness, settings.checkin.identity_frames)
+    uncertain = list(liveness.review)
+    lit = {i for i, f in enumerate(frames) if f.colour is not None}
+    matched, performers = _identity_frames(liveness, settings.checkin.identity_frames, lit)
     analysed = (matched, *performers)
     vectors = encode_faces([(frames[a.index].rgb, a.box) for a in analysed])
     probe, others = vectors[0], vectors[1:]
     spread = max((face_distance(probe, other) for other in others), default=0.0)
     scores["identity_spread"] = round(spread, 4)
-    if spread > settings.checkin.same_person:
+    if spread > settings.checkin.same_person_review:
         return Assessment(CheckinState.REJECTED, ["identity_changed"], scores)
+    if spread > settings.checkin.same_person:
+        uncertain.append("identity_uncertain")
     if not templates:
-        return Assessment(CheckinState.REVIEW, ["not_enrolled"], scores)
+        return Assessment(CheckinState.REVIEW, [*uncertain, "not_enrolled"], scores)
     result = match(vectors, np.stack(templates))
     limits = settings.face.limits
     against = cohort_scores(vectors, cohort) if len(cohort) >= limits.cohort_min else None
@@ -121,6 +131,8 @@ def assess(
         "review": (CheckinState.REVIEW, ["face_uncertain"]),
         "reject": (CheckinState.REJECTED, ["face_mismatch"]),
     }[outcome]
+    if uncertain and state != CheckinState.REJECTED:
+        state, reasons = CheckinState.REVIEW, [*uncertain, *reasons]
     return Assessment(state, reasons, scores, best, vectors[result.probes_by_likeness[0]])
 
 
@@ -165,7 +177,7 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID) -> str:
             challenge.actions,
             list(own.vectors),
             ctx.settings,
-            mirrored=bool(checkin.device_info.get("mirrored", False)),
+            light=LightChallenge(light_sequence(challenge.nonce), ctx.settings.checkin.light_step_ms),
             template_ids=[str(i) for i in own.ids],
             cohort=cohort.by_owner(),
         )
@@ -180,7 +192,8 @@ def _decode(ctx: Ctx, rows: list[CheckinFrame]) -> list[FrameInput]:
     for row in rows:
         data = biometrics.get(ctx, key=row.object_key)
         rgb = decode_image(data, max_bytes=len(data), max_pixels=ctx.settings.checkin.max_frame_pixels)
-        frames.append(FrameInput(rgb=rgb, action=row.action, captured_at=(row.captured_at - start).total_seconds()))
+        at = (row.captured_at - start).total_seconds()
+        frames.append(FrameInput(rgb=rgb, action=row.action, captured_at=at, colour=row.colour))
     return frames
 
 

@@ -17,8 +17,10 @@ from tests.support.sessions import (
     prompts_ignored_session,
     spliced_session,
     still_photo_session,
+    tagged_still_session,
     tilted_photo_session,
 )
+from worker.face.light import PALETTE
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -129,10 +131,38 @@ def test_bad_frames_get_422_and_nothing_is_stored(api, world):
     response = submit(phone, challenge, broken)
     assert response.status_code == 422
     assert response.json()["errors"] == {"frames.1": ["truncated_image"]}
-    too_few = submit(phone, challenge, frames[:2])
+    too_few = submit(phone, challenge, frames[:2], light_phase=False)
     assert too_few.json()["errors"] == {"frames": ["wrong_count"]}
     # The challenge was not spent: the phone can send good frames now.
     assert submit(phone, challenge, frames).status_code == 202
+
+
+def test_the_challenge_carries_its_colour_light_sequence_and_frames_their_colour(api, world):
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    challenge = new_challenge(phone)
+    light = challenge["light"]
+    assert 4 <= len(light["colours"]) <= 6 and len(set(light["colours"])) == len(light["colours"])
+    assert set(light["colours"]) <= set(PALETTE) and light["step_ms"] == 700
+    frames = genuine_session("obama3.jpg", actions_of(challenge), seed=12, light=light)
+    foreign = [dataclasses.replace(f, colour="#123456") if f.colour else f for f in frames]
+    response = submit(phone, challenge, foreign)
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert errors and all(reasons == ["colour_not_in_challenge"] for reasons in errors.values())
+    verdict = await_verdict(phone, submit(phone, challenge, frames).json()["id"])
+    assert verdict["status"] == "verified", verdict
+    details = api.as_("supervisor_a").get(f"/api/v1/checkins/{verdict['id']}/details").json()
+    assert details["scores"]["light"]["outcome"] == "matched"
+
+
+def test_one_picture_sent_for_every_prompt_is_rejected_as_static(api, world):
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    challenge = new_challenge(phone)
+    frames = tagged_still_session("obama3.jpg", actions_of(challenge))
+    verdict = await_verdict(phone, submit(phone, challenge, frames, light_phase=False).json()["id"])
+    assert verdict["status"] == "rejected"
+    details = api.as_("supervisor_a").get(f"/api/v1/checkins/{verdict['id']}/details").json()
+    assert details["reasons"] == ["static_frames"]
 
 
 def test_the_fifth_failure_locks_out_and_the_third_opens_a_case(api, world):

@@ -455,13 +455,19 @@ def test_an_assisted_check_in_during_a_visit_is_the_cycles_proof_of_life(api, wo
     assert challenge.status_code == 201, challenge.text
     challenge = challenge.json()
     assert (challenge["mode"], challenge["visit_id"]) == ("assisted_staff", visit["id"])
-    frames = genuine_session("obama3.jpg", [a["action"] for a in challenge["actions"]], seed=21)
+    actions = [a["action"] for a in challenge["actions"]]
+    frames = genuine_session("obama3.jpg", actions, seed=21, light=challenge["light"])
     begin = datetime.now(UTC)
     metadata = {
         "challenge_id": challenge["id"],
         "client_id": uuid.uuid4().hex,
         "frames": [
-            {"captured_at": (begin + timedelta(seconds=f.captured_at)).isoformat(), "action": f.action} for f in frames
+            {
+                "captured_at": (begin + timedelta(seconds=f.captured_at)).isoformat(),
+                "action": f.action,
+                "colour": f.colour,
+            }
+            for f in frames
         ],
         "device": {"model": "Redmi 9A"},
     }

@@ -27,7 +27,6 @@ pytestmark = pytest.mark.usefixtures("celery_worker")
 
 # Until the liveness lane serves the colour-light challenge, the test adds the contract's shape to the
 # challenge the page receives, so the app's colour phase runs; the server ignores `colour` until then.
-CONTRACT_LIGHT = {"colours": ["#ff0000", "#0000ff", "#00ff00", "#ffffff"], "step_ms": 700}
 # One check-in must upload in under 5 s at 1 Mbit/s.
 UPLOAD_BUDGET_BYTES = 5 * 1_000_000 // 8
 BRAND = {"zh": "民政认证", "en": "Proof of life"}
@@ -71,7 +70,6 @@ def _learn_challenge(page: Page, write_clip) -> dict:
     def handle(route: Route) -> None:
         response = route.fetch()
         body = response.json()
-        body.setdefault("light", CONTRACT_LIGHT)
         write_clip(body)
         learned.update(body)
         route.fulfill(response=response, json=body)
@@ -207,7 +205,7 @@ def test_a_genuine_check_in_from_the_activation_link_ends_verified_despite_a_dro
     sent = uploads.metadata
     assert sent[0] == sent[1] and "mirrored" not in sent[0]["device"]
     frames = sent[0]["frames"]
-    assert [f["colour"] for f in frames if f["colour"]] == [c for c in CONTRACT_LIGHT["colours"] for _ in (1, 2)]
+    assert [f["colour"] for f in frames if f["colour"]] == [c for c in challenge["light"]["colours"] for _ in (1, 2)]
     assert [f["action"] for f in frames if f["action"]] == [a["action"] for a in challenge["actions"] for _ in (1, 2)]
     size = uploads.sizes[0]
     assert uploads.sizes == [size, size] and size < UPLOAD_BUDGET_BYTES, f"{size} bytes take over 5 s at 1 Mbit/s"

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from tests.support.photos import PHOTO_NAMES, photo_bytes
-from worker.face.detect import detect_faces
+from worker.face.detect import detect_faces, find_faces
 from worker.face.image import ImageRejected, decode_image
 
 LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
@@ -145,13 +145,21 @@ def test_tiny_image_is_too_small(obama: np.ndarray) -> None:
 )
 def test_exif_orientation_is_applied(obama: np.ndarray, orientation: int, stored_as: Image.Transpose) -> None:
     sideways = Image.fromarray(obama).transpose(stored_as)
-    assert detect_faces(np.asarray(sideways)) == []
+    assert not _eyes_level(np.asarray(sideways))
     exif = Image.Exif()
     exif[0x0112] = orientation
     upright = decode_image(encoded(sideways, "JPEG", quality=95, exif=exif.tobytes()), **LIMITS)
     assert upright.shape == obama.shape
     assert np.abs(upright.astype(int) - obama.astype(int)).mean() < 5
     assert len(detect_faces(upright)) == 1
+    assert _eyes_level(upright)
+
+
+def _eyes_level(rgb: np.ndarray) -> bool:
+    """Whether the face stands upright: its outer eye corners lie side by side, not one above the other."""
+    (face,) = find_faces(rgb)
+    dx, dy = face.points68[45] - face.points68[36]
+    return abs(dx) > 2 * abs(dy)
 
 
 def test_other_modes_convert_to_rgb() -> None:

@@ -1,6 +1,9 @@
-"""detect_faces and landmarks68 on the real test photos."""
+"""detect_faces and the face mesh on the real test photos."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import cv2
 import face_recognition
@@ -8,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.support.photos import photo_bytes
-from worker.face.detect import FaceBox, detect_faces, landmarks68
+from worker.face.detect import FaceBox, detect_faces, find_faces
 from worker.face.image import decode_image
 
 LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
@@ -46,8 +49,9 @@ def test_one_face_in_original_coordinates(photos: dict[str, np.ndarray], name: s
 @pytest.mark.parametrize("name", SINGLE_FACE)
 def test_landmarks_fall_on_the_face(photos: dict[str, np.ndarray], name: str) -> None:
     rgb = photos[name]
-    box = detect_faces(rgb)[0]
-    points = landmarks68(rgb, box)
+    (face,) = find_faces(rgb)
+    box, points = face.box, face.points68
+    assert face.mesh.shape == (478, 3)
     assert points.shape == (68, 2)
     nose_x, nose_y = points[30]
     assert box.left < nose_x < box.right and box.top < nose_y < box.bottom
@@ -105,3 +109,30 @@ def test_large_image_boxes_scale_back(photos: dict[str, np.ndarray]) -> None:
     (big_box,) = detect_faces(big)
     scaled = FaceBox(*(round(v / 3) for v in (big_box.top, big_box.right, big_box.bottom, big_box.left)))
     assert iou(scaled, small_box) > 0.8
+
+
+def test_the_face_mesh_loads_on_first_use_and_keeps_absl_quiet(tmp_path) -> None:
+    # A fresh process: importing the API and the liveness code loads no model; the first mesh
+    # logs nothing to stderr (MediaPipe's absl start-up notices would otherwise land in the logs).
+    photo = tmp_path / "face.jpg"
+    photo.write_bytes(photo_bytes("obama.jpg"))
+    script = (
+        "import sys\n"
+        "import server.app, worker.face.liveness, worker.face.quality\n"
+        "assert 'mediapipe' not in sys.modules, 'mediapipe imported at start-up'\n"
+        "from worker.face.detect import find_faces\n"
+        "from worker.face.image import decode_image\n"
+        f"rgb = decode_image(open({str(photo)!r}, 'rb').read(), max_bytes=10**8, max_pixels=10**8)\n"
+        "assert len(find_faces(rgb)) == 1 and len(find_faces(rgb)) == 1\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    noise = [line for line in done.stderr.splitlines() if "pkg_resources" not in line and line.strip()]
+    assert not [line for line in noise if "XNNPACK" in line or "absl" in line or line.startswith(("W0000", "I0000"))]
+
+
+def test_identical_pixels_give_identical_landmarks(photos: dict[str, np.ndarray]) -> None:
+    frame = np.ascontiguousarray(photos["obama3.jpg"])
+    first, second = find_faces(frame), find_faces(frame.copy())
+    assert np.array_equal(first[0].mesh, second[0].mesh)
+    assert first[0].box == second[0].box

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.support.photos import photo_bytes
-from worker.face.detect import detect_faces, landmarks68
+from worker.face.detect import detect_faces, find_faces
 from worker.face.image import decode_image
 from worker.face.pose import LANDMARK_IDS, MODEL_POINTS, HeadPose, head_pose
 
@@ -39,7 +39,7 @@ def projected(rot: np.ndarray, position: tuple[float, float, float] = (0.0, 0.0,
 
 def pose_of(rgb: np.ndarray) -> HeadPose:
     """Pose of the largest face in rgb."""
-    return head_pose(landmarks68(rgb, detect_faces(rgb)[0]), rgb.shape[:2])
+    return head_pose(find_faces(rgb)[0].points68, rgb.shape[:2])
 
 
 def warped(rgb: np.ndarray, degrees: float, axis: str) -> np.ndarray:

@@ -7,17 +7,34 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.support.sessions import SyntheticFrame, decoded, genuine_session, tilted_photo_session
+from tests.support.sessions import (
+    SyntheticFrame,
+    animated_photo_session,
+    decoded,
+    genuine_session,
+    printed_photo_session,
+    prompts_ignored_session,
+    replayed_session,
+    screen_recording_session,
+    tagged_still_session,
+    tilted_photo_session,
+)
+from worker.face.light import light_sequence
 from worker.face.liveness import (
     ACTION_NOT_SEEN,
     ACTIONS_OUT_OF_ORDER,
     FACE_NOT_FOUND,
+    LIGHT_RESPONSE_MISMATCH,
+    LIGHT_UNMEASURABLE,
     MULTIPLE_FACES,
     NO_3D_MOTION,
+    STATIC_FRAMES,
     TOO_DARK,
     FrameInput,
+    LightChallenge,
     LivenessLimits,
     check_liveness,
+    static_frames,
 )
 
 LIMITS = LivenessLimits()
@@ -25,7 +42,7 @@ LIMITS = LivenessLimits()
 
 def inputs(frames: list[SyntheticFrame], pixels: list[np.ndarray] | None = None) -> list[FrameInput]:
     rgbs = pixels if pixels is not None else decoded(frames)
-    return [FrameInput(rgb, f.action, f.captured_at) for rgb, f in zip(rgbs, frames, strict=True)]
+    return [FrameInput(rgb, f.action, f.captured_at, f.colour) for rgb, f in zip(rgbs, frames, strict=True)]
 
 
 @pytest.mark.parametrize(
@@ -41,24 +58,28 @@ def test_a_genuine_session_passes_and_reports_each_action(actions: list[str]) ->
         assert seen["seen"] and frames[seen["frame"]].action == action
 
 
-def test_mirrored_frames_need_the_mirrored_flag() -> None:
+def test_frames_are_judged_as_the_camera_delivers_them_never_mirrored() -> None:
     actions = ["turn_left", "blink"]
     frames = genuine_session("obama.jpg", actions, seed=22)
+    assert check_liveness(inputs(frames), actions, LIMITS).passed
+    # The mirrored selfie preview sent instead of the camera's frames: the turn goes the wrong way.
     flipped = [np.ascontiguousarray(rgb[:, ::-1]) for rgb in decoded(frames)]
-    assert check_liveness(inputs(frames, flipped), actions, LIMITS, mirrored=True).passed
-    unflagged = check_liveness(inputs(frames, flipped), actions, LIMITS, mirrored=False)
-    assert unflagged.reasons == (ACTION_NOT_SEEN,)
-    assert not unflagged.actions["turn_left"]["seen"]
+    result = check_liveness(inputs(frames, flipped), actions, LIMITS)
+    assert result.reasons == (ACTION_NOT_SEEN,)
+    assert not result.actions["turn_left"]["seen"]
 
 
 def test_frames_captured_in_the_wrong_order_are_out_of_order() -> None:
     actions = ["open_mouth", "turn_right"]
-    frames = genuine_session("obama2.jpg", actions, seed=23)
-    # The same frames, but the clock says the second action's frames came first.
-    end = frames[-1].captured_at
-    shifted = [replace(f, captured_at=end - f.captured_at) if f.action else f for f in frames]
+    frames = genuine_session("obama3.jpg", actions, seed=23)
+    # The same frames, but the clock says the second action's frames came first (each in its own order).
+    acting = [f for f in frames if f.action]
+    times = [f.captured_at for f in acting]
+    half = len(acting) // 2
+    retimed = dict(zip(map(id, acting[half:] + acting[:half]), times, strict=True))
+    shifted = [replace(f, captured_at=retimed[id(f)]) if f.action else f for f in frames]
     result = check_liveness(inputs(shifted), actions, LIMITS)
-    assert result.reasons == (ACTIONS_OUT_OF_ORDER,)
+    assert result.reasons == (ACTIONS_OUT_OF_ORDER,), result.actions
 
 
 def test_a_dark_session_is_too_dark() -> None:
@@ -108,3 +129,105 @@ def test_unknown_actions_are_a_programming_error() -> None:
     frames = genuine_session("obama3.jpg", ["blink", "nod"], seed=28)
     with pytest.raises(ValueError, match="unknown liveness actions"):
         check_liveness(inputs(frames), ["blink", "wink"], LIMITS)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 12: attacks that passed before, repeated pictures, and the colour-light challenge
+
+LIGHT = LightChallenge(light_sequence("0123456789abcdef0123456789abcdef"), 700)
+LIGHT_JSON = {"colours": list(LIGHT.colours), "step_ms": LIGHT.step_ms}
+
+
+@pytest.mark.parametrize("actions", [["blink", "turn_right"], ["blink", "turn_left"]])
+def test_ten_identical_frames_tagged_in_prompt_order_are_static(actions: list[str]) -> None:
+    # Issue 12 point 1: eight untagged copies of one portrait, then one copy per prompted action.
+    frames = tagged_still_session("obama2.jpg", actions)
+    assert len(frames) == 10 and len({f.jpeg for f in frames}) == 1
+    result = check_liveness(inputs(frames), actions, LIMITS)
+    assert result.reasons == (STATIC_FRAMES,)
+    # Without the repeated-picture check, one landmark path still sees no motion in identical pixels.
+    unchecked = check_liveness(inputs(frames), actions, replace(LIMITS, static_max_diff=0.0))
+    assert not unchecked.passed
+    assert ACTION_NOT_SEEN in unchecked.reasons
+    assert not any(entry["seen"] for entry in unchecked.actions.values())
+
+
+def test_a_picture_repeated_across_prompts_is_static_but_a_live_session_is_not() -> None:
+    actions = ["open_mouth", "nod"]
+    live = inputs(genuine_session("obama3.jpg", actions, seed=31, light=LIGHT_JSON))
+    assert not static_frames(live, LIMITS)
+    # Re-encoding and a little exposure drift do not hide a repeated picture.
+    still = live[0].rgb
+    repeated = [replace(f, rgb=np.clip(still * (1.0 + 0.01 * i), 0, 255).astype(np.uint8)) for i, f in enumerate(live)]
+    assert static_frames(repeated, LIMITS)
+    assert check_liveness(repeated, actions, LIMITS, light=LIGHT).reasons == (STATIC_FRAMES,)
+
+
+def test_a_bent_and_rotated_print_is_not_live() -> None:
+    actions = ["blink", "turn_right", "nod"]
+    frames = printed_photo_session("obama3.jpg", actions, seed=32, light=LIGHT_JSON)
+    result = check_liveness(inputs(frames), actions, LIMITS, light=LIGHT)
+    assert not result.passed
+    assert LIGHT_RESPONSE_MISMATCH in result.reasons
+    # Without the light check the motion evidence alone still refuses it.
+    assert not check_liveness(inputs(frames), actions, LIMITS).passed
+
+
+def test_a_live_face_that_ignores_the_prompts_is_not_seen_acting() -> None:
+    actions = ["blink", "turn_left", "open_mouth"]
+    frames = prompts_ignored_session("obama3.jpg", actions, seed=33, light=LIGHT_JSON)
+    assert any(f.action == "blink" for f in frames)
+    result = check_liveness(inputs(frames), actions, LIMITS, light=LIGHT)
+    assert result.reasons == (ACTION_NOT_SEEN,)
+    assert result.light["outcome"] == "matched"
+
+
+def test_a_genuine_session_reflects_the_challenge_colours() -> None:
+    actions = ["turn_left", "blink"]
+    result = check_liveness(
+        inputs(genuine_session("biden.jpg", actions, seed=34, light=LIGHT_JSON)), actions, LIMITS, light=LIGHT
+    )
+    assert result.passed, result.reasons
+    assert result.light["outcome"] == "matched"
+    assert result.light["correlation"] >= LIMITS.light_min_correlation
+
+
+@pytest.mark.parametrize("kind", ["animated", "replayed", "screen"])
+def test_light_that_does_not_follow_the_sequence_or_is_not_face_shaped_is_a_mismatch(kind: str) -> None:
+    actions = ["blink", "open_mouth"]
+    other = {"colours": list(light_sequence("another challenge")), "step_ms": 700}
+    frames = {
+        "animated": lambda: animated_photo_session("obama3.jpg", actions, seed=35, light=LIGHT_JSON),
+        "replayed": lambda: replayed_session("obama3.jpg", actions, seed=35, recorded=other, light=LIGHT_JSON),
+        "screen": lambda: screen_recording_session("obama3.jpg", actions, seed=35, light=LIGHT_JSON),
+    }[kind]()
+    result = check_liveness(inputs(frames), actions, LIMITS, light=LIGHT)
+    # The actions themselves were performed (an animation, a recording): only the light tells.
+    assert all(entry["seen"] for entry in result.actions.values())
+    assert result.reasons == (LIGHT_RESPONSE_MISMATCH,)
+
+
+def test_light_drowned_by_the_sun_goes_to_review_never_verified() -> None:
+    actions = ["blink", "nod"]
+    frames = genuine_session("obama3.jpg", actions, seed=36)
+    pixels = decoded(frames)
+    # Bright sunlight: the face is bright and the screen's reflection is lost in it.
+    sunny = [np.clip(rgb.astype(np.float32) * 1.5 + 30, 0, 255).astype(np.uint8) for rgb in pixels]
+    phase = [
+        SyntheticFrame(f.jpeg, None, f.captured_at + 10 + 0.35 * i, c)
+        for i, (f, c) in enumerate(zip(frames[:1] * 8, [c for c in LIGHT.colours for _ in (0, 1)], strict=False))
+    ]
+    light_frames = [replace(inputs([p], [sunny[0]])[0]) for p in phase]
+    result = check_liveness(
+        inputs(frames, sunny) + light_frames, actions, replace(LIMITS, static_max_diff=0.0), light=LIGHT
+    )
+    assert not result.reasons, result.reasons
+    assert result.review == (LIGHT_UNMEASURABLE,)
+    assert not result.passed
+
+
+def test_the_light_sequence_is_derived_from_the_nonce() -> None:
+    first = light_sequence("nonce-a")
+    assert first == light_sequence("nonce-a")
+    assert 4 <= len(first) <= 6 and len(set(first)) == len(first)
+    assert {light_sequence(f"nonce-{i}") for i in range(20)} != {first}

@@ -11,6 +11,7 @@ import requests
 from server.services import consent
 from tests.conftest import Api, beneficiary_body, wait_for
 from tests.support.photos import photo_bytes
+from tests.support.sessions import with_light_phase
 
 
 def enrolled_person(api, world, serial: int, *photos: str) -> tuple[str, Api]:
@@ -40,13 +41,30 @@ def actions_of(challenge: dict) -> list[str]:
     return [a["action"] for a in challenge["actions"]]
 
 
-def submit(client: Api, challenge: dict, frames, *, client_id: str | None = None, gps: dict | None = None):
+def submit(
+    client: Api,
+    challenge: dict,
+    frames,
+    *,
+    client_id: str | None = None,
+    gps: dict | None = None,
+    light_phase: bool = True,
+):
+    """Send frames for a challenge. The phone app ends with the colour-light phase: frames built
+    without one get the colour phase of whoever their first frame shows (light_phase=False sends none)."""
+    if light_phase and challenge.get("light"):
+        frames = with_light_phase(list(frames), challenge["light"])
     start = datetime.now(UTC)
     metadata = {
         "challenge_id": challenge["id"],
         "client_id": client_id or uuid.uuid4().hex,
         "frames": [
-            {"captured_at": (start + timedelta(seconds=f.captured_at)).isoformat(), "action": f.action} for f in frames
+            {
+                "captured_at": (start + timedelta(seconds=f.captured_at)).isoformat(),
+                "action": f.action,
+                "colour": f.colour,
+            }
+            for f in frames
         ],
         "gps": gps or {"lat": 27.83, "lon": 112.92, "accuracy_m": 8, "fix_time": start.isoformat(), "provider": "gps"},
         "device": {"model": "Redmi 9A", "os": "Android 10", "app_version": "1.0.0"},

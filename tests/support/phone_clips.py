@@ -15,6 +15,7 @@ import numpy as np
 
 from tests.support.browser import write_y4m
 from tests.support.sessions import decoded, genuine_session, still_photo_session
+from worker.face import synthetic
 
 FPS = 10
 CLICK_AT = 2.0
@@ -25,15 +26,6 @@ ACTION_FROM_S, ACTION_UNTIL_S = 1.0, 3.9
 # A face reflects the screen at once; the camera shows it a little later.
 LIGHT_LAG_S = 0.1
 TAIL_S = 3.0
-
-
-def lit_frame(frame_rgb: np.ndarray, colour_hex: str) -> np.ndarray:
-    """The frame as the camera sees it with the screen filled with colour_hex.
-
-    The hook for the colour-light check: until the liveness lane ships worker.face.synthetic.lit_by,
-    the face reflects nothing (identity). At merge make it `return synthetic.lit_by(frame_rgb, colour_hex)`.
-    """
-    return frame_rgb
 
 
 def _light(challenge: dict) -> tuple[list[str], float]:
@@ -62,13 +54,17 @@ def _genuine_frames(challenge: dict, photo: str, seed: int) -> Iterator[np.ndarr
     performed = {action: (states[2 + 2 * k], states[3 + 2 * k]) for k, action in enumerate(actions)}
     segments, length = _timeline(challenge)
     rng = np.random.default_rng(seed)
+    lit: dict[tuple[str, int], np.ndarray] = {}
     for i in range(int(length * FPS)):
         t = i / FPS
         frame = neutral[i % 2]
         for start, end, what in segments:
             if start <= t < end:
                 if what.startswith("colour:"):
-                    frame = lit_frame(neutral[i % 2], what.removeprefix("colour:"))
+                    key = (what.removeprefix("colour:"), i % 2)
+                    if key not in lit:
+                        lit[key] = synthetic.lit_by(neutral[i % 2], key[0])
+                    frame = lit[key]
                 else:
                     # Part of the way first, then the full movement.
                     frame = performed[what][0 if t < start + 0.4 else 1]
@@ -78,7 +74,7 @@ def _genuine_frames(challenge: dict, photo: str, seed: int) -> Iterator[np.ndarr
 
 
 def write_genuine_clip(path: Path, challenge: dict, photo: str, *, seed: int = 0) -> Path:
-    """The enrolled person performing the challenge (and reflecting its colours through lit_frame)."""
+    """The enrolled person performing the challenge (its face reflecting the screen colours)."""
     return write_y4m(path, _genuine_frames(challenge, photo, seed), fps=FPS)
 
 

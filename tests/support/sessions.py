@@ -1,545 +1,63 @@
-"""Synthetic liveness check-in sessions built from the real test photos.
+"""The shipped synthetic-session generator (worker/face/synthetic.py), taking the suite's photo names.
 
-A session is what the phone uploads: 640×480 JPEG frames, each tagged with the prompt on screen
-(None for the neutral frames at the start) and a capture time. genuine_session animates the photo
-with 3-D-consistent head turns and nods (a generic face depth model rotated and projected, the
-image moved by a piecewise-affine warp over the landmarks), closed eyes and an opened mouth, so
-the detector really measures the motion. The spoof sessions show the same photo flat: unchanged,
-shifted and rotated in the image plane, or tilted out of plane as a card held in front of the lens.
-
-Frame layout: 2 neutral frames, then 2 frames per challenged action in the challenged order
-(part-way, then the full action), 0.3-0.5 s apart; so [1:] of a two-action session is the
-5-frame minimum.
+Every builder there takes a photo as bytes or a path; here a name from tests/support/photos.py
+("obama3.jpg") is resolved to the cached photo first.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
-from functools import lru_cache
-
-import cv2
-import numpy as np
-
-from tests.support.photos import photo_bytes
-from worker.face.detect import detect_faces, landmarks68
-from worker.face.image import decode_image
-from worker.face.pose import head_pose
-
-FRAME_W, FRAME_H = 640, 480
-FACE_PX = 210  # HOG box height of the face in a neutral frame
-JPEG_QUALITY = 85
-NEUTRAL_FRAMES = 2
-# A phone front camera's focal length for a 640-px-wide frame (about a 67° horizontal field of view).
-CAMERA_FOCAL = 480.0
-# Neutral frames of photos whose face is turned more than this are turned back by this share of it.
-_FRONTALISE_ABOVE_DEG = 12.0
-_FRONTALISE_SHARE = 0.6
-_DECODE_LIMITS = {"max_bytes": 50_000_000, "max_pixels": 40_000_000}
-
-# Full motion of the genuine actions. Turns of 22° and nods of 16° measure about 18-21° of yaw and
-# 13-16° of pitch with head_pose on these photos (the 3-D model below has a shallower face than
-# pose.py's, and the landmark predictor pulls toward a frontal shape).
-TURN_DEG = 25.0
-NOD_DEG = 20.0
-# Share of the full motion in the first and second frame of an action's prompt.
-ACTION_STEPS = (0.7, 1.0)
-# A shut eye's cover reaches this share of the way from the upper lid to the brow; the lash line
-# is this share of the eye's width thick.
-_LID_REACH = 0.9
-_LASH_WIDTH = 0.12
-# Tilt of the flat photo for turn and nod prompts in tilted_photo_session.
-TILT_TURN_DEG = 50.0
-TILT_NOD_DEG = 35.0
-
-
-@dataclass(frozen=True)
-class SyntheticFrame:
-    """One uploaded frame: JPEG bytes, the prompt shown (None = neutral) and the capture time in s."""
-
-    jpeg: bytes
-    action: str | None
-    captured_at: float
-
-
-# --------------------------------------------------------------------------------------------
-# A generic face depth model: millimetres behind the nose tip for each iBUG-68 landmark, made by
-# hand from usual adult proportions and matching pose.py's six points where they overlap.
-
-
-def _depths() -> np.ndarray:
-    z = np.zeros(68)
-    for i in range(17):  # jaw line: the chin 36 mm behind the nose tip, the ends near the ears ~88 mm
-        t = abs(i - 8) / 8.0
-        z[i] = 36.0 + 52.0 * t**1.6
-    for i, j in zip(range(17, 22), range(26, 21, -1), strict=True):  # brows, outer end deepest
-        t = (21 - i) / 4.0
-        z[i] = z[j] = 24.0 + 20.0 * t**1.5
-    z[27:31] = (24.0, 16.0, 8.0, 0.0)  # nose bridge down to the tip
-    z[31:36] = (19.0, 14.0, 11.0, 14.0, 19.0)  # nostrils
-    for corners, lids in (((36, 39), (37, 38, 40, 41)), ((45, 42), (43, 44, 46, 47))):
-        z[corners[0]], z[corners[1]] = 43.0, 31.0  # outer and inner eye corners
-        z[list(lids)] = 34.0
-    z[[48, 54]] = 34.0  # mouth corners
-    z[[49, 53, 55, 59]] = 28.0
-    z[[50, 52, 56, 58]] = 24.0
-    z[[51, 57]] = 22.0
-    z[[60, 64]] = 32.0
-    z[[61, 63, 65, 67]] = 27.0
-    z[[62, 66]] = 25.0
-    return z
-
-
-DEPTHS_MM = _depths()
-# Head points beyond the landmarks (forehead, crown, sides of the head) are placed from these.
-_FOREHEAD_DEPTH_MM = 30.0
-_CROWN_DEPTH_MM = 70.0
-_HEAD_SIDE_DEPTH_MM = 100.0
-# Turns pivot about the neck, nods about the top of the spine, this far behind the nose tip.
-_TURN_PIVOT_MM = 95.0
-_NOD_PIVOT_MM = 90.0
-
-
-# --------------------------------------------------------------------------------------------
-# Source photos and neutral frames
-
-
-@dataclass(frozen=True)
-class _Base:
-    rgb: np.ndarray  # 640×480 neutral frame
-    landmarks: np.ndarray  # its 68 landmarks
-
-
-@lru_cache(maxsize=8)
-def _base(photo: str) -> _Base:
-    """The photo cropped and scaled so the face is FACE_PX tall, centred in a 640×480 frame."""
-    rgb = decode_image(photo_bytes(photo), **_DECODE_LIMITS)
-    box = detect_faces(rgb)[0]
-    scale = FACE_PX / box.height
-    cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
-    matrix = np.float64([[scale, 0, FRAME_W / 2 - scale * cx], [0, scale, FRAME_H / 2 + 10 - scale * cy]])
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    frame = cv2.warpAffine(rgb, matrix, (FRAME_W, FRAME_H), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
-    base = _Base(rgb=frame, landmarks=landmarks68(frame, detect_faces(frame)[0]))
-    # Someone checking in looks at the phone: a photo of a face turned well aside (obama2.jpg, about
-    # -20°) is first turned most of the way to the camera, so a further turn stays within what the
-    # detector and landmark predictor handle.
-    yaw = head_pose(base.landmarks, frame.shape[:2]).yaw
-    if abs(yaw) > _FRONTALISE_ABOVE_DEG:
-        frame = turned(base, -_FRONTALISE_SHARE * yaw, 0.0)
-        base = _Base(rgb=frame, landmarks=landmarks68(frame, detect_faces(frame)[0]))
-    base.rgb.setflags(write=False)
-    return base
-
-
-# --------------------------------------------------------------------------------------------
-# Piecewise-affine warping
-
-
-def _border_anchors() -> np.ndarray:
-    xs = np.linspace(0, FRAME_W - 1, 9)
-    ys = np.linspace(0, FRAME_H - 1, 7)
-    top = np.stack([xs, np.zeros_like(xs)], 1)
-    bottom = np.stack([xs, np.full_like(xs, FRAME_H - 1)], 1)
-    left = np.stack([np.zeros_like(ys[1:-1]), ys[1:-1]], 1)
-    right = np.stack([np.full_like(ys[1:-1], FRAME_W - 1), ys[1:-1]], 1)
-    return np.concatenate([top, bottom, left, right])
-
-
-def _triangles(points: np.ndarray) -> np.ndarray:
-    """Delaunay triangles over points (all inside the frame) as an (n, 3) array of indices."""
-    subdiv = cv2.Subdiv2D((-1, -1, FRAME_W + 2, FRAME_H + 2))
-    index = {}
-    for i, (x, y) in enumerate(points):
-        key = (round(float(x), 3), round(float(y), 3))
-        if key in index:
-            continue
-        index[key] = i
-        subdiv.insert((float(x), float(y)))
-    keys = np.array(list(index.keys()))
-    values = np.array(list(index.values()))
-    out = []
-    for tri in subdiv.getTriangleList().reshape(-1, 3, 2):
-        ids = []
-        for x, y in tri:
-            nearest = int(np.argmin(np.abs(keys[:, 0] - x) + np.abs(keys[:, 1] - y)))
-            if abs(keys[nearest, 0] - x) + abs(keys[nearest, 1] - y) > 0.01:
-                break
-            ids.append(int(values[nearest]))
-        if len(ids) == 3:
-            out.append(ids)
-    return np.array(out, dtype=np.int64)
-
-
-def _piecewise_warp(rgb: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Move the image so each src point lands on its dst point, affine within each triangle."""
-    src = np.clip(src, 0, [FRAME_W - 1, FRAME_H - 1])
-    dst = np.clip(dst, 0, [FRAME_W - 1, FRAME_H - 1])
-    triangles = _triangles(src)
-    labels = np.zeros((FRAME_H, FRAME_W), dtype=np.int32)
-    inverse = np.zeros((len(triangles) + 1, 2, 3), dtype=np.float64)
-    inverse[0] = [[1, 0, 0], [0, 1, 0]]  # pixels outside every triangle stay put
-    for k, tri in enumerate(triangles, start=1):
-        d = dst[tri].astype(np.float32)
-        s = src[tri].astype(np.float32)
-        area = (d[1, 0] - d[0, 0]) * (d[2, 1] - d[0, 1]) - (d[2, 0] - d[0, 0]) * (d[1, 1] - d[0, 1])
-        if abs(area) < 1e-3:
-            continue
-        inverse[k] = cv2.getAffineTransform(d, s)
-        cv2.fillConvexPoly(labels, np.round(d * 16).astype(np.int32), k, lineType=cv2.LINE_8, shift=4)
-    ys, xs = np.mgrid[0:FRAME_H, 0:FRAME_W].astype(np.float32)
-    a = inverse[labels].astype(np.float32)
-    map_x = a[..., 0, 0] * xs + a[..., 0, 1] * ys + a[..., 0, 2]
-    map_y = a[..., 1, 0] * xs + a[..., 1, 1] * ys + a[..., 1, 2]
-    return cv2.remap(rgb, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-# --------------------------------------------------------------------------------------------
-# Genuine motions
-
-
-def _head_points(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Extra points on the head beyond the landmarks (forehead, crown, head sides) and their depths."""
-    brow = lm[17:27]
-    eye_line = (lm[36:48, 1]).mean()
-    face_h = lm[8, 1] - eye_line
-    up = np.array([0.0, -1.0])
-    forehead = brow + up * 0.45 * face_h
-    crown = brow[[0, 3, 6, 9]] + up * 1.0 * face_h
-    centre_x = (lm[0, 0] + lm[16, 0]) / 2
-    half_w = (lm[16, 0] - lm[0, 0]) / 2
-    sides = np.array(
-        [
-            [centre_x - 1.12 * half_w, eye_line - 0.3 * face_h],
-            [centre_x + 1.12 * half_w, eye_line - 0.3 * face_h],
-            [centre_x - 1.05 * half_w, eye_line + 0.25 * face_h],
-            [centre_x + 1.05 * half_w, eye_line + 0.25 * face_h],
-        ]
-    )
-    points = np.concatenate([forehead, crown, sides])
-    depths = np.concatenate(
-        [
-            np.full(len(forehead), _FOREHEAD_DEPTH_MM),
-            np.full(len(crown), _CROWN_DEPTH_MM),
-            np.full(4, _HEAD_SIDE_DEPTH_MM),
-        ]
-    )
-    return points, depths
-
-
-def _static_ring(lm: np.ndarray, factor: float) -> np.ndarray:
-    """Points on an ellipse around the face that stay put (background, shoulders)."""
-    centre = lm[[0, 16, 8, 27]].mean(axis=0)
-    half_w = (lm[16, 0] - lm[0, 0]) / 2
-    half_h = lm[8, 1] - lm[27, 1]
-    angles = np.linspace(0, 2 * math.pi, 16, endpoint=False)
-    return centre + np.stack([factor * 1.25 * half_w * np.cos(angles), factor * half_h * np.sin(angles)], 1)
-
-
-def _mm_per_px(lm: np.ndarray) -> float:
-    """Millimetres per pixel at the face, from the eye span and the eye-to-chin height (whichever is larger)."""
-    span = float(np.linalg.norm(lm[45] - lm[36])) / 91.2
-    height = float(lm[8, 1] - lm[[36, 45], 1].mean()) / 114.9
-    return 1.0 / max(span, height)
-
-
-def _rotated(lm: np.ndarray, yaw_deg: float, pitch_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """The landmarks and head points, and where a rotation of the head by yaw/pitch sends them.
-
-    Signs as in worker/face/pose.py: yaw > 0 sends the nose toward the image's right, pitch < 0 nods down.
-    """
-    extra, extra_depth = _head_points(lm)
-    points = np.concatenate([lm, extra])
-    depth_mm = np.concatenate([DEPTHS_MM, extra_depth])
-    mm = _mm_per_px(lm)
-    focal = CAMERA_FOCAL
-    distance = focal * mm  # nose tip to camera, in mm, so that one pixel is `mm` millimetres there
-    cx, cy = FRAME_W / 2, FRAME_H / 2
-    z = distance + depth_mm
-    x = (points[:, 0] - cx) * z / focal
-    y = (points[:, 1] - cy) * z / focal
-    xyz = np.stack([x, y, z], 1)
-
-    nose = xyz[30]
-    if yaw_deg:
-        pivot = np.array([(xyz[0, 0] + xyz[16, 0]) / 2, 0.0, nose[2] + _TURN_PIVOT_MM])
-        t = math.radians(yaw_deg)
-        rot = np.array([[math.cos(t), 0, -math.sin(t)], [0, 1, 0], [math.sin(t), 0, math.cos(t)]])
-        xyz = (xyz - pivot) @ rot.T + pivot
-    if pitch_deg:
-        ear_y = (xyz[1, 1] + xyz[15, 1]) / 2
-        pivot = np.array([0.0, ear_y, nose[2] + _NOD_PIVOT_MM])
-        t = math.radians(pitch_deg)
-        rot = np.array([[1, 0, 0], [0, math.cos(t), math.sin(t)], [0, -math.sin(t), math.cos(t)]])
-        xyz = (xyz - pivot) @ rot.T + pivot
-    moved = np.stack([cx + focal * xyz[:, 0] / xyz[:, 2], cy + focal * xyz[:, 1] / xyz[:, 2]], 1)
-    return points, moved
-
-
-def turned(base: _Base, yaw_deg: float, pitch_deg: float) -> np.ndarray:
-    """The neutral frame with the head rotated in 3-D by yaw/pitch degrees."""
-    src, dst = _rotated(base.landmarks, yaw_deg, pitch_deg)
-    ring = _static_ring(base.landmarks, 1.9)
-    anchors = _border_anchors()
-    return _piecewise_warp(base.rgb, np.concatenate([src, ring, anchors]), np.concatenate([dst, ring, anchors]))
-
-
-def eyes_closed(base: _Base, amount: float) -> np.ndarray:
-    """The neutral frame with the eyes shut (amount 1) or nearly (amount < 1).
-
-    Each eye, from the lower lid up to nearly the brow, is covered with the skin from below it
-    (toned like the skin beside and below the eye), and a thick lash line is drawn along the lower
-    lid; at amount < 1 the cover stops lower. The landmark predictor follows the lids of a shut eye
-    reluctantly: a thin lash line or a cover that leaves the lid crease's shadow lets it place the
-    upper lid on the crease (EAR ratios up to 0.95 on obama2.jpg); this form measures 0.35-0.6.
-    """
-    lm = base.landmarks
-    out = base.rgb.astype(np.float32)
-    height, width = out.shape[:2]
-    for eye_ids, brow_ids in ((range(36, 42), (17, 19, 20, 21)), (range(42, 48), (22, 23, 24, 26))):
-        eye = lm[list(eye_ids)]
-        brow = lm[list(brow_ids)]
-        eye_w = float(np.linalg.norm(eye[3] - eye[0]))
-        lower = np.array([eye[0], eye[5], eye[4], eye[3]]) + np.array([0.0, 0.06 * eye_w])
-        corners = np.array([eye[0] - [0.12 * eye_w, 0], eye[3] + [0.12 * eye_w, 0]])
-        reach = _LID_REACH * amount
-        upper = np.array([eye[2], eye[1]]) + reach * (brow[[2, 1]] - np.array([eye[2], eye[1]]))
-        outline = np.array([corners[0], *lower[1:3], corners[1], *upper])
-        mask = np.zeros((height, width), dtype=np.uint8)
-        cv2.fillPoly(mask, [np.round(outline * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
-        blur = max(3, int(eye_w * 0.2) | 1)
-        soft = cv2.GaussianBlur(mask, (blur, blur), 0).astype(np.float32)[..., None] / 255.0
-        cover_h = float(lower[:, 1].max() - upper[:, 1].min())
-        shift = np.float32([[1, 0, 0], [0, 1, cover_h]])
-        skin = cv2.warpAffine(
-            base.rgb,
-            shift,
-            (width, height),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        ).astype(np.float32)
-        # Tone the cover like the skin around it: cheek skin is lighter than an eye socket, and a
-        # light almond framed by shadow reads as an open eye, a dark one as an iris.
-        ring = cv2.dilate(mask, np.ones((blur * 2 + 1, blur * 2 + 1), np.uint8)) > 0
-        ring &= mask == 0
-        ring[: int(eye[:, 1].mean())] = False
-        inside = mask > 127
-        skin *= np.median(base.rgb[ring], axis=0) / np.maximum(np.median(skin[inside], axis=0), 1.0)
-        out = out * (1 - soft) + skin * soft
-        # The lash line where the lids meet.
-        lash = lower - np.array([0.0, 0.1 * eye_w])
-        line = np.zeros((height, width), dtype=np.uint8)
-        thickness = max(1, round(eye_w * _LASH_WIDTH))
-        cv2.polylines(line, [np.round(lash * 4).astype(np.int32)], False, 255, thickness, cv2.LINE_AA, 2)
-        line_soft = cv2.GaussianBlur(line, (3, 3), 0).astype(np.float32)[..., None] / 255.0 * 0.7
-        out = out * (1 - line_soft) + np.float32([30, 22, 20]) * line_soft
-    return np.clip(out, 0, 255).astype(np.uint8)
-
-
-def mouth_opened(base: _Base, amount: float) -> np.ndarray:
-    """The neutral frame with the jaw dropped and the mouth open (amount 1 = wide open)."""
-    lm = base.landmarks
-    width = float(np.linalg.norm(lm[54] - lm[48]))
-    drop = amount * 0.45 * width
-    dst = lm.copy()
-    weights = {5: 0.35, 6: 0.7, 7: 0.9, 8: 1.0, 9: 0.9, 10: 0.7, 11: 0.35, 4: 0.1, 12: 0.1}
-    weights |= {55: 1.0, 56: 1.0, 57: 1.0, 58: 1.0, 59: 1.0, 65: 1.0, 66: 1.0, 67: 1.0}
-    weights |= {48: 0.3, 54: 0.3, 60: 0.3, 64: 0.3}
-    for i, w in weights.items():
-        dst[i, 1] += w * drop
-    # The mouth narrows a little as it opens.
-    centre_x = (lm[48, 0] + lm[54, 0]) / 2
-    for i in (48, 54, 60, 64):
-        dst[i, 0] = centre_x + 0.92 * (lm[i, 0] - centre_x)
-    ring = _static_ring(lm, 1.6)
-    anchors = _border_anchors()
-    out = _piecewise_warp(base.rgb, np.concatenate([lm, ring, anchors]), np.concatenate([dst, ring, anchors]))
-    # The inside of the mouth: the stretched lips and teeth darkened toward a shadowed throat, its
-    # corners halfway between the inner and the outer lip corners.
-    cavity = dst[60:68].copy()
-    cavity[0] = (dst[60] + dst[48]) / 2
-    cavity[4] = (dst[64] + dst[54]) / 2
-    inner = np.round(cavity * 4).astype(np.int32)
-    mask = np.zeros(out.shape[:2], dtype=np.uint8)
-    cv2.fillPoly(mask, [inner], 255, lineType=cv2.LINE_AA, shift=2)
-    mask = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32)[..., None] / 255.0
-    shadow = out.astype(np.float32) * 0.12 + np.float32([22, 8, 10])
-    return (out * (1 - mask) + shadow * mask).astype(np.uint8)
-
-
-# --------------------------------------------------------------------------------------------
-# Camera effects and encoding
-
-
-def _camera(rgb: np.ndarray, rng: np.random.Generator, *, shake: float = 2.0) -> np.ndarray:
-    """Hand shake (a small shift and rotation), exposure variation and sensor noise."""
-    angle = float(rng.uniform(-1.0, 1.0)) * shake / 2
-    dx, dy = rng.uniform(-shake, shake, size=2)
-    matrix = cv2.getRotationMatrix2D((FRAME_W / 2, FRAME_H / 2), angle, 1.0)
-    matrix[:, 2] += (dx, dy)
-    out = cv2.warpAffine(rgb, matrix, (FRAME_W, FRAME_H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    gain = float(rng.uniform(0.93, 1.07))
-    noise = rng.normal(0.0, 2.0, size=out.shape)
-    return np.clip(out.astype(np.float64) * gain + noise, 0, 255).astype(np.uint8)
-
-
-def _jpeg(rgb: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return data.tobytes()
-
-
-def _timeline(actions: list[str], seed: int) -> tuple[list[tuple[str | None, float]], list[float]]:
-    """The prompt of every frame with its share of the full action, and the capture times."""
-    prompts: list[tuple[str | None, float]] = [(None, 0.0)] * NEUTRAL_FRAMES
-    for action in actions:
-        prompts.extend((action, step) for step in ACTION_STEPS)
-    rng = np.random.default_rng([seed, 7])
-    gaps = rng.uniform(0.3, 0.5, size=len(prompts))
-    times = list(np.round(np.cumsum(gaps) - gaps[0] + 0.05, 3))
-    return prompts, [float(t) for t in times]
-
-
-def _genuine_rgb(base: _Base, action: str | None, amount: float, rng: np.random.Generator) -> np.ndarray:
-    wobble = float(rng.uniform(-1.5, 1.5))
-    if action is None or amount == 0:
-        return turned(base, wobble * 0.6, 0.0) if abs(wobble) > 0.3 else base.rgb
-    if action in ("turn_left", "turn_right"):
-        sign = 1.0 if action == "turn_left" else -1.0  # turning to one's own left sends the nose to the image's right
-        return turned(base, sign * amount * (TURN_DEG + wobble), 0.0)
-    if action == "nod":
-        return turned(base, 0.0, -amount * (NOD_DEG + wobble))
-    if action == "blink":
-        return eyes_closed(base, 0.85 if amount < 1 else 1.0)
-    if action == "open_mouth":
-        return mouth_opened(base, amount)
-    raise ValueError(f"unknown action {action!r}")
-
-
-# --------------------------------------------------------------------------------------------
-# Sessions
-
-
-def genuine_session(photo: str, actions: list[str], *, seed: int = 0) -> list[SyntheticFrame]:
-    """A live person: neutral frames, then each action performed while it is prompted."""
-    base = _base(photo)
-    prompts, times = _timeline(actions, seed)
-    rng = np.random.default_rng([seed, 1])
-    frames = []
-    for (action, amount), at in zip(prompts, times, strict=True):
-        rgb = _genuine_rgb(base, action, amount, rng)
-        frames.append(SyntheticFrame(_jpeg(_camera(rgb, rng)), action, at))
-    return frames
-
-
-def out_of_order_session(photo: str, actions: list[str], *, seed: int = 0) -> list[SyntheticFrame]:
-    """A live person doing the challenged actions in reverse order while the app prompts them in order."""
-    performed = list(reversed(actions))
-    return [
-        replace(f, action=actions[performed.index(f.action)] if f.action else None)
-        for f in genuine_session(photo, performed, seed=seed)
-    ]
-
-
-def prompts_ignored_session(photo: str, actions: list[str], *, seed: int = 0) -> list[SyntheticFrame]:
-    """A live person who only looks into the camera, doing none of the prompted actions."""
-    base = _base(photo)
-    prompts, times = _timeline(actions, seed)
-    rng = np.random.default_rng([seed, 4])
-    return [
-        SyntheticFrame(_jpeg(_camera(_genuine_rgb(base, None, 0.0, rng), rng)), action, at)
-        for (action, _), at in zip(prompts, times, strict=True)
-    ]
-
-
-def still_photo_session(photo: str, actions: list[str]) -> list[SyntheticFrame]:
-    """One photo held still: the very same image for every frame, tagged with each prompt."""
-    prompts, times = _timeline(actions, 0)
-    jpeg = _jpeg(_base(photo).rgb)
-    return [SyntheticFrame(jpeg, action, at) for (action, _), at in zip(prompts, times, strict=True)]
-
-
-def jittered_photo_session(photo: str, actions: list[str], *, seed: int = 0) -> list[SyntheticFrame]:
-    """A photo waved in front of the camera in its own plane: shifted, scaled and rotated per frame."""
-    base = _base(photo)
-    prompts, times = _timeline(actions, seed)
-    rng = np.random.default_rng([seed, 2])
-    frames = []
-    for (action, amount), at in zip(prompts, times, strict=True):
-        strength = 1.0 if action is not None and amount > 0 else 0.3
-        angle = float(rng.uniform(-12, 12)) * strength
-        scale = float(rng.uniform(0.88, 1.12)) if action is not None else 1.0
-        dx, dy = rng.uniform(-25, 25, size=2) * strength
-        matrix = cv2.getRotationMatrix2D((FRAME_W / 2, FRAME_H / 2), angle, scale)
-        matrix[:, 2] += (dx, dy)
-        rgb = cv2.warpAffine(base.rgb, matrix, (FRAME_W, FRAME_H), borderMode=cv2.BORDER_REPLICATE)
-        frames.append(SyntheticFrame(_jpeg(_camera(rgb, rng, shake=1.0)), action, at))
-    return frames
-
-
-def tilt_homography(yaw_deg: float, pitch_deg: float, pivot: tuple[float, float]) -> np.ndarray:
-    """The homography of the frame as a flat card rotated out of plane about pivot (pixels).
-
-    The card starts square to the camera at the distance where it shows at its own size. Signs
-    follow worker/face/pose.py for what is drawn on the card: yaw > 0 swings its right edge away from
-    the camera so it faces the image's right, pitch < 0 swings its top edge toward the camera so it
-    faces down.
-    """
-    focal = CAMERA_FOCAL
-    cx, cy = FRAME_W / 2, FRAME_H / 2
-    corners = np.float64([[0, 0], [FRAME_W, 0], [FRAME_W, FRAME_H], [0, FRAME_H]])
-    px, py = pivot
-    a, b = -math.radians(yaw_deg), -math.radians(pitch_deg)
-    turn = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
-    tip = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
-    rot = turn @ tip
-    # Card points in camera space (mm = px at depth focal), pivot as origin of the rotation.
-    xyz = np.stack([corners[:, 0] - cx, corners[:, 1] - cy, np.full(4, focal)], 1)
-    centre = np.array([px - cx, py - cy, focal])
-    moved = (xyz - centre) @ rot.T + centre
-    projected = np.stack([cx + focal * moved[:, 0] / moved[:, 2], cy + focal * moved[:, 1] / moved[:, 2]], 1)
-    return cv2.getPerspectiveTransform(corners.astype(np.float32), projected.astype(np.float32))
-
-
-def tilted(base: _Base, yaw_deg: float, pitch_deg: float) -> np.ndarray:
-    """The neutral frame as a flat photo rotated out of plane about the face's centre."""
-    pivot = tuple(base.landmarks[[36, 45, 48, 54]].mean(axis=0))
-    homography = tilt_homography(yaw_deg, pitch_deg, pivot)
-    return cv2.warpPerspective(base.rgb, homography, (FRAME_W, FRAME_H), borderMode=cv2.BORDER_REPLICATE)
-
-
-def tilted_photo_session(photo: str, actions: list[str], *, seed: int = 0) -> list[SyntheticFrame]:
-    """A flat photo held up to the camera and tilted out of plane while a turn or nod is prompted.
-
-    Tilting swings the face's landmarks as a head turn or nod would on a pose estimate, but every
-    point moves by one homography: there is no depth.
-    """
-    base = _base(photo)
-    prompts, times = _timeline(actions, seed)
-    rng = np.random.default_rng([seed, 3])
-    frames = []
-    for (action, amount), at in zip(prompts, times, strict=True):
-        wobble = float(rng.uniform(-3, 3))
-        if action in ("turn_left", "turn_right"):
-            sign = 1.0 if action == "turn_left" else -1.0  # as a head turning to its own left would
-            rgb = tilted(base, sign * amount * (TILT_TURN_DEG + wobble), 0.0)
-        elif action == "nod":
-            rgb = tilted(base, 0.0, -amount * (TILT_NOD_DEG + wobble))
-        else:
-            rgb = tilted(base, wobble, wobble / 2)
-        frames.append(SyntheticFrame(_jpeg(_camera(rgb, rng)), action, at))
-    return frames
-
-
-def spliced_session(first: str, second: str, actions: list[str], *, seed: int = 0) -> list[SyntheticFrame]:
-    """Genuine frames of `first`, with the middle and later frames taken from a genuine session of `second`."""
-    a = genuine_session(first, actions, seed=seed)
-    b = genuine_session(second, actions, seed=seed)
-    half = len(a) // 2
-    return a[:half] + b[half:]
-
-
-def decoded(frames: list[SyntheticFrame]) -> list[np.ndarray]:
-    """The frames decoded as the server would, for tests."""
-    return [decode_image(f.jpeg, **_DECODE_LIMITS) for f in frames]
+import functools
+
+from tests.support.photos import PHOTO_NAMES, photos_dir
+from worker.face import synthetic
+from worker.face.synthetic import Light, SyntheticFrame, decoded, lit_by
+
+__all__ = [
+    "Light",
+    "SyntheticFrame",
+    "animated_photo_session",
+    "decoded",
+    "genuine_session",
+    "jittered_photo_session",
+    "lit_by",
+    "out_of_order_session",
+    "printed_photo_session",
+    "prompts_ignored_session",
+    "recoloured_photo_session",
+    "replayed_session",
+    "screen_recording_session",
+    "spliced_session",
+    "still_photo_session",
+    "tagged_still_session",
+    "tilted_photo_session",
+    "with_light_phase",
+]
+
+
+def _photo(value):
+    return photos_dir() / value if isinstance(value, str) and value in PHOTO_NAMES else value
+
+
+def _named(builder):
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        count = 2 if builder is synthetic.spliced_session else 1
+        return builder(*[_photo(a) for a in args[:count]], *args[count:], **kwargs)
+
+    return build
+
+
+animated_photo_session = _named(synthetic.animated_photo_session)
+genuine_session = _named(synthetic.genuine_session)
+jittered_photo_session = _named(synthetic.jittered_photo_session)
+out_of_order_session = _named(synthetic.out_of_order_session)
+printed_photo_session = _named(synthetic.printed_photo_session)
+prompts_ignored_session = _named(synthetic.prompts_ignored_session)
+recoloured_photo_session = _named(synthetic.recoloured_photo_session)
+replayed_session = _named(synthetic.replayed_session)
+screen_recording_session = _named(synthetic.screen_recording_session)
+spliced_session = _named(synthetic.spliced_session)
+still_photo_session = _named(synthetic.still_photo_session)
+tagged_still_session = _named(synthetic.tagged_still_session)
+tilted_photo_session = _named(synthetic.tilted_photo_session)
+with_light_phase = synthetic.with_light_phase

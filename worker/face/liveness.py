@@ -1,22 +1,35 @@
 """Decide whether a check-in's frames show a live person performing the challenged actions.
 
 The phone prompts a short list of actions (blink, turn the head, open the mouth, nod) and uploads
-a few frames, each tagged with the prompt that was on screen. Everything here is pure: frames in,
-a verdict with machine-readable reasons out. Identity across frames is the caller's job.
+a few frames, each tagged with the prompt that was on screen, then runs the colour-light phase
+(frames tagged with the screen colour). Everything here is pure: frames in, a verdict with
+machine-readable reasons out. Identity across frames is the caller's job.
 
-Every measurement is relative to the session's own baseline (the person's open eyes, resting
-mouth and neutral head pose), so an elder with droopy eyelids or a habitual head tilt is judged
-against themselves, and the limits can stay gentle.
+Every frame goes through the same path (MediaPipe face mesh, worker/face/detect.py), so identical
+pixels give identical measures. Every measurement is relative to the session's own baseline (the
+person's open eyes, resting mouth and neutral head pose, from the untagged frames), so an elder
+with droopy eyelids, a smile or a habitual head tilt is judged against themselves. An action counts
+only as motion: its measure goes beyond the limit in at least `min_action_frames` consecutive
+frames of its prompt and comes back (eyes close and reopen, a turn goes and returns), which a
+detector's jitter on a photo, a natural blink or a small fidget does not produce.
 
-Reasons (stable strings, reported in this order):
+Frames are judged as the camera delivers them, never mirrored: turning to one's own left sends
+the nose toward the image's right. The phone sends the raw camera frames, not its mirrored preview.
+
+Reasons that reject (stable strings, reported in this order):
+- static_frames: frames of the upload are identical or nearly so (one picture sent several times),
+  found before any face work.
 - too_dark: the faces (or, with no face found, the frames) are too dark to judge.
 - face_not_found: too few frames show exactly one face.
 - multiple_faces: some frame shows more than one face.
-- action_not_seen: a challenged action was not seen in the frames prompted with it
+- action_not_seen: a challenged action was not performed in the frames prompted with it
   (which one is in `actions[name]["seen"]`).
 - actions_out_of_order: the actions were seen, but not in the challenged order (by captured_at).
 - no_3d_motion: a head turn or nod was seen, but the landmarks moved as one flat plane does (a photo
   tilted in front of the camera) rather than with a real head's depth.
+- light_response_mismatch: the face did not reflect the challenge's colour sequence as a face does.
+Reasons that send to review (the evidence is only uncertain):
+- light_unmeasurable: the ambient light was too strong to see the screen's reflection.
 """
 
 from __future__ import annotations
@@ -27,8 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from worker.face.detect import FaceBox, detect_faces, landmarks68
-from worker.face.models import face_models
+from worker.face import light as colour_light
+from worker.face.detect import FaceBox, find_faces
 from worker.face.pose import HeadPose, head_pose
 
 BLINK = "blink"
@@ -39,21 +52,33 @@ NOD = "nod"
 ACTIONS = (BLINK, TURN_LEFT, TURN_RIGHT, OPEN_MOUTH, NOD)
 POSE_ACTIONS = (TURN_LEFT, TURN_RIGHT, NOD)
 
+STATIC_FRAMES = "static_frames"
 TOO_DARK = "too_dark"
 FACE_NOT_FOUND = "face_not_found"
 MULTIPLE_FACES = "multiple_faces"
 ACTION_NOT_SEEN = "action_not_seen"
 ACTIONS_OUT_OF_ORDER = "actions_out_of_order"
 NO_3D_MOTION = "no_3d_motion"
-REASONS = (TOO_DARK, FACE_NOT_FOUND, MULTIPLE_FACES, ACTION_NOT_SEEN, ACTIONS_OUT_OF_ORDER, NO_3D_MOTION)
+LIGHT_RESPONSE_MISMATCH = "light_response_mismatch"
+LIGHT_UNMEASURABLE = "light_unmeasurable"
+REASONS = (
+    STATIC_FRAMES,
+    TOO_DARK,
+    FACE_NOT_FOUND,
+    MULTIPLE_FACES,
+    ACTION_NOT_SEEN,
+    ACTIONS_OUT_OF_ORDER,
+    NO_3D_MOTION,
+    LIGHT_RESPONSE_MISMATCH,
+)
+REVIEW_REASONS = (LIGHT_UNMEASURABLE,)
 
-# iBUG-68 landmark groups.
+# Landmark groups in the 68-point layout (read off the mesh).
 _RIGHT_EYE = (36, 37, 38, 39, 40, 41)  # the eye on the image's left
 _LEFT_EYE = (42, 43, 44, 45, 46, 47)
 _INNER_LIPS = (60, 61, 62, 63, 64, 65, 66, 67)
 # Points that lie close to one plane on a real face (brows, eyes, upper lip and mouth corners), and
-# the nose tip, which stands well out of it. The jaw line lies behind that plane too, but the
-# predictor places it too loosely on a foreshortened face to tell a tilted photo from a head.
+# the nose tip, which stands well out of it.
 _PLANE_IDS = np.array([*range(17, 27), *range(36, 48), 48, 49, 50, 51, 52, 53, 54])
 _NOSE_TIP = 30
 _DEPTH_MAX_DEG = 20.0
@@ -61,12 +86,10 @@ _DEPTH_MAX_DEG = 20.0
 # The open-eye baseline is a high percentile of EAR outside blink prompts: half-blinks and
 # squints in between pull a median down, one glint of a wide-open frame should not set it.
 _EYE_BASELINE_PERCENTILE = 80.0
-# Frames between full searches are searched in a window this many face sizes wider than the
-# previous face on every side (a head turn between frames moves the face by up to a third of its
-# size), scaled so that face is this many pixels tall (HOG's window is 80; this leaves room for
-# the face to come a little closer or go a little farther).
-_NEAR_MARGIN = 0.5
-_NEAR_FACE_PX = 96
+# Frames are compared for static_frames at this size, in grey, each scaled to the same mean and
+# contrast (so a camera's exposure drift does not hide a repeated picture).
+_STATIC_SIZE = (80, 60)
+_STATIC_PERCENTILE = 99.0
 
 
 @dataclass(frozen=True)
@@ -77,50 +100,73 @@ class LivenessLimits:
     blink_ear_ratio: float = 0.75
     # |Δyaw| from the session's neutral baseline, in the prompted direction, in degrees.
     turn_min_deg: float = 15.0
-    # |Δpitch| from the baseline in degrees, either way (a nod down or a chin lift).
-    nod_min_deg: float = 12.0
-    # The inner-lip mouth aspect ratio must reach this ...
-    mouth_min_mar: float = 0.35
-    # ... and rise this much over the session's resting mouth.
-    mouth_min_rise: float = 0.20
+    # |Δpitch| from the baseline in degrees, either way (a nod down or a chin lift). The mesh reads
+    # a nod flatter than dlib's landmarks did (synthetic 20° nods measure 11-19°); a flat photo
+    # tilted to fake one still fails the nose-depth test and the colour-light check.
+    nod_min_deg: float = 10.0
+    # The inner-lip mouth aspect ratio must rise this much over the session's resting mouth (a
+    # smiling face's resting mouth is wide, so no absolute opening is asked for).
+    mouth_min_rise: float = 0.15
+    # An action counts when its measure is beyond the limit in this many consecutive frames of its
+    # prompt, and then comes back within `return_share` of the limit (or a frame before it was).
+    min_action_frames: int = 2
+    return_share: float = 0.5
     # Share of frames that must show exactly one face.
     min_face_frames: float = 0.8
-    # HOG runs on a copy with this longer side (falling back to 640 when nothing is found there).
-    detect_max_side: int = 320
-    # Every this-many-th frame (and the first and the last) is searched for faces in full, so a
-    # second person is noticed; the others only around the previous frame's face. 1 searches all.
-    full_detect_every: int = 4
     # Median grey level (0-255) of the face box over the session; below it the verdict is too_dark.
     min_brightness: float = 40.0
     # How far the nose tip must stand out of the brow-eye-mouth plane, in inter-ocular distances,
     # to explain the nose's parallax in a seen turn or nod (see planar_parallax and nose_depth).
-    # Synthetic 3-D turns and nods of the test photos measure 0.40-0.81, the same photos tilted
-    # out of plane as flat cards -0.06-0.19 (even when the tilt reads as a 15-34° turn). 0 switches it off.
     min_nose_depth: float = 0.28
+    # Two frames are the same picture when, scaled to 80×60 grey at one mean and contrast, 99% of
+    # their pixels differ by less than this many grey levels (a live camera's noise and hand shake
+    # measure several times more). A repeated picture across prompts, or in most of the upload, is static.
+    static_max_diff: float = 2.0
+    # The colour-light check (worker/face/light.py): lags tried up to this, ...
+    light_max_lag_ms: int = 300
+    # ... the reflected colour must correlate with the screen's this well, ...
+    light_min_correlation: float = 0.7
+    # ... move the face's mean colour by at least this many grey levels per unit of screen colour
+    # (below it, with a face brighter than `light_ambient_brightness`, the light is unmeasurable), ...
+    light_min_gain: float = 6.0
+    light_ambient_brightness: float = 150.0
+    # ... at most this share of it on the background, ...
+    light_max_background_share: float = 0.5
+    # ... and this much more on the nearer half of the face (by the mesh's depth) than the farther.
+    light_min_shape_ratio: float = 1.02
 
 
 @dataclass(frozen=True)
 class FrameInput:
-    """One decoded frame: RGB pixels, the action the app was prompting (None = neutral), capture time in s."""
+    """One decoded frame: RGB pixels, the action prompted (None = neutral), capture time in s, screen colour."""
 
     rgb: np.ndarray
     action: str | None
     captured_at: float
+    colour: str | None = None
+
+
+@dataclass(frozen=True)
+class LightChallenge:
+    """The colour sequence the challenge asked the phone to show, and each colour's duration."""
+
+    colours: tuple[str, ...]
+    step_ms: int
 
 
 @dataclass(frozen=True)
 class FrameAnalysis:
     """What one frame shows.
 
-    faces counts the faces found: in the whole frame on frames searched in full, otherwise in the
-    window around the previous frame's face (falling back to the whole frame when none is there).
-    box, landmarks, pose, ear and mar describe the largest face and are None without one.
+    faces counts the faces found (the mesh reports up to two). box, mesh, landmarks (the mesh in the
+    68-point layout), pose, ear and mar describe the largest face and are None without one.
     brightness is the mean grey level of the face box, or of the whole frame without a face.
     """
 
     index: int
     faces: int
     box: FaceBox | None
+    mesh: np.ndarray | None
     landmarks: np.ndarray | None
     pose: HeadPose | None
     ear: float | None
@@ -130,20 +176,23 @@ class FrameAnalysis:
 
 @dataclass(frozen=True)
 class LivenessResult:
-    """The verdict: passed exactly when reasons is empty.
+    """The verdict: passed exactly when reasons and review are empty.
 
-    actions maps each challenged action to {"seen", "frame", "measure"}: frame is the index of the
-    strongest frame where it was seen (None when unseen); measure is the quantity compared with the
-    limit at the strongest frame prompted with the action (blink: EAR as a share of the open-eye
-    baseline, lower is stronger; turns: Δyaw in the prompted direction; nod: |Δpitch|; open_mouth:
-    the MAR rise over the resting mouth). Pose actions that were seen add "parallax" and "depth"
-    (see planar_parallax and nose_depth).
+    reasons reject; review lists the uncertain evidence that sends the session to a person.
+    actions maps each challenged action to {"seen", "frame", "measure", "frames"}: frame is the
+    index of the strongest frame of the motion (None when unseen); measure is the quantity compared
+    with the limit at the strongest frame prompted with the action (blink: EAR as a share of the
+    open-eye baseline, lower is stronger; turns: Δyaw in the prompted direction; nod: |Δpitch|;
+    open_mouth: the MAR rise over the resting mouth); frames is the longest run beyond the limit.
+    Pose actions that were seen add "parallax" and "depth". light holds the colour check's figures.
     """
 
     passed: bool
     reasons: tuple[str, ...]
     actions: dict[str, dict]
     frames: tuple[FrameAnalysis, ...]
+    review: tuple[str, ...] = ()
+    light: dict | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,47 +265,45 @@ def _dist(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Finding and following the face
+# Repeated pictures
 
 
-def _detect(rgb: np.ndarray, limits: LivenessLimits) -> list[FaceBox]:
-    """Faces in the whole frame, on a small copy first and at 640 when that finds none."""
-    boxes = detect_faces(rgb, max_side=limits.detect_max_side)
-    if not boxes and max(rgb.shape[:2]) > limits.detect_max_side and limits.detect_max_side < 640:
-        boxes = detect_faces(rgb, max_side=640)
-    return boxes
-
-
-def _detect_near(rgb: np.ndarray, previous: FaceBox) -> list[FaceBox]:
-    """Faces in a window around the previous frame's face, scaled so that face is _NEAR_FACE_PX tall.
-
-    One HOG pass over a window of about 2×2 face sizes costs a third of a pass over a 320-px frame,
-    and finds the face afresh (unlike following landmarks, which drift when the head moves a lot
-    between frames taken a third of a second apart).
-    """
+def _static_signature(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
-    height, width = rgb.shape[:2]
-    margin = _NEAR_MARGIN * max(previous.width, previous.height)
-    top, bottom = max(0, round(previous.top - margin)), min(height, round(previous.bottom + margin))
-    left, right = max(0, round(previous.left - margin)), min(width, round(previous.right + margin))
-    if bottom - top < 16 or right - left < 16:
-        return []
-    scale = _NEAR_FACE_PX / max(previous.height, 1)
-    window = rgb[top:bottom, left:right]
-    size = (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale)))
-    small = cv2.resize(window, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    sx, sy = (right - left) / size[0], (bottom - top) / size[1]
-    boxes = [
-        FaceBox(
-            top=max(0, top + round(r.top() * sy)),
-            right=min(width, left + round(r.right() * sx)),
-            bottom=min(height, top + round(r.bottom() * sy)),
-            left=max(0, left + round(r.left() * sx)),
-        )
-        for r in face_models().face_detector(small, 0)
-    ]
-    return sorted(boxes, key=lambda box: box.width * box.height, reverse=True)
+    grey = cv2.cvtColor(cv2.resize(rgb, _STATIC_SIZE, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    grey = grey.astype(np.float32)
+    return (grey - grey.mean()) * (40.0 / max(float(grey.std()), 1.0))
+
+
+def same_picture(a: np.ndarray, b: np.ndarray, limits: LivenessLimits) -> bool:
+    """Whether two frames show the same picture (identical, or differing only by noise and exposure)."""
+    diff = np.abs(_static_signature(a) - _static_signature(b))
+    return float(np.percentile(diff, _STATIC_PERCENTILE)) < limits.static_max_diff
+
+
+def static_frames(frames: list[FrameInput], limits: LivenessLimits) -> bool:
+    """Whether the upload repeats one picture: across a change of prompt or colour, or in most consecutive pairs.
+
+    A live person changes the picture when the prompt changes (they act, the screen's colour
+    changes what the face reflects); only a picture sent again does not. Pixels only: no face work.
+    """
+    ordered = sorted(frames, key=lambda f: f.captured_at)
+    if len(ordered) < 2:
+        return False
+    signatures = [_static_signature(f.rgb) for f in ordered]
+    repeats = 0
+    for (fa, sa), (fb, sb) in itertools.pairwise(zip(ordered, signatures, strict=True)):
+        if float(np.percentile(np.abs(sa - sb), _STATIC_PERCENTILE)) >= limits.static_max_diff:
+            continue
+        repeats += 1
+        if (fa.action, fa.colour) != (fb.action, fb.colour):
+            return True
+    return repeats * 2 > len(ordered) - 1
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring every frame the same way
 
 
 def _brightness(rgb: np.ndarray, box: FaceBox | None) -> float:
@@ -266,57 +313,36 @@ def _brightness(rgb: np.ndarray, box: FaceBox | None) -> float:
     return float(region.mean(axis=(0, 1)) @ np.array([0.299, 0.587, 0.114]))
 
 
-def _full_search_indices(count: int, every: int) -> set[int]:
-    indices = {0, count - 1}
-    if every > 0:
-        indices.update(range(0, count, every))
-    return indices
-
-
-def analyse_frames(frames: list[FrameInput], limits: LivenessLimits) -> list[FrameAnalysis]:
-    """Find the face in every frame and measure its landmarks, pose, eyes, mouth and brightness.
-
-    The first and last frames (and every limits.full_detect_every-th) are searched in full, so a
-    second face is noticed. The others are searched only around the previous frame's face, and
-    in full when it is not found there.
-    """
-    full = _full_search_indices(len(frames), limits.full_detect_every)
-    previous: FaceBox | None = None
-    out: list[FrameAnalysis] = []
+def analyse_frames(frames: list[FrameInput]) -> list[FrameAnalysis]:
+    """Mesh the face in every frame (each afresh, the same way) and measure its pose, eyes, mouth and brightness."""
+    out = []
     for index, frame in enumerate(frames):
-        rgb = frame.rgb
-        boxes: list[FaceBox] = []
-        if index not in full and previous is not None:
-            boxes = _detect_near(rgb, previous)
-        if not boxes:
-            boxes = _detect(rgb, limits)
-        box = boxes[0] if boxes else None
-        landmarks = landmarks68(rgb, box) if box is not None else None
-        out.append(_measure(index, rgb, len(boxes), box, landmarks))
-        previous = box
+        faces = find_faces(frame.rgb)
+        out.append(_measure(index, frame.rgb, faces))
     return out
 
 
-def _measure(
-    index: int, rgb: np.ndarray, faces: int, box: FaceBox | None, landmarks: np.ndarray | None
-) -> FrameAnalysis:
+def _measure(index: int, rgb: np.ndarray, faces: list) -> FrameAnalysis:
     import cv2
 
-    if box is None or landmarks is None:
-        return FrameAnalysis(index, faces, None, None, None, None, None, _brightness(rgb, None))
+    if not faces:
+        return FrameAnalysis(index, 0, None, None, None, None, None, None, _brightness(rgb, None))
+    face = faces[0]
+    landmarks = face.points68
     try:
         pose: HeadPose | None = head_pose(landmarks, rgb.shape[:2])
     except (ValueError, cv2.error):
         pose = None
     return FrameAnalysis(
         index=index,
-        faces=faces,
-        box=box,
+        faces=len(faces),
+        box=face.box,
+        mesh=face.mesh,
         landmarks=landmarks,
         pose=pose,
         ear=eye_aspect_ratio(landmarks),
         mar=mouth_aspect_ratio(landmarks),
-        brightness=_brightness(rgb, box),
+        brightness=_brightness(rgb, face.box),
     )
 
 
@@ -334,74 +360,119 @@ class _Baseline:
 
 
 def _baseline(usable: list[tuple[FrameInput, FrameAnalysis]]) -> _Baseline:
-    # Turned and nodded faces are left out when there are others: foreshortening narrows the eyes
-    # more than it shortens the lid gap, which raises EAR and would make every blink look shallower.
+    """The person's own resting face in this session, from the untagged frames where there are some."""
+    neutral = [(f, a) for f, a in usable if f.action is None and f.colour is None]
+    if not neutral:
+        neutral = [(f, a) for f, a in usable if f.action is None]
+    if not neutral:
+        neutral = usable
     open_eyes = [a.ear for f, a in usable if f.action not in (BLINK, *POSE_ACTIONS) and a.ear is not None]
-    if not open_eyes:
-        open_eyes = [a.ear for f, a in usable if f.action != BLINK and a.ear is not None]
-    if not open_eyes:
-        open_eyes = [a.ear for _, a in usable if a.ear is not None]
-    rest_mouth = [a.mar for f, a in usable if f.action != OPEN_MOUTH and a.mar is not None]
+    rest_mouth = [a.mar for _, a in neutral if a.mar is not None]
+    ear = float(np.percentile(open_eyes, _EYE_BASELINE_PERCENTILE)) if open_eyes else None
     mar = float(np.median(rest_mouth)) if rest_mouth else None
-    if mar is None and usable:
-        mar = float(np.percentile([a.mar for _, a in usable if a.mar is not None], 20))
-
-    posed = [(f, a) for f, a in usable if a.pose is not None]
-    neutral = [(f, a) for f, a in posed if f.action is None]
-    if not neutral:
-        neutral = [(f, a) for f, a in posed if f.action not in POSE_ACTIONS]
-    if not neutral:
-        return _Baseline(_ear_baseline(open_eyes), mar, None, None, None)
-    yaw = float(np.median([a.pose.yaw for _, a in neutral]))
-    pitch = float(np.median([a.pose.pitch for _, a in neutral]))
-    closest = min(neutral, key=lambda fa: abs(fa[1].pose.yaw - yaw) + abs(fa[1].pose.pitch - pitch))[1]
-    return _Baseline(_ear_baseline(open_eyes), mar, yaw, pitch, closest)
+    posed = [a for _, a in neutral if a.pose is not None]
+    if not posed:
+        return _Baseline(ear, mar, None, None, None)
+    yaw = float(np.median([a.pose.yaw for a in posed]))
+    pitch = float(np.median([a.pose.pitch for a in posed]))
+    closest = min(posed, key=lambda a: abs(a.pose.yaw - yaw) + abs(a.pose.pitch - pitch))
+    return _Baseline(ear, mar, yaw, pitch, closest)
 
 
-def _ear_baseline(values: list[float]) -> float | None:
-    return float(np.percentile(values, _EYE_BASELINE_PERCENTILE)) if values else None
+def _strength(
+    action: str, analysis: FrameAnalysis, base: _Baseline, limits: LivenessLimits
+) -> tuple[float, float] | None:
+    """(strength, raw measure) of one frame for an action: strength 1 is the limit, 0 the baseline; None unmeasurable.
 
-
-def _frame_measure(
-    action: str, analysis: FrameAnalysis, base: _Baseline, limits: LivenessLimits, mirrored: bool
-) -> tuple[float, bool] | None:
-    """The measure for one prompted frame and whether it shows the action; None when unmeasurable."""
+    Nods count either way, so their strength is signed: a run must keep one sign.
+    """
     if action == BLINK:
         if analysis.ear is None or not base.ear:
             return None
         ratio = analysis.ear / base.ear
-        return ratio, ratio <= limits.blink_ear_ratio
+        return (1.0 - ratio) / (1.0 - limits.blink_ear_ratio), ratio
     if action == OPEN_MOUTH:
         if analysis.mar is None or base.mar is None:
             return None
         rise = analysis.mar - base.mar
-        return rise, analysis.mar >= limits.mouth_min_mar and rise >= limits.mouth_min_rise
+        return rise / limits.mouth_min_rise, rise
     if analysis.pose is None or base.yaw is None or base.pitch is None:
         return None
     if action == NOD:
-        delta = abs(analysis.pose.pitch - base.pitch)
-        return delta, delta >= limits.nod_min_deg
-    # Unmirrored, turning to one's own left sends the nose toward the image's right: yaw grows.
+        delta = analysis.pose.pitch - base.pitch
+        return delta / limits.nod_min_deg, abs(delta)
+    # Turning to one's own left sends the nose toward the image's right: yaw grows.
     direction = 1.0 if action == TURN_LEFT else -1.0
-    if mirrored:
-        direction = -direction
     delta = direction * (analysis.pose.yaw - base.yaw)
-    return delta, delta >= limits.turn_min_deg
+    return delta / limits.turn_min_deg, delta
+
+
+def _motion(
+    action: str,
+    ordered: list[tuple[FrameInput, FrameAnalysis | None]],
+    base: _Baseline,
+    limits: LivenessLimits,
+) -> tuple[list[int], float | None]:
+    """The frames (positions in `ordered`) of a performed action, or [] when there is none; and the best raw measure.
+
+    Performed: a run of at least min_action_frames consecutive prompted frames beyond the limit
+    (one sign for a nod), with a frame at rest (within return_share of the limit) before it and
+    one after it, in the prompt or right next to it.
+    """
+    strengths: list[float | None] = []
+    best: float | None = None
+    for frame, analysis in ordered:
+        measured = _strength(action, analysis, base, limits) if analysis is not None else None
+        strengths.append(None if measured is None else measured[0])
+        if measured is not None and frame.action == action:
+            raw = measured[1]
+            if best is None or (raw < best if action == BLINK else raw > best):
+                best = raw
+    prompted = [i for i, (frame, _) in enumerate(ordered) if frame.action == action]
+    if not prompted:
+        return [], best
+
+    def at_rest(i: int) -> bool:
+        value = strengths[i] if 0 <= i < len(strengths) else None
+        return value is not None and abs(value) <= limits.return_share
+
+    runs: list[list[int]] = []
+    run: list[int] = []
+    for i in prompted:
+        value = strengths[i]
+        beyond = value is not None and (abs(value) >= 1.0 if action == NOD else value >= 1.0)
+        same_sign = not run or action != NOD or math.copysign(1, value) == math.copysign(1, strengths[run[-1]])
+        if beyond and (not run or (i == run[-1] + 1 and same_sign)):
+            run.append(i)
+            continue
+        if run:
+            runs.append(run)
+        run = [i] if beyond else []
+    if run:
+        runs.append(run)
+    window = set(range(prompted[0] - 1, prompted[-1] + 2))
+    for candidate in sorted(runs, key=len, reverse=True):
+        if len(candidate) < limits.min_action_frames:
+            break
+        before = any(at_rest(i) for i in range(prompted[0] - 1, candidate[0]) if i in window)
+        after = any(at_rest(i) for i in range(candidate[-1] + 1, prompted[-1] + 2) if i in window)
+        if before and after:
+            return candidate, best
+    return [], best
 
 
 def check_liveness(
-    frames: list[FrameInput], actions: list[str], limits: LivenessLimits, *, mirrored: bool = False
+    frames: list[FrameInput], actions: list[str], limits: LivenessLimits, *, light: LightChallenge | None = None
 ) -> LivenessResult:
-    """Analyse the frames and decide whether they show one live face doing the challenged actions in order.
-
-    mirrored says the frames were saved mirrored (as a front camera's preview shows them), which
-    swaps which way a turn to the left moves the nose in the image.
-    """
+    """Decide whether the frames show one live face doing the challenged actions in order (and reflecting the light)."""
     unknown = [a for a in actions if a not in ACTIONS]
     if unknown:
         raise ValueError(f"unknown liveness actions {unknown}; have {', '.join(ACTIONS)}")
-    analyses = analyse_frames(frames, limits)
-    return _decide(frames, analyses, actions, limits, mirrored=mirrored)
+    if static_frames(frames, limits):
+        # One picture sent several times: nothing a face check could add.
+        return LivenessResult(passed=False, reasons=(STATIC_FRAMES,), actions={}, frames=())
+    analyses = analyse_frames(frames)
+    return _decide(frames, analyses, actions, limits, light)
 
 
 def _decide(
@@ -409,46 +480,35 @@ def _decide(
     analyses: list[FrameAnalysis],
     actions: list[str],
     limits: LivenessLimits,
-    *,
-    mirrored: bool,
+    light: LightChallenge | None,
 ) -> LivenessResult:
     reasons: set[str] = set()
+    review: set[str] = set()
     count = len(frames)
     single = sum(1 for a in analyses if a.faces == 1)
     if count == 0 or single < limits.min_face_frames * count:
         reasons.add(FACE_NOT_FOUND)
     if any(a.faces > 1 for a in analyses):
         reasons.add(MULTIPLE_FACES)
-    lit = [a.brightness for a in analyses if a.box is not None] or [a.brightness for a in analyses]
+    lit = [a.brightness for f, a in zip(frames, analyses, strict=True) if a.box is not None and f.colour is None]
+    lit = lit or [a.brightness for a in analyses]
     if lit and float(np.median(lit)) < limits.min_brightness:
         reasons.add(TOO_DARK)
 
     usable = [(f, a) for f, a in zip(frames, analyses, strict=True) if a.landmarks is not None]
     base = _baseline(usable)
+    order = sorted(range(count), key=lambda i: frames[i].captured_at)
+    ordered = [(frames[i], analyses[i] if analyses[i].landmarks is not None else None) for i in order]
     report: dict[str, dict] = {}
     evidence: list[tuple[float, int]] = []
     for action in actions:
-        seen_at: tuple[float, int] | None = None
-        best: float | None = None
-        best_seen: tuple[float, FrameAnalysis, FrameInput] | None = None
-        stronger_is_lower = action == BLINK
-        for frame, analysis in usable:
-            if frame.action != action:
-                continue
-            measured = _frame_measure(action, analysis, base, limits, mirrored)
-            if measured is None:
-                continue
-            value, seen = measured
-            if best is None or (value < best if stronger_is_lower else value > best):
-                best = value
-            if seen and (best_seen is None or (value < best_seen[0] if stronger_is_lower else value > best_seen[0])):
-                best_seen = (value, analysis, frame)
-        entry: dict = {"seen": best_seen is not None, "frame": None, "measure": _round(best)}
-        if best_seen is not None:
-            _, analysis, frame = best_seen
+        run, best = _motion(action, ordered, base, limits)
+        entry: dict = {"seen": bool(run), "frame": None, "measure": _round(best), "frames": len(run)}
+        if run:
+            strongest = max(run, key=lambda i: abs(_strength(action, ordered[i][1], base, limits)[0]))
+            _, analysis = ordered[strongest]
             entry["frame"] = analysis.index
-            seen_at = (frame.captured_at, analysis.index)
-            evidence.append(seen_at)
+            evidence.append((ordered[run[0]][0].captured_at, analysis.index))
             if action in POSE_ACTIONS:
                 parallax, depth = _depth(action, analysis, base)
                 entry["parallax"], entry["depth"] = _round(parallax), _round(depth)
@@ -460,8 +520,39 @@ def _decide(
     if len(evidence) == len(actions) and any(b <= a for a, b in itertools.pairwise(evidence)):
         reasons.add(ACTIONS_OUT_OF_ORDER)
 
-    ordered = tuple(r for r in REASONS if r in reasons)
-    return LivenessResult(passed=not ordered, reasons=ordered, actions=report, frames=tuple(analyses))
+    light_report = None
+    if light is not None:
+        verdict = colour_light.check_light(
+            [
+                colour_light.LightFrame(f.rgb, f.colour, f.captured_at, a.mesh)
+                for f, a in zip(frames, analyses, strict=True)
+                if f.colour is not None
+            ],
+            light.colours,
+            light.step_ms,
+            max_lag_ms=limits.light_max_lag_ms,
+            min_correlation=limits.light_min_correlation,
+            min_gain=limits.light_min_gain,
+            ambient_brightness=limits.light_ambient_brightness,
+            max_background_share=limits.light_max_background_share,
+            min_shape_ratio=limits.light_min_shape_ratio,
+        )
+        light_report = {"outcome": verdict.outcome, **verdict.details}
+        if verdict.outcome == colour_light.MISMATCHED:
+            reasons.add(LIGHT_RESPONSE_MISMATCH)
+        elif verdict.outcome == colour_light.UNMEASURABLE:
+            review.add(LIGHT_UNMEASURABLE)
+
+    ordered_reasons = tuple(r for r in REASONS if r in reasons)
+    ordered_review = tuple(r for r in REVIEW_REASONS if r in review)
+    return LivenessResult(
+        passed=not ordered_reasons and not ordered_review,
+        reasons=ordered_reasons,
+        actions=report,
+        frames=tuple(analyses),
+        review=ordered_review,
+        light=light_report,
+    )
 
 
 def _depth(action: str, analysis: FrameAnalysis, base: _Baseline) -> tuple[float | None, float | None]:

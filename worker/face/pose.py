@@ -1,4 +1,4 @@
-"""Estimate head pose from 68 facial landmarks with a generic 3-D face model.
+"""Estimate head pose from landmarks in the 68-point layout (read off the face mesh) with a generic 3-D face model.
 
 Angles are in degrees, relative to the line of sight from the camera to the nose, in the image's
 own frame:
@@ -7,8 +7,8 @@ own frame:
 - pitch > 0: the nose points up (chin raised); pitch < 0 is a nod down.
 - roll > 0: the head is tilted clockwise as seen in the image (the eye on the image's right is lower).
 
-Front cameras often save selfies mirrored, so a liveness prompt should be judged by the direction
-on the screen the subject saw, or by the size of the change, not by the subject's own left/right.
+Check-in frames are the camera's own (never the mirrored selfie preview), so a subject's own left
+is the image's right.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# iBUG-68 indices: nose tip, chin, outer eye corners (image-left, image-right), mouth corners.
+# Indices in the 68-point layout: nose tip, chin, outer eye corners (image-left, image-right), mouth corners.
 LANDMARK_IDS = (30, 8, 36, 45, 48, 54)
 
 # Mean adult face in millimetres (the six matching points of the OpenFace 68-landmark mean shape,
@@ -49,7 +49,7 @@ class HeadPose:
 
 
 def head_pose(landmarks: np.ndarray, image_size: tuple[int, int]) -> HeadPose:
-    """Solve the head's rotation from 68 landmarks in an image of (height, width) pixels."""
+    """Solve the head's rotation from 68-layout landmarks in an image of (height, width) pixels."""
     import cv2
 
     height, width = image_size

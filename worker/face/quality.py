@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from worker.face.detect import FaceBox, detect_faces, landmarks68
+from worker.face.detect import FaceBox, find_faces
 from worker.face.pose import head_pose
 
 # Stable reason codes; clients map them to spoken or pictorial retake instructions.
@@ -39,8 +39,9 @@ class QualityLimits:
     # Mean grey level of the face box; the test portraits sit at 110-146.
     min_brightness: float = 40.0
     max_brightness: float = 225.0
-    # Gap between the face box and every image border, as a fraction of the box height: the
-    # HOG box stops at the brow and chin, so a box at the border means part of the face is missing.
+    # Gap between the face box and every image border, as a fraction of the box height: the box
+    # (placed as dlib's HOG box) stops at the brow and chin, so a box at the border means part of
+    # the face is missing.
     min_edge_margin: float = 0.05
 
 
@@ -58,19 +59,19 @@ def assess_enrolment_photo(rgb: np.ndarray, limits: QualityLimits = QualityLimit
     """Check one RGB photo against limits and report every reason it falls short."""
     import cv2
 
-    faces = detect_faces(rgb)
+    faces = find_faces(rgb)
     if not faces:
         return QualityReport(ok=False, reasons=(NO_FACE,), face=None)
     if len(faces) > 1:
         return QualityReport(ok=False, reasons=(MULTIPLE_FACES,), face=None)
 
-    face = faces[0]
+    face = faces[0].box
     height, width = rgb.shape[:2]
     # Float grey keeps the fractional levels a dark crop would lose to rounding, which would
     # otherwise show up as false edges once the contrast is normalised.
     crop = rgb[face.top : face.bottom, face.left : face.right].astype(np.float32)
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    pose = head_pose(landmarks68(rgb, face), (height, width))
+    pose = head_pose(faces[0].points68, (height, width))
     metrics = {
         "face_px": float(face.height),
         "sharpness": round(face_sharpness(grey), 1),

@@ -1,0 +1,31 @@
+"""Where benchmarks find face photos: a folder given on the command line, or the test suite's cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+# The suite fetches face_recognition 1.3.0's test photos here (tests/support/photos.py); a
+# checkout that ran the tests has them, an installed wheel is given a folder.
+SUITE_PHOTOS = Path(__file__).resolve().parents[1] / ".cache" / "test-photos"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def faces_dir(explicit: Path | None = None) -> Path:
+    """The folder to read faces from, or a usage error saying how to give one."""
+    if explicit is not None:
+        return explicit
+    if SUITE_PHOTOS.is_dir():
+        return SUITE_PHOTOS
+    raise click.UsageError(f"no face photos: pass --faces DIR (or run the test suite once to fill {SUITE_PHOTOS})")
+
+
+def photo(name: str, folder: Path | None = None) -> bytes:
+    """The bytes of one photo of the folder."""
+    return (faces_dir(folder) / name).read_bytes()
+
+
+def photos(folder: Path) -> list[Path]:
+    """Every image under folder (recursively), in a stable order."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
