@@ -14,6 +14,7 @@ from server.api.access import current_actor, settings, staff_only
 from server.models import StaffRole
 from server.schemas.visit import (
     ChecklistsSchema,
+    RosterEntrySchema,
     SyncResponseSchema,
     TeamStatSchema,
     TeamStatsQuerySchema,
@@ -27,7 +28,7 @@ from server.schemas.visit import (
     VisitSyncEditSchema,
     VisitSyncSchema,
 )
-from server.services import visits
+from server.services import visit_roster, visits
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Home visits by field workers")
 RECORDERS = (StaffRole.FIELD_WORKER,)
@@ -142,6 +143,16 @@ class Checklists(MethodView):
     def get(self):
         """The visit checklist's questions and answers, by version."""
         return {"versions": {str(k): v for k, v in visits.CHECKLIST_VERSIONS.items()}}
+
+
+@blp.route("/visits/roster")
+class Roster(MethodView):
+    @staff_only(*RECORDERS)
+    @blp.response(200, RosterEntrySchema(many=True))
+    def get(self):
+        """The people of your region a phone keeps for a round offline: masked ID, home position, enrolment
+        state, and covered, due or overdue now. The download is audited."""
+        return visit_roster.roster(db.session(), settings(), actor=current_actor())
 
 
 @blp.route("/visits/team-stats")

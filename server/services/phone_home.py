@@ -17,7 +17,7 @@ from server.services.audit import Actor
 HISTORY_LIMIT = 20
 
 
-def _period(session: Session, beneficiary: Beneficiary, today: date, zone) -> dict[str, Any]:
+def period_standing(session: Session, beneficiary: Beneficiary, today: date, zone) -> dict[str, Any]:
     """The period today falls in: the person's cycle, or the calendar quarter where none is configured."""
     cycle = cycles.cycle_for(session, beneficiary, today)
     if cycle is not None:
@@ -55,7 +55,7 @@ def home(session: Session, settings: Settings, *, actor: Actor) -> dict[str, Any
     """The device's person: covered until when or due by when, lockout, this phone's check-ins, notices."""
     beneficiary = session.get(Beneficiary, uuid.UUID(actor.beneficiary_id))
     zone = cycles.office_zone(settings)
-    period = _period(session, beneficiary, cycles.local_today(zone), zone)
+    period = period_standing(session, beneficiary, cycles.local_today(zone), zone)
     history = session.scalars(
         select(Checkin)
         .where(Checkin.beneficiary_id == beneficiary.id, Checkin.device_id == uuid.UUID(actor.id))
