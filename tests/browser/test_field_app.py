@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from geographiclib.geodesic import Geodesic
 from playwright.sync_api import Page, expect
@@ -23,6 +25,7 @@ from server.models import Visit, VisitFlag, VisitPhoto
 from tests.conftest import beneficiary_body, wait_for
 from tests.support.browser import screenshot
 from tests.support.cases import open_test_case
+from tests.support.phone_clips import CLICK_AT, write_genuine_clip
 from tests.support.photos import photo_bytes
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
@@ -285,3 +288,171 @@ def test_an_offline_round_of_three_visits_survives_a_reload_and_a_lost_sync_answ
     _screen(page, "login")
     assert page.evaluate("() => localStorage.getItem('fc.field.token')") is None
     assert page.evaluate("async () => (await indexedDB.databases()).length") == 0
+
+
+def _no_face_photo(tmp_path: Path) -> Path:
+    """A well-lit, sharp photo of a wall: no face in it."""
+    rng = np.random.default_rng(7)
+    wall = np.clip(rng.normal(170, 25, (480, 640, 3)), 0, 255).astype(np.uint8)
+    path = tmp_path / "wall.jpg"
+    path.write_bytes(cv2.imencode(".jpg", wall)[1].tobytes())
+    return path
+
+
+def _visit_online(page: Page, person: str, photo: Path) -> str:
+    """Record a visit with the network up: it is sent at once. Returns its client id."""
+    page.click(f'#people [data-id="{person}"]')
+    page.click("#start-visit")
+    _screen(page, "visit")
+    expect(page.locator("#gps")).to_have_attribute("data-fixes", "1")
+    _answer_checklist(page)
+    page.check('[data-question="outcome"] input[value="confirmed_present"]')
+    page.set_input_files("#photo-input", str(photo))
+    expect(page.locator("#thumbs img")).to_have_count(1)
+    page.click("#save")
+    _screen(page, "visit-detail")
+    expect(page.locator("#visit-state")).to_have_attribute("data-state", "synced", timeout=20_000)
+    return page.evaluate("() => new URLSearchParams(location.hash.split('?')[1]).get('cid')")
+
+
+def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_once(
+    app, api, world, live_url, phone_context, console_errors, tmp_path
+):
+    [person] = _people(api, world, 1)
+    context = phone_context(geolocation=_fix(15))
+    page = console_errors.watch(context.new_page())
+    photo = _photo_file(tmp_path, "obama.jpg")
+    page.goto(f"{live_url}/m/field.html")
+    _screen(page, "login")
+    page.click("#lang")
+    expect(page.locator("#brand")).to_have_text(BRAND["en"])
+    page.fill("#username", "worker_a")
+    page.fill("#password", "correct horse battery staple")
+    page.click("#login")
+    _screen(page, "home", timeout=30_000)
+
+    page.click(f'#people [data-id="{person}"]')
+    page.click("#start-visit")
+    _screen(page, "visit")
+    expect(page.locator("#gps")).to_have_attribute("data-fixes", "1")
+    screenshot(page, "field", "03-visit-form-en")
+    page.click("#cancel")
+    _screen(page, "person")
+    page.click("text=Back")
+    client_id = _visit_online(page, person, photo)
+    [visit] = _visits(app)
+    assert visit.client_id == client_id and _photo_count(app, visit.id) == 1
+
+    # Edited on the phone offline, while the same visit is changed from the office.
+    context.set_offline(True)
+    page.click("#edit")
+    _screen(page, "edit")
+    page.fill("#notes", "edited on the phone")
+    screenshot(page, "field", "10-edit-en")
+    page.click("#save")
+    expect(page.locator("#visit-state")).to_have_attribute("data-state", "edit_queued")
+    office = api.as_("worker_a").patch(
+        f"/api/v1/visits/{visit.id}", json={"based_on_version": 1, "notes": "edited at the office"}
+    )
+    assert office.status_code == 200 and office.json()["version"] == 2
+    context.set_offline(False)
+    expect(page.locator("#visit-state")).to_have_attribute("data-state", "conflict", timeout=20_000)
+    _both_languages(page, "11-visit-conflict")
+    page.click("#see-conflict")
+    _screen(page, "conflict")
+    expect(page.locator("#mine")).to_contain_text("edited on the phone")
+    expect(page.locator("#theirs")).to_contain_text("edited at the office")
+    _both_languages(page, "12-conflict")
+    page.click("#redo")
+    _screen(page, "edit")
+    expect(page.locator("#notes")).to_have_value("edited on the phone")
+    page.click("#save")
+    expect(page.locator("#visit-state")).to_have_attribute("data-state", "synced", timeout=20_000)
+    with app.app_context():
+        stored = db.session().get(Visit, visit.id)
+        assert (stored.version, stored.notes) == (3, "edited on the phone")
+
+    # Enrolment: a photo without a face is refused in words at once; a good one enrols.
+    page.goto(f"{live_url}/m/field.html#/person?id={person}")
+    _screen(page, "person")
+    _both_languages(page, "13-person-not-enrolled")
+    page.click("#enrol")
+    _screen(page, "enrol")
+    _both_languages(page, "14-enrol")
+    console_errors.expect("422 (UNPROCESSABLE ENTITY)")
+    page.set_input_files("#enrol-input", str(_no_face_photo(tmp_path)))
+    expect(page.locator('#verdict[data-kind="error"]')).to_contain_text("No face in the photo", timeout=20_000)
+    _both_languages(page, "15-enrol-no-face")
+    page.set_input_files("#enrol-input", str(photo))
+    expect(page.locator('#verdict[data-kind="ok"]')).to_contain_text("Face enrolled", timeout=60_000)
+    _both_languages(page, "16-enrol-enrolled")
+    assert api.as_("supervisor_a").get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled"
+
+    page.click("text=Back")
+    _screen(page, "person")
+    page.click("#activation")
+    _screen(page, "activation")
+    expect(page.locator("#qr")).to_be_visible()
+    page.wait_for_function("() => document.querySelector('#qr').naturalWidth > 0")
+    assert len(page.locator("#activation-code").inner_text().replace("-", "")) >= 8
+    _both_languages(page, "17-activation")
+
+
+def _tap_start_on_cue(page: Page) -> None:
+    """Tap "start" when the camera clip has played CLICK_AT seconds (the clip's actions are timed from it)."""
+    page.wait_for_function("() => document.querySelector('#preview')?.currentTime > 0", timeout=15_000)
+    page.evaluate(
+        """(at) => new Promise((resolve) => {
+            const video = document.querySelector('#preview');
+            const tick = () => {
+                if (video.currentTime >= at) { document.querySelector('#start').click(); resolve(); }
+                else requestAnimationFrame(tick);
+            };
+            tick();
+        })""",
+        CLICK_AT,
+    )
+
+
+def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_through_the_visit(
+    app, api, world, live_url, phone_context, console_errors, camera_clip, tmp_path
+):
+    [person] = _people(api, world, 1)
+    supervisor = api.as_("supervisor_a")
+    files = [("photos", (name, photo_bytes(name), "image/jpeg")) for name in ("obama.jpg", "obama2.jpg")]
+    assert supervisor.post(f"/api/v1/beneficiaries/{person}/photos", files=files).status_code == 202
+    wait_for(lambda: supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled")
+    # No service worker here: the test reads the challenge on its way to the page (routing cannot see
+    # requests a service worker passes through), and this test is about the capture, not offline.
+    context = phone_context(geolocation=_fix(10), service_workers="block")
+    page = console_errors.watch(context.new_page())
+
+    def learn_challenge(route) -> None:
+        response = route.fetch()
+        body = response.json()
+        assert body["mode"] == "assisted" and body["visit_id"]
+        body.setdefault("light", CONTRACT_LIGHT)
+        write_genuine_clip(camera_clip, body, "obama.jpg")
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/v1/checkin-challenges", learn_challenge)
+    page.goto(f"{live_url}/m/field.html")
+    page.fill("#username", "worker_a")
+    page.fill("#password", "correct horse battery staple")
+    page.click("#login")
+    _screen(page, "home", timeout=30_000)
+    _visit_online(page, person, _photo_file(tmp_path, "obama2.jpg"))
+    page.click("#assist")
+    _screen(page, "assist")
+    expect(page.locator("#assisted-label")).to_be_visible()
+    screenshot(page, "field", "18-assist-preview-zh")
+    _tap_start_on_cue(page)
+    expect(page.locator("#prompt[data-action]")).to_be_visible(timeout=10_000)
+    screenshot(page, "field", "19-assist-prompt-zh")
+    _screen(page, "assist-verified", timeout=90_000)
+    _both_languages(page, "20-assist-verified")
+
+    [visit] = _visits(app)
+    shown = supervisor.get(f"/api/v1/visits/{visit.id}").json()
+    assert [c["mode"] for c in shown["checkins"]] == ["assisted"]
+    assert shown["checkins"][0]["state"] == "verified" and shown["proof_of_life"] is True

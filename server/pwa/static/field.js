@@ -16,6 +16,17 @@ const langButton = document.getElementById("lang");
 export const FIX_EVERY_MS = 30000;
 export const POOR_FIX_M = 100;
 const OUTCOMES = ["confirmed_present", "absent", "moved_away", "deceased", "refused"];
+// The API's JSON comes with its keys sorted; the form asks in the order a visit goes (who is there, how
+// they live, what changed, free text last). Questions a later checklist adds follow in the API's order.
+const QUESTION_ORDER = [
+  "present", "living_conditions", "health", "household_members_changed", "income_changed",
+  "employment_changed", "vehicle_changed", "housing_changed", "changes_note",
+];
+
+function ordered(questions) {
+  const rank = (name) => (QUESTION_ORDER.includes(name) ? QUESTION_ORDER.indexOf(name) : QUESTION_ORDER.length);
+  return Object.entries(questions).sort(([a, qa], [b, qb]) => rank(a) - rank(b) || Boolean(qa.optional) - Boolean(qb.optional));
+}
 let redraw = null;
 let trace = null;
 let syncing = null;
@@ -47,9 +58,14 @@ function failure(error) {
 }
 
 // Reason codes in words; an unknown code is shown as it is rather than hidden.
+const joined = (items) => items.join(language() === "zh" ? "；" : "; ");
+
 function reasonWords(codes) {
-  return codes.map((code) => (t(`reason_${code}`) === `reason_${code}` ? code : t(`reason_${code}`))).join("；");
+  return joined(codes.map((code) => (t(`reason_${code}`) === `reason_${code}` ? code : t(`reason_${code}`))));
 }
+
+// A fix's time as the worker reads it on the day: 16:59.
+const clock = (iso) => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
 
 function errorList(errors) {
   return Object.values(errors || {}).flat();
@@ -321,7 +337,7 @@ async function visitScreen(params) {
   const gpsPanel = h("div", { id: "gps", "aria-live": "polite" });
   const problem = h("div", { id: "problem" });
   const form = h("form", { id: "visit-form", onsubmit: (e) => e.preventDefault() },
-    Object.entries(checklist.questions).map(([name, q]) => question(name, q)),
+    ordered(checklist.questions).map(([name, q]) => question(name, q)),
     outcomeField(),
     h("label", { class: "label", for: "notes" }, t("f_notes")),
     h("textarea", { id: "notes", class: "field", maxlength: "2000", rows: "3" }));
@@ -389,14 +405,14 @@ async function visitsScreen() {
 }
 
 function flagWords(flags) {
-  return (flags || []).map((f) => t(`flag_${f}`)).join("；");
+  return joined((flags || []).map((f) => t(`flag_${f}`)));
 }
 
 async function visitDetailScreen(params) {
   const visit = await store.getVisit(params.get("cid"));
   if (!visit) return go("#/visits");
   const photos = (await store.photosOf(visit.client_id)).length;
-  const fixes = visit.gps.map((f) => `${formatTime(f.fix_time)} ±${Math.round(f.accuracy_m)} m`);
+  const fixes = visit.gps.map((f) => `${clock(f.fix_time)} ±${Math.round(f.accuracy_m)} m`);
   show("visit-detail",
     h("h1", {}, visit.name),
     params.get("saved") && message(t("f_saved"), "ok", { id: "saved" }),
@@ -407,7 +423,7 @@ async function visitDetailScreen(params) {
     h("dl", { class: "facts" },
       h("dt", {}, t("f_outcome")), h("dd", {}, t(`outcome_${visit.outcome}`)),
       h("dt", {}, t("f_times")), h("dd", {}, `${formatTime(visit.started_at)} – ${formatTime(visit.ended_at)}`),
-      h("dt", {}, t("f_trace")), h("dd", {}, fixes.join("，")),
+      h("dt", {}, t("f_trace")), h("dd", { id: "trace" }, joined(fixes)),
       h("dt", {}, t("f_photos")), h("dd", {}, photos ? t("f_photos_waiting", { n: photos }) : t("f_photos_sent")),
       h("dt", {}, t("f_notes")), h("dd", {}, visit.notes || "—"),
       visit.version ? [h("dt", {}, t("f_version")), h("dd", {}, String(visit.version))] : null),
@@ -423,7 +439,7 @@ function editScreen(visit, basedOn, start) {
     checklist.questions = current.questions;
     const problem = h("div", { id: "problem" });
     const form = h("form", { id: "visit-form", onsubmit: (e) => e.preventDefault() },
-      Object.entries(checklist.questions).map(([name, q]) => question(name, q, start.checklist[name])),
+      ordered(checklist.questions).map(([name, q]) => question(name, q, start.checklist[name])),
       outcomeField(start.outcome),
       h("label", { class: "label", for: "notes" }, t("f_notes")),
       h("textarea", { id: "notes", class: "field", maxlength: "2000", rows: "3" }, start.notes || ""));
@@ -441,6 +457,8 @@ function editScreen(visit, basedOn, start) {
       form, problem,
       button(t("f_save_visit"), save, "big", { id: "save" }),
       back(`#/visit-detail?cid=${visit.client_id}`));
+    // What is typed here lives only in the form: the language stays put until it is saved or left.
+    document.body.classList.add("in-session");
   });
 }
 
@@ -450,13 +468,20 @@ async function editRoute(params) {
   return editScreen(visit, visit.version, visit);
 }
 
-function summary(title, v, id) {
+function answerWords(question, answer) {
+  if (typeof answer === "boolean") return t(answer ? "f_yes" : "f_no");
+  if (Array.isArray(answer)) return answer.map((a) => t(`opt_${a}`)).join("、");
+  return question?.type === "text" ? answer : t(`opt_${answer}`);
+}
+
+function summary(title, v, id, questions) {
+  const label = (name) => (questions[name] ? (language() === "zh" ? questions[name].label_zh : questions[name].label_en) : name);
   return h("article", { class: "notice", id },
     h("h2", {}, title),
-    h("p", {}, h("strong", {}, t("f_outcome"), "："), t(`outcome_${v.outcome}`)),
-    h("p", {}, h("strong", {}, t("f_notes"), "："), v.notes || "—"),
-    h("p", {}, h("strong", {}, t("f_answers"), "："),
-      Object.entries(v.checklist || {}).map(([k, a]) => `${k}=${Array.isArray(a) ? a.join("+") : a}`).join("，")));
+    h("p", {}, h("strong", {}, `${t("f_outcome")}: `), t(`outcome_${v.outcome}`)),
+    h("p", {}, h("strong", {}, `${t("f_notes")}: `), v.notes || "—"),
+    ordered(v.checklist || {}).map(([name, answer]) =>
+      h("p", { class: "sub" }, `${label(name)}: ${answerWords(questions[name], answer)}`)));
 }
 
 async function conflictScreen(params) {
@@ -469,6 +494,7 @@ async function conflictScreen(params) {
   } catch (error) {
     return show("conflict", message(failure(error), "error"), back(`#/visit-detail?cid=${visit.client_id}`));
   }
+  const questions = (await store.getMeta("checklist")).questions;
   const redo = () => editScreen({ ...visit, version: current.version }, current.version, visit.edit.changes);
   const keepTheirs = async () => {
     const { edit, ...rest } = visit;
@@ -478,8 +504,8 @@ async function conflictScreen(params) {
   show("conflict",
     h("h1", {}, t("f_conflict_title")),
     message(t("f_conflict_body", { mine: visit.edit.based_on_version, theirs: current.version }), "due"),
-    summary(t("f_conflict_mine"), visit.edit.changes, "mine"),
-    summary(t("f_conflict_theirs", { v: current.version }), current, "theirs"),
+    summary(t("f_conflict_mine"), visit.edit.changes, "mine", questions),
+    summary(t("f_conflict_theirs", { v: current.version }), current, "theirs", questions),
     button(t("f_redo"), redo, "big", { id: "redo" }),
     button(t("f_keep_theirs"), keepTheirs, "secondary", { id: "keep-theirs" }),
     back(`#/visit-detail?cid=${visit.client_id}`));
@@ -630,12 +656,13 @@ const ROUTES = {
 function render() {
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   if (path !== "/visit") stopTrace();
+  document.body.classList.remove("in-session");
   if (!api.token.get()) return loginScreen();
   return (ROUTES[path] || homeScreen)(new URLSearchParams(query));
 }
 
 langButton.addEventListener("click", () => {
-  if (trace) return;
+  if (document.body.classList.contains("in-session")) return;
   setLanguage(language() === "zh" ? "en" : "zh");
   if (redraw) redraw();
   else render();
