@@ -430,7 +430,7 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
     def learn_challenge(route) -> None:
         response = route.fetch()
         body = response.json()
-        assert body["mode"] == "assisted" and body["visit_id"]
+        assert body["mode"] == "assisted_staff" and body["visit_id"]
         body.setdefault("light", CONTRACT_LIGHT)
         write_genuine_clip(camera_clip, body, "obama.jpg")
         route.fulfill(response=response, json=body)
@@ -454,5 +454,5 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
 
     [visit] = _visits(app)
     shown = supervisor.get(f"/api/v1/visits/{visit.id}").json()
-    assert [c["mode"] for c in shown["checkins"]] == ["assisted"]
+    assert [c["mode"] for c in shown["checkins"]] == ["assisted_staff"]
     assert shown["checkins"][0]["state"] == "verified" and shown["proof_of_life"] is True

@@ -636,7 +636,9 @@ async function activationScreen(params) {
 }
 
 function assist(visit) {
-  assistedCheckin({ main, show, visit, done: () => go(`#/visit-detail?cid=${visit.client_id}`) });
+  assistedCheckin({
+    main, show, visit, keep: (draw) => { redraw = draw; }, done: () => go(`#/visit-detail?cid=${visit.client_id}`),
+  });
 }
 
 // Screens that show the network state are drawn again when it changes; a form being filled in never is.
@@ -664,8 +666,11 @@ function render() {
 langButton.addEventListener("click", () => {
   if (document.body.classList.contains("in-session")) return;
   setLanguage(language() === "zh" ? "en" : "zh");
-  if (redraw) redraw();
-  else render();
+  const again = redraw;
+  if (!again) return render();
+  again();
+  // A screen drawn by show() alone forgets how; it is still the same screen.
+  redraw ??= again;
 });
 
 async function boot() {
