@@ -237,7 +237,9 @@ async function freshChallenge() {
 }
 
 // The challenge is asked for before the camera opens (so the camera shows what follows it).
-async function startSession() {
+async function startSession(event) {
+  // An unsteady finger taps twice: one challenge, one camera.
+  if (event?.currentTarget) event.currentTarget.disabled = true;
   const challenge = await freshChallenge();
   if (!challenge) return;
   const video = h("video", { id: "preview", playsinline: true, muted: true, autoplay: true, "aria-label": t("video_label") });
@@ -300,6 +302,7 @@ function stageView(stage) {
 }
 
 async function runPrompts() {
+  if (!session || (session.abort && !session.abort.signal.aborted)) return;
   clearInterval(session.hintTimer);
   // A challenge is good for about two minutes: one that has waited long in the preview is replaced.
   if (new Date(session.challenge.expires_at) - Date.now() < 45000) {
