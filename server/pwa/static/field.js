@@ -580,18 +580,19 @@ async function enrolScreen(params, verdict) {
       return enrolScreen(params, await enrolmentOutcome(answer));
     } catch (error) {
       const errors = error instanceof api.ApiError ? error.body.errors || {} : {};
+      // Kept as functions, so the verdict reads right after a switch of language.
       const lines = Object.entries(errors).map(([field, codes]) => {
         const n = field.match(/^photos\.(\d+)$/);
-        return n ? t("f_enrol_photo_bad", { n: Number(n[1]) + 1, why: reasonWords(codes) }) : reasonWords(codes);
+        return () => (n ? t("f_enrol_photo_bad", { n: Number(n[1]) + 1, why: reasonWords(codes) }) : reasonWords(codes));
       });
-      return enrolScreen(params, { kind: "error", lines: lines.length ? lines : [failure(error)] });
+      return enrolScreen(params, { kind: "error", lines: lines.length ? lines : [() => failure(error)] });
     }
   };
   show("enrol",
     h("h1", {}, t("f_enrol_title", { name: person.name })),
     h("p", {}, t("f_enrol_help")),
     h("p", {}, t(`f_enrolment_${person.enrolment}`)),
-    verdict && h("div", { id: "verdict", "data-kind": verdict.kind }, verdict.lines.map((line) => message(line, verdict.kind))),
+    verdict && h("div", { id: "verdict", "data-kind": verdict.kind }, verdict.lines.map((line) => message(line(), verdict.kind))),
     h("label", { class: "choice" }, replace, h("span", {}, t("f_enrol_replace"))),
     h("label", { class: "btn btn-big file-label", for: "enrol-input" }, t("f_enrol_take")), input,
     back(`#/person?id=${person.id}`));
@@ -600,6 +601,9 @@ async function enrolScreen(params, verdict) {
 
 // The photos are checked at once (refusals come back as 422); the face template follows in the worker.
 async function enrolmentOutcome(answer) {
+  // Replacing an enrolled person's photos may become a proposal a second person approves: whatever else
+  // the API answers is shown in its own words.
+  if (!answer?.state) return { kind: "info", lines: [() => answer?.message || t("f_enrol_sent")] };
   let state = answer;
   for (let i = 0; i < 40 && state.state === "processing"; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -608,8 +612,8 @@ async function enrolmentOutcome(answer) {
   const people = await store.getMeta("people");
   await store.setMeta("people", people.map((p) => (p.id === state.beneficiary_id ? { ...p, enrolment: state.state } : p)));
   const kind = state.state === "enrolled" ? "ok" : state.state === "failed" ? "error" : "info";
-  const failed = state.photos.filter((p) => p.failure_reason).map((p) => reasonWords([p.failure_reason]));
-  return { kind, lines: [t(`f_enrolment_${state.state}`), ...failed] };
+  const failed = (state.photos || []).filter((p) => p.failure_reason).map((p) => () => reasonWords([p.failure_reason]));
+  return { kind, lines: [() => t(`f_enrolment_${state.state}`), ...failed] };
 }
 
 async function activationScreen(params) {
@@ -628,7 +632,8 @@ async function activationScreen(params) {
   const draw = () => show("activation",
     h("h1", {}, t("f_activation_title", { name: person.name })),
     h("img", { class: "qr", id: "qr", src: qr, alt: t("f_qr_alt") }),
-    h("p", { class: "code-big", id: "activation-code" }, issued.activation_code),
+    // In groups of four, as people read a code aloud or type it.
+    h("p", { class: "code-big", id: "activation-code" }, issued.activation_code.match(/.{1,4}/g).join(" ")),
     message(t("f_activation_help", { time: formatTime(issued.expires_at) })),
     back(`#/person?id=${person.id}`));
   draw();
