@@ -77,10 +77,19 @@ function loginScreen(problem) {
   const user = h("input", { id: "username", class: "field", name: "username", autocomplete: "username", autocapitalize: "none" });
   const pass = h("input", { id: "password", class: "field", name: "password", type: "password", autocomplete: "current-password" });
   const submit = async () => {
+    const username = user.value.trim();
+    const before = await store.getMeta("user");
+    // A session that ran out leaves the round on the phone: only the same worker may pick it up, and a
+    // colleague may not log in over visits that are still to be sent under the first worker's name.
+    if (before && before.username !== username) {
+      const count = await waitingCount();
+      if (count) return loginScreen(t("f_other_worker", { name: before.username, n: count }));
+      await store.wipe();
+    }
     try {
-      const issued = (await api.login(user.value.trim(), pass.value)).body;
+      const issued = (await api.login(username, pass.value)).body;
       api.token.set(issued.access_token);
-      await store.setMeta("user", { username: user.value.trim(), expires_at: issued.expires_at });
+      await store.setMeta("user", { username, expires_at: issued.expires_at });
       go("#/prepare");
     } catch (error) {
       loginScreen(error instanceof api.ApiError && error.status === 401 ? t("f_login_failed") : failure(error));
