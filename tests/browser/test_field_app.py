@@ -129,9 +129,9 @@ def _record_visit(page: Page, context, person: str, fixes: list[dict], photo: Pa
         screenshot(page, "field", f"{photograph}-visit-form-zh")
     page.click("#save")
     _screen(page, "visit-detail")
-    page.click("text=返回")
+    page.click(".back")
     _screen(page, "visits")
-    page.click("text=返回")
+    page.click(".back")
     _screen(page, "home")
 
 
@@ -235,6 +235,14 @@ def test_an_offline_round_of_three_visits_survives_a_reload_and_a_lost_sync_answ
     page.reload()
     _screen(page, "home")
     expect(page.locator("#waiting")).to_have_attribute("data-count", "3")
+    _both_languages(page, "07-home-offline-waiting")
+    # Logging out now would lose the round: the app says so first.
+    page.click("#logout")
+    _screen(page, "logout")
+    expect(page.locator("#logout-anyway")).to_be_visible()
+    _both_languages(page, "07-logout-unsynced")
+    page.click("text=返回")
+    _screen(page, "home")
     page.click("#to-visits")
     expect(page.locator('#visit-list [data-state="queued"]')).to_have_count(3)
     _both_languages(page, "07-visits-queued-offline")
@@ -318,7 +326,7 @@ def _visit_online(page: Page, person: str, photo: Path) -> str:
 def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_once(
     app, api, world, live_url, phone_context, console_errors, tmp_path
 ):
-    [person] = _people(api, world, 1)
+    person, mover = _people(api, world, 2)
     context = phone_context(geolocation=_fix(15))
     page = console_errors.watch(context.new_page())
     photo = _photo_file(tmp_path, "obama.jpg")
@@ -331,6 +339,25 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     page.click("#login")
     _screen(page, "home", timeout=30_000)
 
+    # Someone moved to another township after the download: their visit comes back refused, in words.
+    admin = api.as_("admin")
+    etag = admin.get(f"/api/v1/beneficiaries/{mover}").headers["ETag"]
+    moved = admin.patch(
+        f"/api/v1/beneficiaries/{mover}", json={"village_code": world["village_b"]}, headers={"If-Match": etag}
+    )
+    assert moved.status_code == 200, moved.text
+    context.set_offline(True)
+    _record_visit(page, context, mover, [_fix(5)], photo)
+    context.set_offline(False)
+    page.click("#to-visits")
+    expect(page.locator('#visit-list [data-state="rejected"]')).to_have_count(1, timeout=20_000)
+    page.click("#sync")
+    _screen(page, "sync-result")
+    expect(page.locator('#results [data-status="rejected"]')).to_contain_text("Outside your area")
+    _both_languages(page, "08-sync-result-rejected")
+    page.goto(f"{live_url}/m/field.html#/home")
+    _screen(page, "home")
+
     page.click(f'#people [data-id="{person}"]')
     page.click("#start-visit")
     _screen(page, "visit")
@@ -340,8 +367,8 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     _screen(page, "person")
     page.click("text=Back")
     client_id = _visit_online(page, person, photo)
-    [visit] = _visits(app)
-    assert visit.client_id == client_id and _photo_count(app, visit.id) == 1
+    [visit] = [v for v in _visits(app) if v.client_id == client_id]
+    assert _photo_count(app, visit.id) == 1
 
     # Edited on the phone offline, while the same visit is changed from the office.
     context.set_offline(True)

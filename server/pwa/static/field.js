@@ -523,8 +523,14 @@ async function conflictScreen(params) {
 
 // --- sync ----------------------------------------------------------------------------------------
 
+// One sync at a time; the last run's results are kept, so what an automatic sync answered can be read later.
 async function runSync() {
-  syncing ??= syncAll().finally(() => { syncing = null; });
+  syncing ??= syncAll()
+    .then(async (outcome) => {
+      if (outcome.results.length) await store.setMeta("last_sync", { at: new Date().toISOString(), results: outcome.results });
+      return outcome;
+    })
+    .finally(() => { syncing = null; });
   return syncing;
 }
 
@@ -549,13 +555,16 @@ async function syncScreen() {
     return show("sync-result", message(t("f_sync_failed"), "error", { id: "sync-failed" }),
       button(t("try_again"), syncScreen, "big", { id: "sync-again" }), back());
   }
+  const last = outcome.results.length ? null : await store.getMeta("last_sync");
+  const results = last ? last.results : outcome.results;
   const draw = async () => {
     const count = await waitingCount();
     show("sync-result",
       h("h1", {}, t("f_sync_done")),
+      last && h("p", { class: "when" }, t("f_last_sync", { time: formatTime(last.at) })),
       message(t("f_waiting", { n: count }), count ? "due" : "ok", { id: "waiting", "data-count": String(count) }),
-      outcome.results.length
-        ? h("ul", { class: "list", id: "results" }, outcome.results.map((r) => h("li", { class: `row result-${r.status}`, "data-status": r.status, "data-cid": r.client_id },
+      results.length
+        ? h("ul", { class: "list", id: "results" }, results.map((r) => h("li", { class: `row result-${r.status}`, "data-status": r.status, "data-cid": r.client_id },
           h("span", {}, r.name),
           h("strong", {}, t(`f_result_${r.status}`)),
           r.status === "rejected" && !errorList(r.errors).includes("stale_version") ? h("span", { class: "why" }, reasonWords(errorList(r.errors))) : null,
