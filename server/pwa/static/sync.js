@@ -7,8 +7,11 @@ import * as store from "./store.js";
 export const BATCH = 20;
 const SENDABLE = new Set(["queued", "edit_queued"]);
 
+// What still has to reach the server: visits and edits not sent, conflicts to redo, photos of sent
+// visits. A refused visit is not counted: sending it again would be refused again.
 export function waiting(visits, photoCounts) {
-  return visits.filter((v) => SENDABLE.has(v.state) || v.state === "conflict" || (photoCounts[v.client_id] || 0) > 0).length;
+  const photosLeft = (v) => v.state === "synced" && (photoCounts[v.client_id] || 0) > 0;
+  return visits.filter((v) => SENDABLE.has(v.state) || v.state === "conflict" || photosLeft(v)).length;
 }
 
 function item(visit) {
