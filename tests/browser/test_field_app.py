@@ -449,6 +449,10 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
     files = [("photos", (name, photo_bytes(name), "image/jpeg")) for name in ("obama.jpg", "obama2.jpg")]
     assert supervisor.post(f"/api/v1/beneficiaries/{person}/photos", files=files).status_code == 202
     wait_for(lambda: supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled")
+    today = date.today()
+    quarter = {"region_code": world["village_a"], "opens_on": (today - timedelta(days=10)).isoformat()}
+    quarter["deadline"] = (today + timedelta(days=60)).isoformat()
+    assert supervisor.post("/api/v1/cycles", json=quarter).status_code == 201
     # No service worker here: the test reads the challenge on its way to the page (routing cannot see
     # requests a service worker passes through), and this test is about the capture, not offline.
     context = phone_context(geolocation=_fix(10), service_workers="block")
@@ -483,3 +487,10 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
     shown = supervisor.get(f"/api/v1/visits/{visit.id}").json()
     assert [c["mode"] for c in shown["checkins"]] == ["assisted_staff"]
     assert shown["checkins"][0]["state"] == "verified" and shown["proof_of_life"] is True
+    [cycle] = supervisor.get(f"/api/v1/beneficiaries/{person}/cycles").json()
+    assert cycle["satisfied"] and "visit" in cycle["satisfied_by"]
+    # Downloaded again, the person shows as checked in for this period.
+    page.click("#assist-done")
+    page.goto(f"{live_url}/m/field.html#/prepare")
+    _screen(page, "home")
+    expect(page.locator(f'#people [data-id="{person}"] .badge-covered')).to_be_visible()
