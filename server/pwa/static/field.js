@@ -424,7 +424,8 @@ async function visitDetailScreen(params) {
   const fixes = visit.gps.map((f) => `${clock(f.fix_time)} ±${Math.round(f.accuracy_m)} m`);
   show("visit-detail",
     h("h1", {}, visit.name),
-    params.get("saved") && message(t("f_saved"), "ok", { id: "saved" }),
+    // "Saved on the phone" only while it is still only there.
+    params.get("saved") && ["queued", "edit_queued"].includes(visit.state) && message(t("f_saved"), "ok", { id: "saved" }),
     h("p", { class: `badge badge-${visit.state}`, id: "visit-state", "data-state": visit.state }, stateWords(visit)),
     visit.state === "rejected" && message(reasonWords(errorList(visit.result?.errors)), "error", { id: "reasons" }),
     visit.flags?.length ? message(t("f_flagged", { flags: flagWords(visit.flags) }), "due", { id: "flags" }) : null,
