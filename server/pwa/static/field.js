@@ -252,7 +252,7 @@ function outcomeField(value) {
 function readForm(form, questions) {
   const answers = {};
   const missing = [];
-  for (const [name, q] of Object.entries(questions)) {
+  for (const [name, q] of ordered(questions)) {
     if (q.type === "choices") {
       const picked = [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
       if (picked.length) answers[name] = picked;
@@ -263,9 +263,12 @@ function readForm(form, questions) {
       const picked = form.querySelector(`input[name="${name}"]:checked`)?.value;
       if (picked !== undefined) answers[name] = q.type === "bool" ? picked === "true" : picked;
     }
-    if (!(name in answers) && !q.optional) missing.push(language() === "zh" ? q.label_zh : q.label_en);
+    const unanswered = !(name in answers) && !q.optional;
+    form.querySelector(`[data-question="${name}"]`).classList.toggle("missing", unanswered);
+    if (unanswered) missing.push(language() === "zh" ? q.label_zh : q.label_en);
   }
   const outcome = form.querySelector('input[name="outcome"]:checked')?.value;
+  form.querySelector('[data-question="outcome"]').classList.toggle("missing", !outcome);
   if (!outcome) missing.push(t("f_outcome"));
   return { answers, outcome, notes: form.querySelector("#notes").value.trim() || null, missing };
 }
