@@ -15,6 +15,7 @@ from server.api.errors import answers, reason_codes
 from server.models import StaffRole
 from server.schemas.visit import (
     ChecklistsSchema,
+    RosterEntrySchema,
     SyncResponseSchema,
     TeamStatSchema,
     TeamStatsQuerySchema,
@@ -28,7 +29,7 @@ from server.schemas.visit import (
     VisitSyncEditSchema,
     VisitSyncSchema,
 )
-from server.services import visits
+from server.services import visit_roster, visits
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Home visits by field workers")
 RECORDERS = (StaffRole.FIELD_WORKER,)
@@ -128,6 +129,17 @@ class Checklists(MethodView):
     def get(self):
         """The visit checklist's questions and answers, by version."""
         return {"versions": {str(k): v for k, v in visits.CHECKLIST_VERSIONS.items()}}
+
+
+@blp.route("/visits/roster")
+class Roster(MethodView):
+    @staff_only(*RECORDERS)
+    @db.transaction
+    @blp.response(200, RosterEntrySchema(many=True))
+    def get(self):
+        """The people of your region a phone keeps for a round offline: masked ID, home position, enrolment
+        state, and covered, due or overdue now. The download is audited."""
+        return visit_roster.roster(ctx(), actor=current_actor())
 
 
 @blp.route("/visits/team-stats")

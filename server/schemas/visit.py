@@ -189,3 +189,19 @@ class ChecklistsSchema(Schema):
     versions = fields.Dict(
         keys=fields.String(), values=fields.Dict(), required=True, metadata={"description": "Questions by version"}
     )
+
+
+class RosterEntrySchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    village_code = fields.String(required=True)
+    household_code = fields.String(allow_none=True)
+    id_number_masked = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "active or suspended"})
+    home_lat = fields.Float(allow_none=True)
+    home_lon = fields.Float(allow_none=True)
+    enrolment = fields.String(required=True, metadata={"description": "not_enrolled, processing, enrolled or failed"})
+    standing = fields.String(
+        required=True, metadata={"description": "covered, due or overdue in the period today falls in"}
+    )
+    due_by = fields.Date(required=True, metadata={"description": "The period's deadline"})

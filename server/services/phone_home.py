@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import exists, literal, select
@@ -16,7 +16,7 @@ from server.services.audit import Actor
 HISTORY_LIMIT = 20
 
 
-def _period(ctx: Ctx, beneficiary: Beneficiary, today: date, zone) -> dict[str, Any]:
+def period_standing(ctx: Ctx, *, beneficiary: Beneficiary, today: date, zone: tzinfo) -> dict[str, Any]:
     """The period today falls in: the person's cycle, or the calendar quarter where none is configured."""
     session = ctx.session
     cycle = cycles.cycle_for(ctx, beneficiary=beneficiary, on_date=today)
@@ -56,7 +56,7 @@ def home(ctx: Ctx, *, actor: Actor) -> dict[str, Any]:
     session = ctx.session
     beneficiary = session.get(Beneficiary, uuid.UUID(actor.beneficiary_id))
     zone = cycles.office_zone(ctx.settings)
-    period = _period(ctx, beneficiary, cycles.local_today(zone), zone)
+    period = period_standing(ctx, beneficiary=beneficiary, today=cycles.local_today(zone), zone=zone)
     history = session.scalars(
         select(Checkin)
         .where(Checkin.beneficiary_id == beneficiary.id, Checkin.device_id == uuid.UUID(actor.id))

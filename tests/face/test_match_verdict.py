@@ -44,7 +44,7 @@ def _cohort(centre: np.ndarray, spreads: np.ndarray, seed: int) -> list[np.ndarr
 
 
 def test_without_a_cohort_the_raw_distance_decides(session_frames, enrolled):
-    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, mirrored=False, template_ids=["t1", "t2"])
+    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, light=None, template_ids=["t1", "t2"])
     assert outcome.state == CheckinState.VERIFIED
     assert outcome.scores["cohort"] == 0 and "t_norm" not in outcome.scores
     assert outcome.scores["distance"] <= SETTINGS.face.accept_without_cohort
@@ -54,7 +54,7 @@ def test_without_a_cohort_the_raw_distance_decides(session_frames, enrolled):
 
 def test_a_cohort_of_strangers_far_away_normalises_the_score(session_frames, enrolled):
     cohort = _cohort(_template("biden.jpg"), np.full(25, 0.6), seed=1)
-    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, mirrored=False, cohort=cohort)
+    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, light=None, cohort=cohort)
     assert outcome.state == CheckinState.VERIFIED
     assert outcome.scores["cohort"] == 25 and outcome.scores["t_norm"] <= SETTINGS.face.norm_accept
 
@@ -63,6 +63,6 @@ def test_when_the_cohort_comes_as_close_as_the_enrolment_a_person_decides(sessio
     # A county where several people look as alike as the enrolment (relatives): the same raw
     # distance no longer stands out from the cohort.
     cohort = _cohort(enrolled[0], np.linspace(0.1, 0.9, 25), seed=2)
-    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, mirrored=False, cohort=cohort)
+    outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, light=None, cohort=cohort)
     assert outcome.state == CheckinState.REVIEW and outcome.reasons == ["face_uncertain"]
     assert outcome.scores["t_norm"] > SETTINGS.face.norm_accept

@@ -67,3 +67,21 @@ export function pictureHint(video, canvas) {
   if (Math.abs(sumX / skin - PROBE_W / 2) > PROBE_W * 0.18) return "side";
   return "ok";
 }
+
+// A photo from the phone's camera app (a file input with `capture`), shrunk on the phone before it is
+// stored or sent: the field worker's upload is the evening's weak signal.
+export const PHOTO_LONG_SIDE = 1280;
+export const PHOTO_QUALITY = 0.8;
+
+export async function compressPhoto(file) {
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  const scale = Math.min(1, PHOTO_LONG_SIDE / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("no photo"))), "image/jpeg", PHOTO_QUALITY),
+  );
+}

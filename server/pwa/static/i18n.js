@@ -2,9 +2,12 @@
 let catalogue = { zh: {}, en: {} };
 let lang = localStorage.getItem("fc.lang") || "zh";
 
-export async function loadMessages() {
-  const response = await fetch("messages.json");
-  catalogue = await response.json();
+// The phone app's catalogue, plus any an app adds on top (the field app's own words).
+export async function loadMessages(...extra) {
+  for (const url of ["messages.json", ...extra]) {
+    const more = await (await fetch(url)).json();
+    catalogue = { zh: { ...catalogue.zh, ...more.zh }, en: { ...catalogue.en, ...more.en } };
+  }
 }
 
 export function language() {

@@ -1,9 +1,13 @@
-// Keeps the app shell so the app opens on a bad network. API calls are never touched: they go to the
-// server as they are (a check-in must never be answered from a cache).
-const CACHE = "fieldcheck-shell-v1";
+// Keeps the shell of both apps (the person's check-in, the field worker's visits) so they open on a bad
+// network. API calls are never touched: they go to the server as they are (a check-in must never be
+// answered from a cache).
+const CACHE = "fieldcheck-shell-v2";
 const SHELL = [
   "/m/", "/m/style.css", "/m/app.js", "/m/api.js", "/m/camera.js", "/m/checkin.js", "/m/i18n.js",
   "/m/icons.js", "/m/speech.js", "/m/dom.js", "/m/messages.json", "/m/manifest.webmanifest", "/m/icon.svg",
+  // The field worker's app: the same shell, its own page and modules.
+  "/m/field.html", "/m/field.js", "/m/field-messages.json", "/m/store.js", "/m/sync.js", "/m/assist.js",
+  "/m/vendor/idb/index.js", "/m/field.webmanifest",
 ];
 
 self.addEventListener("install", (event) => {
