@@ -28,8 +28,8 @@ import requests
 # The app's timeline (server/pwa/static/checkin.js), in seconds from the tap on "start".
 HOLD_S = 1.5
 HOLD_FRAMES_AT = (0.6, 1.2)
-ACTION_S = 4.0
-ACTION_FRAMES_AT = (2.0, 3.0)
+ACTION_S = 5.0
+ACTION_FRAMES_AT = (2.0, 2.7, 3.4, 4.6)
 COLOUR_FRAMES_AT = (0.36, 0.72)  # shares of a colour step
 # Frames as the app sends them (camera.js): longer side 480 px, JPEG quality 70.
 FRAME_LONG_SIDE = 480

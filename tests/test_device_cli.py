@@ -8,7 +8,7 @@ import cv2
 import pytest
 from sqlalchemy import select
 
-from server import db
+from server import db, device
 from server.models import Checkin, CheckinChallenge, CheckinFrame
 from tests.support.checkins import enrolled_person
 from tests.support.cli import invoke
@@ -35,7 +35,8 @@ def test_a_recorded_photo_goes_through_the_protocol_and_is_rejected(app, api, wo
 
     result = invoke(app, "device", "checkin", "--server", live_url, "--code", code, "--video", str(video), "--agree")
     assert result.exit_code == 1, result.output
-    assert "rejected: 没有看到要求的动作" in result.output
+    # The phone hears only that it was not confirmed; the reason is for staff.
+    assert "rejected: 未能确认身份" in result.output
 
     with app.app_context():
         session = db.session()
@@ -43,8 +44,13 @@ def test_a_recorded_photo_goes_through_the_protocol_and_is_rejected(app, api, wo
         frames = session.scalars(select(CheckinFrame).where(CheckinFrame.checkin_id == checkin.id)).all()
         actions = session.get(CheckinChallenge, checkin.challenge_id).actions
         tags = [f.action for f in sorted(frames, key=lambda f: f.position)]
-    # Two frames holding still, then two per prompted action, in the challenge's order.
-    assert tags == [None, None, *[a for a in actions for _ in (1, 2)]]
+    # One picture played to the camera: refused before any face work.
+    assert checkin.reasons == ["static_frames"]
+    # Two frames holding still, then the app's frames per prompted action, in the challenge's order.
+    prompted = [None, None, *[a for a in actions for _ in device.ACTION_FRAMES_AT]]
+    assert tags[: len(prompted)] == prompted
+    # Then the colour phase, untagged by action.
+    assert set(tags[len(prompted) :]) == {None} and len(tags) > len(prompted)
 
 
 @pytest.mark.usefixtures("celery_worker")

@@ -40,10 +40,10 @@ from worker.face.light import light_sequence
 VERIFY_TASK = "fieldcheck.verify_checkin"
 
 PROMPTS = {
-    "blink": ("请眨眨眼", "Please blink"),
-    "turn_left": ("请慢慢向左转头", "Slowly turn your head to the left"),
-    "turn_right": ("请慢慢向右转头", "Slowly turn your head to the right"),
-    "open_mouth": ("请张开嘴", "Please open your mouth"),
+    "blink": ("请闭上眼睛，再睁开", "Close your eyes, then open them"),
+    "turn_left": ("请慢慢向左转头，再转回来", "Slowly turn your head to the left, then back"),
+    "turn_right": ("请慢慢向右转头，再转回来", "Slowly turn your head to the right, then back"),
+    "open_mouth": ("请张开嘴，再合上", "Open your mouth, then close it"),
     "nod": ("请慢慢点头", "Slowly nod your head"),
 }
 

@@ -1,9 +1,9 @@
 """Camera clips for the phone app's browser tests: what the fake camera shows while the app prompts.
 
 The app's timeline is fixed from the moment the person taps "start" (server/pwa/static/checkin.js:
-a 1.5 s hold, 4 s per action with frames at 2 and 3 s, then the colour steps). A test taps "start"
-when the clip has played CLICK_AT seconds, so the clip can show each action during its prompt: the
-person performs it a second into the window and holds it to the window's end.
+a 1.5 s hold, 5 s per action with frames at 2, 2.7, 3.4 and 4.6 s, then the colour steps). A test
+taps "start" when the clip has played CLICK_AT seconds, so the clip can show each action during its
+prompt: the person performs it a second into the window, holds it and comes back before the last frame.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from tests.support.browser import write_y4m
@@ -20,9 +21,10 @@ from worker.face import synthetic
 FPS = 10
 CLICK_AT = 2.0
 HOLD_S = 1.5
-ACTION_S = 4.0
-# The person starts moving a second after the prompt appears and holds the pose until the next one.
-ACTION_FROM_S, ACTION_UNTIL_S = 1.0, 3.9
+ACTION_S = 5.0
+# The person starts moving a second after the prompt appears, holds the pose for three seconds and
+# comes back, as the prompt asks.
+ACTION_FROM_S, ACTION_UNTIL_S = 1.0, 4.0
 # A face reflects the screen at once; the camera shows it a little later.
 LIGHT_LAG_S = 0.1
 TAIL_S = 3.0
@@ -47,11 +49,23 @@ def _timeline(challenge: dict) -> tuple[list[tuple[float, float, str]], float]:
     return segments, t1 + len(colours) * step + TAIL_S
 
 
+def _hand_held(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The frame as a phone held in a hand films it: a drift of a pixel or two, and sensor noise."""
+    dx, dy = rng.normal(0, 1.2, size=2)
+    shifted = cv2.warpAffine(
+        frame, np.float32([[1, 0, dx], [0, 1, dy]]), (frame.shape[1], frame.shape[0]), borderMode=cv2.BORDER_REFLECT
+    )
+    noise = rng.integers(-3, 4, size=frame.shape, dtype=np.int16)
+    return np.clip(shifted.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
 def _genuine_frames(challenge: dict, photo: str, seed: int) -> Iterator[np.ndarray]:
     actions = [a["action"] for a in challenge["actions"]]
     states = decoded(genuine_session(photo, actions, seed=seed))
     neutral = states[:2]
-    performed = {action: (states[2 + 2 * k], states[3 + 2 * k]) for k, action in enumerate(actions)}
+    # The generator's frames: the neutral ones, then per action its steps (part-way, full, full, back).
+    first, per = synthetic.NEUTRAL_FRAMES, len(synthetic.ACTION_STEPS)
+    performed = {action: (states[first + per * k], states[first + per * k + 1]) for k, action in enumerate(actions)}
     segments, length = _timeline(challenge)
     rng = np.random.default_rng(seed)
     lit: dict[tuple[str, int], np.ndarray] = {}
@@ -68,9 +82,7 @@ def _genuine_frames(challenge: dict, photo: str, seed: int) -> Iterator[np.ndarr
                 else:
                     # Part of the way first, then the full movement.
                     frame = performed[what][0 if t < start + 0.4 else 1]
-        # Sensor noise: no two frames of a live camera are the same bytes.
-        noise = rng.integers(-2, 3, size=frame.shape, dtype=np.int16)
-        yield np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        yield _hand_held(frame, rng)
 
 
 def write_genuine_clip(path: Path, challenge: dict, photo: str, *, seed: int = 0) -> Path:

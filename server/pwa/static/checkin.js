@@ -6,8 +6,10 @@ import { captureFrame } from "./camera.js";
 
 export const HOLD_MS = 1500;
 export const HOLD_FRAMES_AT = [600, 1200];
-export const ACTION_MS = 4000;
-export const ACTION_FRAMES_AT = [2000, 3000];
+// The worker counts an action only as motion: beyond its limit in consecutive frames of the prompt,
+// and back at rest after it. Three frames while the person holds it, one once they are back.
+export const ACTION_MS = 5000;
+export const ACTION_FRAMES_AT = [2000, 2700, 3400, 4600];
 // Colour phase: skip the camera's latency at the start of each step (the contract's ~200 ms).
 const COLOUR_FRAMES_AT = [0.36, 0.72];
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 8000, 8000];
