@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server import api, db
+from server import api, db, web
 from server.config import Settings
 from server.crypto import DataCipher
 from storage import open_store
@@ -12,7 +12,7 @@ from worker import celery_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the API app; the same app backs the Celery worker and the CLI."""
+    """Build the app (API and console); the same app backs the Celery worker and the CLI."""
     settings = settings or Settings.from_env()
     app = Flask("fieldcheck", instance_path=str(settings.instance_path))
     app.config["FIELDCHECK"] = settings
@@ -24,5 +24,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["fieldcheck.store"] = open_store(settings.storage_url)
     db.init_app(app)
     api.init_app(app)
+    web.init_app(app)
     celery_app.init_app(app)
     return app

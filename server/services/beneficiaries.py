@@ -48,6 +48,18 @@ def get_beneficiary(session: Session, *, actor: Actor, beneficiary_id: uuid.UUID
     return beneficiary
 
 
+def record_view(session: Session, *, actor: Actor, beneficiary: Beneficiary) -> None:
+    """Record that the actor saw this person's contact details; the caller commits."""
+    record(
+        session,
+        actor=actor,
+        action="beneficiary.viewed",
+        object_type="beneficiary",
+        object_id=beneficiary.id,
+        region_code=beneficiary.village_code,
+    )
+
+
 def _check_village(session: Session, actor: Actor, village_code: str) -> None:
     region = session.get(Region, village_code)
     if region is None or region.level != RegionLevel.VILLAGE or not within(actor.region_code, village_code):

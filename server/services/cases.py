@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.db import fetch_page
@@ -18,6 +18,7 @@ from server.services.regions import in_scope
 
 # Peers promise a human look within three working days.
 REVIEW_WORKING_DAYS = 3
+UNDECIDED_STATES = (CaseState.OPEN, CaseState.EXTENDED)
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -76,17 +77,18 @@ class CaseFilters:
     assigned_to: uuid.UUID | None = None
     region: str | None = None
     due_before: date | None = None
+    # Open or extended: what still needs a decision (the queue's default view).
+    undecided: bool = False
 
 
-def list_cases(
-    session: Session, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
-) -> tuple[list[ReviewCase], int]:
-    """A page of the actor's queue, soonest due first, and the total."""
-    query = select(ReviewCase).where(in_scope(ReviewCase.region_code, actor.region_code))
+def _filtered(query: Select, actor: Actor, filters: CaseFilters) -> Select:
+    query = query.where(in_scope(ReviewCase.region_code, actor.region_code))
     if filters.kind:
         query = query.where(ReviewCase.kind == filters.kind)
     if filters.state:
         query = query.where(ReviewCase.state == filters.state)
+    if filters.undecided:
+        query = query.where(ReviewCase.state.in_(UNDECIDED_STATES))
     if filters.beneficiary_id:
         query = query.where(ReviewCase.beneficiary_id == filters.beneficiary_id)
     if filters.assigned_to:
@@ -95,9 +97,26 @@ def list_cases(
         query = query.where(in_scope(ReviewCase.region_code, filters.region))
     if filters.due_before:
         query = query.where(ReviewCase.due_on <= filters.due_before)
+    return query
+
+
+def list_cases(
+    session: Session, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
+) -> tuple[list[ReviewCase], int]:
+    """A page of the actor's queue, soonest due first, and the total."""
     return fetch_page(
-        session, query, order_by=(ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id), offset=offset, limit=limit
+        session,
+        _filtered(select(ReviewCase), actor, filters),
+        order_by=(ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id),
+        offset=offset,
+        limit=limit,
     )
+
+
+def count_by_kind(session: Session, *, actor: Actor, filters: CaseFilters) -> dict[str, int]:
+    """How many of the actor's cases match the filters (all kinds, whatever filters.kind says), per kind."""
+    query = _filtered(select(ReviewCase.kind, func.count()), actor, replace(filters, kind=None))
+    return {kind.value: count for kind, count in session.execute(query.group_by(ReviewCase.kind))}
 
 
 def set_state(case: ReviewCase, state: CaseState, *, actor: Actor, reason: str) -> None:

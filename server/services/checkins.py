@@ -397,3 +397,33 @@ def list_checkins(
     if filters.get("received_to"):
         query = query.where(Checkin.created_at < filters["received_to"])
     return fetch_page(session, query, order_by=(Checkin.created_at.desc(), Checkin.id), offset=offset, limit=limit)
+
+
+def frames_of(session: Session, checkin: Checkin) -> list[CheckinFrame]:
+    """A check-in's frames in capture order (metadata only)."""
+    return list(
+        session.scalars(
+            select(CheckinFrame).where(CheckinFrame.checkin_id == checkin.id).order_by(CheckinFrame.position)
+        )
+    )
+
+
+def read_frame(
+    session: Session, store: ObjectStore, *, actor: Actor, checkin: Checkin, position: int, reason: str
+) -> bytes:
+    """One frame's bytes for a person to look at, the view audited like an enrolment photo's; commits."""
+    frame = session.scalar(
+        select(CheckinFrame).where(CheckinFrame.checkin_id == checkin.id, CheckinFrame.position == position)
+    )
+    if frame is None:
+        raise NotFound("frame not found", {"position": ["not_found"]})
+    return biometrics.read_for_person(
+        session,
+        store,
+        actor=actor,
+        key=frame.object_key,
+        object_type="checkin_frame",
+        object_id=f"{checkin.id}:{position}",
+        region_code=checkin.region_code,
+        reason=reason,
+    )

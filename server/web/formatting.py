@@ -1,0 +1,61 @@
+"""Dates, amounts and rates as Chinese offices write them (2026年12月1日, ¥335.00), English when switched."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import Flask
+from flask_babel import format_currency, format_date, format_datetime, format_percent, get_locale
+from flask_wtf.csrf import generate_csrf
+
+from server.web.words import WORDS, reason_text, reasons_of
+
+
+def day(value: date | None) -> str:
+    return format_date(value, "long") if value else "—"
+
+
+def moment(value: datetime | None) -> str:
+    return format_datetime(value, "medium") if value else "—"
+
+
+def yuan(value: Decimal | None) -> str:
+    return format_currency(value, "CNY", format="¤#,##0.00", currency_digits=False) if value is not None else "—"
+
+
+def percent(value: Decimal | None) -> str:
+    return format_percent(value / 100, "#,##0.0%") if value is not None else "—"
+
+
+def zhday(value: date | None) -> str:
+    """A date as Chinese documents write it, whatever the console's language: 2026年12月1日."""
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def word(value: object, group: str) -> str:
+    """An enum value or reason code in words; unknown values show as they are (codes, not prose)."""
+    raw = getattr(value, "value", value)
+    text = WORDS.get(group, {}).get(raw)
+    return str(text) if text is not None else str(raw)
+
+
+def words(group: str) -> list[tuple[str, str]]:
+    """Every value of a group with its words, for a select box or a table of counts."""
+    return [(value, str(text)) for value, text in WORDS[group].items() if value is not None]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        reason_word=lambda code, field="": reason_text(field, code),
+        zhday=zhday,
+        reasons=reasons_of,
+        day=day,
+        moment=moment,
+        yuan=yuan,
+        percent=percent,
+        word=word,
+    )
+    app.jinja_env.globals.update(
+        csrf_token=generate_csrf, current_locale=lambda: "zh_CN" if get_locale().language == "zh" else "en", words=words
+    )
