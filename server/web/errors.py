@@ -18,11 +18,12 @@ def domain_error(exc: DomainError):
             title=gettext("Not found"),
             message=gettext("There is nothing here, or it is outside your region."),
         ), 404
-    if exc.status == 403 and request.method == "GET":
-        return render_template("error.html", title=gettext("Not allowed"), message=reasons_of(exc)), 403
+    if request.method == "GET" or not request.referrer:
+        title = gettext("Not allowed") if exc.status == 403 else gettext("Request refused")
+        return render_template("error.html", title=title, message=reasons_of(exc)), exc.status
     # A refused form: back to the page it came from, saying why in the reader's language.
     flash(reasons_of(exc), "error")
-    return redirect(request.referrer or request.path, 303)
+    return redirect(request.referrer, 303)
 
 
 def csrf_error(_exc: CSRFError):

@@ -35,6 +35,8 @@ def zhday(value: date | None) -> str:
 
 def word(value: object, group: str) -> str:
     """An enum value or reason code in words; unknown values show as they are (codes, not prose)."""
+    if isinstance(value, list | tuple):
+        return "、".join(word(item, group) for item in value) if value else word(None, group)
     raw = getattr(value, "value", value)
     text = WORDS.get(group, {}).get(raw)
     return str(text) if text is not None else str(raw)
