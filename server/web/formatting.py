@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import format_currency, format_date, format_datetime, format_percent, get_locale
 from flask_wtf.csrf import generate_csrf
 
+from server import db
+from server.services import regions
 from server.web.words import WORDS, reason_text, reasons_of
 
 
@@ -33,6 +35,28 @@ def zhday(value: date | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
+def region_name(code: str | None) -> str:
+    """A region's name (东门社区), looked up once per request for the reader's whole scope."""
+    if not code:
+        return ""
+    if "region_names" not in g:
+        scope = g.actor.region_code if g.get("actor") else code
+        g.region_names = {r.code: r.name for r in regions.regions_in_scope(db.session(), scope)}
+    return g.region_names.get(code, code)
+
+
+def notice_zh(text: str) -> str:
+    """The Chinese half of a bilingual notice text ("中文 / English"): the notice is printed in Chinese."""
+    return text.split(" / ", 1)[0]
+
+
+def notice_zh_why(text: str) -> str:
+    """The notice's grounds in Chinese followed by the decision's own reason ("理由 / Grounds: reason")."""
+    grounds, _, rest = text.partition(" / ")
+    _, _, reason = rest.partition(": ")
+    return f"{grounds}：{reason}" if reason else grounds
+
+
 def word(value: object, group: str) -> str:
     """An enum value or reason code in words; unknown values show as they are (codes, not prose)."""
     if isinstance(value, list | tuple):
@@ -49,6 +73,9 @@ def words(group: str) -> list[tuple[str, str]]:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
+        region=region_name,
+        notice_zh=notice_zh,
+        notice_zh_why=notice_zh_why,
         reason_word=lambda code, field="": reason_text(field, code),
         zhday=zhday,
         reasons=reasons_of,
