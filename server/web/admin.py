@@ -43,10 +43,12 @@ def staff_create():
 @staff_page(ADMIN)
 def audit_log():
     page = page_number()
-    entries = audit.latest(
-        db.session(), region_code=g.actor.region_code, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    session = db.session()
+    entries = audit.latest(session, region_code=g.actor.region_code, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    names = {str(user.id): user.display_name for user in staff.list_staff(session, actor=g.actor)}
+    return render_template(
+        "admin/audit.html", entries=entries, page=page, more=len(entries) == PAGE_SIZE, staff_names=names
     )
-    return render_template("admin/audit.html", entries=entries, page=page, more=len(entries) == PAGE_SIZE)
 
 
 @bp.post("/audit/verify")
