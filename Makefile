@@ -8,7 +8,7 @@ VENV := .venv
 # Never let uv fetch a Python of its own: the project runs on the machine's 3.11.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint openapi services clean
+.PHONY: run test lint openapi services browser clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -21,10 +21,13 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 run: $(VENV)/.synced
 	$(VENV)/bin/fieldcheck demo
 
+browser:
+	scripts/ensure-browser
+
 services:
 	scripts/ensure-services
 
-test: lint services
+test: lint services browser
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.synced
