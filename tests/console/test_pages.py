@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD, beneficiary_body
+from tests.conftest import PASSWORD, beneficiary_body, id_number
 
 PAGES = ["/", "/cases", "/checkins", "/people", "/suspensions", "/imports", "/cycles", "/payment-runs", "/visits"]
 
@@ -66,3 +66,29 @@ def test_changing_the_password_ends_other_sessions(console) -> None:
     assert "密码已修改" in response.text
     assert first.get("/cases").url.endswith("/cases")
     assert "/login" in second.get("/cases").url
+
+
+def test_a_roster_import_reports_each_row_and_the_registry_pages(console, world) -> None:
+    supervisor = console("supervisor_a")
+    lines = ["id_number,name,program,village_code,monthly_amount"]
+    lines += [
+        f"{id_number(world['village_a'], n)},村民{n},rural_minimum_allowance,{world['village_a']},335.00"
+        for n in range(1, 52)
+    ]
+    lines.append(f"{id_number(world['village_b'], 99)},外乡人,rural_minimum_allowance,{world['village_b']},335.00")
+    token = supervisor.token("/imports")
+    response = supervisor.http.post(
+        f"{supervisor.base_url}/imports/roster",
+        data={"csrf_token": token},
+        files={"file": ("roster.csv", "\n".join(lines).encode("gb18030"), "text/csv")},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    assert "新增: <strong>51</strong>" in response.text and "失败: <strong>1</strong>" in response.text
+    assert "您的辖区内没有该村（社区）" in response.text
+    first = supervisor.get("/people")
+    assert "共 51 条，第 1 / 2 页" in first.text and "下一页" in first.text
+    second = supervisor.get("/people?page=2")
+    assert "第 2 / 2 页" in second.text and "上一页" in second.text
+    exact = supervisor.get("/people", params={"id_number": id_number(world["village_a"], 7)})
+    assert "村民7" in exact.text and "共 1 条" in exact.text
