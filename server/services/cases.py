@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from server.db import fetch_page
@@ -113,10 +114,32 @@ def list_cases(
     )
 
 
+def queue_page(
+    session: Session, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
+) -> tuple[list[ReviewCase], int, dict[str, int]]:
+    """A page of the queue, its total and the count per kind, in two queries: the total is the kind's count
+    (or their sum), so the queue is not counted twice."""
+    counts = count_by_kind(session, actor=actor, filters=filters)
+    total = counts.get(filters.kind.value, 0) if filters.kind else sum(counts.values())
+    query = _filtered(select(ReviewCase), actor, filters)
+    order = (ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id)
+    return list(session.scalars(query.order_by(*order).offset(offset).limit(limit))), total, counts
+
+
 def count_by_kind(session: Session, *, actor: Actor, filters: CaseFilters) -> dict[str, int]:
     """How many of the actor's cases match the filters (all kinds, whatever filters.kind says), per kind."""
     query = _filtered(select(ReviewCase.kind, func.count()), actor, replace(filters, kind=None))
     return {kind.value: count for kind, count in session.execute(query.group_by(ReviewCase.kind))}
+
+
+def open_and_overdue(
+    session: Session, *, actor: Actor, region: str | None, today: date
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per kind, the cases still needing a decision and those of them past their due date, in one query."""
+    overdue = func.sum(sql_case((ReviewCase.due_on < today, 1), else_=0))
+    query = _filtered(select(ReviewCase.kind, func.count(), overdue), actor, CaseFilters(undecided=True, region=region))
+    rows = session.execute(query.group_by(ReviewCase.kind)).all()
+    return {kind.value: n for kind, n, _ in rows}, {kind.value: late for kind, _, late in rows}
 
 
 def set_state(case: ReviewCase, state: CaseState, *, actor: Actor, reason: str) -> None:

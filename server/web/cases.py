@@ -49,7 +49,7 @@ def queue():
     session = db.session()
     filters = _filters()
     page = page_number()
-    items, total = cases.list_cases(
+    items, total, counts = cases.queue_page(
         session, actor=g.actor, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     people = {b.id: b for b in session.query(Beneficiary).filter(Beneficiary.id.in_([c.beneficiary_id for c in items]))}
@@ -60,7 +60,7 @@ def queue():
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         people=people,
-        counts=cases.count_by_kind(session, actor=g.actor, filters=filters),
+        counts=counts,
         reviewers=staff.reviewers_for(session, g.actor.region_code),
         staff_names=_names(session),
         today=today(),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, Response, g, render_template, request
 
 from server import db
@@ -28,12 +26,7 @@ def overview():
     region, first, last = _query()
     session = db.session()
     rows, total = coverage.coverage(session, actor=g.actor, region_code=region, first=first, last=last)
-    open_by_kind = cases.count_by_kind(session, actor=g.actor, filters=cases.CaseFilters(undecided=True, region=region))
-    overdue = cases.count_by_kind(
-        session,
-        actor=g.actor,
-        filters=cases.CaseFilters(undecided=True, region=region, due_before=today() - timedelta(days=1)),
-    )
+    open_by_kind, overdue = cases.open_and_overdue(session, actor=g.actor, region=region, today=today())
     chart = {
         "labels": [row.name for row in rows],
         "enrolled": [float(row.rate(row.enrolled) or 0) for row in rows],
