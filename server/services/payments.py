@@ -63,6 +63,30 @@ def list_runs(session: Session, *, actor: Actor, period: str | None) -> list[Pay
     return list(session.scalars(query.order_by(PaymentRun.period.desc(), PaymentRun.region_code)))
 
 
+def lines_of(session: Session, *, beneficiary: Beneficiary, limit: int = 24) -> list[PaymentLine]:
+    """A person's payment lines, latest month first (the caller has checked the person is in scope)."""
+    return list(
+        session.scalars(
+            select(PaymentLine)
+            .where(PaymentLine.beneficiary_id == beneficiary.id)
+            .order_by(PaymentLine.period.desc(), PaymentLine.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def recovery_list(session: Session, *, actor: Actor, flag: str, limit: int = 200) -> list[PaymentLine]:
+    """Payment lines in the actor's region carrying a flag (paid_after_death: money to recover), latest first."""
+    return list(
+        session.scalars(
+            select(PaymentLine)
+            .where(PaymentLine.flag == flag, in_scope(PaymentLine.village_code, actor.region_code))
+            .order_by(PaymentLine.period.desc(), PaymentLine.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def _existing(session: Session, period: str, region_code: str) -> PaymentRun | None:
     return session.scalar(select(PaymentRun).where(PaymentRun.period == period, PaymentRun.region_code == region_code))
 

@@ -9,6 +9,7 @@ from flask_babel import gettext
 
 from server import db
 from server.services import payments
+from server.services.deaths import PAID_AFTER_DEATH
 from server.services.errors import DomainError
 from server.services.months import period_of
 from server.web.access import REVIEWERS, staff_page
@@ -20,8 +21,13 @@ bp = Blueprint("payments", __name__)
 @bp.get("/payment-runs")
 @staff_page(*REVIEWERS)
 def runs():
-    items = payments.list_runs(db.session(), actor=g.actor, period=request.args.get("period") or None)
-    return render_template("payments/runs.html", items=items, this_month=period_of(today()))
+    session = db.session()
+    return render_template(
+        "payments/runs.html",
+        items=payments.list_runs(session, actor=g.actor, period=request.args.get("period") or None),
+        recovery=payments.recovery_list(session, actor=g.actor, flag=PAID_AFTER_DEATH),
+        this_month=period_of(today()),
+    )
 
 
 @bp.post("/payment-runs")

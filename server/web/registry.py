@@ -19,6 +19,7 @@ from server.services import (
     cycles,
     enrolment,
     exemptions,
+    payments,
     reminders,
     staff,
     suspensions,
@@ -87,6 +88,7 @@ def person(beneficiary_id: uuid.UUID):
         exemptions=exemptions.list_exemptions(session, beneficiary=who),
         suspensions=[(s, suspensions.notices_of(session, s)) for s in person_suspensions],
         notifications=reminders.list_notifications(session, beneficiary=who),
+        payment_lines=payments.lines_of(session, beneficiary=who),
         staff_names={str(user.id): user.display_name for user in staff.list_staff(session, actor=g.actor)},
         trail=audit.trail(session, object_ids=[str(who.id), *(str(s.case_id) for s in person_suspensions)]),
     )

@@ -167,6 +167,9 @@ WORDS: dict[str, dict[str, object]] = {
         "reinstated_arrears": _l("Reinstated with arrears"),
         "terminated": _l("Terminated"),
     },
+    "payment_flag": {
+        "paid_after_death": _l("Paid after death: to recover"),
+    },
     "role": {
         "admin": _l("Administrator"),
         "supervisor": _l("Supervisor"),
