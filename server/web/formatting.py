@@ -10,6 +10,7 @@ from flask_babel import format_currency, format_date, format_datetime, format_pe
 from flask_wtf.csrf import generate_csrf
 
 from server import db
+from server.models import Region
 from server.services import regions
 from server.web.words import WORDS, reason_text, reasons_of
 
@@ -42,7 +43,11 @@ def region_name(code: str | None) -> str:
     if "region_names" not in g:
         scope = g.actor.region_code if g.get("actor") else code
         g.region_names = {r.code: r.name for r in regions.regions_in_scope(db.session(), scope)}
-    return g.region_names.get(code, code)
+    if code not in g.region_names:
+        # A region containing the reader's (their county) is no secret: name it too.
+        region = db.session().get(Region, code)
+        g.region_names[code] = region.name if region else code
+    return g.region_names[code]
 
 
 def notice_zh(text: str) -> str:
