@@ -63,16 +63,15 @@ def _seed(app, count: int) -> dict[str, str]:
     # One real ciphertext for every row (the context is the column, not the row): pages load these rows.
     ciphertext = app.extensions["fieldcheck.cipher"].encrypt(b"430199194503120011", context="beneficiary.id_number")
     session.execute(text("UPDATE beneficiary SET id_number = :c"), {"c": ciphertext})
-    session.add(
-        Cycle(
-            region_code=COUNTY,
-            program=None,
-            frequency=CycleFrequency.QUARTERLY,
-            opens_on=opens_on,
-            deadline=deadline,
-            grace_days=15,
-        )
+    cycle = Cycle(
+        region_code=COUNTY,
+        program=None,
+        frequency=CycleFrequency.QUARTERLY,
+        opens_on=opens_on,
+        deadline=deadline,
+        grace_days=15,
     )
+    session.add(cycle)
     session.commit()
     sweep(session, today, zone=zone)
     staff.create_staff_user(
@@ -88,7 +87,7 @@ def _seed(app, count: int) -> dict[str, str]:
     case_id = session.scalar(select(ReviewCase.id).order_by(ReviewCase.due_on, ReviewCase.id).limit(1))
     person_id = session.scalar(select(ReviewCase.beneficiary_id).where(ReviewCase.id == case_id))
     cases = session.scalar(text("SELECT count(*) FROM review_case"))
-    return {"case": str(case_id), "person": str(person_id), "cases": cases}
+    return {"case": str(case_id), "person": str(person_id), "cycle": str(cycle.id), "cases": cases}
 
 
 def run(count: int, repeats: int, database_url: str, echo: Callable[[str], None] = print) -> dict[str, float]:
@@ -128,6 +127,7 @@ def run(count: int, repeats: int, database_url: str, echo: Callable[[str], None]
             "suspensions": "/suspensions",
             "check-ins in review": "/checkins",
             "cycles": "/cycles",
+            "one cycle's status counts": f"/cycles/{ids['cycle']}",
             "payment runs": "/payment-runs",
             "visits": "/visits",
         }

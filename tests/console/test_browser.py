@@ -97,6 +97,8 @@ def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_p
     page.fill("form[action$='/cycles'] input[name=deadline]", (today + timedelta(days=5)).isoformat())
     page.click("form[action$='/cycles'] button")
     expect(page.locator(".flash.info")).to_contain_text("核查周期已创建")
+    page.click("text=完成情况")
+    cycle_path = admin.path()
 
     # One person enrols and has a phone (the phone app is another surface: the API stands in for it).
     supervisor_api = api.as_("supervisor_a")
@@ -224,6 +226,7 @@ def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_p
         "suspensions": "/suspensions?ongoing=all",
         "imports": "/imports",
         "cycles": "/cycles",
+        "cycle": cycle_path,
         "runs": "/payment-runs",
         "visits": "/visits",
         "password": "/password",
