@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import PASSWORD, beneficiary_body, id_number
 
 PAGES = ["/", "/cases", "/checkins", "/people", "/suspensions", "/imports", "/cycles", "/payment-runs", "/visits"]
@@ -92,3 +94,20 @@ def test_a_roster_import_reports_each_row_and_the_registry_pages(console, world)
     assert "第 2 / 2 页" in second.text and "上一页" in second.text
     exact = supervisor.get("/people", params={"id_number": id_number(world["village_a"], 7)})
     assert "村民7" in exact.text and "共 1 条" in exact.text
+
+
+def test_an_edit_based_on_an_older_version_is_refused(api, console, world) -> None:
+    created = api.as_("supervisor_a").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 3))
+    person = created.json()["id"]
+    first, second = console("supervisor_a"), console("supervisor_a2")
+    form = first.get(f"/people/{person}/edit").text
+    version = re.search(r'name="version" value="(\d+)"', form).group(1)
+    saved = second.post(f"/people/{person}/edit", {"version": version, "name": "测试三", "reason": "改名"})
+    assert "记录已保存" in saved.text
+    stale = first.post(
+        f"/people/{person}/edit",
+        {"version": version, "name": "另一个名字", "reason": "改名"},
+        headers={"Referer": f"{first.base_url}/people/{person}/edit"},
+    )
+    assert "其他人刚修改过" in stale.text
+    assert "测试三" in first.get(f"/people/{person}").text
