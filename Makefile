@@ -8,7 +8,7 @@ VENV := .venv
 # Never let uv fetch a Python of its own: the project runs on the machine's 3.11.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint openapi services clean
+.PHONY: run test lint openapi services browser clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,10 +24,13 @@ PORT ?= 8000
 run: $(VENV)/.synced
 	$(VENV)/bin/fieldcheck demo --port $(PORT)
 
+browser:
+	scripts/ensure-browser
+
 services:
 	scripts/ensure-services
 
-test: lint services
+test: lint services browser
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.synced
