@@ -28,6 +28,7 @@ from bench.sweep import COUNTY, SEED, _admin_url
 from server import db, migrate
 from server.app import create_app
 from server.config import Settings
+from server.context import Ctx
 from server.models import Cycle, CycleFrequency, ReviewCase, StaffRole
 from server.services import cycles, staff
 from server.services.audit import Actor
@@ -57,32 +58,33 @@ def _seed(app, count: int) -> dict[str, str]:
         "opens_on": opens_on,
         "deadline": deadline,
     }
-    session = db.session()
-    for statement in SEED:
-        session.execute(text(statement), params)
-    # One real ciphertext for every row (the context is the column, not the row): pages load these rows.
-    ciphertext = app.extensions["fieldcheck.cipher"].encrypt(b"430199194503120011", context="beneficiary.id_number")
-    session.execute(text("UPDATE beneficiary SET id_number = :c"), {"c": ciphertext})
-    cycle = Cycle(
-        region_code=COUNTY,
-        program=None,
-        frequency=CycleFrequency.QUARTERLY,
-        opens_on=opens_on,
-        deadline=deadline,
-        grace_days=15,
-    )
-    session.add(cycle)
-    session.commit()
-    sweep(session, today, zone=zone)
-    staff.create_staff_user(
-        session,
-        actor=Actor.system(),
-        username="bench-admin",
-        password=PASSWORD,
-        role=StaffRole.ADMIN,
-        region_code=COUNTY,
-    )
-    session.commit()
+    context = Ctx.current()
+    session = context.session
+    with db.unit_of_work(session):
+        for statement in SEED:
+            session.execute(text(statement), params)
+        # One real ciphertext for every row (the context is the column, not the row): pages load these rows.
+        ciphertext = context.cipher.encrypt(b"430199194503120011", context="beneficiary.id_number")
+        session.execute(text("UPDATE beneficiary SET id_number = :c"), {"c": ciphertext})
+        cycle = Cycle(
+            region_code=COUNTY,
+            program=None,
+            frequency=CycleFrequency.QUARTERLY,
+            opens_on=opens_on,
+            deadline=deadline,
+            grace_days=15,
+        )
+        session.add(cycle)
+    with db.unit_of_work(session):
+        sweep(context, today=today, zone=zone)
+        staff.create_staff_user(
+            context,
+            actor=Actor.system(),
+            username="bench-admin",
+            password=PASSWORD,
+            role=StaffRole.ADMIN,
+            region_code=COUNTY,
+        )
     session.execute(text("ANALYZE"))
     case_id = session.scalar(select(ReviewCase.id).order_by(ReviewCase.due_on, ReviewCase.id).limit(1))
     person_id = session.scalar(select(ReviewCase.beneficiary_id).where(ReviewCase.id == case_id))

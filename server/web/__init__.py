@@ -1,6 +1,7 @@
 """The supervisors' console at `/`: server-rendered pages for signed-in staff, Chinese first, English second.
 
-Pages call the same services as the API; a view parses the form, calls one service, commits and redirects.
+Pages call the same services as the API; a view parses the form, calls one service in one unit of work
+(`@db.transaction`, as the API does) and redirects.
 The session is a signed cookie (separate from the API's bearer tokens) and every POST carries a CSRF token.
 """
 

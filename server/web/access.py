@@ -11,12 +11,18 @@ from typing import Any
 from flask import current_app, g, redirect, request, session, url_for
 
 from server import db
+from server.context import Ctx
 from server.models import StaffRole, StaffUser
 from server.services.audit import Actor
 from server.services.auth import password_stamp, staff_actor
 from server.services.errors import Forbidden
 
 REVIEWERS = (StaffRole.ADMIN.value, StaffRole.SUPERVISOR.value)
+
+
+def ctx() -> Ctx:
+    """What this request's service calls work with (see server.context)."""
+    return Ctx.current()
 
 
 def sign_in(user: StaffUser) -> None:

@@ -8,7 +8,7 @@ from flask_babel import gettext
 from server import db
 from server.models import StaffRole
 from server.services import audit, staff
-from server.web.access import staff_page
+from server.web.access import ctx, staff_page
 from server.web.cases import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -18,15 +18,17 @@ PAGE_SIZE = 100
 
 @bp.get("/staff")
 @staff_page(ADMIN)
+@db.transaction
 def staff_list():
-    return render_template("admin/staff.html", users=staff.list_staff(db.session(), actor=g.actor))
+    return render_template("admin/staff.html", users=staff.list_staff(ctx(), actor=g.actor))
 
 
 @bp.post("/staff")
 @staff_page(ADMIN)
+@db.transaction
 def staff_create():
     staff.create_staff_user(
-        db.session(),
+        ctx(),
         actor=g.actor,
         username=request.form.get("username", "").strip(),
         password=request.form.get("password", ""),
@@ -34,18 +36,18 @@ def staff_create():
         region_code=request.form.get("region_code", "").strip(),
         display_name=request.form.get("display_name", "").strip() or None,
     )
-    db.session().commit()
     flash(gettext("The account is created."), "info")
     return redirect(url_for(".staff_list"), 303)
 
 
 @bp.get("/audit")
 @staff_page(ADMIN)
+@db.transaction
 def audit_log():
     page = page_number()
-    session = db.session()
-    entries = audit.latest(session, region_code=g.actor.region_code, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    names = {str(user.id): user.display_name for user in staff.list_staff(session, actor=g.actor)}
+    context = ctx()
+    entries = audit.latest(context, region_code=g.actor.region_code, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    names = {str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)}
     return render_template(
         "admin/audit.html", entries=entries, page=page, more=len(entries) == PAGE_SIZE, staff_names=names
     )
@@ -53,8 +55,9 @@ def audit_log():
 
 @bp.post("/audit/verify")
 @staff_page(ADMIN)
+@db.transaction
 def audit_verify():
-    broken = audit.find_break(db.session())
+    broken = audit.find_break(ctx())
     if broken is None:
         flash(gettext("The audit log's hash chain holds: no entry was edited, deleted or reordered."), "info")
     else:

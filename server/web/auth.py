@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from server import db
 from server.models import StaffUser
 from server.services import auth, staff
 from server.services.auth import AuthError
-from server.web.access import sign_in, sign_out, signed_in_actor, staff_page
+from server.web.access import ctx, sign_in, sign_out, signed_in_actor, staff_page
 from server.web.words import reason_text
 
 bp = Blueprint("auth", __name__)
@@ -34,18 +34,18 @@ def login():
 
 @bp.post("/login")
 def login_post():
-    session_ = db.session()
+    context = ctx()
     try:
-        issued = auth.login(
-            session_,
-            current_app.config["FIELDCHECK"],
-            username=request.form.get("username", "").strip(),
-            password=request.form.get("password", ""),
-        )
+        with db.unit_of_work(context.session):
+            issued = auth.login(
+                context,
+                username=request.form.get("username", "").strip(),
+                password=request.form.get("password", ""),
+            )
     except AuthError as exc:
         flash(reason_text("password", exc.reason), "error")
         return render_template("login.html", next=request.form.get("next", "")), 401
-    sign_in(session_.get(StaffUser, uuid.UUID(issued.actor.id)))
+    sign_in(context.session.get(StaffUser, uuid.UUID(issued.actor.id)))
     return redirect(_safe_next(request.form.get("next")), 303)
 
 
@@ -65,20 +65,21 @@ def language():
 
 @bp.get("/password")
 @staff_page()
+@db.transaction
 def password():
     return render_template("password.html")
 
 
 @bp.post("/password")
 @staff_page()
+@db.transaction
 def password_post():
     if request.form.get("new_password") != request.form.get("confirm_password"):
         flash(gettext("The two new passwords differ."), "error")
         return redirect(url_for(".password"), 303)
     user = staff.change_password(
-        db.session(), actor=g.actor, current=request.form.get("current_password", ""), new=request.form["new_password"]
+        ctx(), actor=g.actor, current=request.form.get("current_password", ""), new=request.form["new_password"]
     )
-    db.session().commit()
     # This session goes on with the new stamp; every other session of the account ends.
     sign_in(user)
     flash(gettext("Your password is changed."), "info")

@@ -11,7 +11,7 @@ from server import db
 from server.models import CycleFrequency, Program
 from server.services import cycles
 from server.services.errors import DomainError
-from server.web.access import REVIEWERS, staff_page
+from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.periods import date_arg, today
 
 bp = Blueprint("cycles", __name__)
@@ -23,9 +23,10 @@ def _zone():
 
 @bp.get("/cycles")
 @staff_page(*REVIEWERS)
+@db.transaction
 def list_cycles():
-    session = db.session()
-    items, _ = cycles.list_cycles(session, actor=g.actor, offset=0, limit=40)
+    context = ctx()
+    items, _ = cycles.list_cycles(context, actor=g.actor, offset=0, limit=40)
     # Status counts scan everyone due (seconds at a county of 150,000): one cycle's page, not the list.
     return render_template(
         "cycles/list.html",
@@ -37,10 +38,11 @@ def list_cycles():
 
 @bp.get("/cycles/<uuid:cycle_id>")
 @staff_page(*REVIEWERS)
+@db.transaction
 def cycle_page(cycle_id: uuid.UUID):
-    session = db.session()
-    cycle = cycles.get_cycle(session, actor=g.actor, cycle_id=cycle_id)
-    return render_template("cycles/cycle.html", status=cycles.status(session, actor=g.actor, cycle=cycle, zone=_zone()))
+    context = ctx()
+    cycle = cycles.get_cycle(context, actor=g.actor, cycle_id=cycle_id)
+    return render_template("cycles/cycle.html", status=cycles.status(context, actor=g.actor, cycle=cycle, zone=_zone()))
 
 
 def _choices():
@@ -54,10 +56,11 @@ def _choices():
 
 @bp.post("/cycles")
 @staff_page(*REVIEWERS)
+@db.transaction
 def create():
     frequency, program = _choices()
     cycles.create_cycle(
-        db.session(),
+        ctx(),
         actor=g.actor,
         region_code=request.form.get("region") or g.actor.region_code,
         program=program,
@@ -67,17 +70,17 @@ def create():
         grace_days=request.form.get("grace_days", type=int) or current_app.config["FIELDCHECK"].cycles.grace_days,
         today=today(),
     )
-    db.session().commit()
     flash(gettext("The cycle is created."), "info")
     return redirect(url_for(".list_cycles"), 303)
 
 
 @bp.post("/cycles/generate")
 @staff_page(*REVIEWERS)
+@db.transaction
 def generate():
     frequency, program = _choices()
     created, skipped = cycles.generate_cycles(
-        db.session(),
+        ctx(),
         actor=g.actor,
         region_code=request.form.get("region") or g.actor.region_code,
         year=request.form.get("year", type=int) or today().year,
@@ -86,7 +89,6 @@ def generate():
         grace_days=current_app.config["FIELDCHECK"].cycles.grace_days,
         today=today(),
     )
-    db.session().commit()
     flash(
         gettext("%(created)s cycles created, %(skipped)s skipped.", created=len(created), skipped=len(skipped)), "info"
     )

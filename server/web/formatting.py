@@ -9,9 +9,9 @@ from flask import Flask, g
 from flask_babel import format_currency, format_date, format_datetime, format_percent, get_locale
 from flask_wtf.csrf import generate_csrf
 
-from server import db
 from server.models import Region
 from server.services import regions
+from server.web.access import ctx
 from server.web.words import WORDS, reason_text, reasons_of
 
 
@@ -42,10 +42,10 @@ def region_name(code: str | None) -> str:
         return ""
     if "region_names" not in g:
         scope = g.actor.region_code if g.get("actor") else code
-        g.region_names = {r.code: r.name for r in regions.regions_in_scope(db.session(), scope)}
+        g.region_names = {r.code: r.name for r in regions.regions_in_scope(ctx(), region_code=scope)}
     if code not in g.region_names:
         # A region containing the reader's (their county) is no secret: name it too.
-        region = db.session().get(Region, code)
+        region = ctx().session.get(Region, code)
         g.region_names[code] = region.name if region else code
     return g.region_names[code]
 

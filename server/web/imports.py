@@ -11,10 +11,9 @@ from dataclasses import asdict, is_dataclass
 from flask import Blueprint, g, render_template, request
 
 from server import db
-from server.crypto import cipher
 from server.services import beneficiaries, cycles, deaths, evidence, roster_csv
 from server.services.errors import DomainError
-from server.web.access import REVIEWERS, staff_page
+from server.web.access import REVIEWERS, ctx, staff_page
 
 bp = Blueprint("imports", __name__)
 
@@ -47,10 +46,9 @@ def _csv_link(lines: list[dict]) -> str:
     return "data:text/csv;base64," + base64.b64encode(buffer.getvalue().encode("utf-8-sig")).decode()
 
 
-def _page(**context):
-    session = db.session()
-    visible, _ = cycles.list_cycles(session, actor=g.actor, offset=0, limit=50)
-    return render_template("imports/imports.html", cycles=visible, **context)
+def _page(**values):
+    visible, _ = cycles.list_cycles(ctx(), actor=g.actor, offset=0, limit=50)
+    return render_template("imports/imports.html", cycles=visible, **values)
 
 
 @bp.get("/imports")
@@ -62,18 +60,21 @@ def imports():
 @bp.post("/imports/<any(roster, deaths, evidence):kind>")
 @staff_page(*REVIEWERS)
 def upload(kind: str):
-    session = db.session()
+    context = ctx()
     data = _upload()
     if kind == "roster":
+        # The roster import commits every few hundred rows itself (one unit each): no unit around it.
         summary = roster_csv.summarise(
-            beneficiaries.import_roster(session, cipher(), actor=g.actor, rows=roster_csv.read_roster(data))
+            beneficiaries.import_roster(context, actor=g.actor, rows=roster_csv.read_roster(data))
         )
-    elif kind == "deaths":
-        summary = deaths.import_deaths(session, cipher(), actor=g.actor, rows=deaths.read_death_records(data))
     else:
-        cycle = cycles.get_cycle(session, actor=g.actor, cycle_id=uuid.UUID(request.form["cycle_id"]))
-        summary = evidence.summarise(
-            evidence.import_evidence(session, cipher(), actor=g.actor, cycle=cycle, rows=evidence.read_evidence(data))
-        )
+        with db.unit_of_work(context.session):
+            if kind == "deaths":
+                summary = deaths.import_deaths(context, actor=g.actor, rows=deaths.read_death_records(data))
+            else:
+                cycle = cycles.get_cycle(context, actor=g.actor, cycle_id=uuid.UUID(request.form["cycle_id"]))
+                summary = evidence.summarise(
+                    evidence.import_evidence(context, actor=g.actor, cycle=cycle, rows=evidence.read_evidence(data))
+                )
     lines = _flat(summary.pop("rows"))
     return _page(report={"kind": kind, "counts": summary, "lines": lines, "csv": _csv_link(lines)})

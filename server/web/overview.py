@@ -6,7 +6,7 @@ from flask import Blueprint, Response, g, render_template, request
 
 from server import db
 from server.services import cases, coverage
-from server.web.access import REVIEWERS, staff_page
+from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.periods import current_quarter, date_arg, today
 
 bp = Blueprint("overview", __name__)
@@ -22,11 +22,12 @@ def _query():
 
 @bp.get("/")
 @staff_page(*REVIEWERS)
+@db.transaction
 def overview():
     region, first, last = _query()
-    session = db.session()
-    rows, total = coverage.coverage(session, actor=g.actor, region_code=region, first=first, last=last)
-    open_by_kind, overdue = cases.open_and_overdue(session, actor=g.actor, region=region, today=today())
+    context = ctx()
+    rows, total = coverage.coverage(context, actor=g.actor, region_code=region, first=first, last=last)
+    open_by_kind, overdue = cases.open_and_overdue(context, actor=g.actor, region=region, today=today())
     chart = {
         "labels": [row.name for row in rows],
         "enrolled": [float(row.rate(row.enrolled) or 0) for row in rows],
@@ -48,11 +49,11 @@ def overview():
 
 @bp.get("/overview.csv")
 @staff_page(*REVIEWERS)
+@db.transaction
 def overview_csv():
     region, first, last = _query()
-    session = db.session()
-    rows, total = coverage.coverage(session, actor=g.actor, region_code=region, first=first, last=last)
-    content = coverage.coverage_csv(session, actor=g.actor, rows=rows, total=total, first=first, last=last)
-    session.commit()
+    context = ctx()
+    rows, total = coverage.coverage(context, actor=g.actor, region_code=region, first=first, last=last)
+    content = coverage.coverage_csv(context, actor=g.actor, rows=rows, total=total, first=first, last=last)
     filename = f"coverage-{region}-{first.isoformat()}-{last.isoformat()}.csv"
     return Response(content, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -169,6 +169,7 @@ WORDS: dict[str, dict[str, object]] = {
     },
     "payment_flag": {
         "paid_after_death": _l("Paid after death: to recover"),
+        "paid_after_termination": _l("Paid after the assistance ended: to recover"),
     },
     "role": {
         "admin": _l("Administrator"),
