@@ -24,12 +24,11 @@ PORT ?= 8000
 run: $(VENV)/.synced
 	$(VENV)/bin/fieldcheck demo --port $(PORT)
 
-services:
-	scripts/ensure-services
-
-# Debian's Chromium and CJK fonts for the browser tests.
 browser:
 	scripts/ensure-browser
+
+services:
+	scripts/ensure-services
 
 test: lint services browser
 	$(VENV)/bin/pytest

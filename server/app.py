@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server import api, celery_app, db, home, pwa, security_headers
+from server import api, celery_app, db, pwa, security_headers, web
 from server.config import Settings
 from server.crypto import DataCipher
 from storage import open_store
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the API app; the same app backs the Celery worker and the CLI."""
+    """Build the app (API and console); the same app backs the Celery worker and the CLI."""
     settings = settings or Settings.from_env()
     app = Flask("fieldcheck", instance_path=str(settings.instance_path))
     app.config["FIELDCHECK"] = settings
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["fieldcheck.store"] = open_store(settings.storage_url)
     db.init_app(app)
     api.init_app(app)
-    app.register_blueprint(home.blp)
+    web.init_app(app)
     pwa.init_app(app)
     security_headers.init_app(app)
     celery_app.init_app(app)

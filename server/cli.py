@@ -479,6 +479,16 @@ def bench_sweep(count: int) -> None:
     run(count, _settings().database_url, cycles.office_zone(_settings()), echo=click.echo)
 
 
+@bench.command("console")
+@click.option("--beneficiaries", "count", default=150_000, show_default=True)
+@click.option("--repeats", default=20, show_default=True, help="Requests per page.")
+def bench_console(count: int, repeats: int) -> None:
+    """Seed a scratch PostgreSQL county (people and their cases) and print p50/p95 per console page."""
+    from bench.console import run
+
+    run(count, repeats, _settings().database_url, echo=click.echo)
+
+
 @bench.command("accuracy")
 @click.option("--seeds", default=2, show_default=True, help="Sessions per photo and challenge.")
 def bench_accuracy(seeds: int) -> None:

@@ -88,6 +88,8 @@ class TokenLifetimes:
     staff_hours: int = 12
     device_days: int = 365
     activation_code_hours: int = 72
+    # The console's cookie session ends after this long without a request (an office PC left unlocked).
+    console_idle_minutes: int = 30
 
 
 @dataclass(frozen=True)

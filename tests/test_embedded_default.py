@@ -47,10 +47,12 @@ def test_make_run_serves_the_demo_and_enrols_a_face(tmp_path):
         index = requests.get(f"{base}/api/v1", timeout=5)
         assert f"{base}/api/v1" in printed
         assert (index.status_code, index.json()["docs"], index.json()["login"]) == (200, "/docs", "/api/v1/auth/token")
-        home = requests.get(f"{base}/", timeout=5)
-        assert (home.status_code, home.headers["Content-Type"]) == (200, "text/html; charset=utf-8")
-        assert 'href="/docs"' in home.text
-        assert home.text.index("生存认证") < home.text.index("Proof-of-life")
+        # `/` is the supervisors' console: signed out, it sends the reader to its sign-in page (Chinese first).
+        home = requests.get(f"{base}/", timeout=5, allow_redirects=False)
+        assert (home.status_code, home.headers["Location"].split("?")[0]) == (302, "/login")
+        login = requests.get(f"{base}/login", timeout=5)
+        assert (login.status_code, login.headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+        assert 'name="csrf_token"' in login.text and "登录" in login.text
         assert "supervisor" in printed
         assert "sweep: 1 missed_checkin cases opened" in printed
 

@@ -12,6 +12,7 @@ from server import db
 from server.models import Region
 
 SERVICES = Path(__file__).resolve().parents[1] / "server" / "services"
+CONSOLE = SERVICES.parent / "web"
 
 
 def _commits(path: Path) -> list[str]:
@@ -27,6 +28,13 @@ def _commits(path: Path) -> list[str]:
 def test_no_service_commits_outside_the_unit_of_work():
     modules = sorted(SERVICES.rglob("*.py"))
     assert len(modules) > 20
+    assert [hit for module in modules for hit in _commits(module)] == []
+
+
+def test_no_console_page_commits_outside_the_unit_of_work():
+    # Console pages are use cases like routes: `@db.transaction` or `with db.unit_of_work(...)`, never commit().
+    modules = sorted(CONSOLE.rglob("*.py"))
+    assert len(modules) > 10
     assert [hit for module in modules for hit in _commits(module)] == []
 
 

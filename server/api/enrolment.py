@@ -20,7 +20,7 @@ from server.schemas.enrolment import (
     PhotoUploadSchema,
     PhotoViewQuerySchema,
 )
-from server.services import biometrics, enrolment
+from server.services import enrolment
 from server.services.beneficiaries import get_beneficiary
 from server.services.errors import NotFound
 
@@ -105,14 +105,7 @@ class PhotoImage(MethodView):
     def get(self, query: dict, beneficiary_id: uuid.UUID, photo_id: uuid.UUID):
         """View an enrolment photo, stating why; every view is kept in the audit log."""
         beneficiary = get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
-        photo = _photo(beneficiary_id, photo_id)
-        data = biometrics.read_for_person(
-            ctx(),
-            actor=current_actor(),
-            key=photo.object_key,
-            object_type="enrolment_photo",
-            object_id=str(photo.id),
-            region_code=beneficiary.village_code,
-            reason=query["reason"],
+        data, mimetype = enrolment.read_photo(
+            ctx(), actor=current_actor(), beneficiary=beneficiary, photo_id=photo_id, reason=query["reason"]
         )
-        return Response(data, mimetype=photo.content_type, headers={"Cache-Control": "no-store"})
+        return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})

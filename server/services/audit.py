@@ -88,6 +88,21 @@ def record(
     return entry
 
 
+def trail(ctx: Ctx, *, object_ids: list[str], limit: int = 100) -> list[AuditEntry]:
+    """The latest entries about these objects (a person's record and its cases), newest first."""
+    return list(
+        ctx.session.scalars(
+            select(AuditEntry).where(AuditEntry.object_id.in_(object_ids)).order_by(AuditEntry.seq.desc()).limit(limit)
+        )
+    )
+
+
+def latest(ctx: Ctx, *, region_code: str, offset: int, limit: int) -> list[AuditEntry]:
+    """A page of the log, newest first, of entries in the region."""
+    query = select(AuditEntry).where(AuditEntry.region_code.like(region_code + "%"))
+    return list(ctx.session.scalars(query.order_by(AuditEntry.seq.desc()).offset(offset).limit(limit)))
+
+
 @dataclass(frozen=True)
 class BrokenLink:
     """Where the chain first fails to hold, and how."""

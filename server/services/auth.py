@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -52,6 +53,17 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def verify_password(user: StaffUser, password: str) -> bool:
+    """Whether the password is this account's."""
+    return _password_matches(user.password_hash, password)
+
+
+def password_stamp(user: StaffUser) -> str:
+    """A short fingerprint of the account's password hash: a console session carrying an older stamp is over,
+    so changing a password signs out every other session of that account."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 @cache

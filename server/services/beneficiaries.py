@@ -49,6 +49,18 @@ def get_beneficiary(ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID) -> Ben
     return beneficiary
 
 
+def record_view(ctx: Ctx, *, actor: Actor, beneficiary: Beneficiary) -> None:
+    """Record that the actor saw this person's contact details."""
+    record(
+        ctx.session,
+        actor=actor,
+        action="beneficiary.viewed",
+        object_type="beneficiary",
+        object_id=beneficiary.id,
+        region_code=beneficiary.village_code,
+    )
+
+
 def _check_village(ctx: Ctx, actor: Actor, village_code: str) -> None:
     region = ctx.session.get(Region, village_code)
     if region is None or region.level != RegionLevel.VILLAGE or not within(actor.region_code, village_code):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from server.context import Ctx
@@ -19,6 +20,7 @@ from server.services.regions import in_scope
 
 # Peers promise a human look within three working days.
 REVIEW_WORKING_DAYS = 3
+UNDECIDED_STATES = (CaseState.OPEN, CaseState.EXTENDED)
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -77,17 +79,18 @@ class CaseFilters:
     assigned_to: uuid.UUID | None = None
     region: str | None = None
     due_before: date | None = None
+    # Open or extended: what still needs a decision (the queue's default view).
+    undecided: bool = False
 
 
-def list_cases(
-    ctx: Ctx, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
-) -> tuple[list[ReviewCase], int]:
-    """A page of the actor's queue, soonest due first, and the total."""
-    query = select(ReviewCase).where(in_scope(ReviewCase.region_code, actor.region_code))
+def _filtered(query: Select, actor: Actor, filters: CaseFilters) -> Select:
+    query = query.where(in_scope(ReviewCase.region_code, actor.region_code))
     if filters.kind:
         query = query.where(ReviewCase.kind == filters.kind)
     if filters.state:
         query = query.where(ReviewCase.state == filters.state)
+    if filters.undecided:
+        query = query.where(ReviewCase.state.in_(UNDECIDED_STATES))
     if filters.beneficiary_id:
         query = query.where(ReviewCase.beneficiary_id == filters.beneficiary_id)
     if filters.assigned_to:
@@ -96,13 +99,48 @@ def list_cases(
         query = query.where(in_scope(ReviewCase.region_code, filters.region))
     if filters.due_before:
         query = query.where(ReviewCase.due_on <= filters.due_before)
+    return query
+
+
+def list_cases(
+    ctx: Ctx, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
+) -> tuple[list[ReviewCase], int]:
+    """A page of the actor's queue, soonest due first, and the total."""
     return fetch_page(
         ctx.session,
-        query,
+        _filtered(select(ReviewCase), actor, filters),
         order_by=(ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id),
         offset=offset,
         limit=limit,
     )
+
+
+def queue_page(
+    ctx: Ctx, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
+) -> tuple[list[ReviewCase], int, dict[str, int]]:
+    """A page of the queue, its total and the count per kind, in two queries: the total is the kind's count
+    (or their sum), so the queue is not counted twice."""
+    counts = count_by_kind(ctx, actor=actor, filters=filters)
+    total = counts.get(filters.kind.value, 0) if filters.kind else sum(counts.values())
+    query = _filtered(select(ReviewCase), actor, filters)
+    order = (ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id)
+    return list(ctx.session.scalars(query.order_by(*order).offset(offset).limit(limit))), total, counts
+
+
+def count_by_kind(ctx: Ctx, *, actor: Actor, filters: CaseFilters) -> dict[str, int]:
+    """How many of the actor's cases match the filters (all kinds, whatever filters.kind says), per kind."""
+    query = _filtered(select(ReviewCase.kind, func.count()), actor, replace(filters, kind=None))
+    return {kind.value: count for kind, count in ctx.session.execute(query.group_by(ReviewCase.kind))}
+
+
+def open_and_overdue(
+    ctx: Ctx, *, actor: Actor, region: str | None, today: date
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per kind, the cases still needing a decision and those of them past their due date, in one query."""
+    overdue = func.sum(sql_case((ReviewCase.due_on < today, 1), else_=0))
+    query = _filtered(select(ReviewCase.kind, func.count(), overdue), actor, CaseFilters(undecided=True, region=region))
+    rows = ctx.session.execute(query.group_by(ReviewCase.kind)).all()
+    return {kind.value: n for kind, n, _ in rows}, {kind.value: late for kind, _, late in rows}
 
 
 def set_state(case: ReviewCase, state: CaseState, *, actor: Actor, reason: str) -> None:

@@ -406,3 +406,30 @@ def list_checkins(
     if filters.get("received_to"):
         query = query.where(Checkin.created_at < filters["received_to"])
     return fetch_page(ctx.session, query, order_by=(Checkin.created_at.desc(), Checkin.id), offset=offset, limit=limit)
+
+
+def frames_of(ctx: Ctx, *, checkin: Checkin) -> list[CheckinFrame]:
+    """A check-in's frames in capture order (metadata only)."""
+    return list(
+        ctx.session.scalars(
+            select(CheckinFrame).where(CheckinFrame.checkin_id == checkin.id).order_by(CheckinFrame.position)
+        )
+    )
+
+
+def read_frame(ctx: Ctx, *, actor: Actor, checkin: Checkin, position: int, reason: str) -> bytes:
+    """One frame's bytes for a person to look at, the view audited like an enrolment photo's (committed first)."""
+    frame = ctx.session.scalar(
+        select(CheckinFrame).where(CheckinFrame.checkin_id == checkin.id, CheckinFrame.position == position)
+    )
+    if frame is None:
+        raise NotFound("frame not found", {"position": ["not_found"]})
+    return biometrics.read_for_person(
+        ctx,
+        actor=actor,
+        key=frame.object_key,
+        object_type="checkin_frame",
+        object_id=f"{checkin.id}:{position}",
+        region_code=checkin.region_code,
+        reason=reason,
+    )

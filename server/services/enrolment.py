@@ -23,7 +23,7 @@ from server.services import biometrics, leases
 from server.services import templates as face_templates
 from server.services.audit import Actor, record
 from server.services.cases import open_case
-from server.services.errors import DomainError
+from server.services.errors import DomainError, NotFound
 from storage import StorageError
 from worker.face.detect import FaceBox
 from worker.face.encode import encode_face, template_to_bytes
@@ -191,6 +191,27 @@ def photos_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[EnrolmentPhoto]:
             .order_by(EnrolmentPhoto.created_at)
         )
     )
+
+
+def read_photo(
+    ctx: Ctx, *, actor: Actor, beneficiary: Beneficiary, photo_id: uuid.UUID, reason: str
+) -> tuple[bytes, str]:
+    """An enrolment photo's bytes and content type for a person to look at; the view is audited (committed first)."""
+    photo = ctx.session.scalar(
+        select(EnrolmentPhoto).where(EnrolmentPhoto.id == photo_id, EnrolmentPhoto.beneficiary_id == beneficiary.id)
+    )
+    if photo is None:
+        raise NotFound("photo not found", {"photo_id": ["not_found"]})
+    data = biometrics.read_for_person(
+        ctx,
+        actor=actor,
+        key=photo.object_key,
+        object_type="enrolment_photo",
+        object_id=str(photo.id),
+        region_code=beneficiary.village_code,
+        reason=reason,
+    )
+    return data, photo.content_type
 
 
 def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID) -> str:

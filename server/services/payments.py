@@ -64,6 +64,18 @@ def list_runs(ctx: Ctx, *, actor: Actor, period: str | None) -> list[PaymentRun]
     return list(ctx.session.scalars(query.order_by(PaymentRun.period.desc(), PaymentRun.region_code)))
 
 
+def lines_of(ctx: Ctx, *, beneficiary: Beneficiary, limit: int = 24) -> list[PaymentLine]:
+    """A person's payment lines, latest month first (the caller has checked the person is in scope)."""
+    return list(
+        ctx.session.scalars(
+            select(PaymentLine)
+            .where(PaymentLine.beneficiary_id == beneficiary.id)
+            .order_by(PaymentLine.period.desc(), PaymentLine.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def _existing(ctx: Ctx, period: str, region_code: str) -> PaymentRun | None:
     return ctx.session.scalar(
         select(PaymentRun).where(PaymentRun.period == period, PaymentRun.region_code == region_code)

@@ -1,0 +1,117 @@
+"""The registry: search people, a person's page with everything about them, and editing with conflict detection."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from server import db
+from server.models import Program
+from server.schemas.beneficiary import BeneficiaryUpdateSchema
+from server.services import (
+    audit,
+    beneficiaries,
+    checkins,
+    cycles,
+    enrolment,
+    exemptions,
+    payments,
+    reminders,
+    staff,
+    suspensions,
+    visits,
+)
+from server.services.errors import DomainError, PreconditionFailed
+from server.services.regions import within
+from server.web.access import REVIEWERS, ctx, staff_page
+from server.web.cases import page_number
+from server.web.forms import load
+
+bp = Blueprint("registry", __name__)
+PAGE_SIZE = 50
+
+
+@bp.get("/people")
+@staff_page(*REVIEWERS)
+@db.transaction
+def search():
+    context = ctx()
+    args = request.args
+    id_number = args.get("id_number", "").strip()
+    page = page_number()
+    if id_number:
+        # Exact match through the HMAC index; someone outside the caller's region is not found.
+        try:
+            found = beneficiaries.find_by_id_number(context, id_number=id_number)
+        except DomainError:
+            found = None
+        items = [found] if found is not None and within(g.actor.region_code, found.village_code) else []
+        total = len(items)
+    else:
+        filters = beneficiaries.ListFilters(
+            program=args.get("program") or None,
+            status=args.get("status") or None,
+            region_code=args.get("region") or None,
+            name=args.get("name", "").strip() or None,
+        )
+        items, total = beneficiaries.list_beneficiaries(
+            context, actor=g.actor, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    return render_template(
+        "registry/search.html", items=items, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), args=args
+    )
+
+
+@bp.get("/people/<uuid:beneficiary_id>")
+@staff_page(*REVIEWERS)
+@db.transaction
+def person(beneficiary_id: uuid.UUID):
+    context = ctx()
+    who = beneficiaries.get_beneficiary(context, actor=g.actor, beneficiary_id=beneficiary_id)
+    beneficiaries.record_view(context, actor=g.actor, beneficiary=who)
+    person_checkins, _ = checkins.list_checkins(
+        context, actor=g.actor, filters={"beneficiary_id": who.id}, offset=0, limit=20
+    )
+    person_visits, _ = visits.beneficiary_visits(context, actor=g.actor, beneficiary_id=who.id, offset=0, limit=20)
+    person_suspensions = suspensions.list_suspensions(context, actor=g.actor, beneficiary_id=who.id, ongoing=None)
+    return render_template(
+        "registry/person.html",
+        person=who,
+        enrolment_state=enrolment.enrolment_state(enrolment.photos_of(context, beneficiary_id=who.id)),
+        cycles=cycles.beneficiary_cycles(context, beneficiary=who, zone=cycles.office_zone(context.settings)),
+        checkins=person_checkins,
+        visits=visits.shown_to(context, actor=g.actor, visits=person_visits),
+        exemptions=exemptions.list_exemptions(context, beneficiary=who),
+        suspensions=[(s, suspensions.notices_of(context, suspension=s)) for s in person_suspensions],
+        notifications=reminders.list_notifications(context, beneficiary=who),
+        payment_lines=payments.lines_of(context, beneficiary=who),
+        staff_names={str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)},
+        trail=audit.trail(context, object_ids=[str(who.id), *(str(s.case_id) for s in person_suspensions)]),
+    )
+
+
+@bp.get("/people/<uuid:beneficiary_id>/edit")
+@staff_page(*REVIEWERS)
+@db.transaction
+def edit(beneficiary_id: uuid.UUID):
+    who = beneficiaries.get_beneficiary(ctx(), actor=g.actor, beneficiary_id=beneficiary_id)
+    return render_template("registry/edit.html", person=who, programs=list(Program))
+
+
+@bp.post("/people/<uuid:beneficiary_id>/edit")
+@staff_page(*REVIEWERS)
+@db.transaction
+def edit_post(beneficiary_id: uuid.UUID):
+    context = ctx()
+    who = beneficiaries.get_beneficiary(context, actor=g.actor, beneficiary_id=beneficiary_id)
+    # The version the form was read at must still be current: someone else's edit in between is a conflict.
+    if request.form.get("version", type=int) != who.version:
+        raise PreconditionFailed("the beneficiary changed while you edited it", {"_": ["stale_version"]})
+    body = load(BeneficiaryUpdateSchema(), request.form, only=(*beneficiaries.EDITABLE_FIELDS, "reason"))
+    reason = body.pop("reason", None)
+    # An edit committed by someone else after the read above fails at commit: the unit of work answers 409.
+    beneficiaries.update_beneficiary(context, actor=g.actor, beneficiary=who, changes=body, reason=reason)
+    flash(gettext("The record is saved."), "info")
+    return redirect(url_for(".person", beneficiary_id=who.id), 303)

@@ -1,0 +1,270 @@
+"""The console in a real browser (Debian's Chromium via Playwright) against the live server, PostgreSQL and
+the worker: a quarter's story as two supervisors and an admin, then every page in both languages with no
+untranslated text, no console errors, and a screenshot at 1366×768 of each."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from dateutil.relativedelta import relativedelta
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from server import db
+from server.models import AuditEntry
+from server.services import cycles
+from tests.conftest import PASSWORD, id_number
+from tests.support.browser import launch_browser, screenshot
+from tests.support.checkins import check_in
+from tests.support.cli import invoke
+from tests.support.photos import photo_bytes
+from tests.support.sessions import genuine_session
+
+CATALOGS = Path(__file__).resolve().parents[2] / "server" / "web" / "translations"
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        launched = launch_browser(playwright)
+        yield launched
+        launched.close()
+
+
+class Desk:
+    """One person at one office PC: a browser context that records the page's console errors."""
+
+    def __init__(self, browser: Browser, base_url: str, username: str) -> None:
+        self.context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", accept_downloads=True)
+        self.page = self.context.new_page()
+        self.base_url = base_url
+        self.errors: list[str] = []
+        self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.go("/login")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("button[type=submit].primary")
+        expect(self.page.locator("header .who")).to_contain_text(username)
+
+    def go(self, path: str) -> Page:
+        self.page.goto(f"{self.base_url}{path}")
+        return self.page
+
+    def path(self) -> str:
+        return self.page.url.removeprefix(self.base_url)
+
+
+def _roster(tmp_path: Path, village: str) -> Path:
+    lines = ["id_number,name,program,village_code,monthly_amount,home_lat,home_lon"]
+    for serial, name in ((11, "王秀英"), (12, "李建国")):
+        lines.append(f"{id_number(village, serial)},{name},rural_minimum_allowance,{village},335.00,27.83,112.92")
+    path = tmp_path / "名册.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _verified_rate(page: Page) -> str:
+    return page.locator("table").first.locator("tr.total td").nth(7).inner_text()
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_path):
+    today = cycles.local_today(cycles.office_zone(app.config["FIELDCHECK"]))
+    admin = Desk(browser, live_url, "admin")
+    first = Desk(browser, live_url, "supervisor_a")
+    second = Desk(browser, live_url, "supervisor_a2")
+    pages: dict[str, str] = {"login": "/login"}
+
+    # The admin imports the roster: a per-row report, downloadable.
+    page = admin.go("/imports")
+    page.set_input_files("form[action$='/imports/roster'] input[type=file]", _roster(tmp_path, world["village_a"]))
+    page.click("form[action$='/imports/roster'] button")
+    expect(page.locator("#report")).to_contain_text("新增: 2")
+    assert page.locator("#report a[download]").get_attribute("href").startswith("data:text/csv;base64,")
+    admin_screens = {"imports": None}
+    screenshot(page, "console", "zh-imports-report")
+
+    # The admin opens this quarter's cycle from the console.
+    page = admin.go("/cycles")
+    page.fill("form[action$='/cycles'] input[name=opens_on]", (today - timedelta(days=10)).isoformat())
+    page.fill("form[action$='/cycles'] input[name=deadline]", (today + timedelta(days=5)).isoformat())
+    page.click("form[action$='/cycles'] button")
+    expect(page.locator(".flash.info")).to_contain_text("核查周期已创建")
+    page.click("text=完成情况")
+    cycle_path = admin.path()
+
+    # One person enrols and has a phone (the phone app is another surface: the API stands in for it).
+    supervisor_api = api.as_("supervisor_a")
+    people = supervisor_api.get("/api/v1/beneficiaries", params={"name": "王秀英"}).json()
+    person = people[0]["id"]
+    files = [("photos", ("obama.jpg", photo_bytes("obama.jpg"), "image/jpeg"))]
+    assert supervisor_api.post(f"/api/v1/beneficiaries/{person}/photos", files=files).status_code == 202
+    from tests.conftest import wait_for
+
+    wait_for(lambda: supervisor_api.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled")
+    code = supervisor_api.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
+    from tests.conftest import Api
+
+    phone = Api(live_url, api.post("/api/v1/devices/activate", json={"code": code}).json()["access_token"])
+
+    page = first.go("/")
+    before = _verified_rate(page)
+
+    # Deadline and grace pass; the sweep opens missed_checkin cases; the queue shows them, soonest due first.
+    assert invoke(app, "sweep", "--today", (today + timedelta(days=21)).isoformat()).exit_code == 0
+    page = first.go("/cases?kind=missed_checkin")
+    expect(page.locator(".counts")).to_contain_text("未按期认证: 2")
+    row = page.locator("tr", has_text="王秀英")
+    row.locator("button", has_text="分给我").click()
+    expect(page.locator(".flash.info")).to_contain_text("案件已分配")
+    pages["queue"] = "/cases"
+    page.locator("tr", has_text="王秀英").locator("a").first.click()
+    case_path = first.path()
+    pages["case"] = case_path
+
+    # The evidence: opening the photos asks for a reason, and the view is audited.
+    page.fill("input[name=reason]", "电话联系不上，核实本人情况")
+    page.click("button:has-text('查看照片')")
+    page.wait_for_url(re.compile(r"reason="))
+    photo = page.locator(".photos img").first
+    expect(photo).to_be_visible()
+    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    with app.app_context():
+        viewed = db.session().scalars(select(AuditEntry).where(AuditEntry.action == "biometric.viewed")).all()
+        assert [(e.actor_kind, e.reason) for e in viewed] == [("staff", "电话联系不上，核实本人情况")]
+    screenshot(page, "console", "zh-case-evidence")
+
+    # The first supervisor proposes a suspension; they cannot approve it themselves.
+    page = first.go(case_path)
+    page.click("summary:has-text('提议暂停发放')")
+    effective_on = (today.replace(day=1) - relativedelta(months=2)).isoformat()
+    form = page.locator("form:has(input[value=suspend])")
+    form.locator("input[name=effective_on]").fill(effective_on)
+    form.locator("textarea[name=reason]").fill("本季度未认证，联系不上")
+    form.locator("button").click()
+    expect(page.locator("#pending")).to_contain_text("须由另一名审核员批准")
+    expect(page.locator("#pending button", has_text="批准")).to_have_count(0)
+    decision_id = page.locator("#pending form").first.get_attribute("action").split("/")[-2]
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = page.request.post(
+        f"{live_url}{case_path}/decisions/{decision_id}/approve",
+        form={"csrf_token": token, "reason": ""},
+        headers={"Referer": f"{live_url}{case_path}"},
+    )
+    assert "须由另一名审核员批准" in refused.text()
+
+    # The second supervisor approves: payment stops and a notice exists.
+    page = second.go(case_path)
+    expect(page.locator("#pending")).to_contain_text("提议人")
+    page.locator("#pending button.danger").click()
+    expect(page.locator(".flash.info")).to_contain_text("提议已批准")
+    expect(page.locator("dl.facts")).to_contain_text("已暂停")
+
+    # Print the notice (A4, Chinese), then record the person's appeal.
+    page = second.go(f"/people/{person}")
+    pages["person"] = f"/people/{person}"
+    page.click("text=详情")
+    pages["suspension"] = second.path()
+    page.click("a:has-text('的告知书')")
+    pages["notice"] = second.path()
+    expect(page.locator("article.notice h1")).to_have_text("暂停发放告知书")
+    expect(page.locator("article.notice")).to_contain_text("申请复核截止日期")
+    page.emulate_media(media="print")
+    screenshot(page, "console", "zh-notice-print")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
+    page.emulate_media(media="screen")
+    page = second.go(pages["suspension"])
+    page.fill("textarea[name=reason]", "本人去外地打工，已回家")
+    page.click("text=登记复核申请 >> nth=-1")
+    expect(page.locator(".flash.info")).to_contain_text("复核申请已登记")
+
+    # Reinstating before proof of life is refused in words; after a verified check-in the arrears show first.
+    page = first.go(f"/people/{person}/reinstate")
+    expect(page.locator(".flash.error")).to_contain_text("须先完成一次认证")
+    assert check_in(phone, lambda a: genuine_session("obama2.jpg", a, seed=62))["status"] == "verified"
+    page = first.go(f"/people/{person}/reinstate")
+    pages["reinstate"] = f"/people/{person}/reinstate"
+    expect(page.locator("#arrears")).to_contain_text(f"¥{2 * Decimal('335.00')}")
+    screenshot(page, "console", "zh-reinstate-arrears")
+    page.fill("textarea[name=reason]", "已完成人脸认证")
+    page.click("text=确认恢复发放")
+    expect(page.locator(".flash.info")).to_contain_text("已恢复发放")
+    expect(page.locator("h1 .badge")).to_have_text("正常")
+
+    # The payment run for this month: totals, and both downloads.
+    page = first.go("/payment-runs")
+    page.fill("input[name=region]", world["township_a"])
+    page.click("text=生成发放批次")
+    expect(page.locator(".flash.info")).to_contain_text("发放批次已生成")
+    pages["run"] = first.path()
+    expect(page.locator("table")).to_contain_text("恢复发放并补发")
+    for link, suffix in (("#download-csv", ".csv"), ("#download-xlsx", ".xlsx")):
+        with page.expect_download() as download:
+            page.click(link)
+        assert download.value.suggested_filename.endswith(suffix)
+        assert Path(download.value.path()).stat().st_size > 0
+
+    # Coverage moved: someone verified this quarter.
+    page = first.go("/")
+    assert _verified_rate(page) != before
+    del admin_screens
+
+    # Every page in both languages: translated, no console errors, a screenshot each.
+    pages |= {
+        "overview": "/",
+        "checkins": "/checkins",
+        "registry": "/people",
+        "edit": f"/people/{person}/edit",
+        "suspensions": "/suspensions?ongoing=all",
+        "imports": "/imports",
+        "cycles": "/cycles",
+        "cycle": cycle_path,
+        "runs": "/payment-runs",
+        "visits": "/visits",
+        "password": "/password",
+    }
+    _every_page_in_both_languages(first, pages)
+    _every_page_in_both_languages(admin, {"admin-staff": "/admin/staff", "admin-audit": "/admin/audit"})
+    for desk in (admin, first, second):
+        assert not desk.errors, desk.errors
+
+
+def _english_msgids() -> set[str]:
+    with open(CATALOGS / "en" / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        # Only what is unmistakably English prose: two or more words.
+        return {m.id for m in read_po(fh) if m.id and " " in m.id and "%(" not in m.id}
+
+
+def _chinese_strings() -> set[str]:
+    with open(CATALOGS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        return {m.string for m in read_po(fh) if m.id and len(m.string) >= 4 and "%(" not in m.string}
+
+
+def _every_page_in_both_languages(desk: Desk, pages: dict[str, str]) -> None:
+    english, chinese = _english_msgids(), _chinese_strings()
+    for lang, button in (("zh", None), ("en", "English")):
+        if button:
+            desk.go("/")
+            desk.page.click(f"header button:has-text('{button}')")
+        for name, path in pages.items():
+            page = desk.go(path)
+            assert page.locator("h1").count() >= 1, name
+            text = page.locator("body").inner_text()
+            if lang == "zh":
+                leaked = sorted(m for m in english if m in text)
+            else:
+                # The notice is a Chinese document whatever the console's language; names are data.
+                leaked = [] if name == "notice" else sorted(s for s in chinese if s in text)
+            assert not leaked, (lang, name, leaked)
+            screenshot(page, "console", f"{lang}-{name}")
+    desk.go("/")
+    desk.page.click("header button:has-text('中文')")
+    assert re.search("总览", desk.page.locator("nav").inner_text())
