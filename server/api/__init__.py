@@ -20,6 +20,7 @@ from server.api import (
     regions,
     reports,
     sessions,
+    staff,
     suspensions,
     visits,
 )
@@ -41,6 +42,7 @@ BLUEPRINTS = (
     deaths.blp,
     payments.blp,
     reports.blp,
+    staff.blp,
 )
 
 

@@ -17,6 +17,7 @@ from server.config import Settings
 from server.crypto import DataCipher
 from server.models import Beneficiary, BeneficiaryStatus, Device, StaffUser, utcnow
 from server.services.audit import Actor, record
+from server.services.staff_notifications import notify_staff
 
 _hasher = PasswordHasher()
 TOKEN_ALGORITHM = "HS256"
@@ -109,6 +110,7 @@ def issue_activation_code(
         activation_expires_at=utcnow() + timedelta(hours=settings.tokens.activation_code_hours),
         label=label,
     )
+    others = _live_devices(session, beneficiary.id)
     session.add(device)
     session.flush()
     record(
@@ -118,10 +120,33 @@ def issue_activation_code(
         object_type="device",
         object_id=device.id,
         region_code=beneficiary.village_code,
-        details={"beneficiary_id": str(beneficiary.id)},
+        details={"beneficiary_id": str(beneficiary.id), "other_devices": [str(d) for d in others]},
     )
+    if others:
+        # A second phone is how a person's check-ins can be taken over: the supervisors are told.
+        notify_staff(
+            session,
+            kind="device_added",
+            beneficiary=beneficiary,
+            actor=actor,
+            details={"device_id": str(device.id), "other_devices": [str(d) for d in others]},
+        )
     session.commit()
     return device, code
+
+
+def _live_devices(session: Session, beneficiary_id: uuid.UUID) -> list[uuid.UUID]:
+    """Devices that act for the person or whose code can still be redeemed."""
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(Device.id).where(
+                Device.beneficiary_id == beneficiary_id,
+                Device.revoked_at.is_(None),
+                Device.activated_at.is_not(None) | (Device.activation_expires_at > now),
+            )
+        )
+    )
 
 
 def normalise_activation_code(code: str) -> str:

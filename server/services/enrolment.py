@@ -16,6 +16,7 @@ from server.models import (
     CaseKind,
     EnrolmentPhoto,
     FaceTemplate,
+    PhotoChange,
     PhotoState,
     utcnow,
 )
@@ -30,7 +31,7 @@ from worker.face.image import ImageRejected, content_type, decode_image
 from worker.face.quality import assess_enrolment_photo
 
 TEMPLATE_MODEL = "dlib_resnet_v1"
-ACTIVE_STATES = (PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
+ACTIVE_STATES = (PhotoState.PROPOSED, PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
 MAX_ENCODE_ATTEMPTS = 5
 ENCODE_TASK = "fieldcheck.encode_enrolment_photo"
 
@@ -84,8 +85,13 @@ def add_photos(
     beneficiary: Beneficiary,
     uploads: list[Upload],
     replace: bool = False,
+    change: PhotoChange | None = None,
 ) -> list[EnrolmentPhoto]:
-    """Check, encrypt, store and record enrolment photos; all or nothing. Commits."""
+    """Check, encrypt, store and record enrolment photos; all or nothing. Commits.
+
+    With a pending `change` the photos are stored as `proposed` and nothing is retired yet: the
+    change's approval does that (services/photo_changes.py).
+    """
     limit = settings.uploads.max_photos_per_beneficiary
     if not 1 <= len(uploads) <= limit:
         raise DomainError.field("photos", "wrong_count", f"send 1 to {limit} photos")
@@ -102,7 +108,7 @@ def add_photos(
     photos: list[EnrolmentPhoto] = []
     stored_keys: list[str] = []
     try:
-        if replace:
+        if replace and change is None:
             retire_photos(session, actor=actor, beneficiary=beneficiary, reason="replaced by new enrolment photos")
         for item in checked:
             photo_id = uuid.uuid4()
@@ -119,6 +125,8 @@ def add_photos(
                 width=item.width,
                 height=item.height,
                 quality=item.quality,
+                state=PhotoState.RECEIVED if change is None else PhotoState.PROPOSED,
+                change_id=change and change.id,
             )
             session.add(photo)
             photos.append(photo)
@@ -129,7 +137,7 @@ def add_photos(
                 object_type="enrolment_photo",
                 object_id=photo_id,
                 region_code=beneficiary.village_code,
-                details={"beneficiary_id": str(beneficiary.id)},
+                details={"beneficiary_id": str(beneficiary.id), "change_id": change and str(change.id)},
             )
         session.commit()
     except BaseException:
@@ -141,14 +149,26 @@ def add_photos(
 
 
 def retire_photos(
-    session: Session, *, actor: Actor, beneficiary: Beneficiary, reason: str, photo_ids: list[uuid.UUID] | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    beneficiary: Beneficiary,
+    reason: str,
+    photo_ids: list[uuid.UUID] | None = None,
+    exclude_change: uuid.UUID | None = None,
 ) -> int:
-    """Take photos (all active ones, or the given ones) out of matching; their templates stop counting."""
+    """Take photos (all active ones, or the given ones) out of matching; their templates stop counting.
+
+    Photos still waiting in a proposal are left to its approval or rejection, as are those of `exclude_change`.
+    """
     query = update(EnrolmentPhoto).where(
-        EnrolmentPhoto.beneficiary_id == beneficiary.id, EnrolmentPhoto.state != PhotoState.RETIRED
+        EnrolmentPhoto.beneficiary_id == beneficiary.id,
+        EnrolmentPhoto.state.not_in((PhotoState.RETIRED, PhotoState.PROPOSED)),
     )
     if photo_ids is not None:
         query = query.where(EnrolmentPhoto.id.in_(photo_ids))
+    if exclude_change is not None:
+        query = query.where((EnrolmentPhoto.change_id != exclude_change) | EnrolmentPhoto.change_id.is_(None))
     retired = session.execute(query.values(state=PhotoState.RETIRED, lease_expires_at=None)).rowcount
     if retired:
         record(
@@ -239,8 +259,46 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
         session, settings, county=county, vector=vector, exclude=beneficiary.id
     ):
         _open_duplicate_case(session, beneficiary, photo, other_id, distance, settings)
+    if photo.change_id is not None:
+        _check_against_earlier_templates(session, settings, beneficiary, photo, vector)
     session.commit()
     return "encoded"
+
+
+def _check_against_earlier_templates(
+    session: Session, settings: Settings, beneficiary: Beneficiary, photo: EnrolmentPhoto, vector: np.ndarray
+) -> None:
+    """A changed photo whose face is far from every template the person had before opens a case.
+
+    Two people approved the change, but a different face is exactly what a takeover looks like, so a
+    third look is asked for. Retired templates count as "before": a replacement retires them first.
+    """
+    earlier = session.scalars(
+        select(FaceTemplate.vector)
+        .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
+        .where(
+            FaceTemplate.beneficiary_id == beneficiary.id,
+            (EnrolmentPhoto.change_id != photo.change_id) | EnrolmentPhoto.change_id.is_(None),
+        )
+    ).all()
+    if not earlier:
+        return
+    closest = float(np.min(np.linalg.norm(np.stack([template_from_bytes(b) for b in earlier]) - vector, axis=1)))
+    if closest <= settings.face.review:
+        return
+    open_case(
+        session,
+        kind=CaseKind.TEMPLATE_CHANGE,
+        beneficiary=beneficiary,
+        dedupe_key=f"template_change:{photo.change_id}",
+        summary="A new enrolment photo shows a face far from the person's earlier photos",
+        details={
+            "photo_id": str(photo.id),
+            "change_id": str(photo.change_id),
+            "distance": round(closest, 4),
+            "threshold": settings.face.review,
+        },
+    )
 
 
 def _fail(session: Session, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: int, reason: str) -> str:
