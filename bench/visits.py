@@ -176,7 +176,10 @@ def run(visits: int = 2000, batch: int = 50, echo: Callable[[str], None] = print
             migrate.upgrade(db.engine())
             session = db.session()
             workers, people = _seed(session, rng)
-            tokens = [auth.login(session, settings, username=w, password=PASSWORD).access_token for w in workers]
+            tokens = [
+                auth.login(session, settings, cipher(), username=w, password=PASSWORD, address=None).access_token
+                for w in workers
+            ]
         # One visit every 40 minutes of device time per worker, to people picked at random, all in the past.
         day = datetime.now(UTC) - timedelta(minutes=40 * (visits // len(workers) + 2))
         batches = []

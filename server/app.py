@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server import api, db
+from server.api import throttle
 from server.config import Settings
 from server.crypto import DataCipher
 from storage import open_store
@@ -24,5 +25,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["fieldcheck.store"] = open_store(settings.storage_url)
     db.init_app(app)
     api.init_app(app)
+    throttle.init_app(app)
     celery_app.init_app(app)
     return app

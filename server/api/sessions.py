@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
+from server.api import throttle
 from server.api.access import Unauthorized, authenticated, current_actor, settings
 from server.crypto import cipher
 from server.schemas.auth import ActivationSchema, ActorSchema, LoginSchema, TokenSchema
@@ -17,24 +19,36 @@ PUBLIC = [{}]
 
 @blp.route("/auth/token")
 class StaffToken(MethodView):
+    @throttle.per_account_and_address
     @blp.doc(security=PUBLIC)
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
     def post(self, body: dict):
-        """Staff login: username and password for a bearer token."""
+        """Staff login: username and password for a bearer token.
+
+        Failed logins are audited and throttled per account and per address: past the limit even the
+        right password answers 429 with `Retry-After`."""
         try:
-            return auth.login(db.session(), settings(), username=body["username"], password=body["password"])
+            return auth.login(
+                db.session(),
+                settings(),
+                cipher(),
+                username=body["username"],
+                password=body["password"],
+                address=request.remote_addr,
+            )
         except auth.AuthError as exc:
             raise Unauthorized("login failed", {"authorization": [exc.reason]}) from exc
 
 
 @blp.route("/devices/activate")
 class DeviceActivation(MethodView):
+    @throttle.per_address
     @blp.doc(security=PUBLIC)
     @blp.arguments(ActivationSchema)
     @blp.response(200, TokenSchema)
     def post(self, body: dict):
-        """Redeem a one-time code on a beneficiary's phone for a token that acts only for them."""
+        """Redeem a one-time code on a beneficiary's phone for a token that acts only for them (failures throttled)."""
         try:
             return auth.activate_device(db.session(), settings(), cipher(), code=body["code"])
         except auth.AuthError as exc:

@@ -6,6 +6,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import jwt
 from argon2 import PasswordHasher
@@ -75,14 +76,16 @@ def device_actor(device: Device, beneficiary: Beneficiary) -> Actor:
     )
 
 
-def login(session: Session, settings: Settings, *, username: str, password: str) -> IssuedToken:
-    """Check a staff password and issue a token; commits the login time and its audit entry."""
+def login(
+    session: Session, settings: Settings, cipher: DataCipher, *, username: str, password: str, address: str | None
+) -> IssuedToken:
+    """Check a staff password and issue a token; commits the login time, or the failure, with its audit entry."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
         _password_matches(_DUMMY_HASH, password)
-        raise AuthError("invalid_credentials")
+        _login_failed(session, cipher, None, username, address)
     if not _password_matches(user.password_hash, password) or not user.is_active:
-        raise AuthError("invalid_credentials")
+        _login_failed(session, cipher, user, username, address)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -90,6 +93,27 @@ def login(session: Session, settings: Settings, *, username: str, password: str)
     record(session, actor=actor, action="staff.login", object_type="staff_user", object_id=user.id)
     session.commit()
     return _issue(settings, actor, timedelta(hours=settings.tokens.staff_hours))
+
+
+def _login_failed(
+    session: Session, cipher: DataCipher, user: StaffUser | None, username: str, address: str | None
+) -> NoReturn:
+    """Audit a failed login, then refuse it.
+
+    An unknown username is kept only as its HMAC: what was typed may be a password in the wrong box,
+    and the HMAC still shows many attempts on one name.
+    """
+    record(
+        session,
+        actor=Actor(kind="anonymous", id=None),
+        action="staff.login_failed",
+        object_type="staff_user",
+        object_id=user.id if user else "unknown:" + cipher.index(username)[:16],
+        region_code=user.region_code if user else None,
+        details={"address": address, "known_account": user is not None},
+    )
+    session.commit()
+    raise AuthError("invalid_credentials")
 
 
 def issue_activation_code(
