@@ -28,12 +28,18 @@ def settings():
     return current_app.config["FIELDCHECK"]
 
 
-def _authenticate() -> Actor:
+def bearer_token() -> str:
+    """The request's bearer token, or 401."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required", {"authorization": ["missing_token"]})
+    return token.strip()
+
+
+def _authenticate() -> Actor:
+    token = bearer_token()
     try:
-        return actor_from_token(db.session(), settings(), token.strip())
+        return actor_from_token(db.session(), settings(), token)
     except AuthError as exc:
         raise Unauthorized("the bearer token was not accepted", {"authorization": [exc.reason]}) from exc
 

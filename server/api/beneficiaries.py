@@ -12,7 +12,7 @@ from server import db
 from server.api.access import authenticated, current_actor, settings, staff_only
 from server.crypto import cipher
 from server.models import Beneficiary, StaffRole
-from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema
+from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema, DeviceSchema
 from server.schemas.beneficiary import (
     BeneficiaryCreateSchema,
     BeneficiaryQuerySchema,
@@ -22,6 +22,7 @@ from server.schemas.beneficiary import (
     ImportReportSchema,
     RosterUploadSchema,
 )
+from server.schemas.common import ReasonSchema
 from server.services import auth, beneficiaries, roster_csv
 from server.services.audit import record
 from server.services.errors import PreconditionFailed
@@ -135,10 +136,38 @@ class DeviceCodes(MethodView):
     @blp.arguments(DeviceCodeRequestSchema)
     @blp.response(201, DeviceCodeSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID):
-        """Issue a one-time activation code for the beneficiary's (or a relative's) phone."""
+        """Issue a one-time activation code for the beneficiary's (or a relative's) phone.
+
+        If the person already has a phone (or an unused code), the change is audited and the region's
+        supervisors get a notice (`GET /staff-notifications`)."""
         session = db.session()
         beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
         device, code = auth.issue_activation_code(
             session, settings(), cipher(), actor=current_actor(), beneficiary=beneficiary, label=body.get("label")
         )
         return {"device_id": device.id, "activation_code": code, "expires_at": device.activation_expires_at}
+
+    @staff_only()
+    @blp.response(200, DeviceSchema(many=True))
+    def get(self, beneficiary_id: uuid.UUID):
+        """The person's phones and codes, revoked ones included."""
+        session = db.session()
+        beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
+        return auth.devices_of(session, beneficiary_id)
+
+
+@blp.route("/beneficiaries/<uuid:beneficiary_id>/devices/<uuid:device_id>/revoke")
+class DeviceRevocation(MethodView):
+    @staff_only()
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, DeviceSchema)
+    def post(self, body: dict, beneficiary_id: uuid.UUID, device_id: uuid.UUID):
+        """Revoke a phone (lost, sold, issued by mistake): its token stops working at once; audited."""
+        session = db.session()
+        beneficiary = beneficiaries.get_beneficiary(session, actor=current_actor(), beneficiary_id=beneficiary_id)
+        device = auth.get_device(session, beneficiary, device_id)
+        auth.revoke_device(
+            session, actor=current_actor(), device=device, beneficiary=beneficiary, reason=body["reason"]
+        )
+        session.commit()
+        return device

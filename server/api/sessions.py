@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from server import db
 from server.api import throttle
-from server.api.access import Unauthorized, authenticated, current_actor, settings
+from server.api.access import Unauthorized, authenticated, bearer_token, current_actor, settings
 from server.crypto import cipher
 from server.schemas.auth import ActivationSchema, ActorSchema, LoginSchema, TokenSchema
 from server.services import auth
@@ -62,3 +62,12 @@ class Me(MethodView):
     def get(self):
         """Who the bearer token speaks for."""
         return current_actor()
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @authenticated
+    @blp.response(204)
+    def post(self):
+        """Revoke the token this request carries (staff or device); it is refused from now on."""
+        auth.logout(db.session(), settings(), actor=current_actor(), token=bearer_token())

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
-from server.api.access import current_actor, staff_only
+from server.api.access import current_actor, settings, staff_only
 from server.models import StaffRole
-from server.schemas.staff import StaffNotificationSchema
-from server.services import staff_notifications
+from server.schemas.auth import TokenSchema
+from server.schemas.staff import (
+    PasswordChangeSchema,
+    PasswordResetSchema,
+    StaffCreateSchema,
+    StaffNotificationSchema,
+    StaffUpdateSchema,
+    StaffUserSchema,
+)
+from server.services import auth, staff, staff_notifications
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff accounts and notices for staff")
 REVIEWERS = (StaffRole.ADMIN, StaffRole.SUPERVISOR)
@@ -30,3 +40,81 @@ class StaffNotifications(MethodView):
         )
         pagination_parameters.item_count = total
         return items
+
+
+@blp.route("/staff")
+class StaffAccounts(MethodView):
+    @staff_only(StaffRole.ADMIN)
+    @blp.response(200, StaffUserSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Staff accounts in your region (admins only)."""
+        items, total = staff.list_staff(
+            db.session(),
+            actor=current_actor(),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return items
+
+    @staff_only(StaffRole.ADMIN)
+    @blp.arguments(StaffCreateSchema)
+    @blp.response(201, StaffUserSchema)
+    def post(self, body: dict):
+        """Create an account in a region inside yours; audited."""
+        session = db.session()
+        user = staff.create_staff_user(session, actor=current_actor(), **body)
+        session.commit()
+        return user
+
+
+@blp.route("/staff/<uuid:user_id>")
+class StaffAccount(MethodView):
+    @staff_only(StaffRole.ADMIN)
+    @blp.response(200, StaffUserSchema)
+    def get(self, user_id: uuid.UUID):
+        """One account in your region."""
+        return staff.get_staff_user(db.session(), actor=current_actor(), user_id=user_id)
+
+    @staff_only(StaffRole.ADMIN)
+    @blp.arguments(StaffUpdateSchema)
+    @blp.response(200, StaffUserSchema)
+    def patch(self, body: dict, user_id: uuid.UUID):
+        """Change role, region or name, or disable the account (its tokens stop working at once); audited."""
+        session = db.session()
+        user = staff.get_staff_user(session, actor=current_actor(), user_id=user_id)
+        reason = body.pop("reason")
+        staff.update_staff_user(session, actor=current_actor(), user=user, changes=body, reason=reason)
+        session.commit()
+        return user
+
+
+@blp.route("/staff/<uuid:user_id>/password")
+class StaffPasswordReset(MethodView):
+    @staff_only(StaffRole.ADMIN)
+    @blp.arguments(PasswordResetSchema)
+    @blp.response(204)
+    def post(self, body: dict, user_id: uuid.UUID):
+        """Reset someone's password; every token they hold stops working. Audited (never the password)."""
+        session = db.session()
+        user = staff.get_staff_user(session, actor=current_actor(), user_id=user_id)
+        staff.reset_password(
+            session, actor=current_actor(), user=user, password=body["password"], reason=body["reason"]
+        )
+        session.commit()
+
+
+@blp.route("/me/password")
+class OwnPassword(MethodView):
+    @staff_only()
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, body: dict):
+        """Change your own password; your other tokens stop working and a new token is returned."""
+        session = db.session()
+        user = staff.change_own_password(
+            session, actor=current_actor(), current=body["current_password"], new=body["new_password"]
+        )
+        session.commit()
+        return auth.issue_staff_token(settings(), user)

@@ -5,20 +5,22 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.crypto import DataCipher
-from server.models import Beneficiary, BeneficiaryStatus, Device, StaffUser, utcnow
+from server.models import Beneficiary, BeneficiaryStatus, Device, RevokedToken, StaffUser, utcnow
 from server.services.audit import Actor, record
+from server.services.errors import DomainError, NotFound
 from server.services.staff_notifications import notify_staff
+from server.sqlfuncs import insert_ignoring_conflicts
 
 _hasher = PasswordHasher()
 TOKEN_ALGORITHM = "HS256"
@@ -48,7 +50,8 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether a password fits its stored hash."""
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -62,8 +65,26 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 def _issue(settings: Settings, actor: Actor, lifetime: timedelta) -> IssuedToken:
     now = utcnow()
     expires_at = now + lifetime
-    claims = {"iss": TOKEN_ISSUER, "sub": f"{actor.kind}:{actor.id}", "iat": now, "exp": expires_at}
+    claims = {
+        "iss": TOKEN_ISSUER,
+        "sub": f"{actor.kind}:{actor.id}",
+        # To the microsecond, so "every token issued before this reset" is exact (a whole-second
+        # iat would let a token from the same second survive, or refuse the next login).
+        "iat": now.timestamp(),
+        "exp": expires_at,
+        "jti": uuid.uuid4().hex,
+    }
     return IssuedToken(jwt.encode(claims, settings.secret_key, algorithm=TOKEN_ALGORITHM), expires_at, actor)
+
+
+def revoke_all_tokens(user: StaffUser) -> None:
+    """Refuse every token the person holds now (disabled account, password reset); the caller commits."""
+    user.tokens_valid_after = utcnow()
+
+
+def issue_staff_token(settings: Settings, user: StaffUser) -> IssuedToken:
+    """A fresh token for a staff member (after changing their own password)."""
+    return _issue(settings, staff_actor(user), timedelta(hours=settings.tokens.staff_hours))
 
 
 def staff_actor(user: StaffUser) -> Actor:
@@ -82,9 +103,9 @@ def login(
     """Check a staff password and issue a token; commits the login time, or the failure, with its audit entry."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
-        _password_matches(_DUMMY_HASH, password)
+        password_matches(_DUMMY_HASH, password)
         _login_failed(session, cipher, None, username, address)
-    if not _password_matches(user.password_hash, password) or not user.is_active:
+    if not password_matches(user.password_hash, password) or not user.is_active:
         _login_failed(session, cipher, user, username, address)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -92,7 +113,7 @@ def login(
     actor = staff_actor(user)
     record(session, actor=actor, action="staff.login", object_type="staff_user", object_id=user.id)
     session.commit()
-    return _issue(settings, actor, timedelta(hours=settings.tokens.staff_hours))
+    return issue_staff_token(settings, user)
 
 
 def _login_failed(
@@ -204,33 +225,111 @@ def activate_device(session: Session, settings: Settings, cipher: DataCipher, *,
     return _issue(settings, actor, timedelta(days=settings.tokens.device_days))
 
 
-def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
-    """Verify a bearer token and load who it speaks for, refusing disabled accounts and revoked devices."""
+def _claims(settings: Settings, token: str) -> dict:
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             settings.secret_key,
             algorithms=[TOKEN_ALGORITHM],
             issuer=TOKEN_ISSUER,
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "iat"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("token_expired") from exc
     except jwt.InvalidTokenError as exc:
         raise AuthError("invalid_token") from exc
+
+
+def _subject(claims: dict) -> tuple[str, uuid.UUID]:
     kind, _, raw_id = claims["sub"].partition(":")
     try:
-        subject_id = uuid.UUID(raw_id)
+        return kind, uuid.UUID(raw_id)
     except ValueError as exc:
         raise AuthError("invalid_token") from exc
+
+
+def _revoked(claims: dict):
+    """SQL for "this token logged out"; tokens issued before token ids existed cannot have."""
+    jti = claims.get("jti")
+    return exists().where(RevokedToken.jti == jti) if isinstance(jti, str) else literal(False)
+
+
+def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
+    """Verify a bearer token and load who it speaks for, refusing disabled accounts, revoked devices and
+    logged-out or reset tokens. One query by primary key (plus an indexed existence test) per request."""
+    claims = _claims(settings, token)
+    kind, subject_id = _subject(claims)
+    issued_at = datetime.fromtimestamp(claims["iat"], UTC)
     if kind == "staff":
-        user = session.get(StaffUser, subject_id)
-        if user is None or not user.is_active:
+        row = session.execute(select(StaffUser, _revoked(claims)).where(StaffUser.id == subject_id)).one_or_none()
+        if row is None or not row[0].is_active:
             raise AuthError("account_disabled")
+        user, revoked = row
+        if revoked or (user.tokens_valid_after is not None and issued_at < user.tokens_valid_after):
+            raise AuthError("token_revoked")
         return staff_actor(user)
     if kind == "device":
-        device = session.get(Device, subject_id)
-        if device is None or device.revoked_at is not None or device.activated_at is None:
+        row = session.execute(
+            select(Device, Beneficiary, _revoked(claims))
+            .join(Beneficiary, Beneficiary.id == Device.beneficiary_id)
+            .where(Device.id == subject_id)
+        ).one_or_none()
+        if row is None or row[0].revoked_at is not None or row[0].activated_at is None:
             raise AuthError("device_revoked")
-        return device_actor(device, session.get(Beneficiary, device.beneficiary_id))
+        device, beneficiary, revoked = row
+        if revoked:
+            raise AuthError("token_revoked")
+        return device_actor(device, beneficiary)
     raise AuthError("invalid_token")
+
+
+def logout(session: Session, settings: Settings, *, actor: Actor, token: str) -> None:
+    """Revoke the token this request carries; it stays refused until it would have expired. Commits."""
+    claims = _claims(settings, token)
+    jti = claims.get("jti")
+    if not isinstance(jti, str):
+        raise DomainError.field("authorization", "token_without_id", "this token predates logout; let it expire")
+    session.execute(
+        insert_ignoring_conflicts(session, RevokedToken)
+        .values(jti=jti, revoked_at=utcnow(), expires_at=datetime.fromtimestamp(claims["exp"], UTC))
+        .on_conflict_do_nothing(index_elements=["jti"])
+    )
+    record(
+        session,
+        actor=actor,
+        action=f"{actor.kind}.logout",
+        object_type="staff_user" if actor.kind == "staff" else "device",
+        object_id=actor.id,
+        region_code=actor.region_code,
+    )
+    session.commit()
+
+
+def revoke_device(session: Session, *, actor: Actor, device: Device, beneficiary: Beneficiary, reason: str) -> None:
+    """Stop a phone from acting for its person (lost, sold, or issued by mistake). The caller commits."""
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        device.activation_code_index = None
+    record(
+        session,
+        actor=actor,
+        action="device.revoked",
+        object_type="device",
+        object_id=device.id,
+        region_code=beneficiary.village_code,
+        reason=reason,
+        details={"beneficiary_id": str(beneficiary.id)},
+    )
+
+
+def devices_of(session: Session, beneficiary_id: uuid.UUID) -> list[Device]:
+    return list(
+        session.scalars(select(Device).where(Device.beneficiary_id == beneficiary_id).order_by(Device.created_at))
+    )
+
+
+def get_device(session: Session, beneficiary: Beneficiary, device_id: uuid.UUID) -> Device:
+    device = session.scalar(select(Device).where(Device.id == device_id, Device.beneficiary_id == beneficiary.id))
+    if device is None:
+        raise NotFound("device not found", {"device_id": ["not_found"]})
+    return device
