@@ -11,15 +11,21 @@ from celery import shared_task
 from flask import current_app
 
 from server import db
-from server.models import Checkin, EnrolmentPhoto, utcnow
+from server.models import Checkin, EnrolmentPhoto, Job, JobState, utcnow
 from server.queue import enqueue
-from server.services import checkins, cycles, enrolment, leases, reminders, sweep, verification
+from server.services import checkins, cycles, enrolment, imports, jobs, leases, reminders, sweep, verification
+from server.services.auth import staff_actor
 from storage import StorageError
 
 log = logging.getLogger(__name__)
 # A row still in `received` this long after upload has lost its message.
 RECEIVED_GRACE = timedelta(seconds=60)
-REQUEUED_WORK = ((EnrolmentPhoto, enrolment.ENCODE_TASK), (Checkin, checkins.VERIFY_TASK))
+# (model, task, waiting state, working state) of every kind of leased work.
+REQUEUED_WORK = (
+    (EnrolmentPhoto, enrolment.ENCODE_TASK, leases.RECEIVED, leases.PROCESSING),
+    (Checkin, checkins.VERIFY_TASK, leases.RECEIVED, leases.PROCESSING),
+    (Job, jobs.RUN_TASK, JobState.QUEUED.value, JobState.RUNNING.value),
+)
 
 
 @shared_task(
@@ -58,13 +64,36 @@ def verify_checkin(checkin_id: str) -> str:
     return outcome
 
 
+@shared_task(
+    name=jobs.RUN_TASK,
+    autoretry_for=(StorageError,),
+    retry_backoff=5,
+    retry_jitter=True,
+    max_retries=jobs.MAX_ATTEMPTS,
+)
+def run_job(job_id: str) -> str:
+    """Work through a job (an import) in committed batches, resuming where the last holder stopped."""
+    outcome = jobs.run_job(
+        db.session(),
+        current_app.extensions["fieldcheck.store"],
+        current_app.config["FIELDCHECK"],
+        uuid.UUID(job_id),
+        kinds=imports.KINDS,
+        actor_of=staff_actor,
+    )
+    log.info("job %s: %s", job_id, outcome)
+    return outcome
+
+
 @shared_task(name="fieldcheck.requeue_stale_work")
 def requeue_stale_work() -> int:
     """Send again the work whose message was lost or whose worker died (an expired lease)."""
     received_before = utcnow() - RECEIVED_GRACE
     requeued = 0
-    for model, task_name in REQUEUED_WORK:
-        for row_id in leases.stale(db.session(), model, received_before=received_before):
+    for model, task_name, waiting, working in REQUEUED_WORK:
+        for row_id in leases.stale(
+            db.session(), model, received_before=received_before, waiting=waiting, working=working
+        ):
             enqueue(task_name, str(row_id))
             requeued += 1
     if requeued:

@@ -16,6 +16,7 @@ from server.api import (
     cycles,
     deaths,
     enrolment,
+    jobs,
     payments,
     regions,
     reports,
@@ -43,6 +44,7 @@ BLUEPRINTS = (
     payments.blp,
     reports.blp,
     staff.blp,
+    jobs.blp,
 )
 
 

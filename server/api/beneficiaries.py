@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from server import db
 from server.api.access import authenticated, current_actor, settings, staff_only
+from server.api.jobs import start as start_job
 from server.crypto import cipher
 from server.models import Beneficiary, StaffRole
 from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema, DeviceSchema
@@ -19,11 +20,11 @@ from server.schemas.beneficiary import (
     BeneficiarySchema,
     BeneficiarySummarySchema,
     BeneficiaryUpdateSchema,
-    ImportReportSchema,
     RosterUploadSchema,
 )
 from server.schemas.common import ReasonSchema
-from server.services import auth, beneficiaries, roster_csv
+from server.schemas.job import JobSchema
+from server.services import auth, beneficiaries, imports
 from server.services.audit import record
 from server.services.errors import PreconditionFailed
 
@@ -121,13 +122,12 @@ class BeneficiaryById(MethodView):
 class RosterImport(MethodView):
     @staff_only(*REGISTRARS)
     @blp.arguments(RosterUploadSchema, location="files")
-    @blp.response(200, ImportReportSchema)
+    @blp.response(202, JobSchema)
     def post(self, files: dict):
-        """Import a roster CSV; each row is reported on its own and a row already imported changes nothing."""
-        report = beneficiaries.import_roster(
-            db.session(), cipher(), actor=current_actor(), rows=roster_csv.read_roster(files["file"].read())
-        )
-        return roster_csv.summarise(report)
+        """Import a roster CSV as a job: poll `GET /jobs/{id}` (the `Location`), then read its report at
+        `result_url`; each row is reported on its own and a row already imported changes nothing. A file
+        with a wrong header is refused at once (422)."""
+        return start_job(current_actor(), imports.ROSTER, files["file"].read())
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/devices")

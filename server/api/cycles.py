@@ -9,20 +9,20 @@ from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import authenticated, current_actor, settings, staff_only
-from server.crypto import cipher
+from server.api.jobs import start as start_job
 from server.models import StaffRole
 from server.schemas.cycle import (
     BeneficiaryCycleSchema,
     CycleCreateSchema,
     CycleSchema,
     CycleStatusSchema,
-    EvidenceReportSchema,
     EvidenceUploadSchema,
     ExemptionCreateSchema,
     ExemptionSchema,
     NotificationSchema,
 )
-from server.services import beneficiaries, cycles, evidence, exemptions, reminders
+from server.schemas.job import JobSchema
+from server.services import beneficiaries, cycles, exemptions, imports, reminders
 
 blp = Blueprint(
     "cycles", __name__, url_prefix="/api/v1", description="Check-in cycles, exemptions, imported evidence, reminders"
@@ -86,14 +86,12 @@ class CycleStatus(MethodView):
 class EvidenceImport(MethodView):
     @staff_only(*MANAGERS)
     @blp.arguments(EvidenceUploadSchema, location="files")
-    @blp.response(200, EvidenceReportSchema)
+    @blp.response(202, JobSchema)
     def post(self, files: dict, cycle_id: uuid.UUID):
-        """Import proof of life from another source for this cycle; each row is reported, a repeated row is a no-op."""
-        session = db.session()
-        cycle = cycles.get_cycle(session, actor=current_actor(), cycle_id=cycle_id)
-        rows = evidence.read_evidence(files["file"].read())
-        report = evidence.import_evidence(session, cipher(), actor=current_actor(), cycle=cycle, rows=rows)
-        return evidence.summarise(report)
+        """Import proof of life from another source for this cycle as a job (poll `GET /jobs/{id}`); each
+        row is reported, a repeated row is a no-op."""
+        cycle = cycles.get_cycle(db.session(), actor=current_actor(), cycle_id=cycle_id)
+        return start_job(current_actor(), imports.EVIDENCE, files["file"].read(), {"cycle_id": str(cycle.id)})
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/cycles")

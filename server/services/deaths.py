@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from server.crypto import DataCipher
@@ -106,8 +107,11 @@ def _import_row(
     return DeathRowResult(row=number, status="case_opened", case_id=case.id, flagged_payments=len(paid))
 
 
-def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -> dict[str, Any]:
-    """Match each record to a beneficiary in the actor's region; importing a file twice changes nothing. Commits."""
+def import_death_batch(
+    session: Session, cipher: DataCipher, *, actor: Actor, rows: list[tuple[int, dict[str, Any], bool]]
+) -> list[DeathRowResult]:
+    """Match each record of a batch, each in a savepoint (a row the database refuses is reported, the
+    others stay), and audit the batch in one entry. Flushes, never commits."""
     results = []
     for number, data, valid in rows:
         if not valid:
@@ -119,11 +123,15 @@ def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -
             results.append(DeathRowResult(row=number, status="error", errors=errors))
             continue
         try:
-            results.append(_import_row(session, cipher, actor, number, data))
+            with session.begin_nested():
+                results.append(_import_row(session, cipher, actor, number, data))
         except DomainError as exc:
             errors = [{"field": name, "reason": reason} for name, reasons in exc.errors.items() for reason in reasons]
             results.append(DeathRowResult(row=number, status="error", errors=errors))
-    counts = {status: sum(1 for r in results if r.status == status) for status in STATUSES}
+        except StatementError:
+            results.append(
+                DeathRowResult(row=number, status="error", errors=[{"field": "_", "reason": "rejected_by_database"}])
+            )
     record(
         session,
         actor=actor,
@@ -131,15 +139,27 @@ def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -
         object_type="import",
         object_id=uuid.uuid4(),
         region_code=actor.region_code,
-        details=counts,
+        details={status: sum(1 for r in results if r.status == status) for status in STATUSES},
     )
+    return results
+
+
+def import_deaths(session: Session, cipher: DataCipher, *, actor: Actor, rows) -> dict[str, Any]:
+    """Match each record to a beneficiary in the actor's region; importing a file twice changes nothing. Commits."""
+    results = import_death_batch(session, cipher, actor=actor, rows=list(rows))
     session.commit()
+    return summarise([asdict(r) for r in results])
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per outcome and every row's result."""
+    counts = {status: sum(1 for r in rows if r["status"] == status) for status in STATUSES}
     return {
         "case_opened": counts["case_opened"],
         "already_recorded": counts["already_recorded"],
         "already_terminated": counts["already_terminated"],
         "no_match": counts["no_match"],
         "failed": counts["error"],
-        "flagged_payments": sum(r.flagged_payments for r in results),
-        "rows": [asdict(r) for r in results],
+        "flagged_payments": sum(r["flagged_payments"] for r in rows),
+        "rows": rows,
     }

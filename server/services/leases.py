@@ -1,8 +1,13 @@
-"""Work rows (photos to encode, check-ins to verify) handed to workers under a lease.
+"""Work rows (photos to encode, check-ins to verify, jobs to run) handed to workers under a lease.
 
-A row moves `received → processing` by a conditional update that also bumps `attempts`; only the
-holder of that attempt may finish it, and a row whose lease has expired (its worker died) can be
-claimed again. Duplicate or redelivered task messages therefore do no harm.
+A row moves `received → processing` (a job: `queued → running`) by a conditional update that also
+bumps `attempts`; only the holder of that attempt may finish it, and a row whose lease has expired
+(its worker died) can be claimed again. Duplicate or redelivered task messages therefore do no harm.
+
+Leases are short and renewed by a heartbeat while the holder works (`renew`), so a worker killed
+mid-task frees its row within one lease, not minutes later. A task retrying its own work after a
+transient failure passes its attempt back to `claim` (`reclaim=`) and keeps the row instead of
+meeting its own live lease.
 """
 
 from __future__ import annotations
@@ -20,40 +25,74 @@ RECEIVED = "received"
 PROCESSING = "processing"
 
 
-def claim(session: Session, model: Any, row_id: uuid.UUID, lease_seconds: int) -> int | None:
-    """Take a row if nobody holds a live lease on it; returns the attempt number. Commits."""
+def claim(
+    session: Session,
+    model: Any,
+    row_id: uuid.UUID,
+    lease_seconds: int,
+    *,
+    reclaim: int | None = None,
+    waiting: str = RECEIVED,
+    working: str = PROCESSING,
+) -> int | None:
+    """Take a row if nobody holds a live lease on it (or `reclaim` is the attempt holding it); returns
+    the new attempt number. Commits."""
     now = utcnow()
-    claimable = (model.state == RECEIVED) | ((model.state == PROCESSING) & (model.lease_expires_at < now))
+    claimable = (model.state == waiting) | ((model.state == working) & (model.lease_expires_at < now))
+    if reclaim is not None:
+        claimable = claimable | ((model.state == working) & (model.attempts == reclaim))
     attempt = session.execute(
         update(model)
         .where(model.id == row_id, claimable)
-        .values(state=PROCESSING, attempts=model.attempts + 1, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .values(state=working, attempts=model.attempts + 1, lease_expires_at=now + timedelta(seconds=lease_seconds))
         .returning(model.attempts)
     ).scalar_one_or_none()
     session.commit()
     return attempt
 
 
-def finish(session: Session, model: Any, row_id: uuid.UUID, attempt: int, **values: Any) -> bool:
+def renew(
+    session: Session, model: Any, row_id: uuid.UUID, attempt: int, lease_seconds: int, *, working: str = PROCESSING
+) -> bool:
+    """Extend this attempt's lease (the heartbeat); False if another attempt took the row. The caller commits."""
+    renewed = session.execute(
+        update(model)
+        .where(model.id == row_id, model.state == working, model.attempts == attempt)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return renewed == 1
+
+
+def finish(
+    session: Session, model: Any, row_id: uuid.UUID, attempt: int, *, working: str = PROCESSING, **values: Any
+) -> bool:
     """Set the outcome if this attempt still holds the lease; the caller commits."""
     finished = session.execute(
         update(model)
-        .where(model.id == row_id, model.state == PROCESSING, model.attempts == attempt)
+        .where(model.id == row_id, model.state == working, model.attempts == attempt)
         .values(lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     return finished == 1
 
 
-def stale(session: Session, model: Any, *, received_before: datetime) -> list[uuid.UUID]:
-    """Rows whose task message was lost (still received) or whose worker died (lease expired)."""
+def stale(
+    session: Session,
+    model: Any,
+    *,
+    received_before: datetime,
+    waiting: str = RECEIVED,
+    working: str = PROCESSING,
+) -> list[uuid.UUID]:
+    """Rows whose task message was lost (still waiting) or whose worker died (lease expired)."""
     now = utcnow()
     return list(
         session.scalars(
             select(model.id).where(
                 or_(
-                    (model.state == RECEIVED) & (model.created_at < received_before),
-                    (model.state == PROCESSING) & (model.lease_expires_at < now),
+                    (model.state == waiting) & (model.created_at < received_before),
+                    (model.state == working) & (model.lease_expires_at < now),
                 )
             )
         )
