@@ -403,6 +403,15 @@ def bench_visits(count: int, batch: int) -> None:
     run(count, batch, echo=click.echo)
 
 
+@bench.command("import")
+@click.option("--rows", "count", default=150_000, show_default=True, help="Roster rows to import.")
+def bench_import(count: int) -> None:
+    """Roster import as a job, beside a bare executemany INSERT, on a scratch PostgreSQL database."""
+    from bench.imports import run
+
+    run(count, echo=click.echo)
+
+
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""
