@@ -284,6 +284,8 @@ def worker(beat: bool, concurrency: int | None) -> None:
 @cli.command("beat")
 def beat() -> None:
     """Run the beat scheduler for periodic duties; run exactly one."""
+    # Beat keeps its schedule file in the instance folder, which a fresh deployment may not have yet.
+    _settings().instance_path.mkdir(parents=True, exist_ok=True)
     current_app.extensions["fieldcheck.celery"].start(["beat", "--loglevel=INFO"])
 
 

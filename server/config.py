@@ -183,7 +183,8 @@ class Settings:
     secret_key: str
     data_key: bytes
     tokens: TokenLifetimes = field(default_factory=TokenLifetimes)
-    task_lease_seconds: int = 300
+    # Short, because a heartbeat renews it while a task works: a killed worker's row is free soon.
+    task_lease_seconds: int = 15
     face: FaceThresholds = field(default_factory=FaceThresholds)
     uploads: UploadLimits = field(default_factory=UploadLimits)
     quality: QualityLimits = field(default_factory=QualityLimits)
@@ -249,5 +250,5 @@ class Settings:
             cycles=_section(CycleSettings, "CYCLE"),
             reminders=reminders,
             ratelimit=ratelimit,
-            task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 300),
+            task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 15),
         )

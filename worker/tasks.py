@@ -7,7 +7,7 @@ import logging
 import uuid
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from flask import current_app
 
 from server import db
@@ -15,11 +15,14 @@ from server.models import Checkin, EnrolmentPhoto, Job, JobState, utcnow
 from server.queue import enqueue
 from server.services import checkins, cycles, enrolment, imports, jobs, leases, reminders, sweep, verification
 from server.services.auth import staff_actor
-from storage import StorageError
 
 log = logging.getLogger(__name__)
-# A row still in `received` this long after upload has lost its message.
-RECEIVED_GRACE = timedelta(seconds=60)
+# A row still waiting this long after upload has lost its message (the broker was down when it came).
+RECEIVED_GRACE = timedelta(seconds=20)
+# Storage that cannot be read is retried every few seconds for about two minutes, keeping the lease;
+# after that the row's lease runs out and the requeue duty starts a new attempt.
+MAX_RETRY_SECONDS = 4
+MAX_OWN_RETRIES = 30
 # (model, task, waiting state, working state) of every kind of leased work.
 REQUEUED_WORK = (
     (EnrolmentPhoto, enrolment.ENCODE_TASK, leases.RECEIVED, leases.PROCESSING),
@@ -28,59 +31,53 @@ REQUEUED_WORK = (
 )
 
 
-@shared_task(
-    name=enrolment.ENCODE_TASK,
-    autoretry_for=(StorageError,),
-    retry_backoff=5,
-    retry_jitter=True,
-    max_retries=enrolment.MAX_ENCODE_ATTEMPTS,
-)
-def encode_enrolment_photo(photo_id: str) -> str:
+def _retry_own_work(task: Task, exc: leases.RetryOwnWork) -> Exception:
+    """Retry soon with the same attempt, which keeps the row's lease (storage came back, or will)."""
+    countdown = min(2**task.request.retries, MAX_RETRY_SECONDS)
+    return task.retry(kwargs={"reclaim": exc.attempt}, countdown=countdown, max_retries=MAX_OWN_RETRIES, exc=exc)
+
+
+@shared_task(name=enrolment.ENCODE_TASK, bind=True)
+def encode_enrolment_photo(self: Task, photo_id: str, reclaim: int | None = None) -> str:
     """Derive the face template of one enrolment photo and check it for duplicates."""
     settings = current_app.config["FIELDCHECK"]
-    outcome = enrolment.encode_photo(
-        db.session(), current_app.extensions["fieldcheck.store"], settings, uuid.UUID(photo_id)
-    )
+    store = current_app.extensions["fieldcheck.store"]
+    try:
+        outcome = enrolment.encode_photo(db.session(), store, settings, uuid.UUID(photo_id), reclaim=reclaim)
+    except leases.RetryOwnWork as exc:
+        raise _retry_own_work(self, exc) from exc
     log.info("enrolment photo %s: %s", photo_id, outcome)
     return outcome
 
 
-@shared_task(
-    name=checkins.VERIFY_TASK,
-    autoretry_for=(StorageError,),
-    retry_backoff=5,
-    retry_jitter=True,
-    max_retries=verification.MAX_VERIFY_ATTEMPTS,
-)
-def verify_checkin(checkin_id: str) -> str:
+@shared_task(name=checkins.VERIFY_TASK, bind=True)
+def verify_checkin(self: Task, checkin_id: str, reclaim: int | None = None) -> str:
     """Decide one check-in: liveness, identity, replay and match."""
-    outcome = verification.verify_checkin(
-        db.session(),
-        current_app.extensions["fieldcheck.store"],
-        current_app.config["FIELDCHECK"],
-        uuid.UUID(checkin_id),
-    )
+    settings = current_app.config["FIELDCHECK"]
+    store = current_app.extensions["fieldcheck.store"]
+    try:
+        outcome = verification.verify_checkin(db.session(), store, settings, uuid.UUID(checkin_id), reclaim=reclaim)
+    except leases.RetryOwnWork as exc:
+        raise _retry_own_work(self, exc) from exc
     log.info("check-in %s: %s", checkin_id, outcome)
     return outcome
 
 
-@shared_task(
-    name=jobs.RUN_TASK,
-    autoretry_for=(StorageError,),
-    retry_backoff=5,
-    retry_jitter=True,
-    max_retries=jobs.MAX_ATTEMPTS,
-)
-def run_job(job_id: str) -> str:
+@shared_task(name=jobs.RUN_TASK, bind=True)
+def run_job(self: Task, job_id: str, reclaim: int | None = None) -> str:
     """Work through a job (an import) in committed batches, resuming where the last holder stopped."""
-    outcome = jobs.run_job(
-        db.session(),
-        current_app.extensions["fieldcheck.store"],
-        current_app.config["FIELDCHECK"],
-        uuid.UUID(job_id),
-        kinds=imports.KINDS,
-        actor_of=staff_actor,
-    )
+    try:
+        outcome = jobs.run_job(
+            db.session(),
+            current_app.extensions["fieldcheck.store"],
+            current_app.config["FIELDCHECK"],
+            uuid.UUID(job_id),
+            kinds=imports.KINDS,
+            actor_of=staff_actor,
+            reclaim=reclaim,
+        )
+    except leases.RetryOwnWork as exc:
+        raise _retry_own_work(self, exc) from exc
     log.info("job %s: %s", job_id, outcome)
     return outcome
 

@@ -206,13 +206,17 @@ def photos_of(session: Session, beneficiary_id: uuid.UUID) -> list[EnrolmentPhot
     )
 
 
-def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo_id: uuid.UUID) -> str:
+def encode_photo(
+    session: Session, store: ObjectStore, settings: Settings, photo_id: uuid.UUID, *, reclaim: int | None = None
+) -> str:
     """Turn a claimed photo into a template and search its county for the same face. Commits.
 
     Idempotent: a photo already encoded, retired or leased to another worker is left alone.
-    Returns what happened, for the task's log line.
+    Returns what happened, for the task's log line. Storage that cannot be read raises
+    `leases.RetryOwnWork`: the task retries with `reclaim` and keeps the photo.
     """
-    attempt = leases.claim(session, EnrolmentPhoto, photo_id, settings.task_lease_seconds)
+    lease = settings.task_lease_seconds
+    attempt = leases.claim(session, EnrolmentPhoto, photo_id, lease, reclaim=reclaim)
     if attempt is None:
         return "not_claimable"
     photo = session.get(EnrolmentPhoto, photo_id)
@@ -222,15 +226,16 @@ def encode_photo(session: Session, store: ObjectStore, settings: Settings, photo
         return _fail(session, photo, beneficiary, attempt, "too_many_attempts")
     try:
         data = biometrics.get(store, photo.object_key)
-    except StorageError:
-        if attempt >= MAX_ENCODE_ATTEMPTS:
-            return _fail(session, photo, beneficiary, attempt, "storage_unavailable")
-        raise
-    try:
-        rgb = decode_image(data, max_bytes=len(data), max_pixels=settings.uploads.max_pixels)
-    except ImageRejected as exc:
-        return _fail(session, photo, beneficiary, attempt, exc.code)
-    vector = encode_face(rgb, FaceBox(**photo.quality["face"]))
+    except StorageError as exc:
+        raise leases.RetryOwnWork(attempt) from exc
+    with leases.heartbeat(session, EnrolmentPhoto, photo_id, attempt, lease):
+        try:
+            rgb = decode_image(data, max_bytes=len(data), max_pixels=settings.uploads.max_pixels)
+        except ImageRejected as exc:
+            rgb, rejected = None, exc.code
+        vector = None if rgb is None else encode_face(rgb, FaceBox(**photo.quality["face"]))
+    if vector is None:
+        return _fail(session, photo, beneficiary, attempt, rejected)
 
     # Only the holder of this attempt's lease may finish; a slower duplicate delivery changes nothing.
     if not leases.finish(session, EnrolmentPhoto, photo_id, attempt, state=PhotoState.ENCODED):

@@ -133,7 +133,11 @@ def run_job(
     reclaim: int | None = None,
     on_batch: Callable[[Progress], None] | None = None,
 ) -> str:
-    """Claim the job and work through it from its cursor, one committed batch at a time. Returns what happened."""
+    """Claim the job and work through it from its cursor, one committed batch at a time. Returns what happened.
+
+    Each batch renews the lease (the heartbeat); storage that cannot be read raises
+    `leases.RetryOwnWork`, and the task retries with `reclaim` from the last committed batch.
+    """
     lease = settings.task_lease_seconds
     attempt = leases.claim(session, Job, job_id, lease, reclaim=reclaim, waiting=QUEUED, working=RUNNING)
     if attempt is None:
@@ -143,9 +147,9 @@ def run_job(
         # Workers kept dying on this job; stop handing it out.
         return _fail(session, job, attempt, "too_many_attempts")
     kind = kinds[job.kind]
-    data = biometrics.get(store, job.input_key)
     actor = actor_of(session.get(StaffUser, job.created_by))
     try:
+        data = biometrics.get(store, job.input_key)
         if job.total is None:
             job.total = kind.count(data, job.params)
         remaining = itertools.islice(kind.items(data, job.params), job.cursor, None)
@@ -164,6 +168,9 @@ def run_job(
             session.commit()
             if on_batch:
                 on_batch(Progress(job.done, job.total))
+    except StorageError as exc:
+        session.rollback()
+        raise leases.RetryOwnWork(attempt) from exc
     except DomainError as exc:
         session.rollback()
         return _fail(session, session.get(Job, job_id), attempt, exc.message)

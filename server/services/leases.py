@@ -12,17 +12,31 @@ meeting its own live lease.
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.models import utcnow
 
+log = logging.getLogger(__name__)
 RECEIVED = "received"
 PROCESSING = "processing"
+
+
+class RetryOwnWork(Exception):
+    """A transient failure (storage unreadable) while holding a lease: the task retries with `reclaim=attempt`."""
+
+    def __init__(self, attempt: int) -> None:
+        super().__init__(f"attempt {attempt} will retry")
+        self.attempt = attempt
 
 
 def claim(
@@ -35,12 +49,17 @@ def claim(
     waiting: str = RECEIVED,
     working: str = PROCESSING,
 ) -> int | None:
-    """Take a row if nobody holds a live lease on it (or `reclaim` is the attempt holding it); returns
-    the new attempt number. Commits."""
+    """Take a row if nobody holds a live lease on it; returns the attempt number. Commits.
+
+    With `reclaim`, a task retrying its own attempt keeps that attempt and renews its lease, unless
+    another attempt has taken the row meanwhile (then None: that one decides).
+    """
+    if reclaim is not None:
+        kept = renew(session, model, row_id, reclaim, lease_seconds, working=working)
+        session.commit()
+        return reclaim if kept else None
     now = utcnow()
     claimable = (model.state == waiting) | ((model.state == working) & (model.lease_expires_at < now))
-    if reclaim is not None:
-        claimable = claimable | ((model.state == working) & (model.attempts == reclaim))
     attempt = session.execute(
         update(model)
         .where(model.id == row_id, claimable)
@@ -62,6 +81,34 @@ def renew(
         .execution_options(synchronize_session=False)
     ).rowcount
     return renewed == 1
+
+
+@contextmanager
+def heartbeat(
+    session: Session, model: Any, row_id: uuid.UUID, attempt: int, lease_seconds: int, *, working: str = PROCESSING
+) -> Iterator[None]:
+    """Renew the lease every third of its length while the block runs, from a thread with its own
+    connection, so a lease can be short (a dead worker's row is free soon) and long work still keeps it."""
+    engine = session.get_bind()
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease_seconds / 3):
+            try:
+                with Session(engine) as own, own.begin():
+                    if not renew(own, model, row_id, attempt, lease_seconds, working=working):
+                        return
+            except SQLAlchemyError:
+                # The database may be back before the lease runs out; the next beat tries again.
+                log.warning("could not renew the lease on %s %s", model.__tablename__, row_id, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"lease-{row_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def finish(

@@ -27,7 +27,7 @@ from server.services import biometrics, cycles, decisions, leases
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import Conflict, DomainError
-from storage import ObjectStore
+from storage import ObjectStore, StorageError
 from worker.face.encode import encode_faces, face_distance, template_from_bytes
 from worker.face.image import decode_image
 from worker.face.liveness import FrameAnalysis, FrameInput, LivenessResult, check_liveness
@@ -113,9 +113,16 @@ def _replayed(session: Session, checkin_id: uuid.UUID, hashes: list[str]) -> boo
     )
 
 
-def verify_checkin(session: Session, store: ObjectStore, settings: Settings, checkin_id: uuid.UUID) -> str:
-    """Verify one received check-in and record the verdict. Idempotent; commits. Returns the outcome."""
-    attempt = leases.claim(session, Checkin, checkin_id, settings.task_lease_seconds)
+def verify_checkin(
+    session: Session, store: ObjectStore, settings: Settings, checkin_id: uuid.UUID, *, reclaim: int | None = None
+) -> str:
+    """Verify one received check-in and record the verdict. Idempotent; commits. Returns the outcome.
+
+    Frames that cannot be read raise `leases.RetryOwnWork`: the task retries with `reclaim` and keeps
+    the check-in, instead of meeting its own lease and waiting for it to run out.
+    """
+    lease = settings.task_lease_seconds
+    attempt = leases.claim(session, Checkin, checkin_id, lease, reclaim=reclaim)
     if attempt is None:
         return "not_claimable"
     checkin = session.get(Checkin, checkin_id)
@@ -128,15 +135,20 @@ def verify_checkin(session: Session, store: ObjectStore, settings: Settings, che
     elif _replayed(session, checkin_id, [row.sha256 for row in rows]):
         assessment = Assessment(CheckinState.REJECTED, ["replayed_frames"])
     else:
-        frames = _decode(store, settings, rows)
         challenge = session.get(CheckinChallenge, checkin.challenge_id)
-        assessment = assess(
-            frames,
-            challenge.actions,
-            enrolled_templates(session, checkin.beneficiary_id),
-            settings,
-            mirrored=bool(checkin.device_info.get("mirrored", False)),
-        )
+        templates = enrolled_templates(session, checkin.beneficiary_id)
+        with leases.heartbeat(session, Checkin, checkin_id, attempt, lease):
+            try:
+                frames = _decode(store, settings, rows)
+            except StorageError as exc:
+                raise leases.RetryOwnWork(attempt) from exc
+            assessment = assess(
+                frames,
+                challenge.actions,
+                templates,
+                settings,
+                mirrored=bool(checkin.device_info.get("mirrored", False)),
+            )
     return _record_verdict(session, settings, checkin, attempt, assessment)
 
 
