@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server import api, celery_app, db, home, security_headers
+from server.api import throttle
 from server.config import Settings
 from server.crypto import DataCipher
 from storage import open_store
@@ -25,5 +26,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app)
     app.register_blueprint(home.blp)
     security_headers.init_app(app)
+    throttle.init_app(app)
     celery_app.init_app(app)
     return app

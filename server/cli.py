@@ -338,6 +338,8 @@ def worker(beat: bool, concurrency: int | None) -> None:
 @cli.command("beat")
 def beat() -> None:
     """Run the beat scheduler for periodic duties; run exactly one."""
+    # Beat keeps its schedule file in the instance folder, which a fresh deployment may not have yet.
+    _settings().instance_path.mkdir(parents=True, exist_ok=True)
     current_app.extensions["fieldcheck.celery"].start(["beat", "--loglevel=INFO"])
 
 
@@ -474,6 +476,15 @@ def bench_visits(count: int, batch: int) -> None:
     from bench.visits import run
 
     run(count, batch, echo=click.echo)
+
+
+@bench.command("import")
+@click.option("--rows", "count", default=150_000, show_default=True, help="Roster rows to import.")
+def bench_import(count: int) -> None:
+    """Roster import as a job, beside a bare executemany INSERT, on a scratch PostgreSQL database."""
+    from bench.imports import run
+
+    run(count, echo=click.echo)
 
 
 @cli.command("seed-demo")

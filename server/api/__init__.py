@@ -22,10 +22,12 @@ from server.api import (
     deaths,
     enrolment,
     index,
+    jobs,
     payments,
     regions,
     reports,
     sessions,
+    staff,
     suspensions,
     visits,
 )
@@ -50,6 +52,8 @@ BLUEPRINTS = (
     deaths.blp,
     payments.blp,
     reports.blp,
+    staff.blp,
+    jobs.blp,
 )
 
 

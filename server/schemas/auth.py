@@ -39,3 +39,13 @@ class DeviceCodeSchema(Schema):
     device_id = fields.UUID(required=True)
     activation_code = fields.String(required=True, metadata={"description": "Shown once; give it to the beneficiary."})
     expires_at = fields.DateTime(required=True)
+
+
+class DeviceSchema(Schema):
+    id = fields.UUID(required=True)
+    label = fields.String(allow_none=True)
+    issued_by = fields.UUID(required=True)
+    created_at = fields.DateTime(required=True)
+    activation_expires_at = fields.DateTime(required=True)
+    activated_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)

@@ -27,6 +27,7 @@ from server.services import biometrics, cycles, decisions, leases
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import Conflict, DomainError
+from storage import StorageError
 from worker.face.encode import encode_faces, face_distance, template_from_bytes
 from worker.face.image import decode_image
 from worker.face.liveness import FrameAnalysis, FrameInput, LivenessResult, check_liveness
@@ -112,9 +113,14 @@ def _replayed(ctx: Ctx, checkin_id: uuid.UUID, hashes: list[str]) -> bool:
     )
 
 
-def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID) -> str:
-    """Verify one received check-in and record the verdict; idempotent, the claim commits at once."""
-    attempt = leases.claim(ctx.session, Checkin, checkin_id, ctx.settings.task_lease_seconds)
+def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID, reclaim: int | None = None) -> str:
+    """Verify one received check-in and record the verdict; idempotent, the claim commits at once.
+
+    Frames that cannot be read raise `leases.RetryOwnWork`: the task retries with `reclaim` and keeps
+    the check-in, instead of meeting its own lease and waiting for it to run out.
+    """
+    lease = ctx.settings.task_lease_seconds
+    attempt = leases.claim(ctx.session, Checkin, checkin_id, lease, reclaim=reclaim)
     if attempt is None:
         return "not_claimable"
     checkin = ctx.session.get(Checkin, checkin_id)
@@ -127,15 +133,20 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID) -> str:
     elif _replayed(ctx, checkin_id, [row.sha256 for row in rows]):
         assessment = Assessment(CheckinState.REJECTED, ["replayed_frames"])
     else:
-        frames = _decode(ctx, rows)
         challenge = ctx.session.get(CheckinChallenge, checkin.challenge_id)
-        assessment = assess(
-            frames,
-            challenge.actions,
-            enrolled_templates(ctx, beneficiary_id=checkin.beneficiary_id),
-            ctx.settings,
-            mirrored=bool(checkin.device_info.get("mirrored", False)),
-        )
+        templates = enrolled_templates(ctx, beneficiary_id=checkin.beneficiary_id)
+        with leases.heartbeat(ctx.session, Checkin, checkin_id, attempt, lease):
+            try:
+                frames = _decode(ctx, rows)
+            except StorageError as exc:
+                raise leases.RetryOwnWork(attempt) from exc
+            assessment = assess(
+                frames,
+                challenge.actions,
+                templates,
+                ctx.settings,
+                mirrored=bool(checkin.device_info.get("mirrored", False)),
+            )
     return _record_verdict(ctx, checkin, attempt, assessment)
 
 
