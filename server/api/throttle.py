@@ -32,7 +32,8 @@ def _failed(response) -> bool:
 def _account() -> str:
     # Hashed so the counter's key in Redis does not spell out what was typed (sometimes a password).
     username = str((request.get_json(silent=True) or {}).get("username", "")).strip().lower()
-    return "account:" + hashlib.sha256(username.encode()).hexdigest()
+    # surrogatepass: a lone surrogate (which the schema then refuses) must not fail the key itself.
+    return "account:" + hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def per_account_and_address(view):
