@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server import api, celery_app, db, pwa, security_headers, web
+from server.api import throttle
 from server.config import Settings
 from server.crypto import DataCipher
 from storage import open_store
@@ -26,5 +27,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     web.init_app(app)
     pwa.init_app(app)
     security_headers.init_app(app)
+    throttle.init_app(app)
     celery_app.init_app(app)
     return app

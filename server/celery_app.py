@@ -5,7 +5,9 @@ from __future__ import annotations
 from celery import Celery, Task
 from flask import Flask
 
-REQUEUE_EVERY_SECONDS = 60.0
+# Often enough that a dead worker's row (a lease of FIELDCHECK_TASK_LEASE_SECONDS) is handed out
+# again within seconds; the duty is two indexed queries.
+REQUEUE_EVERY_SECONDS = 5.0
 # The sweep and the reminders are idempotent: running them hourly only bounds how late they act.
 HOURLY = 3600.0
 

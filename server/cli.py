@@ -336,6 +336,8 @@ def worker(beat: bool, concurrency: int | None) -> None:
 @cli.command("beat")
 def beat() -> None:
     """Run the beat scheduler for periodic duties; run exactly one."""
+    # Beat keeps its schedule file in the instance folder, which a fresh deployment may not have yet.
+    _settings().instance_path.mkdir(parents=True, exist_ok=True)
     current_app.extensions["fieldcheck.celery"].start(["beat", "--loglevel=INFO"])
 
 
@@ -575,6 +577,15 @@ def device_checkin(server: str, code: str, video: Path, agree: bool) -> None:
     click.echo(f"{outcome['frames']} frames, {outcome['bytes']} bytes of JPEG")
     click.echo(f"{outcome['status']}: {outcome['message']['zh']} / {outcome['message']['en']}")
     sys.exit(0 if outcome["status"] == "verified" else 1)
+
+
+@bench.command("import")
+@click.option("--rows", "count", default=150_000, show_default=True, help="Roster rows to import.")
+def bench_import(count: int) -> None:
+    """Roster import as a job, beside a bare executemany INSERT, on a scratch PostgreSQL database."""
+    from bench.imports import run
+
+    run(count, echo=click.echo)
 
 
 @cli.command("seed-demo")

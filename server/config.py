@@ -212,6 +212,17 @@ class CycleSettings:
     utc_offset_hours: int = 8
 
 
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """Failed logins and activations allowed per window (flask-limiter syntax), and the counters' storage."""
+
+    # Empty: Redis when the broker is Redis (shared by every API process), else memory (one process).
+    storage_url: str = ""
+    login_per_account: str = "10 per 15 minutes"
+    login_per_address: str = "30 per 15 minutes"
+    activation_per_address: str = "10 per 15 minutes"
+
+
 REMINDER_SENDERS = ("log", "webhook")
 
 
@@ -244,7 +255,8 @@ class Settings:
     secret_key: str
     data_key: bytes
     tokens: TokenLifetimes = field(default_factory=TokenLifetimes)
-    task_lease_seconds: int = 300
+    # Short, because a heartbeat renews it while a task works: a killed worker's row is free soon.
+    task_lease_seconds: int = 15
     face: FaceThresholds = field(default_factory=FaceThresholds)
     uploads: UploadLimits = field(default_factory=UploadLimits)
     quality: QualityLimits = field(default_factory=QualityLimits)
@@ -254,6 +266,7 @@ class Settings:
     suspension: SuspensionSettings = field(default_factory=SuspensionSettings)
     cycles: CycleSettings = field(default_factory=CycleSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    ratelimit: RateLimitSettings = field(default_factory=lambda: RateLimitSettings(storage_url="memory://"))
 
     @property
     def embedded(self) -> bool:
@@ -302,11 +315,16 @@ class Settings:
             raise ConfigError(f"{PREFIX}FACE_NORM_ACCEPT must be below {PREFIX}FACE_NORM_REVIEW")
         if face.cohort_min < 3:
             raise ConfigError(f"{PREFIX}FACE_COHORT_MIN must be at least 3: a spread needs people")
+        broker_url = _env("BROKER_URL") or f"sqla+sqlite:///{instance / 'broker.db'}"
+        ratelimit = _section(RateLimitSettings, "RATELIMIT")
+        if not ratelimit.storage_url:
+            shared = broker_url if broker_url.startswith(("redis://", "rediss://")) else "memory://"
+            ratelimit = replace(ratelimit, storage_url=shared)
         return cls(
             instance_path=instance,
             database_url=database_url,
             storage_url=_env("STORAGE_URL") or f"file://{instance / 'objects'}",
-            broker_url=_env("BROKER_URL") or f"sqla+sqlite:///{instance / 'broker.db'}",
+            broker_url=broker_url,
             secret_key=secret_key,
             data_key=data_key,
             tokens=_section(TokenLifetimes, "TOKEN"),
@@ -319,5 +337,6 @@ class Settings:
             suspension=_section(SuspensionSettings, "SUSPENSION"),
             cycles=_section(CycleSettings, "CYCLE"),
             reminders=reminders,
-            task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 300),
+            ratelimit=ratelimit,
+            task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 15),
         )

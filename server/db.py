@@ -86,7 +86,9 @@ def _close_session(_exc: BaseException | None) -> None:
         db_session.close()
 
 
-def fetch_page(db_session: Session, query: Select, *, order_by: tuple, offset: int, limit: int) -> tuple[list, int]:
+def fetch_page(
+    db_session: Session, query: Select, *, order_by: tuple, offset: int, limit: int | None
+) -> tuple[list, int]:
     """One page of a query's rows in a stable order, and the total row count."""
     total = db_session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db_session.scalars(query.order_by(*order_by).offset(offset).limit(limit))

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from server import db, migrate
+from server.api import throttle
 from server.app import create_app
 from server.config import Settings
 from server.context import Ctx
@@ -120,6 +121,9 @@ def clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
         except OperationalError as exc:
             if not isinstance(exc.orig, psycopg.errors.DeadlockDetected) or attempt == 5:
                 raise
+    # Failed logins of one test must not throttle the next.
+    with flask_app.app_context():
+        throttle.reset()
     yield
 
 

@@ -24,6 +24,7 @@ from server.services.sweep import dedupe_key, sweep, sweep_cycle
 from tests.conftest import PG_ADMIN_URL, beneficiary_body, make_settings
 from tests.support.checkins import check_in, enrolled_person
 from tests.support.cli import invoke
+from tests.support.jobs import import_report
 from tests.support.sessions import genuine_session
 
 
@@ -62,8 +63,8 @@ def test_only_the_person_without_proof_gets_a_case_and_sweeping_again_changes_no
     }
     assert supervisor.post(f"/api/v1/beneficiaries/{exempted}/exemptions", json=exemption).status_code == 201
     csv = f"id_number,source,reference\n{beneficiary_body(world['village_a'], 3)['id_number']},县医院,ZY-2026-0042\n"
-    report = supervisor.post(f"/api/v1/cycles/{cycle['id']}/evidence", files={"file": ("e.csv", csv.encode())})
-    assert report.json()["created"] == 1, report.text
+    report = import_report(supervisor, f"/api/v1/cycles/{cycle['id']}/evidence", {"file": ("e.csv", csv.encode())})
+    assert report["created"] == 1, report
 
     status = supervisor.get(f"/api/v1/cycles/{cycle['id']}/status").json()
     assert (status["due"], status["satisfied"], status["unsatisfied"]) == (4, 3, 1)

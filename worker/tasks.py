@@ -7,53 +7,77 @@ import logging
 import uuid
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from server import db
 from server.context import Ctx
-from server.models import Checkin, EnrolmentPhoto, utcnow
+from server.models import Checkin, EnrolmentPhoto, Job, JobState, utcnow
 from server.queue import enqueue
-from server.services import checkins, cycles, enrolment, leases, reminders, sweep, verification
-from storage import StorageError
+from server.services import checkins, cycles, enrolment, imports, jobs, leases, reminders, sweep, verification
+from server.services.auth import staff_actor
 
 log = logging.getLogger(__name__)
-# A row still in `received` this long after upload has lost its message.
-RECEIVED_GRACE = timedelta(seconds=60)
-REQUEUED_WORK = ((EnrolmentPhoto, enrolment.ENCODE_TASK), (Checkin, checkins.VERIFY_TASK))
-
-
-@shared_task(
-    name=enrolment.ENCODE_TASK,
-    autoretry_for=(StorageError,),
-    retry_backoff=5,
-    retry_jitter=True,
-    max_retries=enrolment.MAX_ENCODE_ATTEMPTS,
+# A row still waiting this long after upload has lost its message (the broker was down when it came).
+RECEIVED_GRACE = timedelta(seconds=20)
+# Storage that cannot be read is retried every few seconds for about two minutes, keeping the lease;
+# after that the row's lease runs out and the requeue duty starts a new attempt.
+MAX_RETRY_SECONDS = 4
+MAX_OWN_RETRIES = 30
+# (model, task, waiting state, working state) of every kind of leased work.
+REQUEUED_WORK = (
+    (EnrolmentPhoto, enrolment.ENCODE_TASK, leases.RECEIVED, leases.PROCESSING),
+    (Checkin, checkins.VERIFY_TASK, leases.RECEIVED, leases.PROCESSING),
+    (Job, jobs.RUN_TASK, JobState.QUEUED.value, JobState.RUNNING.value),
 )
-def encode_enrolment_photo(photo_id: str) -> str:
+
+
+def _retry_own_work(task: Task, exc: leases.RetryOwnWork) -> Exception:
+    """Retry soon with the same attempt, which keeps the row's lease (storage came back, or will)."""
+    countdown = min(2**task.request.retries, MAX_RETRY_SECONDS)
+    return task.retry(kwargs={"reclaim": exc.attempt}, countdown=countdown, max_retries=MAX_OWN_RETRIES, exc=exc)
+
+
+@shared_task(name=enrolment.ENCODE_TASK, bind=True)
+def encode_enrolment_photo(self: Task, photo_id: str, reclaim: int | None = None) -> str:
     """Derive the face template of one enrolment photo and check it for duplicates."""
     ctx = Ctx.current()
-    with db.unit_of_work(ctx.session):
-        outcome = enrolment.encode_photo(ctx, photo_id=uuid.UUID(photo_id))
+    try:
+        with db.unit_of_work(ctx.session):
+            outcome = enrolment.encode_photo(ctx, photo_id=uuid.UUID(photo_id), reclaim=reclaim)
+    except leases.RetryOwnWork as exc:
+        raise _retry_own_work(self, exc) from exc
     log.info("enrolment photo %s: %s", photo_id, outcome)
     return outcome
 
 
-@shared_task(
-    name=checkins.VERIFY_TASK,
-    autoretry_for=(StorageError,),
-    retry_backoff=5,
-    retry_jitter=True,
-    max_retries=verification.MAX_VERIFY_ATTEMPTS,
-)
-def verify_checkin(checkin_id: str) -> str:
+@shared_task(name=checkins.VERIFY_TASK, bind=True)
+def verify_checkin(self: Task, checkin_id: str, reclaim: int | None = None) -> str:
     """Decide one check-in: liveness, identity, replay and match."""
     ctx = Ctx.current()
-    with db.unit_of_work(ctx.session):
-        outcome = verification.verify_checkin(
-            ctx,
-            checkin_id=uuid.UUID(checkin_id),
-        )
+    try:
+        with db.unit_of_work(ctx.session):
+            outcome = verification.verify_checkin(ctx, checkin_id=uuid.UUID(checkin_id), reclaim=reclaim)
+    except leases.RetryOwnWork as exc:
+        raise _retry_own_work(self, exc) from exc
     log.info("check-in %s: %s", checkin_id, outcome)
+    return outcome
+
+
+@shared_task(name=jobs.RUN_TASK, bind=True)
+def run_job(self: Task, job_id: str, reclaim: int | None = None) -> str:
+    """Work through a job (an import) in committed batches, resuming where the last holder stopped."""
+    try:
+        # Outside a unit of work: the job commits one unit per batch.
+        outcome = jobs.run_job(
+            Ctx.current(),
+            job_id=uuid.UUID(job_id),
+            kinds=imports.KINDS,
+            actor_of=staff_actor,
+            reclaim=reclaim,
+        )
+    except leases.RetryOwnWork as exc:
+        raise _retry_own_work(self, exc) from exc
+    log.info("job %s: %s", job_id, outcome)
     return outcome
 
 
@@ -61,9 +85,10 @@ def verify_checkin(checkin_id: str) -> str:
 def requeue_stale_work() -> int:
     """Send again the work whose message was lost or whose worker died (an expired lease)."""
     received_before = utcnow() - RECEIVED_GRACE
+    session = Ctx.current().session
     requeued = 0
-    for model, task_name in REQUEUED_WORK:
-        for row_id in leases.stale(db.session(), model, received_before=received_before):
+    for model, task_name, waiting, working in REQUEUED_WORK:
+        for row_id in leases.stale(session, model, received_before=received_before, waiting=waiting, working=working):
             enqueue(task_name, str(row_id))
             requeued += 1
     if requeued:

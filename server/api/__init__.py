@@ -22,11 +22,13 @@ from server.api import (
     deaths,
     enrolment,
     index,
+    jobs,
     payments,
     phone,
     regions,
     reports,
     sessions,
+    staff,
     suspensions,
     visits,
 )
@@ -52,6 +54,8 @@ BLUEPRINTS = (
     payments.blp,
     reports.blp,
     phone.blp,
+    staff.blp,
+    jobs.blp,
 )
 
 

@@ -34,10 +34,16 @@ def ctx() -> Ctx:
     return Ctx.current()
 
 
-def _authenticate() -> Actor:
+def bearer_token() -> str:
+    """The request's bearer token, or 401."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required", {"authorization": ["missing_token"]})
+    return token.strip()
+
+
+def _authenticate() -> Actor:
+    token = bearer_token()
     try:
         return actor_from_token(ctx(), token=token.strip())
     except AuthError as exc:

@@ -11,18 +11,20 @@ from flask_smorest import Blueprint
 from server import db
 from server.api.access import authenticated, ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.jobs import start as start_job
 from server.models import Beneficiary, StaffRole
-from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema
+from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema, DeviceSchema
 from server.schemas.beneficiary import (
     BeneficiaryCreateSchema,
     BeneficiaryQuerySchema,
     BeneficiarySchema,
     BeneficiarySummarySchema,
     BeneficiaryUpdateSchema,
-    ImportReportSchema,
     RosterUploadSchema,
 )
-from server.services import activation_links, auth, beneficiaries, roster_csv
+from server.schemas.common import ReasonSchema
+from server.schemas.job import JobSchema
+from server.services import activation_links, auth, beneficiaries, imports
 from server.services.audit import record
 
 blp = Blueprint("beneficiaries", __name__, url_prefix="/api/v1", description="The beneficiary registry")
@@ -118,13 +120,12 @@ class RosterImport(MethodView):
     @staff_only(*REGISTRARS)
     @answers(413)
     @blp.arguments(RosterUploadSchema, location="files")
-    @blp.response(200, ImportReportSchema)
+    @blp.response(202, JobSchema)
     def post(self, files: dict):
-        """Import a roster CSV; each row is reported on its own and a row already imported changes nothing."""
-        report = beneficiaries.import_roster(
-            ctx(), actor=current_actor(), rows=roster_csv.read_roster(files["file"].read())
-        )
-        return roster_csv.summarise(report)
+        """Import a roster CSV as a job: poll `GET /jobs/{id}` (the `Location`), then read its report at
+        `result_url`; each row is reported on its own and a row already imported changes nothing. A file
+        with a wrong header is refused at once (422)."""
+        return start_job(current_actor(), imports.ROSTER, files["file"].read())
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/devices")
@@ -135,7 +136,10 @@ class DeviceCodes(MethodView):
     @blp.arguments(DeviceCodeRequestSchema)
     @blp.response(201, DeviceCodeSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID):
-        """Issue a one-time activation code and its link for the person's phone; earlier devices stop working."""
+        """Issue a one-time activation code and its link for the person's phone; earlier devices stop working.
+
+        If the person already has a phone (or an unused code), the change is audited and the region's
+        supervisors get a notice (`GET /staff-notifications`)."""
         beneficiary = beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
         device, code = auth.issue_activation_code(
             ctx(), actor=current_actor(), beneficiary=beneficiary, label=body.get("label")
@@ -146,3 +150,29 @@ class DeviceCodes(MethodView):
             "expires_at": device.activation_expires_at,
             "activation_url": activation_links.activation_url(request.url_root, code),
         }
+
+    @staff_only()
+    @answers(404)
+    @blp.response(200, DeviceSchema(many=True))
+    def get(self, beneficiary_id: uuid.UUID):
+        """The person's phones and codes, revoked ones included."""
+        beneficiaries.get_beneficiary(ctx(), actor=current_actor(), beneficiary_id=beneficiary_id)
+        return auth.devices_of(ctx(), beneficiary_id=beneficiary_id)
+
+
+@blp.route("/beneficiaries/<uuid:beneficiary_id>/devices/<uuid:device_id>/revoke")
+class DeviceRevocation(MethodView):
+    @staff_only()
+    @answers(404)
+    @db.transaction
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, DeviceSchema)
+    def post(self, body: dict, beneficiary_id: uuid.UUID, device_id: uuid.UUID):
+        """Revoke a phone (lost, sold, issued by mistake): its token stops working at once; audited."""
+        context = ctx()
+        beneficiary = beneficiaries.get_beneficiary(context, actor=current_actor(), beneficiary_id=beneficiary_id)
+        device = auth.get_device(context, beneficiary=beneficiary, device_id=device_id)
+        auth.revoke_device(
+            context, actor=current_actor(), device=device, beneficiary=beneficiary, reason=body["reason"]
+        )
+        return device

@@ -10,19 +10,20 @@ from flask_smorest import Blueprint
 from server import db
 from server.api.access import authenticated, ctx, current_actor, settings, staff_only
 from server.api.errors import answers
+from server.api.jobs import start as start_job
 from server.models import StaffRole
 from server.schemas.cycle import (
     BeneficiaryCycleSchema,
     CycleCreateSchema,
     CycleSchema,
     CycleStatusSchema,
-    EvidenceReportSchema,
     EvidenceUploadSchema,
     ExemptionCreateSchema,
     ExemptionSchema,
     NotificationSchema,
 )
-from server.services import beneficiaries, cycles, evidence, exemptions, reminders
+from server.schemas.job import JobSchema
+from server.services import beneficiaries, cycles, exemptions, imports, reminders
 
 blp = Blueprint(
     "cycles", __name__, url_prefix="/api/v1", description="Check-in cycles, exemptions, imported evidence, reminders"
@@ -85,16 +86,15 @@ class CycleStatus(MethodView):
 @blp.route("/cycles/<uuid:cycle_id>/evidence")
 class EvidenceImport(MethodView):
     @staff_only(*MANAGERS)
+    # No @db.transaction: the job commits before the worker is told (see api.jobs.start).
     @answers(404, 413)
-    @db.transaction
     @blp.arguments(EvidenceUploadSchema, location="files")
-    @blp.response(200, EvidenceReportSchema)
+    @blp.response(202, JobSchema)
     def post(self, files: dict, cycle_id: uuid.UUID):
-        """Import proof of life from another source for this cycle; each row is reported, a repeated row is a no-op."""
+        """Import proof of life from another source for this cycle as a job (poll `GET /jobs/{id}`); each
+        row is reported, a repeated row is a no-op."""
         cycle = cycles.get_cycle(ctx(), actor=current_actor(), cycle_id=cycle_id)
-        rows = evidence.read_evidence(files["file"].read())
-        report = evidence.import_evidence(ctx(), actor=current_actor(), cycle=cycle, rows=rows)
-        return evidence.summarise(report)
+        return start_job(current_actor(), imports.EVIDENCE, files["file"].read(), {"cycle_id": str(cycle.id)})
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/cycles")

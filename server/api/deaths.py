@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from server import db
-from server.api.access import ctx, current_actor, staff_only
+from server.api.access import current_actor, staff_only
 from server.api.errors import answers
+from server.api.jobs import start as start_job
 from server.models import StaffRole
-from server.schemas.death import DeathImportReportSchema, DeathUploadSchema
-from server.services import deaths
+from server.schemas.death import DeathUploadSchema
+from server.schemas.job import JobSchema
+from server.services import imports
 
 blp = Blueprint("deaths", __name__, url_prefix="/api/v1", description="Death-record imports")
 
@@ -18,11 +19,12 @@ blp = Blueprint("deaths", __name__, url_prefix="/api/v1", description="Death-rec
 @blp.route("/death-records/import")
 class DeathImport(MethodView):
     @staff_only(StaffRole.ADMIN, StaffRole.SUPERVISOR)
+    # No @db.transaction: the job commits before the worker is told (see api.jobs.start).
     @answers(413)
-    @db.transaction
     @blp.arguments(DeathUploadSchema, location="files")
-    @blp.response(200, DeathImportReportSchema)
+    @blp.response(202, JobSchema)
     def post(self, files: dict):
         """Import death records: each match opens a death_record case proposing termination from the date of
-        death and flags payments for later months. A row already imported changes nothing."""
-        return deaths.import_deaths(ctx(), actor=current_actor(), rows=deaths.read_death_records(files["file"].read()))
+        death and flags payments for later months. A row already imported changes nothing. Runs as a job:
+        poll `GET /jobs/{id}`, then read the report at its `result_url`."""
+        return start_job(current_actor(), imports.DEATHS, files["file"].read())

@@ -15,11 +15,20 @@ from server.models.cycle import (
     NotificationState,
 )
 from server.models.decision import CaseDecision, DecisionKind, DecisionStatus, VisitTask, VisitTaskState
-from server.models.enrolment import EnrolmentPhoto, FaceTemplate, PhotoState
+from server.models.enrolment import (
+    EnrolmentPhoto,
+    FaceTemplate,
+    PhotoChange,
+    PhotoChangeKind,
+    PhotoChangeStatus,
+    PhotoState,
+)
+from server.models.job import Job, JobState
 from server.models.payment import PaymentCategory, PaymentLine, PaymentRun
 from server.models.region import Region, RegionLevel
 from server.models.review_case import CaseKind, CaseState, ReviewCase
-from server.models.staff import StaffRole, StaffUser
+from server.models.staff import RevokedToken, StaffRole, StaffUser
+from server.models.staff_notification import StaffNotification
 from server.models.suspension import Notice, NoticeChannel, NoticeKind, Suspension, SuspensionEnd
 from server.models.visit import Visit, VisitFlag, VisitFlagCode, VisitOutcome, VisitPhoto
 
@@ -48,6 +57,8 @@ __all__ = [
     "Exemption",
     "ExemptionKind",
     "FaceTemplate",
+    "Job",
+    "JobState",
     "Notice",
     "NoticeChannel",
     "NoticeKind",
@@ -56,11 +67,16 @@ __all__ = [
     "PaymentCategory",
     "PaymentLine",
     "PaymentRun",
+    "PhotoChange",
+    "PhotoChangeKind",
+    "PhotoChangeStatus",
     "PhotoState",
     "Program",
     "Region",
     "RegionLevel",
     "ReviewCase",
+    "RevokedToken",
+    "StaffNotification",
     "StaffRole",
     "StaffUser",
     "Suspension",

@@ -7,13 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, EncryptedBytes, Timestamps, UUIDPrimaryKey, enum_column
 
 
 class PhotoState(StrEnum):
+    # Sent for an enrolled person: waits for a second person's approval before it is encoded.
+    PROPOSED = "proposed"
     RECEIVED = "received"
     PROCESSING = "processing"
     ENCODED = "encoded"
@@ -37,6 +39,8 @@ class EnrolmentPhoto(UUIDPrimaryKey, Timestamps, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     # A worker owns a photo in `processing` until this passes; then a beat duty hands it out again.
     lease_expires_at: Mapped[datetime | None]
+    # The approved change that brought this photo in; None for a first enrolment.
+    change_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("photo_change.id"), index=True)
 
 
 class FaceTemplate(UUIDPrimaryKey, Base):
@@ -54,3 +58,35 @@ class FaceTemplate(UUIDPrimaryKey, Base):
     model: Mapped[str] = mapped_column(String(32))
     vector: Mapped[bytes] = mapped_column(EncryptedBytes("face_template.vector"))
     created_at: Mapped[datetime]
+
+
+class PhotoChangeKind(StrEnum):
+    ADD = "add"
+    REPLACE = "replace"
+    RETIRE = "retire"
+
+
+class PhotoChangeStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class PhotoChange(UUIDPrimaryKey, Timestamps, Base):
+    """A proposed change to an enrolled person's photos: whoever holds the photos holds the identity,
+    so one person proposes and another approves, as for a suspension."""
+
+    __tablename__ = "photo_change"
+
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    kind: Mapped[PhotoChangeKind] = mapped_column(enum_column(PhotoChangeKind))
+    status: Mapped[PhotoChangeStatus] = mapped_column(
+        enum_column(PhotoChangeStatus), default=PhotoChangeStatus.PENDING, index=True
+    )
+    proposed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_user.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    # The photos a `retire` change takes out of matching (an `add` or `replace` brings its own photos).
+    retire_photo_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
+    reviewed_at: Mapped[datetime | None]
+    review_reason: Mapped[str | None] = mapped_column(Text)

@@ -20,6 +20,8 @@ class CaseKind(StrEnum):
     LOCATION_ANOMALY = "location_anomaly"
     VISIT_FINDING = "visit_finding"
     DEATH_RECORD = "death_record"
+    # An approved photo change brought in a face far from the person's earlier templates.
+    TEMPLATE_CHANGE = "template_change"
 
 
 class CaseState(StrEnum):

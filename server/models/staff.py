@@ -27,3 +27,16 @@ class StaffUser(UUIDPrimaryKey, Timestamps, Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # Tokens issued before this instant are refused: set when the account is disabled or its password
+    # is reset or changed, so one update revokes every token the person holds.
+    tokens_valid_after: Mapped[datetime | None]
+
+
+class RevokedToken(Base):
+    """A token id (jti) that logged out before its expiry; kept until the token would have expired anyway."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    revoked_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -61,3 +61,13 @@ class DeviceCodeSchema(Schema):
 class ActivationLinkRequestSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(min=8, max=32))
     format = fields.String(load_default="svg", validate=validate.OneOf(("svg", "png")))
+
+
+class DeviceSchema(Schema):
+    id = fields.UUID(required=True)
+    label = fields.String(allow_none=True)
+    issued_by = fields.UUID(required=True)
+    created_at = fields.DateTime(required=True)
+    activation_expires_at = fields.DateTime(required=True)
+    activated_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)

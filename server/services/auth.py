@@ -6,19 +6,23 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
+from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.context import Ctx
-from server.models import Beneficiary, BeneficiaryStatus, Device, StaffUser, utcnow
+from server.models import Beneficiary, BeneficiaryStatus, Device, RevokedToken, StaffUser, utcnow
 from server.services import consent
 from server.services.audit import Actor, record
+from server.services.errors import DomainError, NotFound
+from server.services.staff_notifications import notify_staff
+from server.sqlfuncs import insert_ignoring_conflicts
 
 _hasher = PasswordHasher()
 TOKEN_ALGORITHM = "HS256"
@@ -48,16 +52,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether a password fits its stored hash."""
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def verify_password(user: StaffUser, password: str) -> bool:
-    """Whether the password is this account's."""
-    return _password_matches(user.password_hash, password)
 
 
 def password_stamp(user: StaffUser) -> str:
@@ -76,8 +76,26 @@ def _dummy_hash() -> str:
 def _issue(settings: Settings, actor: Actor, lifetime: timedelta) -> IssuedToken:
     now = utcnow()
     expires_at = now + lifetime
-    claims = {"iss": TOKEN_ISSUER, "sub": f"{actor.kind}:{actor.id}", "iat": now, "exp": expires_at}
+    claims = {
+        "iss": TOKEN_ISSUER,
+        "sub": f"{actor.kind}:{actor.id}",
+        # To the microsecond, so "every token issued before this reset" is exact (a whole-second
+        # iat would let a token from the same second survive, or refuse the next login).
+        "iat": now.timestamp(),
+        "exp": expires_at,
+        "jti": uuid.uuid4().hex,
+    }
     return IssuedToken(jwt.encode(claims, settings.secret_key, algorithm=TOKEN_ALGORITHM), expires_at, actor)
+
+
+def revoke_all_tokens(user: StaffUser) -> None:
+    """Refuse every token the person holds now (disabled account, password reset)."""
+    user.tokens_valid_after = utcnow()
+
+
+def issue_staff_token(ctx: Ctx, *, user: StaffUser) -> IssuedToken:
+    """A fresh token for a staff member (at login, after changing their own password)."""
+    return _issue(ctx.settings, staff_actor(user), timedelta(hours=ctx.settings.tokens.staff_hours))
 
 
 def staff_actor(user: StaffUser) -> Actor:
@@ -91,19 +109,40 @@ def device_actor(device: Device, beneficiary: Beneficiary) -> Actor:
 
 
 def login(ctx: Ctx, *, username: str, password: str) -> IssuedToken:
-    """Check a staff password and issue a token; commits the login time and its audit entry."""
+    """Check a staff password and issue a token, recording the login time and its audit entry.
+
+    A refusal raises AuthError and leaves nothing written: the caller records the failure in a unit
+    of its own (`record_failed_login`), since the login's unit rolls back."""
     user = ctx.session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
-        _password_matches(_dummy_hash(), password)
+        password_matches(_dummy_hash(), password)
         raise AuthError("invalid_credentials")
-    if not _password_matches(user.password_hash, password) or not user.is_active:
+    if not password_matches(user.password_hash, password) or not user.is_active:
         raise AuthError("invalid_credentials")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     actor = staff_actor(user)
     record(ctx.session, actor=actor, action="staff.login", object_type="staff_user", object_id=user.id)
-    return _issue(ctx.settings, actor, timedelta(hours=ctx.settings.tokens.staff_hours))
+    return issue_staff_token(ctx, user=user)
+
+
+def record_failed_login(ctx: Ctx, *, username: str, address: str | None) -> None:
+    """Audit a refused login (run it in its own unit of work, after the login's rolled back).
+
+    An unknown username is kept only as its HMAC: what was typed may be a password in the wrong box,
+    and the HMAC still shows many attempts on one name.
+    """
+    user = ctx.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    record(
+        ctx.session,
+        actor=Actor(kind="anonymous", id=None),
+        action="staff.login_failed",
+        object_type="staff_user",
+        object_id=user.id if user else "unknown:" + ctx.cipher.index(username)[:16],
+        region_code=user.region_code if user else None,
+        details={"address": address, "known_account": user is not None},
+    )
 
 
 def issue_activation_code(
@@ -115,10 +154,12 @@ def issue_activation_code(
 ) -> tuple[Device, str]:
     """Create a pending device and the one-time code that activates it; the code is stored only as an HMAC.
 
-    A person has one phone: the new code replaces every earlier device and code (a lost phone stops working).
+    A person has one phone: the new code replaces every earlier device and code (a lost phone stops
+    working), and when one of them was live the region's supervisors are told.
     """
     code = "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(ACTIVATION_LENGTH))
     now = utcnow()
+    others = _live_devices(ctx.session, beneficiary.id)
     replaced = ctx.session.scalars(
         select(Device).where(Device.beneficiary_id == beneficiary.id, Device.revoked_at.is_(None))
     ).all()
@@ -143,7 +184,30 @@ def issue_activation_code(
         region_code=beneficiary.village_code,
         details={"beneficiary_id": str(beneficiary.id), "replaced_devices": [str(d.id) for d in replaced]},
     )
+    if others:
+        # A new phone is how a person's check-ins can be taken over: the supervisors are told.
+        notify_staff(
+            ctx.session,
+            kind="device_added",
+            beneficiary=beneficiary,
+            actor=actor,
+            details={"device_id": str(device.id), "other_devices": [str(d) for d in others]},
+        )
     return device, code
+
+
+def _live_devices(session: Session, beneficiary_id: uuid.UUID) -> list[uuid.UUID]:
+    """Devices that act for the person or whose code can still be redeemed."""
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(Device.id).where(
+                Device.beneficiary_id == beneficiary_id,
+                Device.revoked_at.is_(None),
+                Device.activated_at.is_not(None) | (Device.activation_expires_at > now),
+            )
+        )
+    )
 
 
 def normalise_activation_code(code: str) -> str:
@@ -181,33 +245,111 @@ def activate_device(ctx: Ctx, *, code: str, consent_version: str) -> IssuedToken
     return _issue(ctx.settings, actor, timedelta(days=ctx.settings.tokens.device_days))
 
 
-def actor_from_token(ctx: Ctx, *, token: str) -> Actor:
-    """Verify a bearer token and load who it speaks for, refusing disabled accounts and revoked devices."""
+def _claims(settings: Settings, token: str) -> dict:
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
-            ctx.settings.secret_key,
+            settings.secret_key,
             algorithms=[TOKEN_ALGORITHM],
             issuer=TOKEN_ISSUER,
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "iat"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("token_expired") from exc
     except jwt.InvalidTokenError as exc:
         raise AuthError("invalid_token") from exc
+
+
+def _subject(claims: dict) -> tuple[str, uuid.UUID]:
     kind, _, raw_id = claims["sub"].partition(":")
     try:
-        subject_id = uuid.UUID(raw_id)
+        return kind, uuid.UUID(raw_id)
     except ValueError as exc:
         raise AuthError("invalid_token") from exc
+
+
+def _revoked(claims: dict):
+    """SQL for "this token logged out"; tokens issued before token ids existed cannot have."""
+    jti = claims.get("jti")
+    return exists().where(RevokedToken.jti == jti) if isinstance(jti, str) else literal(False)
+
+
+def actor_from_token(ctx: Ctx, *, token: str) -> Actor:
+    """Verify a bearer token and load who it speaks for, refusing disabled accounts, revoked devices and
+    logged-out or reset tokens. One query by primary key (plus an indexed existence test) per request."""
+    claims = _claims(ctx.settings, token)
+    kind, subject_id = _subject(claims)
+    issued_at = datetime.fromtimestamp(claims["iat"], UTC)
     if kind == "staff":
-        user = ctx.session.get(StaffUser, subject_id)
-        if user is None or not user.is_active:
+        row = ctx.session.execute(select(StaffUser, _revoked(claims)).where(StaffUser.id == subject_id)).one_or_none()
+        if row is None or not row[0].is_active:
             raise AuthError("account_disabled")
+        user, revoked = row
+        if revoked or (user.tokens_valid_after is not None and issued_at < user.tokens_valid_after):
+            raise AuthError("token_revoked")
         return staff_actor(user)
     if kind == "device":
-        device = ctx.session.get(Device, subject_id)
-        if device is None or device.revoked_at is not None or device.activated_at is None:
+        row = ctx.session.execute(
+            select(Device, Beneficiary, _revoked(claims))
+            .join(Beneficiary, Beneficiary.id == Device.beneficiary_id)
+            .where(Device.id == subject_id)
+        ).one_or_none()
+        if row is None or row[0].revoked_at is not None or row[0].activated_at is None:
             raise AuthError("device_revoked")
-        return device_actor(device, ctx.session.get(Beneficiary, device.beneficiary_id))
+        device, beneficiary, revoked = row
+        if revoked:
+            raise AuthError("token_revoked")
+        return device_actor(device, beneficiary)
     raise AuthError("invalid_token")
+
+
+def logout(ctx: Ctx, *, actor: Actor, token: str) -> None:
+    """Revoke the token this request carries; it stays refused until it would have expired."""
+    session = ctx.session
+    claims = _claims(ctx.settings, token)
+    jti = claims.get("jti")
+    if not isinstance(jti, str):
+        raise DomainError.field("authorization", "token_without_id", "this token predates logout; let it expire")
+    session.execute(
+        insert_ignoring_conflicts(session, RevokedToken)
+        .values(jti=jti, revoked_at=utcnow(), expires_at=datetime.fromtimestamp(claims["exp"], UTC))
+        .on_conflict_do_nothing(index_elements=["jti"])
+    )
+    record(
+        session,
+        actor=actor,
+        action=f"{actor.kind}.logout",
+        object_type="staff_user" if actor.kind == "staff" else "device",
+        object_id=actor.id,
+        region_code=actor.region_code,
+    )
+
+
+def revoke_device(ctx: Ctx, *, actor: Actor, device: Device, beneficiary: Beneficiary, reason: str) -> None:
+    """Stop a phone from acting for its person (lost, sold, or issued by mistake)."""
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        device.activation_code_index = None
+    record(
+        ctx.session,
+        actor=actor,
+        action="device.revoked",
+        object_type="device",
+        object_id=device.id,
+        region_code=beneficiary.village_code,
+        reason=reason,
+        details={"beneficiary_id": str(beneficiary.id)},
+    )
+
+
+def devices_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[Device]:
+    return list(
+        ctx.session.scalars(select(Device).where(Device.beneficiary_id == beneficiary_id).order_by(Device.created_at))
+    )
+
+
+def get_device(ctx: Ctx, *, beneficiary: Beneficiary, device_id: uuid.UUID) -> Device:
+    device = ctx.session.scalar(select(Device).where(Device.id == device_id, Device.beneficiary_id == beneficiary.id))
+    if device is None:
+        raise NotFound("device not found", {"device_id": ["not_found"]})
+    return device

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session
 
 from server.context import Ctx
 from server.crypto import DataCipher
-from server.db import fetch_page, unit_of_work
+from server.db import fetch_page, savepoint, unit_of_work
 from server.models import Beneficiary, Region, RegionLevel
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, NotFound
 from server.services.regions import in_scope, within
 from server.services.resident_id import InvalidResidentId, parse_resident_id
+
+log = logging.getLogger(__name__)
 
 # Fields a caller may set; the ID number is handled apart because it is stored encrypted and indexed.
 EDITABLE_FIELDS = (
@@ -184,7 +189,7 @@ class ImportReport:
         return sum(1 for row in self.rows if row.status == status)
 
 
-ROW_COMMIT_EVERY = 200
+IMPORT_BATCH = 1000
 
 
 def import_roster(
@@ -194,22 +199,122 @@ def import_roster(
     rows: Iterable[tuple[int, dict[str, Any] | dict[str, list[str]], bool]],
     on_row: Callable[[ImportRowResult], None] | None = None,
 ) -> ImportReport:
-    """Create or update beneficiaries row by row, keyed by ID number, so importing a file twice changes nothing.
+    """Create or update beneficiaries keyed by ID number, so importing a file twice changes nothing.
 
     `rows` yields (row number, data, valid); invalid rows carry their field errors instead of data.
     A bad row is reported and skipped; it never stops the rows after it. One unit of work per
-    ROW_COMMIT_EVERY rows, so a long import keeps what it did if it stops half way.
+    IMPORT_BATCH rows, so a long import keeps what it did if it stops half way: call it outside a unit.
     """
     report = ImportReport()
-    rows = iter(rows)
-    while chunk := list(islice(rows, ROW_COMMIT_EVERY)):
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, IMPORT_BATCH)):
         with unit_of_work(ctx.session):
-            for number, data, valid in chunk:
-                result = _import_row(ctx, actor, number, data) if valid else error_row(number, data)
-                report.rows.append(result)
-                if on_row:
-                    on_row(result)
+            results = import_roster_batch(ctx, actor=actor, rows=batch)
+        for result in results:
+            report.rows.append(result)
+            if on_row:
+                on_row(result)
     return report
+
+
+def import_roster_batch(
+    ctx: Ctx, *, actor: Actor, rows: list[tuple[int, dict[str, Any], bool]]
+) -> list[ImportRowResult]:
+    """Import one batch in the caller's unit of work (flushes only); one result per row, in order.
+
+    New people are inserted together and audited in one entry naming them all, and the existing
+    ones are found with one query: per-row round trips made a 150,000-row roster take 13 minutes.
+    Should the database refuse the batch, it is redone row by row, each in a savepoint, so the row
+    at fault is reported and the others go in.
+    """
+    try:
+        with savepoint(ctx.session):
+            return _import_batch(ctx, actor, rows)
+    except StatementError:
+        log.warning("a roster batch was refused by the database; importing it row by row", exc_info=False)
+    results = []
+    for number, data, valid in rows:
+        try:
+            with savepoint(ctx.session):
+                results.extend(_import_batch(ctx, actor, [(number, data, valid)]))
+        except StatementError:
+            results.append(error_row(number, {"_": ["rejected_by_database"]}))
+    return results
+
+
+def _import_batch(ctx: Ctx, actor: Actor, rows: list[tuple[int, dict[str, Any], bool]]) -> list[ImportRowResult]:
+    session = ctx.session
+    results: dict[int, ImportRowResult] = {}
+    parsed: list[tuple[int, int, dict[str, Any], tuple[str, str, str]]] = []
+    for position, (number, data, valid) in enumerate(rows):
+        if not valid:
+            results[position] = error_row(number, data)
+            continue
+        try:
+            parsed.append((position, number, data, _index_resident_id(ctx.cipher, data["id_number"])))
+        except DomainError as exc:
+            results[position] = error_row(number, exc.errors)
+    indexes = {identity[1] for *_, identity in parsed}
+    existing = {
+        b.id_number_index: b
+        for b in session.scalars(select(Beneficiary).where(Beneficiary.id_number_index.in_(indexes)))
+    }
+    villages = _villages_in_scope(session, actor, {data["village_code"] for _, _, data, _ in parsed})
+    new_rows: list[dict[str, Any]] = []
+    for position, number, data, (id_number, index, masked) in parsed:
+        person = existing.get(index)
+        if person is not None:
+            results[position] = _update_from_row(ctx, actor, person, number, data)
+        elif data["village_code"] not in villages:
+            results[position] = error_row(number, {"village_code": ["unknown_village"]})
+        else:
+            person = Beneficiary(
+                id=uuid.uuid4(),
+                id_number=id_number,
+                id_number_index=index,
+                id_number_masked=masked,
+                **{name: data.get(name) for name in EDITABLE_FIELDS},
+            )
+            # A person twice in one file: the later row updates what the earlier one created.
+            existing[index] = person
+            new_rows.append(person)
+            results[position] = ImportRowResult(row=number, status="created", beneficiary_id=person.id)
+    if new_rows:
+        session.add_all(new_rows)
+        session.flush()
+        record(
+            session,
+            actor=actor,
+            action="beneficiary.imported",
+            object_type="beneficiary",
+            object_id=new_rows[0].id,
+            region_code=actor.region_code,
+            details={"created": [str(b.id) for b in new_rows]},
+        )
+    session.flush()
+    return [results[position] for position in range(len(rows))]
+
+
+def _villages_in_scope(session: Session, actor: Actor, codes: set[str]) -> set[str]:
+    return set(
+        session.scalars(
+            select(Region.code).where(
+                Region.code.in_(codes), Region.level == RegionLevel.VILLAGE, in_scope(Region.code, actor.region_code)
+            )
+        )
+    )
+
+
+def _update_from_row(
+    ctx: Ctx, actor: Actor, person: Beneficiary, number: int, data: Mapping[str, Any]
+) -> ImportRowResult:
+    if not within(actor.region_code, person.village_code):
+        return error_row(number, {"id_number": ["registered_elsewhere"]})
+    try:
+        changed = update_beneficiary(ctx, actor=actor, beneficiary=person, changes=data, reason="roster import")
+    except DomainError as exc:
+        return error_row(number, exc.errors)
+    return ImportRowResult(row=number, status="updated" if changed else "unchanged", beneficiary_id=person.id)
 
 
 def error_row(number: int, errors: Mapping[str, Any]) -> ImportRowResult:
@@ -218,18 +323,3 @@ def error_row(number: int, errors: Mapping[str, Any]) -> ImportRowResult:
         for reason in reasons if isinstance(reasons, list) else [reasons]:
             flat.append({"field": name, "reason": str(reason)})
     return ImportRowResult(row=number, status="error", errors=flat)
-
-
-def _import_row(ctx: Ctx, actor: Actor, number: int, data: Mapping[str, Any]) -> ImportRowResult:
-    try:
-        existing = find_by_id_number(ctx, id_number=data["id_number"])
-        if existing is None:
-            created = create_beneficiary(ctx, actor=actor, data=data)
-            return ImportRowResult(row=number, status="created", beneficiary_id=created.id)
-        if not within(actor.region_code, existing.village_code):
-            raise DomainError.field("id_number", "registered_elsewhere", "registered in another region")
-        changed = update_beneficiary(ctx, actor=actor, beneficiary=existing, changes=data, reason="roster import")
-        ctx.session.flush()
-        return ImportRowResult(row=number, status="updated" if changed else "unchanged", beneficiary_id=existing.id)
-    except DomainError as exc:
-        return error_row(number, exc.errors)

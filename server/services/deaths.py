@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import StatementError
+
 from server.context import Ctx
+from server.db import savepoint
 from server.models import BeneficiaryStatus, CaseKind, utcnow
 from server.schemas.death import DeathRowSchema
 from server.services.audit import Actor, record
@@ -80,8 +83,9 @@ def _import_row(ctx: Ctx, actor: Actor, number: int, data: dict[str, Any]) -> De
     return DeathRowResult(row=number, status="case_opened", case_id=case.id, flagged_payments=len(paid))
 
 
-def import_deaths(ctx: Ctx, *, actor: Actor, rows) -> dict[str, Any]:
-    """Match each record to a beneficiary in the actor's region; importing a file twice changes nothing."""
+def import_death_batch(ctx: Ctx, *, actor: Actor, rows: list[tuple[int, dict[str, Any], bool]]) -> list[DeathRowResult]:
+    """Match each record of a batch, each in a savepoint (a row the database refuses is reported, the
+    others stay), and audit the batch in one entry. Flushes only: the caller's unit commits."""
     results = []
     for number, data, valid in rows:
         if not valid:
@@ -93,11 +97,15 @@ def import_deaths(ctx: Ctx, *, actor: Actor, rows) -> dict[str, Any]:
             results.append(DeathRowResult(row=number, status="error", errors=errors))
             continue
         try:
-            results.append(_import_row(ctx, actor, number, data))
+            with savepoint(ctx.session):
+                results.append(_import_row(ctx, actor, number, data))
         except DomainError as exc:
             errors = [{"field": name, "reason": reason} for name, reasons in exc.errors.items() for reason in reasons]
             results.append(DeathRowResult(row=number, status="error", errors=errors))
-    counts = {status: sum(1 for r in results if r.status == status) for status in STATUSES}
+        except StatementError:
+            results.append(
+                DeathRowResult(row=number, status="error", errors=[{"field": "_", "reason": "rejected_by_database"}])
+            )
     record(
         ctx.session,
         actor=actor,
@@ -105,14 +113,26 @@ def import_deaths(ctx: Ctx, *, actor: Actor, rows) -> dict[str, Any]:
         object_type="import",
         object_id=uuid.uuid4(),
         region_code=actor.region_code,
-        details=counts,
+        details={status: sum(1 for r in results if r.status == status) for status in STATUSES},
     )
+    return results
+
+
+def import_deaths(ctx: Ctx, *, actor: Actor, rows) -> dict[str, Any]:
+    """Match each record to a beneficiary in the actor's region; importing a file twice changes nothing."""
+    results = import_death_batch(ctx, actor=actor, rows=list(rows))
+    return summarise([asdict(r) for r in results])
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per outcome and every row's result."""
+    counts = {status: sum(1 for r in rows if r["status"] == status) for status in STATUSES}
     return {
         "case_opened": counts["case_opened"],
         "already_recorded": counts["already_recorded"],
         "already_terminated": counts["already_terminated"],
         "no_match": counts["no_match"],
         "failed": counts["error"],
-        "flagged_payments": sum(r.flagged_payments for r in results),
-        "rows": [asdict(r) for r in results],
+        "flagged_payments": sum(r["flagged_payments"] for r in rows),
+        "rows": rows,
     }

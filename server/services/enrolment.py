@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from server.models import (
     CaseKind,
     EnrolmentPhoto,
     FaceTemplate,
+    PhotoChange,
     PhotoState,
     utcnow,
 )
@@ -26,12 +28,12 @@ from server.services.cases import open_case
 from server.services.errors import DomainError, NotFound
 from storage import StorageError
 from worker.face.detect import FaceBox
-from worker.face.encode import encode_face, template_to_bytes
+from worker.face.encode import encode_face, template_from_bytes, template_to_bytes
 from worker.face.image import ImageRejected, content_type, decode_image
 from worker.face.matching import Candidate, duplicate_candidates
 from worker.face.quality import assess_enrolment_photo
 
-ACTIVE_STATES = (PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
+ACTIVE_STATES = (PhotoState.PROPOSED, PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
 MAX_ENCODE_ATTEMPTS = 5
 ENCODE_TASK = "fieldcheck.encode_enrolment_photo"
 
@@ -83,8 +85,13 @@ def add_photos(
     beneficiary: Beneficiary,
     uploads: list[Upload],
     replace: bool = False,
+    change: PhotoChange | None = None,
 ) -> list[EnrolmentPhoto]:
-    """Check, encrypt, store and record enrolment photos; all or nothing (objects of a failed upload are removed)."""
+    """Check, encrypt, store and record enrolment photos; all or nothing (objects of a failed upload are removed).
+
+    With a pending `change` the photos are stored as `proposed` and nothing is retired yet: the
+    change's approval does that (services/photo_changes.py).
+    """
     limit = ctx.settings.uploads.max_photos_per_beneficiary
     if not 1 <= len(uploads) <= limit:
         raise DomainError.field("photos", "wrong_count", f"send 1 to {limit} photos")
@@ -101,7 +108,7 @@ def add_photos(
     photos: list[EnrolmentPhoto] = []
     stored_keys: list[str] = []
     try:
-        if replace:
+        if replace and change is None:
             retire_photos(ctx, actor=actor, beneficiary=beneficiary, reason="replaced by new enrolment photos")
         for item in checked:
             photo_id = uuid.uuid4()
@@ -118,6 +125,8 @@ def add_photos(
                 width=item.width,
                 height=item.height,
                 quality=item.quality,
+                state=PhotoState.RECEIVED if change is None else PhotoState.PROPOSED,
+                change_id=change and change.id,
             )
             ctx.session.add(photo)
             photos.append(photo)
@@ -128,7 +137,7 @@ def add_photos(
                 object_type="enrolment_photo",
                 object_id=photo_id,
                 region_code=beneficiary.village_code,
-                details={"beneficiary_id": str(beneficiary.id)},
+                details={"beneficiary_id": str(beneficiary.id), "change_id": change and str(change.id)},
             )
         # Flushed here, so a failed insert removes the objects it would have pointed to.
         ctx.session.flush()
@@ -140,14 +149,26 @@ def add_photos(
 
 
 def retire_photos(
-    ctx: Ctx, *, actor: Actor, beneficiary: Beneficiary, reason: str, photo_ids: list[uuid.UUID] | None = None
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    beneficiary: Beneficiary,
+    reason: str,
+    photo_ids: list[uuid.UUID] | None = None,
+    exclude_change: uuid.UUID | None = None,
 ) -> int:
-    """Take photos (all active ones, or the given ones) out of matching; their templates stop counting."""
+    """Take photos (all active ones, or the given ones) out of matching; their templates stop counting.
+
+    Photos still waiting in a proposal are left to its approval or rejection, as are those of `exclude_change`.
+    """
     query = update(EnrolmentPhoto).where(
-        EnrolmentPhoto.beneficiary_id == beneficiary.id, EnrolmentPhoto.state != PhotoState.RETIRED
+        EnrolmentPhoto.beneficiary_id == beneficiary.id,
+        EnrolmentPhoto.state.not_in((PhotoState.RETIRED, PhotoState.PROPOSED)),
     )
     if photo_ids is not None:
         query = query.where(EnrolmentPhoto.id.in_(photo_ids))
+    if exclude_change is not None:
+        query = query.where((EnrolmentPhoto.change_id != exclude_change) | EnrolmentPhoto.change_id.is_(None))
     retired = ctx.session.execute(query.values(state=PhotoState.RETIRED, lease_expires_at=None)).rowcount
     # A whole new enrolment (stale or wrong photos) also forgets the check-in templates matched to the old one.
     forgotten = 0
@@ -214,13 +235,15 @@ def read_photo(
     return data, photo.content_type
 
 
-def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID) -> str:
+def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID, reclaim: int | None = None) -> str:
     """Turn a claimed photo into a template and search its county for the same face; the claim commits at once.
 
     Idempotent: a photo already encoded, retired or leased to another worker is left alone.
-    Returns what happened, for the task's log line.
+    Returns what happened, for the task's log line. Storage that cannot be read raises
+    `leases.RetryOwnWork`: the task retries with `reclaim` and keeps the photo.
     """
-    attempt = leases.claim(ctx.session, EnrolmentPhoto, photo_id, ctx.settings.task_lease_seconds)
+    lease = ctx.settings.task_lease_seconds
+    attempt = leases.claim(ctx.session, EnrolmentPhoto, photo_id, lease, reclaim=reclaim)
     if attempt is None:
         return "not_claimable"
     photo = ctx.session.get(EnrolmentPhoto, photo_id)
@@ -230,15 +253,16 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID) -> str:
         return _fail(ctx, photo, beneficiary, attempt, "too_many_attempts")
     try:
         data = biometrics.get(ctx, key=photo.object_key)
-    except StorageError:
-        if attempt >= MAX_ENCODE_ATTEMPTS:
-            return _fail(ctx, photo, beneficiary, attempt, "storage_unavailable")
-        raise
-    try:
-        rgb = decode_image(data, max_bytes=len(data), max_pixels=ctx.settings.uploads.max_pixels)
-    except ImageRejected as exc:
-        return _fail(ctx, photo, beneficiary, attempt, exc.code)
-    vector = encode_face(rgb, FaceBox(**photo.quality["face"]))
+    except StorageError as exc:
+        raise leases.RetryOwnWork(attempt) from exc
+    with leases.heartbeat(ctx.session, EnrolmentPhoto, photo_id, attempt, lease):
+        try:
+            rgb = decode_image(data, max_bytes=len(data), max_pixels=ctx.settings.uploads.max_pixels)
+        except ImageRejected as exc:
+            rgb, rejected = None, exc.code
+        vector = None if rgb is None else encode_face(rgb, FaceBox(**photo.quality["face"]))
+    if vector is None:
+        return _fail(ctx, photo, beneficiary, attempt, rejected)
 
     _one_photo_of_the_person_at_a_time(ctx.session, beneficiary.id)
     # Only the holder of this attempt's lease may finish; a slower duplicate delivery changes nothing.
@@ -267,7 +291,45 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID) -> str:
     if not _photos_pending(ctx.session, beneficiary.id, besides=photo.id):
         for rank, candidate in enumerate(find_duplicates(ctx, beneficiary=beneficiary), start=1):
             _open_duplicate_case(ctx, beneficiary, candidate, rank)
+    if photo.change_id is not None:
+        _check_against_earlier_templates(ctx, beneficiary, photo, vector)
     return "encoded"
+
+
+def _check_against_earlier_templates(
+    ctx: Ctx, beneficiary: Beneficiary, photo: EnrolmentPhoto, vector: np.ndarray
+) -> None:
+    """A changed photo whose face is far from every template the person had before opens a case.
+
+    Two people approved the change, but a different face is exactly what a takeover looks like, so a
+    third look is asked for. Retired templates count as "before": a replacement retires them first.
+    """
+    earlier = ctx.session.scalars(
+        select(FaceTemplate.vector)
+        .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
+        .where(
+            FaceTemplate.beneficiary_id == beneficiary.id,
+            (EnrolmentPhoto.change_id != photo.change_id) | EnrolmentPhoto.change_id.is_(None),
+        )
+    ).all()
+    if not earlier:
+        return
+    closest = float(np.min(np.linalg.norm(np.stack([template_from_bytes(b) for b in earlier]) - vector, axis=1)))
+    if closest <= ctx.settings.face.review:
+        return
+    open_case(
+        ctx.session,
+        kind=CaseKind.TEMPLATE_CHANGE,
+        beneficiary=beneficiary,
+        dedupe_key=f"template_change:{photo.change_id}",
+        summary="A new enrolment photo shows a face far from the person's earlier photos",
+        details={
+            "photo_id": str(photo.id),
+            "change_id": str(photo.change_id),
+            "distance": round(closest, 4),
+            "threshold": ctx.settings.face.review,
+        },
+    )
 
 
 def _one_photo_of_the_person_at_a_time(session: Session, beneficiary_id: uuid.UUID) -> None:

@@ -6,12 +6,14 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 
 from server.context import Ctx
+from server.db import savepoint
 from server.models import Cycle, CycleEvidence
 from server.schemas.cycle import EvidenceRowSchema
 from server.services.audit import Actor, record
-from server.services.beneficiaries import ImportReport, ImportRowResult, error_row, find_by_id_number
+from server.services.beneficiaries import ImportRowResult, error_row, find_by_id_number
 from server.services.csv_rows import read_rows
 from server.services.errors import DomainError
 from server.services.regions import within
@@ -65,19 +67,18 @@ def _import_row(ctx: Ctx, actor: Actor, cycle: Cycle, number: int, data: dict[st
     return ImportRowResult(row=number, status="created", beneficiary_id=beneficiary.id)
 
 
-def import_evidence(ctx: Ctx, *, actor: Actor, cycle: Cycle, rows: list[tuple[int, dict, bool]]) -> ImportReport:
-    """Record each row's evidence for the cycle; a bad row is reported and skipped, a repeated one changes nothing."""
-    report = ImportReport()
+def import_evidence_batch(
+    ctx: Ctx, *, actor: Actor, cycle: Cycle, rows: list[tuple[int, dict, bool]]
+) -> list[ImportRowResult]:
+    """One result per row, each row in a savepoint (a row the database refuses is reported). Flushes only."""
+    results = []
     for number, data, valid in rows:
-        result = _import_row(ctx, actor, cycle, number, data) if valid else error_row(number, data)
-        report.rows.append(result)
-    return report
-
-
-def summarise(report: ImportReport) -> dict[str, Any]:
-    return {
-        "created": report.count("created"),
-        "unchanged": report.count("unchanged"),
-        "failed": report.count("error"),
-        "rows": report.rows,
-    }
+        if not valid:
+            results.append(error_row(number, data))
+            continue
+        try:
+            with savepoint(ctx.session):
+                results.append(_import_row(ctx, actor, cycle, number, data))
+        except StatementError:
+            results.append(error_row(number, {"_": ["rejected_by_database"]}))
+    return results

@@ -26,6 +26,7 @@ from server.services import templates as face_templates
 from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import Conflict, DomainError
+from storage import StorageError
 from worker.face.encode import encode_faces, face_distance
 from worker.face.image import decode_image
 from worker.face.light import light_sequence
@@ -147,9 +148,14 @@ def _replayed(ctx: Ctx, checkin_id: uuid.UUID, hashes: list[str]) -> bool:
     )
 
 
-def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID) -> str:
-    """Verify one received check-in and record the verdict; idempotent, the claim commits at once."""
-    attempt = leases.claim(ctx.session, Checkin, checkin_id, ctx.settings.task_lease_seconds)
+def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID, reclaim: int | None = None) -> str:
+    """Verify one received check-in and record the verdict; idempotent, the claim commits at once.
+
+    Frames that cannot be read raise `leases.RetryOwnWork`: the task retries with `reclaim` and keeps
+    the check-in, instead of meeting its own lease and waiting for it to run out.
+    """
+    lease = ctx.settings.task_lease_seconds
+    attempt = leases.claim(ctx.session, Checkin, checkin_id, lease, reclaim=reclaim)
     if attempt is None:
         return "not_claimable"
     checkin = ctx.session.get(Checkin, checkin_id)
@@ -162,7 +168,6 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID) -> str:
     elif _replayed(ctx, checkin_id, [row.sha256 for row in rows]):
         assessment = Assessment(CheckinState.REJECTED, ["replayed_frames"])
     else:
-        frames = _decode(ctx, rows)
         challenge = ctx.session.get(CheckinChallenge, checkin.challenge_id)
         own = face_templates.matching_templates(ctx.session, checkin.beneficiary_id)
         beneficiary = ctx.session.get(Beneficiary, checkin.beneficiary_id)
@@ -172,15 +177,20 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID) -> str:
             exclude=beneficiary.id,
             people=ctx.settings.face.cohort_size,
         )
-        assessment = assess(
-            frames,
-            challenge.actions,
-            list(own.vectors),
-            ctx.settings,
-            light=LightChallenge(light_sequence(challenge.nonce), ctx.settings.checkin.light_step_ms),
-            template_ids=[str(i) for i in own.ids],
-            cohort=cohort.by_owner(),
-        )
+        with leases.heartbeat(ctx.session, Checkin, checkin_id, attempt, lease):
+            try:
+                frames = _decode(ctx, rows)
+            except StorageError as exc:
+                raise leases.RetryOwnWork(attempt) from exc
+            assessment = assess(
+                frames,
+                challenge.actions,
+                list(own.vectors),
+                ctx.settings,
+                light=LightChallenge(light_sequence(challenge.nonce), ctx.settings.checkin.light_step_ms),
+                template_ids=[str(i) for i in own.ids],
+                cohort=cohort.by_owner(),
+            )
         if assessment.best_frames:
             assessment.scores["best_frame_ids"] = [rows[i].id for i in assessment.best_frames]
     return _record_verdict(ctx, checkin, attempt, assessment)

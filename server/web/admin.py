@@ -20,7 +20,7 @@ PAGE_SIZE = 100
 @staff_page(ADMIN)
 @db.transaction
 def staff_list():
-    return render_template("admin/staff.html", users=staff.list_staff(ctx(), actor=g.actor))
+    return render_template("admin/staff.html", users=staff.list_staff(ctx(), actor=g.actor)[0])
 
 
 @bp.post("/staff")
@@ -47,7 +47,7 @@ def audit_log():
     page = page_number()
     context = ctx()
     entries = audit.latest(context, region_code=g.actor.region_code, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    names = {str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)}
+    names = {str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)[0]}
     return render_template(
         "admin/audit.html", entries=entries, page=page, more=len(entries) == PAGE_SIZE, staff_names=names
     )

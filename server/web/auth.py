@@ -77,7 +77,7 @@ def password_post():
     if request.form.get("new_password") != request.form.get("confirm_password"):
         flash(gettext("The two new passwords differ."), "error")
         return redirect(url_for(".password"), 303)
-    user = staff.change_password(
+    user = staff.change_own_password(
         ctx(), actor=g.actor, current=request.form.get("current_password", ""), new=request.form["new_password"]
     )
     # This session goes on with the new stamp; every other session of the account ends.

@@ -74,7 +74,7 @@ def queue():
 
 
 def _names(context: Ctx) -> dict:
-    return {user.id: user.display_name for user in staff.list_staff(context, actor=g.actor)}
+    return {user.id: user.display_name for user in staff.list_staff(context, actor=g.actor)[0]}
 
 
 @bp.get("/cases/<uuid:case_id>")

@@ -87,7 +87,7 @@ def person(beneficiary_id: uuid.UUID):
         suspensions=[(s, suspensions.notices_of(context, suspension=s)) for s in person_suspensions],
         notifications=reminders.list_notifications(context, beneficiary=who),
         payment_lines=payments.lines_of(context, beneficiary=who),
-        staff_names={str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)},
+        staff_names={str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)[0]},
         trail=audit.trail(context, object_ids=[str(who.id), *(str(s.case_id) for s in person_suspensions)]),
     )
 

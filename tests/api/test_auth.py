@@ -1,9 +1,9 @@
 """Staff login, device activation and what each token may touch."""
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from server import db
-from server.models import StaffUser
+from server.models import AuditEntry, StaffUser
 from tests.conftest import PASSWORD, beneficiary_body
 from tests.support.checkins import activate
 
@@ -72,3 +72,43 @@ def test_device_activation_code_works_once_and_only_for_its_beneficiary(api, wor
     reused = activate(api, code)
     assert reused.status_code == 401
     assert reused.json()["errors"]["code"] == ["invalid_activation_code"]
+
+
+def test_guessing_a_password_is_throttled_per_account_and_audited(app, api, world):
+    guesses = [
+        api.post("/api/v1/auth/token", json={"username": "worker_a", "password": f"guess-{n}"}) for n in range(11)
+    ]
+    assert [r.status_code for r in guesses] == [401] * 10 + [429]
+    assert int(guesses[-1].headers["Retry-After"]) > 0
+    assert guesses[-1].json()["errors"] == {"_": ["too_many_attempts"]}
+    # The right password no longer helps; another account from the same address still logs in.
+    right = api.post("/api/v1/auth/token", json={"username": "worker_a", "password": PASSWORD})
+    assert right.status_code == 429
+    assert api.as_("supervisor_a").get("/api/v1/me").status_code == 200
+
+    with app.app_context():
+        failed = db.session().scalars(select(AuditEntry).where(AuditEntry.action == "staff.login_failed")).all()
+    assert len(failed) == 10
+    assert all(e.details == {"address": "127.0.0.1", "known_account": True} for e in failed)
+    assert all("guess" not in str(e.details) and e.reason is None for e in failed)
+
+
+def test_an_unknown_username_is_audited_only_as_its_hmac(app, api):
+    api.post("/api/v1/auth/token", json={"username": "typed-my-password-here", "password": "x" * 10})
+    with app.app_context():
+        entry = db.session().scalar(select(AuditEntry).where(AuditEntry.action == "staff.login_failed"))
+    assert entry.object_id.startswith("unknown:")
+    assert "typed" not in entry.object_id
+
+
+def test_spraying_many_accounts_from_one_address_is_throttled(api):
+    answers = [
+        api.post("/api/v1/auth/token", json={"username": f"user{n}", "password": "wrong password"}).status_code
+        for n in range(31)
+    ]
+    assert answers == [401] * 30 + [429]
+
+
+def test_guessing_activation_codes_is_throttled(api):
+    answers = [api.post("/api/v1/devices/activate", json={"code": f"ABCD-EFGH-{n:04d}"}).status_code for n in range(11)]
+    assert answers == [401] * 10 + [429]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from server import db
@@ -11,6 +12,7 @@ from server.models import AuditEntry
 from server.services import cycles
 from tests.conftest import beneficiary_body, id_number
 from tests.support.cli import invoke
+from tests.support.jobs import import_report
 
 
 def _today(app):
@@ -118,6 +120,7 @@ def test_exemptions_satisfy_the_cycles_they_overlap_and_work_absence_lasts_3_to_
         assert entry.details["kind"] == "work_absence" and entry.reason == "外出务工"
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_evidence_import_reports_each_row_and_a_repeat_changes_nothing(app, api, world):
     supervisor = api.as_("supervisor_a")
     person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1)).json()["id"]
@@ -141,7 +144,7 @@ def test_evidence_import_reports_each_row_and_a_repeat_changes_nothing(app, api,
     ]
     # Offices save CSVs from Excel on Chinese Windows: GB18030.
     upload = {"file": ("evidence.csv", "\r\n".join(rows).encode("gb18030"))}
-    report = supervisor.post(f"/api/v1/cycles/{cycle['id']}/evidence", files=upload).json()
+    report = import_report(supervisor, f"/api/v1/cycles/{cycle['id']}/evidence", upload)
     outcome = {row["row"]: (row["status"], [e["reason"] for e in row["errors"]]) for row in report["rows"]}
     assert outcome == {
         2: ("created", []),
@@ -154,7 +157,7 @@ def test_evidence_import_reports_each_row_and_a_repeat_changes_nothing(app, api,
     }
     assert outcome[7][1][0] != "not_found"
     assert (report["created"], report["unchanged"], report["failed"]) == (1, 1, 5)
-    again = supervisor.post(f"/api/v1/cycles/{cycle['id']}/evidence", files=upload).json()
+    again = import_report(supervisor, f"/api/v1/cycles/{cycle['id']}/evidence", upload)
     assert (again["created"], again["unchanged"]) == (0, 2)
 
     by_cycle = supervisor.get(f"/api/v1/beneficiaries/{person}/cycles").json()

@@ -5,6 +5,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from server import db
@@ -12,11 +13,17 @@ from server.models import Beneficiary
 from tests.conftest import beneficiary_body, id_number
 from tests.support.cases import audit_actions
 from tests.support.cli import run_command
+from tests.support.jobs import import_report
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
 
 
-def _import(client, text: str, encoding: str = "utf-8"):
-    files = {"file": ("deaths.csv", text.encode(encoding), "text/csv")}
-    return client.post("/api/v1/death-records/import", files=files)
+def _files(text: str, encoding: str = "utf-8") -> dict:
+    return {"file": ("deaths.csv", text.encode(encoding), "text/csv")}
+
+
+def _import(client, text: str, encoding: str = "utf-8") -> dict:
+    return import_report(client, "/api/v1/death-records/import", _files(text, encoding))
 
 
 def _registered(app, api, world) -> tuple[str, str]:
@@ -51,9 +58,7 @@ def test_a_death_record_opens_a_case_and_flags_payments_after_the_death(app, api
             f"{id_number(village, 2)},12/09/2026,,",
         ]
     )
-    report = _import(supervisor, text)
-    assert report.status_code == 200, report.text
-    body = report.json()
+    body = _import(supervisor, text)
     assert [row["status"] for row in body["rows"]] == [
         "case_opened",
         "no_match",
@@ -78,7 +83,7 @@ def test_a_death_record_opens_a_case_and_flags_payments_after_the_death(app, api
     flags = {row[1]: row[7] for row in list(csv.reader(io.StringIO(exported)))[1:3]}
     assert flags == {"周老汉": "paid_after_death", "测试2": ""}
 
-    again = _import(supervisor, text).json()
+    again = _import(supervisor, text)
     assert [row["status"] for row in again["rows"]][:1] == ["already_recorded"]
     assert len(supervisor.get("/api/v1/cases", params={"kind": "death_record"}).json()) == 1
 
@@ -87,7 +92,7 @@ def test_termination_from_the_date_of_death_needs_a_second_person(app, api, worl
     died, _alive = _registered(app, api, world)
     supervisor = api.as_("supervisor_a")
     text = f"id_number,date_of_death\n{id_number(world['village_a'], 1)},2026-09-10\n"
-    case_id = _import(supervisor, text).json()["rows"][0]["case_id"]
+    case_id = _import(supervisor, text)["rows"][0]["case_id"]
 
     proposal = supervisor.post(
         f"/api/v1/cases/{case_id}/decisions", json={"decision": "terminate", "reason": "registry death record"}
@@ -105,17 +110,17 @@ def test_termination_from_the_date_of_death_needs_a_second_person(app, api, worl
     assert november.json()["counts"] == {"pay": 1, "suspended": 0, "reinstated_arrears": 0, "terminated": 1}
     december = supervisor.post("/api/v1/payment-runs", json={"period": "2026-12", "region": world["township_a"]})
     assert december.json()["counts"]["terminated"] == 0
-    assert _import(supervisor, text).json()["rows"][0]["status"] == "already_terminated"
+    assert _import(supervisor, text)["rows"][0]["status"] == "already_terminated"
 
 
 def test_a_file_with_the_wrong_header_is_refused_and_gb18030_is_read(api, world):
     supervisor = api.as_("supervisor_a")
-    refused = _import(supervisor, "身份证号,死亡日期\n1,2\n")
+    refused = supervisor.post("/api/v1/death-records/import", files=_files("身份证号,死亡日期\n1,2\n"))
     assert refused.status_code == 422
     assert refused.json()["errors"]["id_number"] == ["missing_column"]
     supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1))
     text = f"id_number,date_of_death,source\n{id_number(world['village_a'], 1)},2026-09-10,殡仪馆\n"
-    assert _import(supervisor, text, encoding="gb18030").json()["case_opened"] == 1
+    assert _import(supervisor, text, encoding="gb18030")["case_opened"] == 1
     assert (
         api.as_("worker_a")
         .post("/api/v1/death-records/import", files={"file": ("d.csv", text.encode(), "text/csv")})

@@ -119,6 +119,7 @@ def test_a_bad_upload_is_refused_and_leaves_no_row_and_no_object(app, api, world
         "beneficiary_id": beneficiary,
         "state": "not_enrolled",
         "photos": [],
+        "pending_change": None,
     }
     assert _objects(app) == objects_before
     with app.app_context():
@@ -156,13 +157,19 @@ def test_photos_are_encrypted_at_rest_and_every_view_is_audited(app, api, world)
     assert (entry.object_id, entry.reason) == (photo["id"], "duplicate review")
 
 
-def test_re_enrolment_by_a_field_worker_replaces_the_photos(api, world):
+def test_re_enrolment_by_a_field_worker_replaces_the_photos_once_a_supervisor_approves(api, world):
     worker = api.as_("worker_a")
     beneficiary = _register(api.as_("supervisor_a"), world["village_a"], 1)
     _upload(worker, beneficiary, "obama.jpg")
     first = _enrolled(worker, beneficiary)["photos"][0]["id"]
 
-    assert _upload(worker, beneficiary, "obama2.jpg", replace="true").status_code == 202
+    proposed = _upload(worker, beneficiary, "obama2.jpg", replace="true")
+    assert proposed.status_code == 202
+    change = proposed.json()["pending_change"]["id"]
+    approved = api.as_("supervisor_a").post(
+        f"/api/v1/beneficiaries/{beneficiary}/photo-changes/{change}/approve", json={}
+    )
+    assert approved.status_code == 200, approved.text
     photos = _enrolled(worker, beneficiary)["photos"]
     assert {p["id"]: p["state"] for p in photos}[first] == "retired"
     assert sorted(p["state"] for p in photos) == ["encoded", "retired"]

@@ -1,7 +1,12 @@
 """Roster CSV import: a report per row, idempotent by ID number, from the API and the CLI."""
 
+import pytest
+
 from tests.conftest import id_number
 from tests.support.cli import run_command
+from tests.support.jobs import import_report
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
 
 HEADER = "id_number,name,program,village_code,monthly_amount,household_code,phone\n"
 
@@ -14,19 +19,20 @@ def _roster(village: str, *, serials=(1, 2, 3)) -> str:
     return HEADER + "\n".join(rows) + "\n"
 
 
-def _import(client, csv_text: str, encoding: str = "utf-8"):
-    return client.post(
-        "/api/v1/beneficiaries/import", files={"file": ("roster.csv", csv_text.encode(encoding), "text/csv")}
-    )
+def _files(csv_text: str, encoding: str = "utf-8") -> dict:
+    return {"file": ("roster.csv", csv_text.encode(encoding), "text/csv")}
+
+
+def _import(client, csv_text: str, encoding: str = "utf-8") -> dict:
+    return import_report(client, "/api/v1/beneficiaries/import", _files(csv_text, encoding))
 
 
 def test_a_roster_imports_once_and_again_changes_nothing(api, world):
     supervisor = api.as_("supervisor_a")
     first = _import(supervisor, _roster(world["village_a"]))
-    assert first.status_code == 200, first.text
-    assert (first.json()["created"], first.json()["failed"]) == (3, 0)
+    assert (first["created"], first["failed"]) == (3, 0)
 
-    second = _import(supervisor, _roster(world["village_a"])).json()
+    second = _import(supervisor, _roster(world["village_a"]))
     assert (second["created"], second["unchanged"], second["updated"]) == (0, 3, 0)
     assert len(supervisor.get("/api/v1/beneficiaries").json()) == 3
 
@@ -45,7 +51,7 @@ def test_bad_rows_are_reported_by_line_and_field_and_do_not_stop_the_rest(api, w
             f"{id_number(village, 6)},钱七,orphan,{village},100.00,,",
         ]
     )
-    report = _import(api.as_("supervisor_a"), text).json()
+    report = _import(api.as_("supervisor_a"), text)
     by_row = {row["row"]: row for row in report["rows"]}
     assert [by_row[n]["status"] for n in range(2, 8)] == ["created", "error", "error", "error", "error", "created"]
     assert by_row[3]["errors"] == [{"field": "id_number", "reason": "bad_check_digit"}]
@@ -55,13 +61,13 @@ def test_bad_rows_are_reported_by_line_and_field_and_do_not_stop_the_rest(api, w
 
 
 def test_gb18030_files_from_chinese_excel_are_read(api, world):
-    report = _import(api.as_("supervisor_a"), _roster(world["village_a"], serials=(4,)), encoding="gb18030").json()
+    report = _import(api.as_("supervisor_a"), _roster(world["village_a"], serials=(4,)), encoding="gb18030")
     assert report["created"] == 1
     assert api.as_("supervisor_a").get("/api/v1/beneficiaries").json()[0]["name"] == "村民4"
 
 
 def test_a_file_with_the_wrong_header_is_refused_whole(api, world):
-    response = _import(api.as_("supervisor_a"), "name,village\n张三,1\n")
+    response = api.as_("supervisor_a").post("/api/v1/beneficiaries/import", files=_files("name,village\n张三,1\n"))
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert errors["id_number"] == ["missing_column"]

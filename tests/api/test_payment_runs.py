@@ -4,6 +4,7 @@ import csv
 import io
 from datetime import UTC, datetime
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
@@ -11,6 +12,7 @@ from server import db
 from server.models import AuditEntry, Beneficiary, CaseKind
 from tests.conftest import beneficiary_body, id_number
 from tests.support.cases import open_test_case
+from tests.support.jobs import import_report
 
 
 def _people(app, api, world) -> dict[str, str]:
@@ -139,6 +141,7 @@ def _flags(supervisor, run_id: str) -> dict[str, tuple[str, str]]:
     return {row[1]: (row[3], row[7]) for row in rows[: rows.index([])]}
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_payments_after_any_termination_are_flagged_and_listed_for_recovery(app, api, world):
     people = _people(app, api, world)
     supervisor = api.as_("supervisor_a")
@@ -158,7 +161,8 @@ def test_payments_after_any_termination_are_flagged_and_listed_for_recovery(app,
     # The registry then says 张三 died in September: October was paid after his death too.
     death = f"id_number,date_of_death\n{id_number(world['village_a'], 1)},2026-09-20\n"
     files = {"file": ("deaths.csv", death.encode(), "text/csv")}
-    imported = supervisor.post("/api/v1/death-records/import", files=files).json()
+    # The import runs as a job (202, then its report).
+    imported = import_report(supervisor, "/api/v1/death-records/import", files)
     assert (imported["already_terminated"], imported["flagged_payments"]) == (1, 2)
     assert _flags(supervisor, runs["2026-10"]["id"])["张三"] == ("pay", "paid_after_death")
     assert _flags(supervisor, runs["2026-11"]["id"])["张三"] == ("pay", "paid_after_death")

@@ -27,6 +27,7 @@ from tests.api.test_visits import visit_body
 from tests.conftest import beneficiary_body, id_number
 from tests.support.checkins import actions_of, await_verdict, check_in, enrolled_person, submit
 from tests.support.cli import invoke, tamper_with_audit_log
+from tests.support.jobs import import_report
 from tests.support.sessions import genuine_session
 
 MONTHLY = Decimal("335.00")
@@ -128,10 +129,10 @@ def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
     # The registry reports the exempt person's death: a second person confirms the termination.
     died_on = today - timedelta(days=3)
     deaths = f"id_number,date_of_death\n{id_number(world['village_a'], 2)},{died_on.isoformat()}\n"
-    imported = supervisor.post(
-        "/api/v1/death-records/import", files={"file": ("deaths.csv", deaths.encode(), "text/csv")}
+    imported = import_report(
+        supervisor, "/api/v1/death-records/import", {"file": ("deaths.csv", deaths.encode(), "text/csv")}
     )
-    assert imported.status_code == 200, imported.text
+    assert imported["case_opened"] == 1
     [death_case] = supervisor.get("/api/v1/cases", params={"kind": "death_record"}).json()
     assert death_case["beneficiary_id"] == exempt
     _decide_with_four_eyes(api, death_case["id"], "terminate", reason="death registered by the civil registry")
