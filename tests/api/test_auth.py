@@ -4,6 +4,7 @@ from sqlalchemy import select, update
 
 from server import db
 from server.models import AuditEntry, StaffUser
+from server.services import consent
 from tests.conftest import PASSWORD, beneficiary_body
 from tests.support.checkins import activate
 
@@ -110,5 +111,10 @@ def test_spraying_many_accounts_from_one_address_is_throttled(api):
 
 
 def test_guessing_activation_codes_is_throttled(api):
-    answers = [api.post("/api/v1/devices/activate", json={"code": f"ABCD-EFGH-{n:04d}"}).status_code for n in range(11)]
+    answers = [
+        api.post(
+            "/api/v1/devices/activate", json={"code": f"ABCD-EFGH-{n:04d}", "consent_version": consent.VERSION}
+        ).status_code
+        for n in range(11)
+    ]
     assert answers == [401] * 10 + [429]

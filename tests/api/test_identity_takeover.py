@@ -7,7 +7,7 @@ from sqlalchemy import select
 from server import db
 from server.models import AuditEntry
 from tests.conftest import wait_for
-from tests.support.checkins import check_in, enrolled_person
+from tests.support.checkins import activate, check_in, enrolled_person
 from tests.support.photos import photo_bytes
 from tests.support.sessions import genuine_session
 
@@ -35,9 +35,7 @@ def test_a_field_worker_alone_cannot_take_over_a_persons_identity(app, api, worl
     assert body["pending_change"]["kind"] == "replace"
     assert sorted(p["state"] for p in body["photos"]) == ["encoded", "proposed"]
     code = worker.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
-    intruder = api.__class__(
-        api.base_url, api.post("/api/v1/devices/activate", json={"code": code}).json()["access_token"]
-    )
+    intruder = api.__class__(api.base_url, activate(api, code).json()["access_token"])
     verdict = check_in(intruder, lambda actions: genuine_session("biden.jpg", actions, seed=4))
     assert verdict["status"] != "verified", verdict
 
@@ -55,7 +53,7 @@ def test_a_field_worker_alone_cannot_take_over_a_persons_identity(app, api, worl
         entry = db.session().scalar(
             select(AuditEntry).where(AuditEntry.action == "device.code_issued").order_by(AuditEntry.seq.desc())
         )
-    assert len(entry.details["other_devices"]) == 1
+    assert len(entry.details["replaced_devices"]) == 1
 
     # The field worker may not approve; nor may a supervisor approve their own proposal.
     change = body["pending_change"]["id"]

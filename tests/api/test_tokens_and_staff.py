@@ -5,6 +5,7 @@ from sqlalchemy import select
 from server import db
 from server.models import AuditEntry
 from tests.conftest import PASSWORD, Api, beneficiary_body
+from tests.support.checkins import activate
 
 NEW_PASSWORD = "a much better passphrase"
 
@@ -121,7 +122,7 @@ def test_staff_revoke_a_phone_and_its_token_stops_at_once(app, api, world):
     issued = supervisor.post(f"/api/v1/beneficiaries/{person}/devices", json={"label": "son's phone"}).json()
     phone = Api(
         api.base_url,
-        api.post("/api/v1/devices/activate", json={"code": issued["activation_code"]}).json()["access_token"],
+        activate(api, issued["activation_code"]).json()["access_token"],
     )
     assert phone.get("/api/v1/me").status_code == 200
 
@@ -142,6 +143,6 @@ def test_a_phone_logs_out(api, world):
     supervisor = api.as_("supervisor_a")
     person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1)).json()["id"]
     code = supervisor.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
-    phone = Api(api.base_url, api.post("/api/v1/devices/activate", json={"code": code}).json()["access_token"])
+    phone = Api(api.base_url, activate(api, code).json()["access_token"])
     assert phone.post("/api/v1/auth/logout").status_code == 204
     assert _reason(phone.get("/api/v1/me")) == ["token_revoked"]

@@ -1,6 +1,6 @@
-"""The console in a real browser (Debian's Chromium via Playwright) against the live server, PostgreSQL and
-the worker: a quarter's story as two supervisors and an admin, then every page in both languages with no
-untranslated text, no console errors, and a screenshot at 1366×768 of each."""
+"""The console in a real browser (the suite's Chromium, tests/browser/conftest.py) against the live server,
+PostgreSQL and the worker: a quarter's story as two supervisors and an admin, then every page in both
+languages with no untranslated text, no console errors, and a screenshot at 1366×768 of each."""
 
 from __future__ import annotations
 
@@ -12,29 +12,21 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 from dateutil.relativedelta import relativedelta
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from server import db
 from server.models import AuditEntry
 from server.services import cycles
-from tests.conftest import PASSWORD, id_number
-from tests.support.browser import launch_browser, screenshot
-from tests.support.checkins import check_in
+from tests.conftest import PASSWORD, Api, id_number, wait_for
+from tests.support.browser import screenshot
+from tests.support.checkins import activate, check_in
 from tests.support.cli import invoke
 from tests.support.photos import photo_bytes
 from tests.support.sessions import genuine_session
 
 CATALOGS = Path(__file__).resolve().parents[2] / "server" / "web" / "translations"
 VIEWPORT = {"width": 1366, "height": 768}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        launched = launch_browser(playwright)
-        yield launched
-        launched.close()
 
 
 class Desk:
@@ -106,13 +98,9 @@ def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_p
     person = people[0]["id"]
     files = [("photos", ("obama.jpg", photo_bytes("obama.jpg"), "image/jpeg"))]
     assert supervisor_api.post(f"/api/v1/beneficiaries/{person}/photos", files=files).status_code == 202
-    from tests.conftest import wait_for
-
     wait_for(lambda: supervisor_api.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled")
     code = supervisor_api.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
-    from tests.conftest import Api
-
-    phone = Api(live_url, api.post("/api/v1/devices/activate", json={"code": code}).json()["access_token"])
+    phone = Api(live_url, activate(api, code).json()["access_token"])
 
     page = first.go("/")
     before = _verified_rate(page)
