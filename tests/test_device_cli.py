@@ -31,7 +31,7 @@ def test_a_recorded_photo_goes_through_the_protocol_and_is_rejected(app, api, wo
     person, _phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     code = api.as_("supervisor_a").post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
     video = tmp_path / "photo.avi"
-    _still_video(video, 20)
+    _still_video(video, 30)
 
     result = invoke(app, "device", "checkin", "--server", live_url, "--code", code, "--video", str(video), "--agree")
     assert result.exit_code == 1, result.output
