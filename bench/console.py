@@ -9,25 +9,19 @@ p95 < 300 ms. The database is dropped at the end.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
-import psycopg
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
-from bench.sweep import COUNTY, SEED, _admin_url
-from server import db, migrate
-from server.app import create_app
-from server.config import Settings
+from bench.scratch import scratch_app
+from bench.sweep import COUNTY, SEED
+from server import db
 from server.context import Ctx
 from server.models import Cycle, CycleFrequency, ReviewCase, StaffRole
 from server.services import cycles, staff
@@ -93,24 +87,8 @@ def _seed(app, count: int) -> dict[str, str]:
 
 
 def run(count: int, repeats: int, database_url: str, echo: Callable[[str], None] = print) -> dict[str, float]:
-    admin_url = _admin_url(database_url)
-    name = f"fieldcheck_bench_console_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    instance = Path(tempfile.mkdtemp(prefix="fieldcheck-bench-console-"))
-    url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
-    settings = Settings(
-        instance_path=instance,
-        database_url=url,
-        storage_url=f"file://{instance / 'objects'}",
-        broker_url="memory://",
-        secret_key=secrets.token_urlsafe(32),
-        data_key=secrets.token_bytes(32),
-    )
-    app = create_app(settings)
-    try:
+    with scratch_app(database_url) as app:
         with app.app_context():
-            migrate.upgrade(db.engine())
             start = time.perf_counter()
             ids = _seed(app, count)
             echo(f"seeded {count:,} beneficiaries and {ids['cases']:,} cases in {time.perf_counter() - start:.1f} s")
@@ -147,8 +125,3 @@ def run(count: int, repeats: int, database_url: str, echo: Callable[[str], None]
             flag = "" if p95 < TARGET_MS else f"  over {TARGET_MS} ms"
             echo(f"{label:<28} {statistics.median(samples):>8.1f} {p95:>8.1f}{flag}")
         return figures
-    finally:
-        with app.app_context():
-            db.engine().dispose()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

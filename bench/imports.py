@@ -9,20 +9,16 @@ what writing the rows costs at all, before any of the checks.
 
 from __future__ import annotations
 
-import secrets
-import tempfile
+import os
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 import psycopg
 from sqlalchemy import select
 
-from bench.visits import _database
-from server import db, migrate
-from server.app import create_app
-from server.config import Settings
+from bench.scratch import scratch_app
+from server import db
 from server.context import Ctx
 from server.models import Beneficiary, StaffRole, StaffUser
 from server.services import imports, jobs, regions, staff
@@ -97,18 +93,8 @@ def run(count: int = 150_000, echo: Callable[[str], None] = print) -> dict[str, 
     """Import `count` roster rows as one job on a scratch PostgreSQL database and print rows per second."""
     rows = roster_rows(count)
     data = roster_csv(rows)
-    with _database() as url, tempfile.TemporaryDirectory() as instance:
-        settings = Settings(
-            instance_path=Path(instance),
-            database_url=url,
-            storage_url=f"file://{instance}/objects",
-            broker_url="memory://",
-            secret_key=secrets.token_urlsafe(32),
-            data_key=secrets.token_bytes(32),
-        )
-        app = create_app(settings)
+    with scratch_app(os.environ.get("FIELDCHECK_DATABASE_URL", "")) as app:
         with app.app_context():
-            migrate.upgrade(db.engine())
             ctx = Ctx.current()
             session = ctx.session
             _seed(ctx)
@@ -121,7 +107,7 @@ def run(count: int = 150_000, echo: Callable[[str], None] = print) -> dict[str, 
             assert outcome == "done", outcome
             stored = session.query(Beneficiary).count()
             assert stored == count, (stored, count)
-        floor = _floor(url, rows)
+        floor = _floor(app.config["FIELDCHECK"].database_url, rows)
     figures = {
         "rows": count,
         "rows_per_second": count / elapsed,

@@ -12,18 +12,15 @@ encrypting a million values would time the seeding, not the sweep. The database 
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta, tzinfo
 
-import psycopg
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.scratch import scratch_database
 from server import migrate
 from server.context import Ctx
 from server.db import make_engine, unit_of_work
@@ -31,19 +28,10 @@ from server.models import Cycle, CycleFrequency, ReviewCase
 from server.services.cycles import local_today
 from server.services.sweep import sweep, sweep_cycle
 
-DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 COUNTY = "431099"
 # Of every ten beneficiaries (by serial number): two with a verified check-in, one exempted, seven without proof.
 CHECKED_IN, EXEMPTED = "(0, 1)", "(2)"
 UNSATISFIED_PER_TEN = 7
-
-
-def _admin_url(database_url: str) -> str:
-    """A libpq URL to the maintenance database of the configured server, or the local default."""
-    if not database_url.startswith("postgresql"):
-        return DEFAULT_ADMIN_URL
-    url = make_url(database_url).set(drivername="postgresql", database="postgres")
-    return url.render_as_string(hide_password=False)
 
 
 SEED = [
@@ -90,64 +78,58 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float]:
 
 def run(count: int, database_url: str, zone: tzinfo, echo: Callable[[str], None] = print) -> dict[str, float]:
     """Seed `count` beneficiaries in a scratch database, time the sweeps, print the figures, drop it."""
-    admin_url = _admin_url(database_url)
-    name = f"fieldcheck_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        migrate.upgrade(engine)
-        today = local_today(zone)
-        opens_on, deadline = today - timedelta(days=120), today - timedelta(days=30)
-        params = {
-            "n": count,
-            "staff": uuid.uuid4(),
-            "enrolled": opens_on - timedelta(days=1),
-            "at": opens_on + timedelta(days=10),
-            "opens_on": opens_on,
-            "deadline": deadline,
-        }
-        with Session(engine) as session:
-            ctx = Ctx.current().using(session)
-            seed_start = time.perf_counter()
-            for statement in SEED:
-                session.execute(text(statement), params)
-            session.commit()
-            seeded = time.perf_counter() - seed_start
-            echo(f"seeded {count:,} beneficiaries (20% checked in, 10% exempted) in {seeded:.1f} s")
-            cycle = Cycle(
-                region_code=COUNTY,
-                program=None,
-                frequency=CycleFrequency.QUARTERLY,
-                opens_on=opens_on,
-                deadline=deadline,
-                grace_days=15,
-            )
-            session.add(cycle)
-            session.commit()
-            # Serials 1..count: full tens have seven each; of the rest (1..count % 10), those from 3 on.
-            expected = count // 10 * UNSATISFIED_PER_TEN + max(0, count % 10 - 2)
+    with scratch_database(database_url) as url:
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            today = local_today(zone)
+            opens_on, deadline = today - timedelta(days=120), today - timedelta(days=30)
+            params = {
+                "n": count,
+                "staff": uuid.uuid4(),
+                "enrolled": opens_on - timedelta(days=1),
+                "at": opens_on + timedelta(days=10),
+                "opens_on": opens_on,
+                "deadline": deadline,
+            }
+            with Session(engine) as session:
+                ctx = Ctx.current().using(session)
+                seed_start = time.perf_counter()
+                for statement in SEED:
+                    session.execute(text(statement), params)
+                session.commit()
+                seeded = time.perf_counter() - seed_start
+                echo(f"seeded {count:,} beneficiaries (20% checked in, 10% exempted) in {seeded:.1f} s")
+                cycle = Cycle(
+                    region_code=COUNTY,
+                    program=None,
+                    frequency=CycleFrequency.QUARTERLY,
+                    opens_on=opens_on,
+                    deadline=deadline,
+                    grace_days=15,
+                )
+                session.add(cycle)
+                session.commit()
+                # Serials 1..count: full tens have seven each; of the rest (1..count % 10), those from 3 on.
+                expected = count // 10 * UNSATISFIED_PER_TEN + max(0, count % 10 - 2)
 
-            def swept() -> int:
-                with unit_of_work(session):
-                    return sweep(ctx, today=today, zone=zone).total
+                def swept() -> int:
+                    with unit_of_work(session):
+                        return sweep(ctx, today=today, zone=zone).total
 
-            first, first_s = _timed(swept)
-            second, second_s = _timed(swept)
+                first, first_s = _timed(swept)
+                second, second_s = _timed(swept)
 
-            def resweep() -> int:
-                with unit_of_work(session):
-                    return sweep_cycle(ctx, cycle=cycle, today=today, zone=zone)
+                def resweep() -> int:
+                    with unit_of_work(session):
+                        return sweep_cycle(ctx, cycle=cycle, today=today, zone=zone)
 
-            again, again_s = _timed(resweep)
-            cases = session.scalar(select(func.count()).select_from(ReviewCase))
-        echo(f"sweep: {first:,} missed_checkin cases opened in {first_s:.2f} s (expected {expected:,})")
-        echo(f"second sweep (the hourly duty afterwards): {second} opened in {second_s:.3f} s")
-        echo(f"the cycle's INSERT again (ON CONFLICT path): {again} opened in {again_s:.2f} s")
-        echo(f"cases in the database: {cases:,}; {'OK' if first == cases == expected else 'MISMATCH'}")
-        return {"seed_s": seeded, "sweep_s": first_s, "second_s": second_s, "again_s": again_s, "opened": first}
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                again, again_s = _timed(resweep)
+                cases = session.scalar(select(func.count()).select_from(ReviewCase))
+            echo(f"sweep: {first:,} missed_checkin cases opened in {first_s:.2f} s (expected {expected:,})")
+            echo(f"second sweep (the hourly duty afterwards): {second} opened in {second_s:.3f} s")
+            echo(f"the cycle's INSERT again (ON CONFLICT path): {again} opened in {again_s:.2f} s")
+            echo(f"cases in the database: {cases:,}; {'OK' if first == cases == expected else 'MISMATCH'}")
+            return {"seed_s": seeded, "sweep_s": first_s, "second_s": second_s, "again_s": again_s, "opened": first}
+        finally:
+            engine.dispose()

@@ -11,28 +11,21 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-import psycopg
 from geographiclib.geodesic import Geodesic
 
-from server import db, migrate
-from server.app import create_app
-from server.config import Settings
+from bench.scratch import scratch_app
+from server import db
 from server.context import Ctx
 from server.models import StaffRole, Visit, VisitFlag
 from server.services import auth, beneficiaries, regions, staff
 from server.services.audit import Actor, record
 from server.services.resident_id import check_character
 
-PG_ADMIN_URL = os.environ.get("FIELDCHECK_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 COUNTY, TOWNSHIP, VILLAGE = "431099", "431099001", "431099001001"
 CENTRE = (27.83, 112.92)
 WORKERS = 10
@@ -48,31 +41,6 @@ CHECKLIST = {
     "housing_changed": False,
     "health": "good",
 }
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    """A scratch database, dropped afterwards, on the server FIELDCHECK_DATABASE_URL names (or the local one).
-
-    Never the configured database itself: the benchmark seeds regions and people of its own.
-    """
-    configured = os.environ.get("FIELDCHECK_DATABASE_URL", "")
-    server = (
-        configured.replace("postgresql+psycopg://", "postgresql://", 1)
-        if configured.startswith("postgresql")
-        else PG_ADMIN_URL
-    )
-    name = f"fieldcheck_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(server)
-    user, host, port = info.get("user", "postgres"), info.get("host", "127.0.0.1"), info.get("port", 5432)
-    password = f":{info['password']}" if info.get("password") else ""
-    try:
-        yield f"postgresql+psycopg://{user}{password}@{host}:{port}/{name}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _point(origin: tuple[float, float], metres: float, bearing: float) -> tuple[float, float]:
@@ -161,18 +129,8 @@ def _floor(app, count: int) -> float:
 def run(visits: int = 2000, batch: int = 50, echo: Callable[[str], None] = print) -> dict[str, float]:
     """Sync `visits` visits in batches of `batch` through the HTTP layer on PostgreSQL and print the figures."""
     rng = random.Random(7)
-    with _database() as url, tempfile.TemporaryDirectory() as instance:
-        settings = Settings(
-            instance_path=Path(instance),
-            database_url=url,
-            storage_url=f"file://{instance}/objects",
-            broker_url="memory://",
-            secret_key=secrets.token_urlsafe(32),
-            data_key=secrets.token_bytes(32),
-        )
-        app = create_app(settings)
+    with scratch_app(os.environ.get("FIELDCHECK_DATABASE_URL", "")) as app:
         with app.app_context():
-            migrate.upgrade(db.engine())
             session = db.session()
             workers, people = _seed(session, rng)
             tokens = [auth.login(Ctx.current(), username=w, password=PASSWORD).access_token for w in workers]

@@ -37,7 +37,8 @@ SPEC_PATH = Path("api_spec/openapi.json")
 # Commands that set a deployment up may create its instance folder and keys; commands that read no data
 # run on throwaway keys; every other command works on an existing deployment and refuses without one.
 CREATES_INSTANCE = frozenset({"init-db", "demo"})
-NEEDS_NO_INSTANCE = frozenset({"openapi", "calibrate", "bench verify", "bench sweep", "bench accuracy", "bench visits"})
+# Every `bench` command seeds a scratch database or works on photos alone.
+NEEDS_NO_INSTANCE = frozenset({"openapi", "calibrate", "bench"})
 # The exit code of a command that could not do its work at all (no database, no keys, unreachable);
 # `audit verify` exits 1 only for a chain it read and found broken.
 COULD_NOT_RUN = 2
@@ -72,7 +73,7 @@ def _create_app_for_command():
     command = _command_path(click.get_current_context())
     if command in CREATES_INSTANCE:
         use = InstanceUse.CREATE
-    elif command in NEEDS_NO_INSTANCE:
+    elif command.split(" ", 1)[0] in NEEDS_NO_INSTANCE:
         use = InstanceUse.NONE
     else:
         use = InstanceUse.REQUIRE

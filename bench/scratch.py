@@ -1,0 +1,67 @@
+"""A scratch PostgreSQL database for a benchmark, and the app on it: seeded freely, dropped afterwards.
+
+Never the configured database itself: a benchmark seeds regions, staff and people of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from server import db, migrate
+from server.app import create_app
+from server.config import Settings
+
+DEFAULT_SERVER = os.environ.get("FIELDCHECK_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _server(database_url: str) -> str:
+    """A libpq URL to the maintenance database of the server database_url names, or the local default."""
+    if not database_url.startswith("postgresql"):
+        return DEFAULT_SERVER
+    return make_url(database_url).set(drivername="postgresql", database="postgres").render_as_string(False)
+
+
+@contextmanager
+def scratch_database(database_url: str = "") -> Iterator[str]:
+    """A new database on the server database_url names (or the local one), as a SQLAlchemy URL; dropped after."""
+    server = _server(database_url)
+    name = f"fieldcheck_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch_app(database_url: str = "") -> Iterator[Flask]:
+    """The app on a migrated scratch database, with a throwaway instance folder and fresh keys."""
+    with scratch_database(database_url) as url, tempfile.TemporaryDirectory() as instance:
+        app = create_app(
+            Settings(
+                instance_path=Path(instance),
+                database_url=url,
+                storage_url=f"file://{instance}/objects",
+                broker_url="memory://",
+                secret_key=secrets.token_urlsafe(32),
+                data_key=secrets.token_bytes(32),
+            )
+        )
+        with app.app_context():
+            migrate.upgrade(db.engine())
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.engine().dispose()
