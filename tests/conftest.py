@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -84,14 +85,23 @@ def app(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return flask_app
 
 
-@pytest.fixture(scope="session")
-def live_url(app: Flask) -> Iterator[str]:
-    """The app served over HTTP on a free loopback port."""
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free loopback port, for as long as the block runs."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free loopback port."""
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -130,6 +140,11 @@ def clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def world(app: Flask) -> dict[str, str]:
     """Regions and accounts: a county admin, two supervisors of township A, one of B, a field worker in A."""
+    return seed_world(app)
+
+
+def seed_world(app: Flask) -> dict[str, str]:
+    """Create the test world's regions and accounts in app's database; its region codes by role."""
     with app.app_context():
         session = db.session()
         actor = Actor(kind="system", id="test-setup")

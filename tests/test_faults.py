@@ -1,8 +1,9 @@
-"""Faults with a real worker process: killed mid-task, broker down, storage unreadable.
+"""Faults with a real worker process: killed mid-task, broker down, storage unreadable, PostgreSQL restarted.
 
 The worker runs as `fieldcheck worker --beat` in its own process group on the suite's database and
 objects, with a private redis-server as its broker (so the suite's in-process worker never takes
-these tasks, and the broker can be stopped without touching anyone else's). Each test keeps the
+these tasks, and the broker can be stopped without touching anyone else's); the PostgreSQL restart
+runs on a private server with an app and a world of its own. Each test keeps the
 fault short; the figures they assert are the ones the README gives.
 """
 
@@ -23,10 +24,12 @@ import pytest
 from celery import Celery
 from sqlalchemy import func, select
 
-from server import db
+from server import db, migrate
+from server.app import create_app
 from server.models import AuditEntry, Checkin, CheckinState
-from tests.conftest import Api, wait_for
+from tests.conftest import Api, make_settings, seed_world, served, wait_for
 from tests.support.checkins import actions_of, enrolled_person, new_challenge, submit
+from tests.support.postgres import PrivatePostgres
 from tests.support.sessions import genuine_session
 
 RECOVERY_SECONDS = 30
@@ -217,3 +220,54 @@ def test_storage_unreadable_then_readable_keeps_the_lease_and_decides_within_30_
     assert decided - back < RECOVERY_SECONDS
     checkin = _checkin(app, checkin_id)
     assert (checkin.state, checkin.attempts) == (CheckinState.VERIFIED, 1)
+
+
+@pytest.fixture
+def restartable(tmp_path) -> Iterator[tuple[object, PrivatePostgres, Api, dict[str, str]]]:
+    """The app, its worker process and a private broker, all on a private PostgreSQL server."""
+    postgres = PrivatePostgres()
+    broker = Broker(tmp_path)
+    worker = None
+    try:
+        postgres.start()
+        postgres.create_database()
+        broker.start()
+        app = create_app(make_settings(tmp_path / "instance", database_url=postgres.url, broker_url=broker.url))
+        with app.app_context():
+            migrate.upgrade(db.engine())
+        world = seed_world(app)
+        worker = Worker(app, broker, tmp_path)
+        worker.start()
+        with served(app) as url:
+            yield app, postgres, Api(url), world
+    finally:
+        if worker:
+            worker.kill()
+        if broker.process and broker.process.poll() is None:
+            broker.stop()
+        postgres.stop()
+        postgres.remove()
+
+
+def test_a_postgresql_restart_mid_task_loses_no_accepted_check_in(restartable):
+    app, postgres, api, world = restartable
+    _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    accepted = [_send(phone, 6)]
+    wait_for(lambda: _checkin(app, accepted[0]).state == CheckinState.PROCESSING, timeout=60, interval=0.02)
+
+    postgres.stop()
+    down = phone.post("/api/v1/checkin-challenges", json={})
+    # Refused plainly, to be tried again: not a server error, and nothing half-stored to lose.
+    assert down.status_code == 503, down.text
+    assert down.json()["errors"] == {"_": ["database_unavailable"]}
+    assert down.headers["Retry-After"]
+    postgres.start()
+    back = time.monotonic()
+    # The pool's connections died with the server: the first request after it returns is served.
+    accepted.append(_send(phone, 7))
+
+    finished = [wait_for(lambda c=c: _decided_at(app, c), timeout=90, interval=0.2) for c in accepted]
+    print(f"PostgreSQL stopped mid-task and started: all accepted check-ins decided {max(finished) - back:.1f} s after")
+    assert max(finished) - back < RECOVERY_SECONDS
+    assert [_checkin(app, c).state for c in accepted] == [CheckinState.VERIFIED, CheckinState.VERIFIED]
+    assert [_verdict_entries(app, c) for c in accepted] == [1, 1]

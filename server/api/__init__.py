@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, jsonify, request
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from marshmallow import fields
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -77,6 +77,9 @@ def _storage_error(exc: StorageError):
     )
 
 
+# A restarted PostgreSQL accepts connections again within seconds; a failover takes longer.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
 # page × page_size is an OFFSET: a page past this is refused before it overflows a BIGINT.
 MAX_PAGE = 100_000
 
@@ -128,6 +131,16 @@ def _database_error(exc: DBAPIError):
         # Where, without source lines: those may hold literals too.
         "".join(f"  {f.filename}:{f.lineno} in {f.name}\n" for f in traceback.extract_tb(exc.__traceback__)),
     )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down, restarting or cut off (or picked this transaction as a deadlock
+        # victim): nothing was committed, and the same request will work once it is back.
+        response, status = _error(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "the database is unavailable; try again",
+            {"_": ["database_unavailable"]},
+        )
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response, status
     return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "the database could not complete the request", {})
 
 
