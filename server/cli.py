@@ -29,6 +29,7 @@ from server.services import beneficiaries, cycles, deaths, regions, reminders, r
 from server.services.audit import Actor, find_break
 from server.services.auth import staff_actor
 from server.services.errors import DomainError
+from server.serving import gunicorn_command
 from worker.face import calibration
 from worker.face.encode import encode_face, find_face
 from worker.face.image import decode_image
@@ -354,18 +355,7 @@ def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
 
 def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> None:
     env = {**os.environ, "FIELDCHECK_INSTANCE_PATH": str(_settings().instance_path)}
-    commands = [
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"{host}:{port}",
-            "server.app:create_app()",
-        ]
-    ]
+    commands = [gunicorn_command(host=host, port=port, workers=workers)]
     if with_worker:
         commands.append([sys.executable, "-m", "server.cli", "worker", "--beat"])
     children = [subprocess.Popen(command, env=env) for command in commands]
@@ -578,6 +568,16 @@ def device_checkin(server: str, code: str, video: Path, agree: bool) -> None:
     click.echo(f"{outcome['frames']} frames, {outcome['bytes']} bytes of JPEG")
     click.echo(f"{outcome['status']}: {outcome['message']['zh']} / {outcome['message']['en']}")
     sys.exit(0 if outcome["status"] == "verified" else 1)
+
+
+@bench.command("startup")
+@click.option("--repeats", default=5, show_default=True)
+@click.option("--workers", default=4, show_default=True, help="gunicorn workers, as a deployment runs them")
+def bench_startup(repeats: int, workers: int) -> None:
+    """Import cost, `fieldcheck --help` and gunicorn's first answer, beside a bare Flask app."""
+    from bench.startup import run
+
+    run(repeats=repeats, workers=workers)
 
 
 @bench.command("import")
