@@ -8,6 +8,11 @@ Satisfaction is one set-based SQL condition per cycle: an OR of correlated EXIST
 kind of proof (a check-in, an assisted check-in at a visit that found the person present, an
 exemption, imported evidence), listed in SATISFIED_BY. The sweep, the reminders, the status counts and the
 per-person view all build on it, so a new kind of proof is one more entry there.
+
+Exemptions follow one rule (README, "Exemptions"): an exemption that covers the cycle's deadline
+satisfies the cycle; one that ends inside the cycle before the deadline moves that person's
+deadline (and so their grace and their window) later by the exempted days before the deadline,
+each day counted once. `moved_days` is that rule in SQL; every reader of a person's deadline uses it.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import cached_property
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ColumnElement, case, exists, func, literal, or_, select
+from sqlalchemy import CTE, ColumnElement, Date, and_, case, column, exists, func, literal, or_, select, values
 
 from server.config import Settings
 from server.context import Ctx
@@ -42,6 +48,7 @@ from server.services import date_window
 from server.services.audit import Actor, record
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.regions import in_scope, within
+from server.sqlfuncs import plus_days
 
 MONTHS = {CycleFrequency.MONTHLY: 1, CycleFrequency.QUARTERLY: 3, CycleFrequency.YEARLY: 12}
 
@@ -61,20 +68,89 @@ def _start_of(day: date, zone: tzinfo) -> datetime:
 
 @dataclass(frozen=True)
 class Window:
-    """When proof counts for a cycle, as UTC-comparable instants: [opening day, day after closes_on)."""
+    """When proof counts for a cycle, as UTC-comparable instants: [opening day, day after closes_on).
+    A person whose deadline an exemption moved has a window that ends `moved_days` later."""
 
+    cycle: Cycle
     start: datetime
     end: datetime
     # Enrolled before this instant (the day after the deadline) means the person was due.
     enrolled_before: datetime
 
+    @cached_property
+    def days_before_deadline(self) -> CTE:
+        """SQL: the cycle's days from its opening to the day before its deadline, as rows `day`."""
+        first, deadline = self.cycle.opens_on, self.cycle.deadline
+        rows = [(first + timedelta(days=n),) for n in range((deadline - first).days)] or [(first,)]
+        # A CTE, not a FROM (VALUES …) AS t(day): SQLite accepts column names only on a CTE. Nested
+        # in the subquery that uses it: a statement that starts with WITH instead of INSERT gets no
+        # rowcount from Python's sqlite3.
+        return values(column("day", Date), name="cycle_day").data(rows).cte("cycle_day", nesting=True)
+
 
 def window(cycle: Cycle, zone: tzinfo) -> Window:
     return Window(
+        cycle=cycle,
         start=_start_of(cycle.opens_on, zone),
         end=_start_of(cycle.closes_on + timedelta(days=1), zone),
         enrolled_before=_start_of(cycle.deadline + timedelta(days=1), zone),
     )
+
+
+# --- the exemption rule ---------------------------------------------------------------------------
+
+
+def _covers_deadline(cycle: Cycle, beneficiary_id: ColumnElement[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Exemption.beneficiary_id == beneficiary_id,
+        Exemption.starts_on <= cycle.deadline,
+        Exemption.ends_on >= cycle.deadline,
+    )
+
+
+def _moves_deadline(cycle: Cycle, beneficiary_id: ColumnElement[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
+    """Exemptions that end inside the cycle before its deadline: the person could check in after them."""
+    return (
+        Exemption.beneficiary_id == beneficiary_id,
+        Exemption.ends_on >= cycle.opens_on,
+        Exemption.ends_on < cycle.deadline,
+    )
+
+
+def moved_days(win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[int]:
+    """SQL: how many days later the person's deadline falls: the days of the cycle before its deadline
+    that an exemption ending before the deadline covers, each day once (overlapping exemptions do not
+    add up). 0 for nearly everyone; never negative, so a deadline never moves earlier."""
+    days = win.days_before_deadline
+    query = (
+        select(func.count(func.distinct(days.c.day)))
+        .select_from(Exemption)
+        .join(days, and_(days.c.day >= Exemption.starts_on, days.c.day <= Exemption.ends_on))
+        .where(*_moves_deadline(win.cycle, beneficiary_id))
+    )
+    return query.scalar_subquery()
+
+
+def has_moved_deadline(cycle: Cycle, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """SQL: the person has an exemption that moves their deadline in this cycle (cheap: no day count)."""
+    return exists().where(*_moves_deadline(cycle, beneficiary_id))
+
+
+def _received_in(win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    # The day count is only needed for a check-in after the usual window, which is rare.
+    return and_(
+        Checkin.created_at >= win.start,
+        or_(
+            Checkin.created_at < win.end,
+            Checkin.created_at < plus_days(literal(win.end, Checkin.created_at.type), moved_days(win, beneficiary_id)),
+        ),
+    )
+
+
+def person_deadline(ctx: Ctx, *, cycle: Cycle, beneficiary_id: uuid.UUID, zone: tzinfo) -> tuple[date, date]:
+    """The person's deadline and last day in the cycle, after any move by an exemption."""
+    moved = ctx.session.scalar(select(moved_days(window(cycle, zone), literal(beneficiary_id)))) or 0
+    return cycle.deadline + timedelta(days=moved), cycle.closes_on + timedelta(days=moved)
 
 
 # --- what satisfies a cycle -------------------------------------------------------------------------
@@ -90,8 +166,7 @@ def _verified_checkin(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[u
         Checkin.beneficiary_id == beneficiary_id,
         Checkin.state == CheckinState.VERIFIED,
         Checkin.visit_id.is_(None),
-        Checkin.created_at >= win.start,
-        Checkin.created_at < win.end,
+        _received_in(win, beneficiary_id),
     )
 
 
@@ -106,17 +181,13 @@ def _confirmed_present_visit(
         Checkin.state == CheckinState.VERIFIED,
         Checkin.visit_id == Visit.id,
         Visit.outcome == VisitOutcome.CONFIRMED_PRESENT,
-        Checkin.created_at >= win.start,
-        Checkin.created_at < win.end,
+        _received_in(win, beneficiary_id),
     )
 
 
 def _exemption(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    return exists().where(
-        Exemption.beneficiary_id == beneficiary_id,
-        Exemption.starts_on <= cycle.closes_on,
-        Exemption.ends_on >= cycle.opens_on,
-    )
+    # Only an exemption that covers the deadline: the person could not check in when it mattered.
+    return exists().where(*_covers_deadline(cycle, beneficiary_id))
 
 
 def _imported_evidence(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
@@ -385,9 +456,12 @@ def beneficiary_cycles(ctx: Ctx, *, beneficiary: Beneficiary, zone: tzinfo, limi
             select(*(term(cycle, win, literal(beneficiary.id)).label(kind) for kind, term in SATISFIED_BY.items()))
         ).one()
         by = [kind for kind, hit in zip(SATISFIED_BY, kinds, strict=True) if hit]
+        deadline, last_day = person_deadline(ctx, cycle=cycle, beneficiary_id=beneficiary.id, zone=zone)
         results.append(
             {
                 "cycle": cycle,
+                "deadline": deadline,
+                "last_day": last_day,
                 "phase": phase(cycle, today),
                 "due": beneficiary.created_at < win.enrolled_before,
                 "satisfied": bool(by),

@@ -23,7 +23,8 @@ def period_standing(ctx: Ctx, *, beneficiary: Beneficiary, today: date, zone: tz
     if cycle is not None:
         win = cycles.window(cycle, zone)
         satisfied = session.scalar(select(cycles.satisfied(cycle, win, literal(beneficiary.id))))
-        return {"deadline": cycle.deadline, "last_day": cycle.closes_on, "satisfied": bool(satisfied)}
+        deadline, last_day = cycles.person_deadline(ctx, cycle=cycle, beneficiary_id=beneficiary.id, zone=zone)
+        return {"deadline": deadline, "last_day": last_day, "satisfied": bool(satisfied)}
     quarter = cycles.period_for(ctx, beneficiary=beneficiary, on_date=today, zone=zone)
     last_day = (quarter.end.astimezone(zone) - timedelta(days=1)).date()
     verified = session.scalar(
