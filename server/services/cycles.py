@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import CTE, ColumnElement, Date, and_, case, column, exists, func, literal, or_, select, values
+from sqlalchemy import CTE, ColumnElement, Date, Select, and_, case, column, exists, func, literal, or_, select, values
 
 from server.config import Settings
 from server.context import Ctx
@@ -81,6 +81,8 @@ class Window:
     def days_before_deadline(self) -> CTE:
         """SQL: the cycle's days from its opening to the day before its deadline, as rows `day`."""
         first, deadline = self.cycle.opens_on, self.cycle.deadline
+        # A one-day cycle has no such day, and VALUES cannot be empty: its opening day stands in, which
+        # no exemption can match (one that moves the deadline ends on or after opening, before the deadline).
         rows = [(first + timedelta(days=n),) for n in range((deadline - first).days)] or [(first,)]
         # A CTE, not a FROM (VALUES …) AS t(day): SQLite accepts column names only on a CTE. Nested
         # in the subquery that uses it: a statement that starts with WITH instead of INSERT gets no
@@ -100,49 +102,57 @@ def window(cycle: Cycle, zone: tzinfo) -> Window:
 # --- the exemption rule ---------------------------------------------------------------------------
 
 
-def _covers_deadline(cycle: Cycle, beneficiary_id: ColumnElement[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
-    return (
-        Exemption.beneficiary_id == beneficiary_id,
-        Exemption.starts_on <= cycle.deadline,
-        Exemption.ends_on >= cycle.deadline,
+def _moved_days(win: Window, *by: ColumnElement) -> Select:
+    """How many days a person's deadline moves: the days of the cycle before its deadline that an
+    exemption ending before the deadline covers, each day once (overlapping exemptions do not add up).
+    Never negative: a deadline never moves earlier. As `moved`, grouped by `by` when given."""
+    days = win.days_before_deadline
+    query = (
+        select(*by, func.count(func.distinct(days.c.day)).label("moved"))
+        .select_from(Exemption)
+        .join(days, and_(days.c.day >= Exemption.starts_on, days.c.day <= Exemption.ends_on))
+        # Exemptions that end inside the cycle before its deadline: the person could check in after them.
+        .where(Exemption.ends_on >= win.cycle.opens_on, Exemption.ends_on < win.cycle.deadline)
     )
-
-
-def _moves_deadline(cycle: Cycle, beneficiary_id: ColumnElement[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
-    """Exemptions that end inside the cycle before its deadline: the person could check in after them."""
-    return (
-        Exemption.beneficiary_id == beneficiary_id,
-        Exemption.ends_on >= cycle.opens_on,
-        Exemption.ends_on < cycle.deadline,
-    )
+    return query.group_by(*by) if by else query
 
 
 def moved_days(win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[int]:
-    """SQL: how many days later the person's deadline falls: the days of the cycle before its deadline
-    that an exemption ending before the deadline covers, each day once (overlapping exemptions do not
-    add up). 0 for nearly everyone; never negative, so a deadline never moves earlier."""
-    days = win.days_before_deadline
-    query = (
-        select(func.count(func.distinct(days.c.day)))
-        .select_from(Exemption)
-        .join(days, and_(days.c.day >= Exemption.starts_on, days.c.day <= Exemption.ends_on))
-        .where(*_moves_deadline(win.cycle, beneficiary_id))
+    """SQL: how many days later this person's deadline falls (0 for nearly everyone)."""
+    return _moved_days(win).where(Exemption.beneficiary_id == beneficiary_id).scalar_subquery()
+
+
+def _moved_by_person(win: Window):
+    return _moved_days(win, Exemption.beneficiary_id).subquery()
+
+
+def moved_at_least(win: Window, days: int) -> Select:
+    """SQL: ids of the people whose deadline moved by `days` or more (computed once, not per person)."""
+    moved = _moved_by_person(win)
+    return select(moved.c.beneficiary_id).where(moved.c.moved >= days)
+
+
+def latest_move(win: Window, *conditions: ColumnElement[bool]) -> ColumnElement[int]:
+    """SQL: the most days any person matching `conditions` (on Beneficiary) had their deadline moved."""
+    moved = _moved_by_person(win)
+    return (
+        select(func.max(moved.c.moved))
+        .select_from(moved.join(Beneficiary, Beneficiary.id == moved.c.beneficiary_id))
+        .where(*conditions)
+        .scalar_subquery()
     )
-    return query.scalar_subquery()
 
 
-def has_moved_deadline(cycle: Cycle, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    """SQL: the person has an exemption that moves their deadline in this cycle (cheap: no day count)."""
-    return exists().where(*_moves_deadline(cycle, beneficiary_id))
-
-
-def _received_in(win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    # The day count is only needed for a check-in after the usual window, which is rare.
+def _received_in(win: Window) -> ColumnElement[bool]:
+    """SQL on Checkin: received in the person's window. The day count is needed only for a check-in
+    after the usual window, which is rare. It names the check-in's own person, so the count correlates
+    with the check-in (the nearest enclosing query), not with an outer one."""
+    moved = moved_days(win, Checkin.beneficiary_id)
     return and_(
         Checkin.created_at >= win.start,
         or_(
             Checkin.created_at < win.end,
-            Checkin.created_at < plus_days(literal(win.end, Checkin.created_at.type), moved_days(win, beneficiary_id)),
+            Checkin.created_at < plus_days(literal(win.end, Checkin.created_at.type), moved),
         ),
     )
 
@@ -166,7 +176,7 @@ def _verified_checkin(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[u
         Checkin.beneficiary_id == beneficiary_id,
         Checkin.state == CheckinState.VERIFIED,
         Checkin.visit_id.is_(None),
-        _received_in(win, beneficiary_id),
+        _received_in(win),
     )
 
 
@@ -181,13 +191,17 @@ def _confirmed_present_visit(
         Checkin.state == CheckinState.VERIFIED,
         Checkin.visit_id == Visit.id,
         Visit.outcome == VisitOutcome.CONFIRMED_PRESENT,
-        _received_in(win, beneficiary_id),
+        _received_in(win),
     )
 
 
 def _exemption(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
     # Only an exemption that covers the deadline: the person could not check in when it mattered.
-    return exists().where(*_covers_deadline(cycle, beneficiary_id))
+    return exists().where(
+        Exemption.beneficiary_id == beneficiary_id,
+        Exemption.starts_on <= cycle.deadline,
+        Exemption.ends_on >= cycle.deadline,
+    )
 
 
 def _imported_evidence(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:

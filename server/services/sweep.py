@@ -15,14 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta, tzinfo
 
-from sqlalchemy import func, literal, or_, select, true, update
+from sqlalchemy import literal, or_, select, true, update
 from sqlalchemy.types import JSON
 
 from server.context import Ctx
 from server.models import Beneficiary, CaseKind, CaseState, Cycle, ReviewCase, utcnow
 from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, add_working_days
-from server.services.cycles import due, has_moved_deadline, moved_days, satisfied, window
+from server.services.cycles import due, latest_move, moved_at_least, satisfied, window
 from server.sqlfuncs import insert_ignoring_conflicts, new_uuid, uuid_text
 
 
@@ -41,9 +41,10 @@ def missed_checkin_cases(ctx: Ctx, *, cycle: Cycle, today: date, zone: tzinfo, o
     late_by = (today - cycle.closes_on).days
     conditions = [*due(cycle, win), ~satisfied(cycle, win, Beneficiary.id)]
     if only_moved:
-        conditions.append(has_moved_deadline(cycle, Beneficiary.id))
+        conditions.append(Beneficiary.id.in_(moved_at_least(win, 1)))
     if late_by <= (cycle.deadline - cycle.opens_on).days:
-        conditions.append(moved_days(win, Beneficiary.id) < late_by)
+        # Their last day is still to come: a set computed once, where a per-person count would run per row.
+        conditions.append(Beneficiary.id.not_in(moved_at_least(win, late_by)))
     summary = (
         f"No proof of life by the deadline an exemption moved (cycle deadline {cycle.deadline} + grace)"
         if only_moved
@@ -80,24 +81,19 @@ def missed_checkin_cases(ctx: Ctx, *, cycle: Cycle, today: date, zone: tzinfo, o
     return statement
 
 
-def sweep_cycle(ctx: Ctx, *, cycle: Cycle, today: date, zone: tzinfo) -> int:
-    """Open a missed_checkin case for everyone due in the cycle without proof whose last day has passed;
-    returns how many opened. Notes on the cycle whether someone's moved deadline is still to come."""
-    first = cycle.swept_at is None
-    statement = missed_checkin_cases(ctx, cycle=cycle, today=today, zone=zone, only_moved=not first)
-    opened = ctx.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
-    if first:
-        win = window(cycle, zone)
-        latest = ctx.session.scalar(
-            select(func.max(moved_days(win, Beneficiary.id))).where(
-                *due(cycle, win), has_moved_deadline(cycle, Beneficiary.id)
-            )
-        )
-        last_day = cycle.closes_on + timedelta(days=latest or 0)
-        cycle.moved_until = last_day if last_day >= today else None
-    elif cycle.moved_until is not None and cycle.moved_until < today:
-        cycle.moved_until = None
-    return opened
+def sweep_cycle(ctx: Ctx, *, cycle: Cycle, today: date, zone: tzinfo, only_moved: bool = False) -> int:
+    """Open a missed_checkin case for everyone due in the cycle without proof whose last day has passed
+    (`only_moved`: of those whose deadline an exemption moved); returns how many opened."""
+    statement = missed_checkin_cases(ctx, cycle=cycle, today=today, zone=zone, only_moved=only_moved)
+    return ctx.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+
+
+def _moved_until(ctx: Ctx, *, cycle: Cycle, today: date, zone: tzinfo) -> date | None:
+    """The last day of the latest deadline an exemption moved, if it has not passed by `today`."""
+    win = window(cycle, zone)
+    latest = ctx.session.scalar(select(latest_move(win, *due(cycle, win))))
+    last_day = cycle.closes_on + timedelta(days=latest or 0)
+    return last_day if last_day >= today else None
 
 
 @dataclass
@@ -129,7 +125,13 @@ def sweep(ctx: Ctx, *, today: date, zone: tzinfo, actor: Actor | None = None) ->
         .with_for_update(skip_locked=True)
     ).all()
     for cycle in cycles:
-        result.opened[str(cycle.id)] = sweep_cycle(ctx, cycle=cycle, today=today, zone=zone)
+        first = cycle.swept_at is None
+        result.opened[str(cycle.id)] = sweep_cycle(ctx, cycle=cycle, today=today, zone=zone, only_moved=not first)
+        if first:
+            cycle.moved_until = _moved_until(ctx, cycle=cycle, today=today, zone=zone)
+        elif cycle.moved_until is not None and cycle.moved_until < today:
+            # Everyone whose deadline moved has had it pass: this sweep was the last to look.
+            cycle.moved_until = None
     if cycles:
         ctx.session.execute(update(Cycle).where(Cycle.id.in_([c.id for c in cycles])).values(swept_at=utcnow()))
         # One entry for the whole sweep, not one per case: at a million beneficiaries a per-case
