@@ -50,6 +50,12 @@ def init_app(app: Flask) -> Celery:
                 "schedule": HOURLY,
                 "options": {"expires": HOURLY},
             },
+            # Idempotent and bounded per run (FIELDCHECK_RETENTION_BATCH): hourly lets it catch up.
+            "purge-expired-biometrics": {
+                "task": "fieldcheck.purge_expired_biometrics",
+                "schedule": HOURLY,
+                "options": {"expires": HOURLY},
+            },
         },
         imports=("worker.tasks",),
     )

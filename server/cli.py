@@ -24,8 +24,19 @@ from server.app import create_app
 from server.config import ConfigError, InstanceUse, Settings
 from server.context import Ctx
 from server.demo import demo_phone, seed_demo
-from server.models import CycleFrequency, Program, StaffRole, StaffUser
-from server.services import beneficiaries, cycles, deaths, regions, reminders, roster_csv, staff, sweep, templates
+from server.models import CycleFrequency, Program, StaffRole, StaffUser, utcnow
+from server.services import (
+    beneficiaries,
+    cycles,
+    deaths,
+    regions,
+    reminders,
+    retention,
+    roster_csv,
+    staff,
+    sweep,
+    templates,
+)
 from server.services.audit import Actor, find_break
 from server.services.auth import staff_actor
 from server.services.errors import DomainError
@@ -246,6 +257,24 @@ def reminders_command(today: datetime | None) -> None:
     for cycle_id, (step, count) in run.queued.items():
         click.echo(f"cycle {cycle_id}: {count} reminders queued ({step})")
     click.echo(f"sent {run.sent}, failed {run.failed}, to retry {run.retrying}")
+
+
+@cli.command("purge")
+@TODAY_OPTION
+def purge_command(today: datetime | None) -> None:
+    """Remove biometric objects past their retention period (the hourly duty, by hand); idempotent."""
+    ctx = Ctx.current()
+    day = _today(today)
+    # --today moves the clock too: the purge acts as it would at the start of that local date.
+    zone = cycles.office_zone(_settings())
+    now = utcnow() if today is None else datetime.combine(day, datetime.min.time(), tzinfo=zone)
+    with db.unit_of_work(ctx.session):
+        result = retention.purge(ctx, now=now, today=day, actor=_cli_actor())
+    click.echo(
+        f"purged {result.checkin_frames} check-in frames, {result.visit_photos} visit photos, "
+        f"{result.enrolment_photos} enrolment photos, {result.face_templates} face templates; "
+        f"{result.failed} objects to retry"
+    )
 
 
 @cli.group("cycles")

@@ -223,6 +223,21 @@ class RateLimitSettings:
     activation_per_address: str = "10 per 15 minutes"
 
 
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long biometric objects are kept (PIPL art. 19: no longer than the purpose needs; README)."""
+
+    # After the verdict: long enough to contest it (a suspension's appeal window is 60 days) with margin.
+    checkin_frame_days: int = 90
+    # Two years: a visit is the evidence behind a finding, an annual eligibility review and its audit.
+    visit_photo_days: int = 730
+    # After termination: a year covers an appeal, administrative reconsideration (60 days) and a lawsuit
+    # (6 months), any of which may restore the person and need their face again.
+    enrolment_photo_days_after_termination: int = 365
+    # Objects of each kind removed per run at most; the duty runs hourly and catches up.
+    batch: int = 5000
+
+
 REMINDER_SENDERS = ("log", "webhook")
 
 
@@ -266,6 +281,7 @@ class Settings:
     suspension: SuspensionSettings = field(default_factory=SuspensionSettings)
     cycles: CycleSettings = field(default_factory=CycleSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     ratelimit: RateLimitSettings = field(default_factory=lambda: RateLimitSettings(storage_url="memory://"))
 
     @property
@@ -337,6 +353,7 @@ class Settings:
             suspension=_section(SuspensionSettings, "SUSPENSION"),
             cycles=_section(CycleSettings, "CYCLE"),
             reminders=reminders,
+            retention=_section(RetentionSettings, "RETENTION"),
             ratelimit=ratelimit,
             task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 15),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Uuid
+from sqlalchemy import DateTime, Uuid
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -62,3 +62,24 @@ def _uuid_text_sqlite(element, compiler, **kw) -> str:
     hex_ = compiler.process(element.clauses, **kw)
     parts = [f"substr({hex_}, {start}, {length})" for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
     return " || '-' || ".join(parts)
+
+
+class plus_days(FunctionElement):
+    """A UTC timestamp moved by a whole number of days (an SQL integer expression)."""
+
+    type = DateTime(timezone=True)
+    inherit_cache = True
+
+
+@compiles(plus_days, "postgresql")
+def _plus_days_pg(element, compiler, **kw) -> str:
+    moment, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({moment} + make_interval(days => CAST({days} AS INTEGER)))"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw) -> str:
+    # SQLAlchemy keeps timestamps on SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff' text; this writes the
+    # same layout (milliseconds), so text comparison with stored values still orders by time.
+    moment, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%f', {moment}, '+' || ({days}) || ' days')"

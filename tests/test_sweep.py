@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -254,3 +254,46 @@ def test_bench_sweep_seeds_times_and_drops_its_scratch_database(app):
     with psycopg.connect(PG_ADMIN_URL) as conn:
         scratch = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"%_{os.getpid()}_%",))
         assert [name for (name,) in scratch if name.startswith("fieldcheck_bench_")] == []
+
+
+def test_a_two_day_hospital_stay_mid_cycle_moves_the_deadline_two_days_and_satisfies_nothing(app, api, world):
+    supervisor = api.as_("supervisor_a")
+    stayed, other = (
+        supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], serial)).json()["id"]
+        for serial in (1, 2)
+    )
+    cycle = api.as_("admin").post("/api/v1/cycles", json=_cycle_body(world["county"], app)).json()
+    today = _today(app)
+    stay = {
+        "kind": "hospitalisation",
+        "starts_on": (today - timedelta(days=5)).isoformat(),
+        "ends_on": (today - timedelta(days=4)).isoformat(),
+        "reason": "县人民医院住院两天",
+    }
+    assert supervisor.post(f"/api/v1/beneficiaries/{stayed}/exemptions", json=stay).status_code == 201
+
+    status = supervisor.get(f"/api/v1/cycles/{cycle['id']}/status").json()
+    assert (status["due"], status["satisfied"], status["satisfied_by"]["exemption"]) == (2, 0, 0)
+    [mine] = [
+        c for c in supervisor.get(f"/api/v1/beneficiaries/{stayed}/cycles").json() if c["cycle"]["id"] == cycle["id"]
+    ]
+    closes_on = date.fromisoformat(cycle["closes_on"])
+    assert mine["satisfied"] is False
+    assert mine["deadline"] == (date.fromisoformat(cycle["deadline"]) + timedelta(days=2)).isoformat()
+    assert mine["last_day"] == (closes_on + timedelta(days=2)).isoformat()
+
+    def swept_on(days_after_close: int) -> list[str]:
+        day = (closes_on + timedelta(days=days_after_close)).isoformat()
+        assert invoke(app, "sweep", "--today", day).exit_code == 0
+        return sorted(
+            c["beneficiary_id"] for c in supervisor.get("/api/v1/cases", params={"kind": "missed_checkin"}).json()
+        )
+
+    # The day after the cycle closes only the other person is late; the one who was in hospital has
+    # two more days (their last day is closes_on + 2), and is flagged the day after those.
+    assert swept_on(1) == [other]
+    assert swept_on(2) == [other]
+    assert swept_on(3) == sorted([other, stayed])
+    assert swept_on(4) == sorted([other, stayed])
+    with app.app_context():
+        assert db.session().get(Cycle, cycle["id"]).moved_until is None

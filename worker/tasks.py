@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
 from datetime import timedelta
 
 from celery import Task, shared_task
@@ -13,7 +14,18 @@ from server import db
 from server.context import Ctx
 from server.models import Checkin, EnrolmentPhoto, Job, JobState, utcnow
 from server.queue import enqueue
-from server.services import checkins, cycles, enrolment, imports, jobs, leases, reminders, sweep, verification
+from server.services import (
+    checkins,
+    cycles,
+    enrolment,
+    imports,
+    jobs,
+    leases,
+    reminders,
+    retention,
+    sweep,
+    verification,
+)
 from server.services.auth import staff_actor
 
 log = logging.getLogger(__name__)
@@ -123,3 +135,14 @@ def send_reminders() -> int:
     )
     log.info("reminders: sent %d, failed %d, retrying %d", run.sent, run.failed, run.retrying)
     return run.sent
+
+
+@shared_task(name="fieldcheck.purge_expired_biometrics")
+def purge_expired_biometrics() -> dict:
+    """Remove check-in frames, visit photos and enrolment photos past their retention; one audit entry."""
+    ctx = Ctx.current()
+    zone = cycles.office_zone(ctx.settings)
+    with db.unit_of_work(ctx.session):
+        result = retention.purge(ctx, now=utcnow(), today=cycles.local_today(zone))
+    log.info("retention: %s", result)
+    return asdict(result)

@@ -6,10 +6,11 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from server import db
 from server.api.access import authenticated, ctx, current_actor, staff_only
 from server.api.errors import answers
 from server.schemas.auth import ActivationLinkRequestSchema, ConsentTextSchema
-from server.schemas.phone import PhoneHomeSchema
+from server.schemas.phone import ConsentWithdrawnSchema, MyDataSchema, PhoneHomeSchema
 from server.services import activation_links, consent, phone_home
 from server.services.errors import Forbidden
 
@@ -36,6 +37,36 @@ class PhoneHome(MethodView):
         if actor.kind != "device":
             raise Forbidden("only a beneficiary's phone has a home screen", {"authorization": ["device_only"]})
         return phone_home.home(ctx(), actor=actor)
+
+
+def _device_actor():
+    actor = current_actor()
+    if actor.kind != "device":
+        raise Forbidden("only a beneficiary's phone asks for its person's own data", {"authorization": ["device_only"]})
+    return actor
+
+
+@blp.route("/me/data")
+class MyData(MethodView):
+    @authenticated
+    @answers(403)
+    @blp.response(200, MyDataSchema)
+    @db.transaction
+    def get(self):
+        """For a beneficiary's phone: everything FieldCheck holds about its person (PIPL art. 45); audited."""
+        return phone_home.my_data(ctx(), actor=_device_actor())
+
+
+@blp.route("/me/consent/withdrawal")
+class ConsentWithdrawal(MethodView):
+    @authenticated
+    @answers(403)
+    @blp.response(200, ConsentWithdrawnSchema)
+    @db.transaction
+    def post(self):
+        """Withdraw consent to face processing: the person's phones can no longer check in, and a supervisor
+        is asked (a consent_withdrawn case) to switch them to a home visit or an in-person check-in."""
+        return phone_home.withdraw_consent(ctx(), actor=_device_actor())
 
 
 @blp.route("/devices/activation-qr")

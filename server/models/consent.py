@@ -20,3 +20,5 @@ class BiometricConsent(UUIDPrimaryKey, Base):
     device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("device.id"), unique=True)
     text_version: Mapped[str] = mapped_column(String(32))
     agreed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the person withdrew it (PIPL art. 15): their devices may no longer start a check-in.
+    withdrawn_at: Mapped[datetime | None]

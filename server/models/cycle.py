@@ -39,6 +39,9 @@ class Cycle(UUIDPrimaryKey, Timestamps, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
     # Set by the sweep that opened this cycle's missed-check-in cases, so later runs skip it.
     swept_at: Mapped[datetime | None]
+    # The last day of the latest deadline an exemption moved (cycles.moved_days); until it has passed,
+    # each sweep looks again at the people whose deadline moved. None when nobody's did.
+    moved_until: Mapped[date | None]
 
     @property
     def closes_on(self) -> date:
@@ -55,7 +58,8 @@ class ExemptionKind(StrEnum):
 
 
 class Exemption(UUIDPrimaryKey, Timestamps, Base):
-    """An approved reason not to check in: any cycle the exemption overlaps is satisfied."""
+    """An approved reason not to check in: it satisfies a cycle whose deadline it covers, and moves the
+    person's deadline in a cycle where it ends before the deadline (server.services.cycles.moved_days)."""
 
     __tablename__ = "exemption"
 

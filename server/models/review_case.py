@@ -22,6 +22,8 @@ class CaseKind(StrEnum):
     DEATH_RECORD = "death_record"
     # An approved photo change brought in a face far from the person's earlier templates.
     TEMPLATE_CHANGE = "template_change"
+    # The person withdrew biometric consent: proof must come another way (a home visit, in person).
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 class CaseState(StrEnum):

@@ -61,6 +61,11 @@ class BeneficiaryCycleSchema(Schema):
     cycle = fields.Nested(CycleSchema, required=True)
     phase = PHASE
     due = fields.Boolean(required=True, metadata={"description": "False if enrolled after the deadline"})
+    deadline = fields.Date(
+        required=True,
+        metadata={"description": "The person's deadline: the cycle's, moved by exempted days before it (README)"},
+    )
+    last_day = fields.Date(required=True, metadata={"description": "The person's deadline + the cycle's grace"})
     satisfied = fields.Boolean(required=True)
     satisfied_by = fields.List(fields.String(), required=True)
 

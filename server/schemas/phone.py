@@ -28,3 +28,50 @@ class PhoneHomeSchema(Schema):
     locked_until = fields.DateTime(allow_none=True, metadata={"description": "Too many failures: wait until then"})
     checkins = fields.List(fields.Nested(CheckinStatusSchema), required=True, metadata={"description": "Newest first"})
     notices = fields.List(fields.Nested(PhoneNoticeSchema), required=True, metadata={"description": "Newest first"})
+    consent_withdrawn_at = fields.DateTime(
+        allow_none=True, metadata={"description": "The person withdrew consent to face processing: no self check-in"}
+    )
+
+
+class MyConsentSchema(Schema):
+    text_version = fields.String(required=True, metadata={"description": "The consent text the person agreed to"})
+    agreed_at = fields.DateTime(required=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    this_phone = fields.Boolean(required=True, metadata={"description": "Given on the phone asking"})
+
+
+class MyCheckinSchema(CheckinStatusSchema):
+    mode = fields.String(required=True, metadata={"description": "self, assisted_relative or assisted_staff"})
+
+
+class MyVisitSchema(Schema):
+    id = fields.UUID(required=True)
+    visited_at = fields.DateTime(required=True)
+    outcome = fields.String(required=True, metadata={"description": "confirmed_present, absent, moved_away, …"})
+
+
+class MyDataSchema(Schema):
+    name = fields.String(required=True)
+    status = fields.String(required=True)
+    checkins = fields.List(fields.Nested(MyCheckinSchema), required=True, metadata={"description": "Newest first"})
+    checkins_total = fields.Integer(required=True)
+    visits = fields.List(fields.Nested(MyVisitSchema), required=True, metadata={"description": "Newest first"})
+    notices = fields.List(fields.Nested(PhoneNoticeSchema), required=True)
+    enrolment_photos = fields.Integer(required=True, metadata={"description": "Face photos kept for matching"})
+    consents = fields.List(fields.Nested(MyConsentSchema), required=True, metadata={"description": "Newest first"})
+    consent_withdrawn_at = fields.DateTime(
+        allow_none=True, metadata={"description": "Set when every consent the person gave is withdrawn"}
+    )
+    retention_days = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), required=True, metadata={"description": "How long each is kept"}
+    )
+
+
+class LocalisedMessageSchema(Schema):
+    zh = fields.String(required=True)
+    en = fields.String(required=True)
+
+
+class ConsentWithdrawnSchema(Schema):
+    consent_withdrawn_at = fields.DateTime(required=True)
+    message = fields.Nested(LocalisedMessageSchema, required=True, metadata={"description": "What it means"})

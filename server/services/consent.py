@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import BiometricConsent, Device
+from server.models import Beneficiary, BiometricConsent, CaseKind, Device, utcnow
 from server.services.audit import Actor, record
+from server.services.cases import open_case
 from server.services.errors import DomainError, Forbidden
 
 # A new wording gets a new version; a consent records the version the person actually read.
@@ -64,8 +66,71 @@ def record_consent(session: Session, *, actor: Actor, device: Device, version: s
     return consent
 
 
+WITHDRAWN = (
+    "您已撤回人脸信息处理同意，本手机不能再自助认证。请联系村协理员上门或到乡镇办理。",
+    "You withdrew your consent to face processing: this phone can no longer check in. "
+    "Ask your village assistant to visit, or go to the township office.",
+)
+# Notices and refusals the person reads are written "中文 / English".
+WITHDRAWN_MESSAGE = " / ".join(WITHDRAWN)
+
+
 def require_consent(session: Session, *, device_id: uuid.UUID) -> None:
-    """A device checks in only after its person agreed to biometric processing on it."""
-    given = session.scalar(select(BiometricConsent.id).where(BiometricConsent.device_id == device_id))
+    """A device checks in only after its person agreed to biometric processing on it, and while that stands."""
+    given = session.scalar(select(BiometricConsent).where(BiometricConsent.device_id == device_id))
     if given is None:
         raise Forbidden("biometric consent has not been given on this phone", {"consent": ["consent_required"]})
+    if given.withdrawn_at is not None:
+        raise Forbidden(WITHDRAWN_MESSAGE, {"consent": ["consent_withdrawn"]})
+
+
+def consents_of(session: Session, *, beneficiary_id: uuid.UUID) -> list[BiometricConsent]:
+    """Every consent the person gave (one per activated phone), newest first."""
+    query = select(BiometricConsent).where(BiometricConsent.beneficiary_id == beneficiary_id)
+    return list(session.scalars(query.order_by(BiometricConsent.agreed_at.desc())))
+
+
+def withdrawn_at(session: Session, *, beneficiary_id: uuid.UUID) -> datetime | None:
+    """When the person withdrew their consent, if every consent they gave is withdrawn; else None."""
+    consents = consents_of(session, beneficiary_id=beneficiary_id)
+    if not consents or any(c.withdrawn_at is None for c in consents):
+        return None
+    return max(c.withdrawn_at for c in consents)
+
+
+def withdraw(session: Session, *, actor: Actor, beneficiary: Beneficiary) -> datetime:
+    """Withdraw the person's biometric consent on every phone (PIPL art. 15) and tell the supervisors.
+
+    Their phones can no longer start a check-in; a `consent_withdrawn` case asks a supervisor to move
+    the person to proof that needs no face processing on the phone: a home visit (decide
+    `order_visit`) or a check-in in person at the township office. Withdrawing twice changes nothing."""
+    standing = [c for c in consents_of(session, beneficiary_id=beneficiary.id) if c.withdrawn_at is None]
+    if not standing:
+        return withdrawn_at(session, beneficiary_id=beneficiary.id) or utcnow()
+    now = utcnow()
+    for given in standing:
+        given.withdrawn_at = now
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="consent.biometric_withdrawn",
+        object_type="beneficiary",
+        object_id=beneficiary.id,
+        region_code=beneficiary.village_code,
+        details={
+            "devices": [str(c.device_id) for c in standing],
+            "text_versions": sorted({c.text_version for c in standing}),
+        },
+    )
+    open_case(
+        session,
+        kind=CaseKind.CONSENT_WITHDRAWN,
+        beneficiary=beneficiary,
+        # One case per withdrawal: consent given again on a new phone and withdrawn again is a new one.
+        dedupe_key=f"{CaseKind.CONSENT_WITHDRAWN.value}:{beneficiary.id}:{standing[0].id}",
+        summary="Consent to face processing withdrawn: switch to a home visit or an in-person check-in",
+        details={"withdrawn_at": now.isoformat(), "devices": [str(c.device_id) for c in standing]},
+        actor=actor,
+    )
+    return now

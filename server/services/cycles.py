@@ -8,6 +8,11 @@ Satisfaction is one set-based SQL condition per cycle: an OR of correlated EXIST
 kind of proof (a check-in, an assisted check-in at a visit that found the person present, an
 exemption, imported evidence), listed in SATISFIED_BY. The sweep, the reminders, the status counts and the
 per-person view all build on it, so a new kind of proof is one more entry there.
+
+Exemptions follow one rule (README, "Exemptions"): an exemption that covers the cycle's deadline
+satisfies the cycle; one that ends inside the cycle before the deadline moves that person's
+deadline (and so their grace and their window) later by the exempted days before the deadline,
+each day counted once. `moved_days` is that rule in SQL; every reader of a person's deadline uses it.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import cached_property
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ColumnElement, case, exists, func, literal, or_, select
+from sqlalchemy import CTE, ColumnElement, Date, Select, and_, case, column, exists, func, literal, or_, select, values
 
 from server.config import Settings
 from server.context import Ctx
@@ -42,6 +48,7 @@ from server.services import date_window
 from server.services.audit import Actor, record
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.regions import in_scope, within
+from server.sqlfuncs import plus_days
 
 MONTHS = {CycleFrequency.MONTHLY: 1, CycleFrequency.QUARTERLY: 3, CycleFrequency.YEARLY: 12}
 
@@ -61,20 +68,99 @@ def _start_of(day: date, zone: tzinfo) -> datetime:
 
 @dataclass(frozen=True)
 class Window:
-    """When proof counts for a cycle, as UTC-comparable instants: [opening day, day after closes_on)."""
+    """When proof counts for a cycle, as UTC-comparable instants: [opening day, day after closes_on).
+    A person whose deadline an exemption moved has a window that ends `moved_days` later."""
 
+    cycle: Cycle
     start: datetime
     end: datetime
     # Enrolled before this instant (the day after the deadline) means the person was due.
     enrolled_before: datetime
 
+    @cached_property
+    def days_before_deadline(self) -> CTE:
+        """SQL: the cycle's days from its opening to the day before its deadline, as rows `day`."""
+        first, deadline = self.cycle.opens_on, self.cycle.deadline
+        # A one-day cycle has no such day, and VALUES cannot be empty: its opening day stands in, which
+        # no exemption can match (one that moves the deadline ends on or after opening, before the deadline).
+        rows = [(first + timedelta(days=n),) for n in range((deadline - first).days)] or [(first,)]
+        # A CTE, not a FROM (VALUES …) AS t(day): SQLite accepts column names only on a CTE. Nested
+        # in the subquery that uses it: a statement that starts with WITH instead of INSERT gets no
+        # rowcount from Python's sqlite3.
+        return values(column("day", Date), name="cycle_day").data(rows).cte("cycle_day", nesting=True)
+
 
 def window(cycle: Cycle, zone: tzinfo) -> Window:
     return Window(
+        cycle=cycle,
         start=_start_of(cycle.opens_on, zone),
         end=_start_of(cycle.closes_on + timedelta(days=1), zone),
         enrolled_before=_start_of(cycle.deadline + timedelta(days=1), zone),
     )
+
+
+# --- the exemption rule ---------------------------------------------------------------------------
+
+
+def _moved_days(win: Window, *by: ColumnElement) -> Select:
+    """How many days a person's deadline moves: the days of the cycle before its deadline that an
+    exemption ending before the deadline covers, each day once (overlapping exemptions do not add up).
+    Never negative: a deadline never moves earlier. As `moved`, grouped by `by` when given."""
+    days = win.days_before_deadline
+    query = (
+        select(*by, func.count(func.distinct(days.c.day)).label("moved"))
+        .select_from(Exemption)
+        .join(days, and_(days.c.day >= Exemption.starts_on, days.c.day <= Exemption.ends_on))
+        # Exemptions that end inside the cycle before its deadline: the person could check in after them.
+        .where(Exemption.ends_on >= win.cycle.opens_on, Exemption.ends_on < win.cycle.deadline)
+    )
+    return query.group_by(*by) if by else query
+
+
+def moved_days(win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[int]:
+    """SQL: how many days later this person's deadline falls (0 for nearly everyone)."""
+    return _moved_days(win).where(Exemption.beneficiary_id == beneficiary_id).scalar_subquery()
+
+
+def _moved_by_person(win: Window):
+    return _moved_days(win, Exemption.beneficiary_id).subquery()
+
+
+def moved_at_least(win: Window, days: int) -> Select:
+    """SQL: ids of the people whose deadline moved by `days` or more (computed once, not per person)."""
+    moved = _moved_by_person(win)
+    return select(moved.c.beneficiary_id).where(moved.c.moved >= days)
+
+
+def latest_move(win: Window, *conditions: ColumnElement[bool]) -> ColumnElement[int]:
+    """SQL: the most days any person matching `conditions` (on Beneficiary) had their deadline moved."""
+    moved = _moved_by_person(win)
+    return (
+        select(func.max(moved.c.moved))
+        .select_from(moved.join(Beneficiary, Beneficiary.id == moved.c.beneficiary_id))
+        .where(*conditions)
+        .scalar_subquery()
+    )
+
+
+def _received_in(win: Window) -> ColumnElement[bool]:
+    """SQL on Checkin: received in the person's window. The day count is needed only for a check-in
+    after the usual window, which is rare. It names the check-in's own person, so the count correlates
+    with the check-in (the nearest enclosing query), not with an outer one."""
+    moved = moved_days(win, Checkin.beneficiary_id)
+    return and_(
+        Checkin.created_at >= win.start,
+        or_(
+            Checkin.created_at < win.end,
+            Checkin.created_at < plus_days(literal(win.end, Checkin.created_at.type), moved),
+        ),
+    )
+
+
+def person_deadline(ctx: Ctx, *, cycle: Cycle, beneficiary_id: uuid.UUID, zone: tzinfo) -> tuple[date, date]:
+    """The person's deadline and last day in the cycle, after any move by an exemption."""
+    moved = ctx.session.scalar(select(moved_days(window(cycle, zone), literal(beneficiary_id)))) or 0
+    return cycle.deadline + timedelta(days=moved), cycle.closes_on + timedelta(days=moved)
 
 
 # --- what satisfies a cycle -------------------------------------------------------------------------
@@ -90,8 +176,7 @@ def _verified_checkin(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[u
         Checkin.beneficiary_id == beneficiary_id,
         Checkin.state == CheckinState.VERIFIED,
         Checkin.visit_id.is_(None),
-        Checkin.created_at >= win.start,
-        Checkin.created_at < win.end,
+        _received_in(win),
     )
 
 
@@ -106,16 +191,16 @@ def _confirmed_present_visit(
         Checkin.state == CheckinState.VERIFIED,
         Checkin.visit_id == Visit.id,
         Visit.outcome == VisitOutcome.CONFIRMED_PRESENT,
-        Checkin.created_at >= win.start,
-        Checkin.created_at < win.end,
+        _received_in(win),
     )
 
 
 def _exemption(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    # Only an exemption that covers the deadline: the person could not check in when it mattered.
     return exists().where(
         Exemption.beneficiary_id == beneficiary_id,
-        Exemption.starts_on <= cycle.closes_on,
-        Exemption.ends_on >= cycle.opens_on,
+        Exemption.starts_on <= cycle.deadline,
+        Exemption.ends_on >= cycle.deadline,
     )
 
 
@@ -385,9 +470,12 @@ def beneficiary_cycles(ctx: Ctx, *, beneficiary: Beneficiary, zone: tzinfo, limi
             select(*(term(cycle, win, literal(beneficiary.id)).label(kind) for kind, term in SATISFIED_BY.items()))
         ).one()
         by = [kind for kind, hit in zip(SATISFIED_BY, kinds, strict=True) if hit]
+        deadline, last_day = person_deadline(ctx, cycle=cycle, beneficiary_id=beneficiary.id, zone=zone)
         results.append(
             {
                 "cycle": cycle,
+                "deadline": deadline,
+                "last_day": last_day,
                 "phase": phase(cycle, today),
                 "due": beneficiary.created_at < win.enrolled_before,
                 "satisfied": bool(by),

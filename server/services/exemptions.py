@@ -39,7 +39,8 @@ def grant_exemption(
     evidence: str | None = None,
     case_id: uuid.UUID | None = None,
 ) -> Exemption:
-    """Record an exemption approved by a staff member; every cycle it overlaps counts as satisfied."""
+    """Record an exemption approved by a staff member: it satisfies a cycle whose deadline it covers and
+    moves the person's deadline in one where it ends earlier (server.services.cycles.moved_days)."""
     if actor.kind != "staff":
         raise Forbidden("only staff approve exemptions", {"authorization": ["role_not_allowed"]})
     check_span(kind, starts_on, ends_on)

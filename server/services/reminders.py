@@ -23,7 +23,7 @@ from server.context import Ctx
 from server.db import unit_of_work
 from server.models import Beneficiary, Cycle, Notification, NotificationState, utcnow
 from server.services.audit import Actor, record
-from server.services.cycles import due, satisfied, window
+from server.services.cycles import due, office_zone, person_deadline, satisfied, window
 from server.sqlfuncs import insert_ignoring_conflicts, new_uuid
 
 log = logging.getLogger(__name__)
@@ -223,12 +223,16 @@ def _deliver_batch(ctx: Ctx, sender: Sender, *, max_attempts: int, run: Reminder
                 if sender.needs_phone
                 else None
             )
+            # The person's own deadline: an exemption that ended before the cycle's may have moved it.
+            deadline, closes_on = person_deadline(
+                ctx, cycle=cycle, beneficiary_id=notification.beneficiary_id, zone=office_zone(ctx.settings)
+            )
             reminder = Reminder(
                 notification_id=notification.id,
                 beneficiary_id=notification.beneficiary_id,
                 step=notification.step,
-                deadline=cycle.deadline,
-                closes_on=cycle.closes_on,
+                deadline=deadline,
+                closes_on=closes_on,
                 phone=phone,
             )
             notification.attempts += 1

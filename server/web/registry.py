@@ -14,6 +14,7 @@ from server.services import (
     audit,
     beneficiaries,
     checkins,
+    consent,
     cycles,
     enrolment,
     exemptions,
@@ -89,6 +90,8 @@ def person(beneficiary_id: uuid.UUID):
         payment_lines=payments.lines_of(context, beneficiary=who),
         staff_names={str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)[0]},
         trail=audit.trail(context, object_ids=[str(who.id), *(str(s.case_id) for s in person_suspensions)]),
+        consents=consent.consents_of(context.session, beneficiary_id=who.id),
+        consent_withdrawn_at=consent.withdrawn_at(context.session, beneficiary_id=who.id),
     )
 
 

@@ -13,6 +13,7 @@ WORDS: dict[str, dict[str, object]] = {
         "location_anomaly": _l("Visit location anomaly"),
         "visit_finding": _l("Home visit finding"),
         "death_record": _l("Death record match"),
+        "consent_withdrawn": _l("Consent to face checks withdrawn"),
     },
     "case_state": {
         "open": _l("Open"),
@@ -94,6 +95,9 @@ WORDS: dict[str, dict[str, object]] = {
         "suspension.appealed": _l("Appeal recorded"),
         "suspension.upheld": _l("Suspension upheld"),
         "exemption.granted": _l("Exemption granted"),
+        "consent.biometric_withdrawn": _l("Consent to face checks withdrawn"),
+        "personal_data.listed": _l("The person viewed their data"),
+        "retention.purged": _l("Expired biometric data deleted"),
         "staff.login": _l("Signed in"),
         "staff.created": _l("Account created"),
         "staff.password_changed": _l("Password changed"),

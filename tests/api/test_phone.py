@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import delete, select
 
 from server import db
-from server.models import BiometricConsent
+from server.models import AuditEntry, BiometricConsent
 from server.services import consent
 from tests.conftest import Api, beneficiary_body
 from tests.support.cases import open_test_case
-from tests.support.checkins import activate, enrolled_person, new_challenge
+from tests.support.checkins import activate, check_in, enrolled_person, new_challenge
+from tests.support.sessions import still_photo_session
 
 
 def _person_with_code(api, world) -> tuple[str, dict]:
@@ -109,3 +110,48 @@ def test_the_home_screen_shows_due_date_own_check_ins_and_a_suspension_notice(ap
     [notice] = home["notices"]
     assert notice["kind"] == "suspension" and notice["how_to_appeal"] and notice["appeal_by"]
     uuid.UUID(notice["id"])
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_the_phone_lists_the_persons_data_and_withdrawing_consent_blocks_the_next_challenge(app, api, world):
+    person, phone = enrolled_person(api, world, 1, "obama.jpg")
+    tried = check_in(phone, lambda actions: still_photo_session("obama3.jpg", actions))
+    assert tried["status"] == "rejected"
+
+    mine = phone.get("/api/v1/me/data")
+    assert mine.status_code == 200, mine.text
+    data = mine.json()
+    assert [(c["id"], c["status"], c["mode"]) for c in data["checkins"]] == [(tried["id"], "rejected", "self")]
+    assert data["checkins"][0]["received_at"] and data["checkins_total"] == 1
+    assert [(c["text_version"], c["this_phone"], c["withdrawn_at"]) for c in data["consents"]] == [
+        (consent.VERSION, True, None)
+    ]
+    assert data["enrolment_photos"] == 1 and data["consent_withdrawn_at"] is None
+    assert data["retention_days"]["checkin_frames"] == 90
+    assert "scores" not in data["checkins"][0]
+    staff_asks = api.as_("supervisor_a").get("/api/v1/me/data")
+    assert (staff_asks.status_code, staff_asks.json()["errors"]) == (403, {"authorization": ["device_only"]})
+
+    withdrawn = phone.post("/api/v1/me/consent/withdrawal")
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["message"]["zh"].startswith("您已撤回")
+    assert phone.post("/api/v1/me/consent/withdrawal").json() == withdrawn.json()
+
+    refused = phone.post("/api/v1/checkin-challenges", json={})
+    assert refused.status_code == 403
+    assert refused.json()["errors"] == {"consent": ["consent_withdrawn"]}
+    assert "can no longer check in" in refused.json()["message"] and "撤回" in refused.json()["message"]
+    assert phone.get("/api/v1/me/home").json()["consent_withdrawn_at"] == withdrawn.json()["consent_withdrawn_at"]
+
+    # The supervisor is asked to switch the person to a home visit or an in-person check-in.
+    supervisor = api.as_("supervisor_a")
+    [case] = supervisor.get("/api/v1/cases", params={"kind": "consent_withdrawn"}).json()
+    assert case["beneficiary_id"] == person and case["state"] == "open"
+    with app.app_context():
+        actions = (
+            db.session()
+            .scalars(select(AuditEntry.action).where(AuditEntry.object_id == person).order_by(AuditEntry.seq))
+            .all()
+        )
+        assert actions.count("personal_data.listed") == 1
+        assert actions.count("consent.biometric_withdrawn") == 1

@@ -364,3 +364,44 @@ def test_after_five_failures_the_phone_says_until_when_it_is_locked(app, api, wo
     expect(page.locator(".msg-error")).to_contain_text("以后再试")
     expect(page.locator("#start-checkin")).to_be_disabled()
     _both_languages(page, "16-locked")
+
+
+def test_my_data_lists_what_is_held_and_withdrawing_consent_asks_first_then_stops_check_ins(
+    app, api, world, live_url, phone_page
+):
+    supervisor = api.as_("supervisor_a")
+    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 9)).json()["id"]
+    code = supervisor.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
+    page = phone_page()
+    page.goto(f"{live_url}/m/#/activate?code={code}")
+    page.click("#next")
+    _screen(page, "consent")
+    page.click("#agree")
+    _screen(page, "home")
+    page.click("#to-mydata")
+    mine = _screen(page, "mydata")
+    expect(mine.locator(".mydata")).to_have_count(4)
+    expect(mine).to_contain_text("已同意")
+    _both_languages(page, "20-my-data")
+
+    page.click("#withdraw")
+    _screen(page, "withdraw")
+    _both_languages(page, "21-withdraw-confirm")
+    page.click("#withdraw-cancel")
+    _screen(page, "mydata")
+    with app.app_context():
+        assert db.session().scalars(select(BiometricConsent.withdrawn_at)).all() == [None]
+
+    page.click("#withdraw")
+    page.click("#withdraw-confirm")
+    withdrawn = _screen(page, "mydata")
+    expect(withdrawn.locator("#withdraw")).to_have_count(0)
+    expect(withdrawn.locator(".msg-error")).to_contain_text("撤回")
+    _both_languages(page, "22-consent-withdrawn")
+    page.click("#back")
+    home = _screen(page, "home")
+    expect(home.locator("#start-checkin")).to_have_count(0)
+    expect(home.locator(".msg-error")).to_contain_text("不能再自助认证")
+    with app.app_context():
+        [when] = db.session().scalars(select(BiometricConsent.withdrawn_at)).all()
+        assert when is not None

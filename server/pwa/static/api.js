@@ -62,6 +62,8 @@ export const consentText = () => request("GET", "/consent/biometric");
 export const activate = (code, consentVersion) =>
   request("POST", "/devices/activate", { json: { code, consent_version: consentVersion } });
 export const home = () => request("GET", "/me/home");
+export const myData = () => request("GET", "/me/data");
+export const withdrawConsent = () => request("POST", "/me/consent/withdrawal");
 export const newChallenge = () => request("POST", "/checkin-challenges", { json: {} });
 export const submitCheckin = (form) => request("POST", "/checkins", { form });
 export const checkinStatus = (id) => request("GET", `/checkins/${id}`);

@@ -151,10 +151,13 @@ async function homeScreen() {
     standing,
     me.status === "suspended" && message(t("suspended"), "error"),
     locked,
-    button(t("start_checkin"), () => go("#/prepare"), "big", { id: "start-checkin", disabled: Boolean(locked) }),
+    me.consent_withdrawn_at
+      ? message(t("consent_withdrawn"), "error")
+      : button(t("start_checkin"), () => go("#/prepare"), "big", { id: "start-checkin", disabled: Boolean(locked) }),
     h("nav", { class: "links" },
       button(t("history"), () => go("#/history"), "secondary", { id: "to-history" }),
-      button(`${t("notices")}${me.notices.length ? ` (${me.notices.length})` : ""}`, () => go("#/notices"), "secondary", { id: "to-notices" })),
+      button(`${t("notices")}${me.notices.length ? ` (${me.notices.length})` : ""}`, () => go("#/notices"), "secondary", { id: "to-notices" }),
+      button(t("my_data"), () => go("#/mydata"), "secondary", { id: "to-mydata" })),
   );
 }
 
@@ -199,6 +202,73 @@ async function noticesScreen() {
   );
 }
 
+// --- my data: what is held about the person, and withdrawing consent ----------------------------
+
+const section = (title, items, empty) =>
+  h("section", { class: "mydata" }, h("h2", {}, title), items.length ? h("ul", { class: "list" }, items) : h("p", {}, empty));
+
+async function myDataScreen(problem) {
+  show("loading", h("p", {}, t("loading")));
+  let data;
+  try {
+    data = (await api.myData()).body;
+  } catch (error) {
+    return show("mydata", message(failure(error), "error"), button(t("back"), () => go("#/home"), "secondary"));
+  }
+  const days = data.retention_days;
+  const standing = data.consents.find((c) => !c.withdrawn_at);
+  show(
+    "mydata",
+    h("h1", {}, t("my_data_title")),
+    h("p", {}, t("my_data_intro")),
+    problem && message(problem, "error"),
+    section(t("my_data_checkins", { count: data.checkins_total }), data.checkins.map((c) =>
+      h("li", { class: `row row-${c.status}` },
+        h("span", { class: "when" }, formatTime(c.received_at)),
+        h("strong", {}, t(`status_${c.status}`)))), t("history_empty")),
+    section(t("my_data_visits"), data.visits.map((v) =>
+      h("li", { class: "row" },
+        h("span", { class: "when" }, formatDate(v.visited_at)),
+        h("strong", {}, t(`visit_${v.outcome}`)))), t("my_data_none")),
+    section(t("notices"), data.notices.map((n) =>
+      h("li", { class: "row" },
+        h("span", { class: "when" }, formatDate(n.created_at)),
+        h("strong", {}, t(`notice_${n.kind}`)))), t("notices_empty")),
+    section(t("my_data_consent"), data.consents.map((c) =>
+      h("li", { class: "row" },
+        h("span", { class: "when" }, formatDate(c.agreed_at)),
+        h("strong", {}, c.withdrawn_at ? t("my_data_withdrawn_on", { date: formatDate(c.withdrawn_at) }) : t("my_data_given")))),
+      t("my_data_none")),
+    h("p", { class: "retention" }, t("my_data_kept", {
+      photos: data.enrolment_photos, frames: days.checkin_frames, visits: days.visit_photos,
+    })),
+    standing
+      ? button(t("withdraw"), () => go("#/withdraw"), "danger", { id: "withdraw" })
+      : message(t("consent_withdrawn"), "error"),
+    button(t("back"), () => go("#/home"), "secondary", { id: "back" }),
+  );
+}
+
+function withdrawScreen() {
+  const confirm = async (event) => {
+    event.currentTarget.disabled = true;
+    try {
+      await api.withdrawConsent();
+      go("#/mydata");
+    } catch (error) {
+      myDataScreen(failure(error));
+    }
+  };
+  show(
+    "withdraw",
+    h("h1", {}, t("withdraw_title")),
+    h("ul", { class: "steps" }, ["withdraw_1", "withdraw_2", "withdraw_3"].map((k) => h("li", {}, t(k)))),
+    h("div", { class: "actions" },
+      button(t("withdraw_confirm"), confirm, "danger", { id: "withdraw-confirm" }),
+      button(t("withdraw_cancel"), () => go("#/mydata"), "secondary", { id: "withdraw-cancel" })),
+  );
+}
+
 // --- the check-in ------------------------------------------------------------------------------
 
 function prepareScreen(problem) {
@@ -230,6 +300,7 @@ async function freshChallenge() {
     const reasons = error instanceof api.ApiError ? error.reasons() : [];
     if (reasons.includes("locked_out")) go("#/home");
     else if (reasons.includes("consent_required")) { api.token.clear(); go("#/activate"); }
+    else if (reasons.includes("consent_withdrawn")) prepareScreen(t("consent_withdrawn"));
     else if (reasons.includes("not_enrolled")) prepareScreen(t("not_enrolled"));
     else prepareScreen(failure(error));
     return null;
@@ -416,6 +487,8 @@ function render() {
   if (path === "/prepare") return prepareScreen();
   if (path === "/history") return historyScreen();
   if (path === "/notices") return noticesScreen();
+  if (path === "/mydata") return myDataScreen();
+  if (path === "/withdraw") return withdrawScreen();
   return homeScreen();
 }
 
