@@ -376,11 +376,14 @@ def assign(ctx: Ctx, *, actor: Actor, case: ReviewCase, assigned_to: uuid.UUID |
 def close_missed_checkin_cases(ctx: Ctx, *, beneficiary_id: uuid.UUID, checkin_id: uuid.UUID) -> int:
     """A verified check-in closes the person's undecided missed_checkin cases. Returns how many it closed.
 
-    A case reopened by an appeal keeps its suspension: only a person reinstates, so it stays open.
+    A case reopened by an appeal keeps its suspension or termination: only people reinstate or restore, so it
+    stays open.
     A proposal awaiting approval on a closed case is void and marked rejected.
     """
     system = Actor.system()
     ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=beneficiary_id)
+    appealed = terminations.under_appeal(ctx, beneficiary=ctx.session.get(Beneficiary, beneficiary_id))
+    kept = {held.case_id for held in (ongoing, appealed) if held is not None}
     cases = ctx.session.scalars(
         select(ReviewCase).where(
             ReviewCase.beneficiary_id == beneficiary_id,
@@ -390,7 +393,7 @@ def close_missed_checkin_cases(ctx: Ctx, *, beneficiary_id: uuid.UUID, checkin_i
     ).all()
     closed = 0
     for case in cases:
-        if ongoing is not None and ongoing.case_id == case.id:
+        if case.id in kept:
             continue
         close_case(
             ctx.session,

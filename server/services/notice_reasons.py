@@ -26,9 +26,9 @@ WORDING = {
 }
 # A missed check-in is named after its cycle's frequency: a monthly cycle's notice must not say "quarterly".
 MISSED_CHECKIN = {
-    CycleFrequency.MONTHLY: ("未按时完成本月认证", "The monthly check-in was not done"),
-    CycleFrequency.QUARTERLY: ("未按时完成本季度认证", "The quarterly check-in was not done"),
-    CycleFrequency.YEARLY: ("未按时完成本年度认证", "The yearly check-in was not done"),
+    CycleFrequency.MONTHLY: ("未按时完成月度认证", "The monthly check-in was not done"),
+    CycleFrequency.QUARTERLY: ("未按时完成季度认证", "The quarterly check-in was not done"),
+    CycleFrequency.YEARLY: ("未按时完成年度认证", "The yearly check-in was not done"),
 }
 # Death records name their source as the file gave it; the usual ones have a name.
 SOURCES = {
@@ -105,9 +105,10 @@ def evidence(case: ReviewCase) -> str | None:
     if case.kind == CaseKind.DEATH_RECORD:
         zh_source, en_source = source_name(details.get("source"))
         reference = details.get("reference") or "—"
+        died = details.get("date_of_death") or "—"
         return (
-            f"死亡登记：{zh_source}，编号 {reference}，登记死亡日期 {details['date_of_death']} / "
-            f"Death record: {en_source}, reference {reference}, date of death {details['date_of_death']}"
+            f"死亡登记：{zh_source}，编号 {reference}，登记死亡日期 {died} / "
+            f"Death record: {en_source}, reference {reference}, date of death {died}"
         )
     if case.kind == CaseKind.VISIT_FINDING:
         zh, en = FINDING_WORDS.get(details.get("finding"), ("发现问题", "found a problem"))

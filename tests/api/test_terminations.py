@@ -99,7 +99,7 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     assert suspension["end_reason"] == "terminated"
     for shown in (notice, *suspension["notices"]):
         assert "邻居" not in _notice_texts(shown) and "neighbour" not in _notice_texts(shown)
-    assert suspension["notices"][0]["why"] == "未按时完成本季度认证 / The quarterly check-in was not done"
+    assert suspension["notices"][0]["why"] == "未按时完成季度认证 / The quarterly check-in was not done"
     # The printable notice too, while the case page shows the note to staff.
     desk = Console(live_url).sign_in("supervisor_a")
     page = desk.get(f"/notices/{notice['id']}")
