@@ -5,22 +5,23 @@ then shows as disputed in the per-source report."""
 
 import csv
 import io
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import update
 
 from server import db
+from server.context import Ctx
 from server.models import Beneficiary
+from server.services import decisions
 from server.services.cases import add_working_days
-from tests.conftest import id_number
+from tests.conftest import beneficiary_body, id_number
 from tests.console.conftest import Console
 from tests.support.cases import audit_actions, open_test_case
 from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
 from tests.support.jobs import import_report
 from tests.support.sessions import genuine_session
-
-pytestmark = pytest.mark.usefixtures("celery_worker")
 
 INTERNAL_NOTE = "内部：邻居说已经办过丧事 / internal: neighbour mentioned a funeral"
 FOR_THE_PERSON = "请带户口本到民政办"
@@ -40,6 +41,7 @@ def _notice_texts(notice: dict) -> str:
     return " ".join(str(notice[k] or "") for k in ("what", "why", "note_for_person", "evidence", "how_to_appeal"))
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two_people(app, api, live_url, world):
     person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     with app.app_context():
@@ -181,3 +183,48 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     assert "DR-0917" in report_page.text and "户籍登记机关" in report_page.text
     # Another township's supervisor sees none of it.
     assert api.as_("supervisor_b").get("/api/v1/death-records/disputed").json() == {"sources": [], "records": []}
+
+
+def test_an_appealed_termination_through_a_missed_check_in_keeps_its_case_and_lets_the_person_check_in(app, api, world):
+    supervisor = api.as_("supervisor_a")
+    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 2)).json()["id"]
+    case_id = open_test_case(app, person)
+    _propose_and_approve(
+        api,
+        case_id,
+        {
+            "decision": "terminate",
+            "reason": "daughter says he moved to Shenzhen for good",
+            "effective_on": "2026-10-01",
+            "notice_reason": "moved_away",
+        },
+    )
+    [termination] = supervisor.get("/api/v1/terminations", params={"beneficiary_id": person}).json()
+    [notice] = termination["notices"]
+    assert (notice["reason_code"], notice["why"]) == ("moved_away", "已迁离本地 / You have moved away")
+    assert notice["note_for_person"] is None and "Shenzhen" not in _notice_texts(notice)
+    wrong = supervisor.post(
+        f"/api/v1/cases/{open_test_case(app, person)}/decisions",
+        json={"decision": "dismiss", "reason": "x", "notice_reason": "moved_away"},
+    )
+    assert (wrong.status_code, wrong.json()["errors"]) == (422, {"notice_reason": ["no_notice"]})
+
+    assisted = {"beneficiary_id": person}
+    refused = supervisor.post("/api/v1/checkin-challenges", json=assisted)
+    assert (refused.status_code, refused.json()["errors"]) == (409, {"beneficiary_id": ["terminated"]})
+    appealed = supervisor.post(f"/api/v1/terminations/{termination['id']}/appeal", json={"reason": "he is back"})
+    assert appealed.status_code == 200, appealed.text
+    # Under appeal the termination no longer blocks a challenge: what is missing now is his enrolment.
+    assert supervisor.post("/api/v1/checkin-challenges", json=assisted).json()["errors"] == {
+        "beneficiary_id": ["not_enrolled"]
+    }
+    # A verified check-in closes missed_checkin cases by itself, but not the one holding the appeal.
+    with app.app_context():
+        closed = decisions.close_missed_checkin_cases(
+            Ctx.current(), beneficiary_id=uuid.UUID(person), checkin_id=uuid.uuid4()
+        )
+        db.session().commit()
+    assert closed == 1
+    assert supervisor.get(f"/api/v1/cases/{case_id}").json()["state"] == "open"
+    no_proof = supervisor.post(f"/api/v1/cases/{case_id}/decisions", json={"decision": "restore", "reason": "back"})
+    assert (no_proof.status_code, no_proof.json()["errors"]) == (409, {"decision": ["no_proof_of_life"]})
