@@ -30,6 +30,7 @@ from server.api import (
     sessions,
     staff,
     suspensions,
+    terminations,
     visits,
 )
 from server.api import errors as errors_
@@ -50,6 +51,7 @@ BLUEPRINTS = (
     cases.blp,
     cycles.blp,
     suspensions.blp,
+    terminations.blp,
     deaths.blp,
     payments.blp,
     reports.blp,

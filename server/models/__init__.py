@@ -30,6 +30,7 @@ from server.models.review_case import CaseKind, CaseState, ReviewCase
 from server.models.staff import RevokedToken, StaffRole, StaffUser
 from server.models.staff_notification import StaffNotification
 from server.models.suspension import Notice, NoticeChannel, NoticeKind, Suspension, SuspensionEnd
+from server.models.termination import DisputedDeathRecord, NoticeReason, Termination
 from server.models.visit import Visit, VisitFlag, VisitFlagCode, VisitOutcome, VisitPhoto
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "DecisionKind",
     "DecisionStatus",
     "Device",
+    "DisputedDeathRecord",
     "EnrolmentPhoto",
     "Exemption",
     "ExemptionKind",
@@ -62,6 +64,7 @@ __all__ = [
     "Notice",
     "NoticeChannel",
     "NoticeKind",
+    "NoticeReason",
     "Notification",
     "NotificationState",
     "PaymentCategory",
@@ -81,6 +84,7 @@ __all__ = [
     "StaffUser",
     "Suspension",
     "SuspensionEnd",
+    "Termination",
     "Visit",
     "VisitFlag",
     "VisitFlagCode",

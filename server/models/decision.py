@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, UUIDPrimaryKey, enum_column, utcnow
+from server.models.termination import NoticeReason
 
 
 class DecisionKind(StrEnum):
@@ -20,6 +21,8 @@ class DecisionKind(StrEnum):
     EXEMPT = "exempt"
     ORDER_VISIT = "order_visit"
     DISMISS = "dismiss"
+    # After an appeal against a termination, for a person proven alive: back to active, with arrears.
+    RESTORE = "restore"
 
 
 class DecisionStatus(StrEnum):
@@ -42,7 +45,12 @@ class CaseDecision(UUIDPrimaryKey, Base):
     # None when the system decided (a verified check-in closing a missed_checkin case).
     proposed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
     proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The internal note: staff only, never printed on a notice.
     reason: Mapped[str] = mapped_column(Text)
+    # suspend/terminate: the notice's grounds from the fixed list, and free text the staff member wrote for
+    # the person (printed on the notice only when given).
+    notice_reason: Mapped[NoticeReason | None] = mapped_column(enum_column(NoticeReason))
+    notice_text: Mapped[str | None] = mapped_column(Text)
     params: Mapped[dict[str, Any]]
     approved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_user.id"))
     approved_at: Mapped[datetime | None]

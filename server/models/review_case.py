@@ -34,6 +34,8 @@ class CaseState(StrEnum):
     DISMISSED = "dismissed"
     REINSTATED = "reinstated"
     TERMINATED = "terminated"
+    # A termination undone after an appeal: the person proved to be alive.
+    RESTORED = "restored"
 
 
 class ReviewCase(UUIDPrimaryKey, Timestamps, Base):

@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, UUIDPrimaryKey, enum_column, utcnow
+from server.models.termination import NoticeReason
 
 
 class SuspensionEnd(StrEnum):
@@ -62,9 +63,16 @@ class Notice(UUIDPrimaryKey, Base):
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
     suspension_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("suspension.id"), index=True)
+    termination_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("termination.id"), index=True)
     kind: Mapped[NoticeKind] = mapped_column(enum_column(NoticeKind))
     what: Mapped[str] = mapped_column(Text)
+    # The standard wording of `reason_code` ("中文 / English"); older notices also quote the decision's reason.
     why: Mapped[str] = mapped_column(Text)
+    reason_code: Mapped[NoticeReason | None] = mapped_column(enum_column(NoticeReason))
+    # Free text a staff member wrote for the person; never the decision's internal note.
+    note_for_person: Mapped[str | None] = mapped_column(Text)
+    # What the decision rests on ("中文 / English"): a death record with its source and reference, a visit.
+    evidence: Mapped[str | None] = mapped_column(Text)
     how_to_appeal: Mapped[str] = mapped_column(Text)
     appeal_by: Mapped[date]
     channel: Mapped[NoticeChannel] = mapped_column(enum_column(NoticeChannel))

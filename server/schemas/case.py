@@ -11,6 +11,7 @@ from server.models import (
     DecisionStatus,
     ExemptionKind,
     NoticeChannel,
+    NoticeReason,
     VisitTaskState,
 )
 from server.schemas.common import Schema
@@ -59,7 +60,30 @@ class ExemptionPeriodSchema(Schema):
 
 class DecisionRequestSchema(Schema):
     decision = fields.Enum(DecisionKind, by_value=True, required=True)
-    reason = fields.String(required=True, validate=REASON, metadata={"description": "Why; every decision needs one."})
+    reason = fields.String(
+        required=True,
+        validate=REASON,
+        metadata={"description": "Why: the internal note every decision needs, for staff only, never on a notice."},
+    )
+    notice_reason = fields.Enum(
+        NoticeReason,
+        by_value=True,
+        metadata={
+            "description": "suspend/terminate: the grounds the notice states, in standard wording "
+            "(default: the case kind's own; death_recorded names the record's source)"
+        },
+    )
+    notice_text = fields.String(
+        validate=validate.Length(max=500),
+        metadata={"description": "suspend/terminate: free text for the person, printed on the notice; omit for none"},
+    )
+    restored_on = fields.Date(
+        metadata={"description": "restore: assistance resumes from this day (today if omitted, never in the future)"}
+    )
+    dispute_reason = fields.String(
+        validate=validate.Length(max=2000),
+        metadata={"description": "restore: why the death record is wrong, reported to its source (required then)"},
+    )
     effective_on = fields.Date(
         metadata={"description": "suspend: payment stops from this day; terminate: assistance ends (date of death)"}
     )
@@ -84,8 +108,12 @@ class DecisionSchema(Schema):
     )
     proposed_by = fields.UUID(allow_none=True, metadata={"description": "null when the system decided"})
     proposed_at = fields.DateTime(required=True)
-    reason = fields.String(required=True)
-    params = fields.Dict(required=True)
+    reason = fields.String(required=True, metadata={"description": "The internal note (staff only)"})
+    notice_reason = fields.Enum(NoticeReason, by_value=True, allow_none=True)
+    notice_text = fields.String(allow_none=True, metadata={"description": "Text for the person, on the notice"})
+    params = fields.Dict(
+        required=True, metadata={"description": "restore: also the proof check-in and the arrears at the proposal"}
+    )
     approved_by = fields.UUID(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
     rejected_by = fields.UUID(allow_none=True)

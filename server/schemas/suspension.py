@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from server.models import NoticeChannel, NoticeKind, SuspensionEnd
+from server.models import NoticeChannel, NoticeKind, NoticeReason, SuspensionEnd
 from server.schemas.common import Money, Schema
 
 
@@ -12,7 +12,12 @@ class NoticeSchema(Schema):
     id = fields.UUID(required=True)
     kind = fields.Enum(NoticeKind, by_value=True, required=True)
     what = fields.String(required=True)
-    why = fields.String(required=True)
+    why = fields.String(required=True, metadata={"description": "The standard wording of reason_code"})
+    reason_code = fields.Enum(NoticeReason, by_value=True, allow_none=True)
+    note_for_person = fields.String(
+        allow_none=True, metadata={"description": "Text a staff member wrote for the person"}
+    )
+    evidence = fields.String(allow_none=True, metadata={"description": "What the decision rests on"})
     how_to_appeal = fields.String(required=True)
     appeal_by = fields.Date(required=True)
     channel = fields.Enum(NoticeChannel, by_value=True, required=True)

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 
 from server.context import Ctx
 from server.db import fetch_page
-from server.models import Beneficiary, CaseKind, CaseState, ReviewCase, utcnow
+from server.models import (
+    Beneficiary,
+    CaseDecision,
+    CaseKind,
+    CaseState,
+    DecisionKind,
+    DecisionStatus,
+    ReviewCase,
+    utcnow,
+)
 from server.services.audit import Actor, record
 from server.services.errors import NotFound
 from server.services.regions import in_scope
@@ -158,3 +167,40 @@ def get_case(ctx: Ctx, *, actor: Actor, case_id: uuid.UUID) -> ReviewCase:
     if case is None:
         raise NotFound("case not found", {"case_id": ["not_found"]})
     return case
+
+
+def close_case(
+    session: Session, *, case: ReviewCase, actor: Actor, state: CaseState, reason: str, details: dict[str, Any]
+) -> CaseDecision:
+    """Close a case because something outside it settled the question (a verified check-in, the person's
+    termination or restoration through another case): a history row with the reason code, any proposal
+    awaiting approval voided, one audit entry. The caller commits."""
+    pending = session.scalar(
+        select(CaseDecision).where(CaseDecision.case_id == case.id, CaseDecision.status == DecisionStatus.PENDING)
+    )
+    if pending is not None:
+        pending.status = DecisionStatus.REJECTED
+        pending.rejected_at = utcnow()
+        pending.review_reason = reason
+    row = CaseDecision(
+        case_id=case.id,
+        decision=DecisionKind.DISMISS,
+        status=DecisionStatus.APPLIED,
+        proposed_by=uuid.UUID(actor.id) if actor.kind == "staff" else None,
+        reason=reason,
+        params=details,
+    )
+    session.add(row)
+    set_state(case, state, actor=actor, reason=reason)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="case.closed",
+        object_type="review_case",
+        object_id=case.id,
+        region_code=case.region_code,
+        reason=reason,
+        details={**details, "decision_id": str(row.id), "state": state.value},
+    )
+    return row

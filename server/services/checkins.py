@@ -29,7 +29,7 @@ from server.models import (
     Visit,
     utcnow,
 )
-from server.services import biometrics, consent
+from server.services import biometrics, consent, terminations
 from server.services.audit import Actor, record
 from server.services.beneficiaries import scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
@@ -138,8 +138,15 @@ def issue_challenge(
     """
     if visit_id is not None:
         _visit_for(ctx, actor, beneficiary, visit_id)
-    if beneficiary.status == BeneficiaryStatus.TERMINATED:
-        raise Conflict("this beneficiary's assistance has ended", {"beneficiary_id": ["terminated"]})
+    # A terminated person who appealed may check in: that is how they prove to be alive.
+    if (
+        beneficiary.status == BeneficiaryStatus.TERMINATED
+        and terminations.under_appeal(ctx, beneficiary=beneficiary) is None
+    ):
+        raise Conflict(
+            "this beneficiary's assistance has ended; record an appeal first if the person says it is wrong",
+            {"beneficiary_id": ["terminated"]},
+        )
     if actor.kind == "device":
         consent.require_consent(ctx.session, device_id=uuid.UUID(actor.id))
     if not is_enrolled(ctx, beneficiary_id=beneficiary.id):

@@ -7,7 +7,11 @@ and a history row for every decision, proposal, approval and rejection.
                     ─ dismiss ─▶ dismissed                  ─ order_visit: a visit task; the state stays
     suspended ─ appeal ─▶ open (the suspension stays until a person reinstates, or a suspend* upholds it)
     suspended | open after an appeal ─ reinstate (services.suspensions) ─▶ reinstated
+    terminated ─ appeal (services.terminations) ─▶ open ─ restore* ─▶ restored   ─ terminate* ─▶ terminated (upheld)
     (* proposed by one person, applied only when another approves)
+
+A decision's `reason` is the internal note (staff only); suspend and terminate also carry the notice's reason
+from a fixed list (services.notice_reasons) and, only if the staff member writes one, a text for the person.
 """
 
 from __future__ import annotations
@@ -34,14 +38,15 @@ from server.models import (
     StaffUser,
     utcnow,
 )
-from server.services import suspensions, visit_tasks
+from server.services import notice_reasons, suspensions, terminations, visit_tasks
 from server.services.audit import Actor, record
-from server.services.cases import set_state
+from server.services.cases import close_case, set_state
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.exemptions import check_span, grant_exemption
 from server.services.regions import within
 
-FOUR_EYES = (DecisionKind.SUSPEND, DecisionKind.TERMINATE)
+FOUR_EYES = (DecisionKind.SUSPEND, DecisionKind.TERMINATE, DecisionKind.RESTORE)
+WITH_NOTICE = (DecisionKind.SUSPEND, DecisionKind.TERMINATE)
 UNDECIDED = (CaseState.OPEN, CaseState.EXTENDED)
 CLOSED_BY_VERIFIED_CHECKIN = "closed_by_verified_checkin"
 
@@ -68,12 +73,16 @@ def allowed_decisions(ctx: Ctx, *, case: ReviewCase, beneficiary: Beneficiary) -
     if case.state not in UNDECIDED:
         return []
     if beneficiary.status == BeneficiaryStatus.TERMINATED:
+        appealed = terminations.under_appeal(ctx, beneficiary=beneficiary)
+        if appealed is not None and appealed.case_id == case.id:
+            # Reopened by an appeal: restore a person proven alive, uphold the termination, or look again.
+            return [DecisionKind.RESTORE, DecisionKind.TERMINATE, DecisionKind.ORDER_VISIT]
         return [DecisionKind.DISMISS]
     ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=beneficiary.id)
     if ongoing is not None and ongoing.case_id == case.id:
         # Reopened by an appeal: uphold the suspension, terminate, or look again; a person reinstates.
         return [DecisionKind.SUSPEND, DecisionKind.TERMINATE, DecisionKind.ORDER_VISIT]
-    allowed = list(DecisionKind)
+    allowed = [kind for kind in DecisionKind if kind != DecisionKind.RESTORE]
     if ongoing is not None:
         allowed.remove(DecisionKind.SUSPEND)
     return allowed
@@ -108,9 +117,24 @@ def _required(params: Mapping[str, Any], name: str) -> Any:
     return value
 
 
-def _validated_params(case: ReviewCase, decision: DecisionKind, params: Mapping[str, Any]) -> dict[str, Any]:
+def _validated_params(ctx: Ctx, case: ReviewCase, decision: DecisionKind, params: Mapping[str, Any]) -> dict[str, Any]:
     """The decision's parameters, checked, as JSON to keep in the history."""
     today = utcnow().date()
+    if decision == DecisionKind.RESTORE:
+        # The arrears as they stand at the proposal, for the approver to see; approval computes them again.
+        preview = terminations.preview_restore(ctx, case=case, restored_on=params.get("restored_on"))
+        dispute_reason = (params.get("dispute_reason") or "").strip() or None
+        if dispute_reason is None and terminations.needs_dispute_reason(ctx, case=case):
+            raise DomainError.field(
+                "dispute_reason", "required", "say why the death record is wrong, for its source to correct it"
+            )
+        return {
+            "restored_on": preview.restored_on.isoformat(),
+            "dispute_reason": dispute_reason,
+            "proof_checkin_id": str(preview.proof_checkin_id),
+            "arrears_periods": preview.periods,
+            "arrears_amount": str(preview.amount),
+        }
     if decision == DecisionKind.SUSPEND:
         channel = params.get("notice_channel") or NoticeChannel.LETTER
         return {"effective_on": _required(params, "effective_on").isoformat(), "notice_channel": channel.value}
@@ -166,13 +190,20 @@ def decide(
             {"decision": ["proposal_pending"], "pending_decision_id": [str(pending.id)]},
         )
     _check_transition(ctx, case, beneficiary, decision)
-    stored = _validated_params(case, decision, params)
+    stored = _validated_params(ctx, case, decision, params)
+    notice_reason, notice_text = None, None
+    if decision in WITH_NOTICE:
+        notice_reason, notice_text = notice_reasons.check(case, params.get("notice_reason"), params.get("notice_text"))
+    elif params.get("notice_reason") or params.get("notice_text"):
+        raise DomainError.field("notice_reason", "no_notice", f"a {decision.value} decision sends no notice")
     row = CaseDecision(
         case_id=case.id,
         decision=decision,
         status=DecisionStatus.PENDING if decision in FOUR_EYES else DecisionStatus.APPLIED,
         proposed_by=_staff_uuid(actor),
         reason=reason,
+        notice_reason=notice_reason,
+        notice_text=notice_text,
         params=stored,
     )
     ctx.session.add(row)
@@ -188,7 +219,12 @@ def decide(
         object_id=case.id,
         region_code=case.region_code,
         reason=reason,
-        details={"decision": decision.value, "decision_id": str(row.id), "params": stored},
+        details={
+            "decision": decision.value,
+            "decision_id": str(row.id),
+            "params": stored,
+            "notice_reason": notice_reason.value if notice_reason else None,
+        },
     )
     return row
 
@@ -256,18 +292,19 @@ def approve(ctx: Ctx, *, actor: Actor, case: ReviewCase, decision_id: uuid.UUID,
     row.approved_at = utcnow()
     row.review_reason = (reason or "").strip() or None
     _touch(case)
-    effective_on = date.fromisoformat(row.params["effective_on"])
-    channel = NoticeChannel(row.params["notice_channel"])
-    apply = suspensions.start_suspension if row.decision == DecisionKind.SUSPEND else suspensions.terminate
-    apply(
-        ctx,
-        actor=actor,
-        case=case,
-        decision=row,
-        beneficiary=beneficiary,
-        effective_on=effective_on,
-        channel=channel,
-    )
+    if row.decision == DecisionKind.RESTORE:
+        terminations.restore(ctx, actor=actor, case=case, decision=row, beneficiary=beneficiary)
+    else:
+        apply = suspensions.start_suspension if row.decision == DecisionKind.SUSPEND else terminations.terminate
+        apply(
+            ctx,
+            actor=actor,
+            case=case,
+            decision=row,
+            beneficiary=beneficiary,
+            effective_on=date.fromisoformat(row.params["effective_on"]),
+            channel=NoticeChannel(row.params["notice_channel"]),
+        )
     record(
         ctx.session,
         actor=actor,
@@ -339,11 +376,14 @@ def assign(ctx: Ctx, *, actor: Actor, case: ReviewCase, assigned_to: uuid.UUID |
 def close_missed_checkin_cases(ctx: Ctx, *, beneficiary_id: uuid.UUID, checkin_id: uuid.UUID) -> int:
     """A verified check-in closes the person's undecided missed_checkin cases. Returns how many it closed.
 
-    A case reopened by an appeal keeps its suspension: only a person reinstates, so it stays open.
+    A case reopened by an appeal keeps its suspension or termination: only people reinstate or restore, so it
+    stays open.
     A proposal awaiting approval on a closed case is void and marked rejected.
     """
     system = Actor.system()
     ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=beneficiary_id)
+    appealed = terminations.under_appeal(ctx, beneficiary=ctx.session.get(Beneficiary, beneficiary_id))
+    kept = {held.case_id for held in (ongoing, appealed) if held is not None}
     cases = ctx.session.scalars(
         select(ReviewCase).where(
             ReviewCase.beneficiary_id == beneficiary_id,
@@ -353,33 +393,15 @@ def close_missed_checkin_cases(ctx: Ctx, *, beneficiary_id: uuid.UUID, checkin_i
     ).all()
     closed = 0
     for case in cases:
-        if ongoing is not None and ongoing.case_id == case.id:
+        if case.id in kept:
             continue
-        pending = pending_proposal(ctx, case_id=case.id)
-        if pending is not None:
-            pending.status = DecisionStatus.REJECTED
-            pending.rejected_at = utcnow()
-            pending.review_reason = CLOSED_BY_VERIFIED_CHECKIN
-        row = CaseDecision(
-            case_id=case.id,
-            decision=DecisionKind.DISMISS,
-            status=DecisionStatus.APPLIED,
-            proposed_by=None,
-            reason=CLOSED_BY_VERIFIED_CHECKIN,
-            params={"checkin_id": str(checkin_id)},
-        )
-        ctx.session.add(row)
-        set_state(case, CaseState.DISMISSED, actor=system, reason=CLOSED_BY_VERIFIED_CHECKIN)
-        ctx.session.flush()
-        record(
+        close_case(
             ctx.session,
+            case=case,
             actor=system,
-            action="case.closed",
-            object_type="review_case",
-            object_id=case.id,
-            region_code=case.region_code,
+            state=CaseState.DISMISSED,
             reason=CLOSED_BY_VERIFIED_CHECKIN,
-            details={"checkin_id": str(checkin_id), "decision_id": str(row.id)},
+            details={"checkin_id": str(checkin_id)},
         )
         closed += 1
     return closed

@@ -6,8 +6,8 @@ exist for a period, so nobody is paid twice. Corrections go into the next run.
 
 Categories, per beneficiary registered by the end of the period:
 - `pay`: active (or suspended only from a later month): the monthly amount;
-- `reinstated_arrears`: active with arrears from a reinstatement no run has paid yet: the monthly amount
-  plus the arrears, which this run then pays;
+- `reinstated_arrears`: active with arrears from a reinstatement (or a termination undone) no run has paid
+  yet: the monthly amount plus the arrears, which this run then pays;
 - `suspended`: suspended from this month or earlier: nothing;
 - `terminated`: terminated and not yet reported by an earlier run: nothing, listed once so the payer stops.
 """
@@ -36,6 +36,7 @@ from server.models import (
     Region,
     Suspension,
     SuspensionEnd,
+    Termination,
 )
 from server.services.audit import Actor, record
 from server.services.errors import Conflict, DomainError, NotFound
@@ -146,7 +147,7 @@ def _lines(ctx: Ctx, run: PaymentRun) -> list[PaymentLine]:
             select(Suspension).where(in_scope(Suspension.region_code, run.region_code), Suspension.ended_on.is_(None))
         )
     }
-    unpaid_arrears: dict[uuid.UUID, list[Suspension]] = defaultdict(list)
+    unpaid_arrears: dict[uuid.UUID, list[Suspension | Termination]] = defaultdict(list)
     for s in ctx.session.scalars(
         select(Suspension).where(
             in_scope(Suspension.region_code, run.region_code),
@@ -156,6 +157,16 @@ def _lines(ctx: Ctx, run: PaymentRun) -> list[PaymentLine]:
         )
     ):
         unpaid_arrears[s.beneficiary_id].append(s)
+    # A termination undone after an appeal owes arrears the same way.
+    for t in ctx.session.scalars(
+        select(Termination).where(
+            in_scope(Termination.region_code, run.region_code),
+            Termination.restored_on.is_not(None),
+            Termination.arrears_amount > 0,
+            Termination.arrears_paid_in_run_id.is_(None),
+        )
+    ):
+        unpaid_arrears[t.beneficiary_id].append(t)
     reported_terminated = set(
         ctx.session.scalars(
             select(PaymentLine.beneficiary_id).where(PaymentLine.category == PaymentCategory.TERMINATED)

@@ -48,6 +48,8 @@ def _notice(notice: Notice) -> dict[str, Any]:
         "kind": notice.kind.value,
         "what": notice.what,
         "why": notice.why,
+        "note_for_person": notice.note_for_person,
+        "evidence": notice.evidence,
         "how_to_appeal": notice.how_to_appeal,
         "appeal_by": notice.appeal_by,
         "created_at": notice.created_at,

@@ -64,6 +64,31 @@ def flag_payments_after(
     return paid
 
 
+def clear_flags_after(session: Session, *, actor: Actor, beneficiary: Beneficiary, effective_on: date) -> int:
+    """A termination undone (the person proved alive): the months paid after it were due, nothing to recover.
+    Audited when any flag is cleared; returns how many."""
+    lines = session.scalars(
+        select(PaymentLine).where(
+            PaymentLine.beneficiary_id == beneficiary.id,
+            PaymentLine.period > period_of(effective_on),
+            PaymentLine.flag.in_(FLAGS),
+        )
+    ).all()
+    for line in lines:
+        line.flag = None
+    if lines:
+        record(
+            session,
+            actor=actor,
+            action="payment_line.unflagged",
+            object_type="beneficiary",
+            object_id=beneficiary.id,
+            region_code=beneficiary.village_code,
+            details={"periods": sorted(line.period for line in lines)},
+        )
+    return len(lines)
+
+
 @dataclass(frozen=True)
 class RecoveryMonth:
     period: str

@@ -1,12 +1,12 @@
 """Suspensions of payment: started by an approved decision with a notice, appealed, ended by reinstatement
-(with arrears) or termination.
+(with arrears) or termination (services.terminations).
 
 Arrears are the monthly payments the suspension withheld. Payments are monthly and a suspension withholds
 whole months, from the month of its effective date on. A month counts as withheld when
 - it lies between the effective month and the month before reinstatement, and no payment run paid the
   person for it (a run built before the suspension took effect did); or
-- it is the reinstatement month or later, and a payment run built while the person was suspended listed
-  them as `suspended` for it (otherwise that month's own run pays them as usual).
+- it is the reinstatement month or later, and a payment run for it was built while the person was suspended
+  and so did not pay them (otherwise that month's own run pays them as usual).
 Arrears = months withheld × the monthly amount at reinstatement, as a Decimal, paid by the next run.
 """
 
@@ -23,52 +23,27 @@ from server.models import (
     Beneficiary,
     BeneficiaryStatus,
     CaseDecision,
-    CaseKind,
     CaseState,
     Checkin,
     CheckinState,
-    Cycle,
-    CycleFrequency,
     Notice,
     NoticeChannel,
     NoticeKind,
     PaymentCategory,
     PaymentLine,
+    PaymentRun,
     ReviewCase,
     Suspension,
     SuspensionEnd,
+    Termination,
     utcnow,
 )
+from server.services import notice_reasons
 from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, add_working_days, set_state
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.months import period_of, periods_between
-from server.services.recoveries import PAID_AFTER_DEATH, PAID_AFTER_TERMINATION, flag_payments_after
-from server.services.regions import in_scope
-
-# What the notice gives as the ground, per kind of case (Chinese first: the people it goes to read Chinese).
-GROUNDS = {
-    CaseKind.FAILED_CHECKINS: "多次认证未通过 / Check-ins failed repeatedly",
-    CaseKind.DUPLICATE_FACE: "人脸与他人档案重复 / The face matches another person's record",
-    CaseKind.LOCATION_ANOMALY: "认证地点异常 / The check-in location was unusual",
-    CaseKind.VISIT_FINDING: "入户调查发现问题 / A home visit found a problem",
-    CaseKind.DEATH_RECORD: "收到死亡登记信息 / A death record was received",
-}
-# A missed check-in is named after its cycle's frequency: a monthly cycle's notice must not say "quarterly".
-MISSED_CHECKIN_GROUNDS = {
-    CycleFrequency.MONTHLY: "未按时完成月度认证 / The monthly check-in was not done",
-    CycleFrequency.QUARTERLY: "未按时完成季度认证 / The quarterly check-in was not done",
-    CycleFrequency.YEARLY: "未按时完成年度认证 / The yearly check-in was not done",
-}
-
-
-def _ground(ctx: Ctx, case: ReviewCase) -> str:
-    if case.kind != CaseKind.MISSED_CHECKIN:
-        return GROUNDS[case.kind]
-    cycle_id = case.details.get("cycle_id")
-    cycle = ctx.session.get(Cycle, uuid.UUID(cycle_id)) if cycle_id else None
-    # A case opened before cycles were configured counts the calendar quarter.
-    return MISSED_CHECKIN_GROUNDS[cycle.frequency if cycle else CycleFrequency.QUARTERLY]
+from server.services.regions import in_scope, within
 
 
 def _staff_id(actor: Actor) -> uuid.UUID:
@@ -81,26 +56,34 @@ def ongoing_suspension(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> Suspension | N
     )
 
 
-def _notice(
+def create_notice(
     ctx: Ctx,
     *,
     actor: Actor,
     case: ReviewCase,
+    decision: CaseDecision,
     kind: NoticeKind,
     what: str,
-    reason: str,
     how_to_appeal: str,
     appeal_by: date,
     channel: NoticeChannel,
     suspension: Suspension | None = None,
+    termination: Termination | None = None,
 ) -> Notice:
+    """The notice of a decision: its reason's standard wording and the text written for the person, never the
+    decision's internal note."""
+    reason = decision.notice_reason or notice_reasons.default_reason(case)
     notice = Notice(
         beneficiary_id=case.beneficiary_id,
         case_id=case.id,
         suspension_id=suspension.id if suspension else None,
+        termination_id=termination.id if termination else None,
         kind=kind,
         what=what,
-        why=f"{_ground(ctx, case)}: {reason}",
+        why=notice_reasons.wording(ctx, case=case, reason=reason),
+        reason_code=reason,
+        note_for_person=decision.notice_text,
+        evidence=notice_reasons.evidence(case),
         how_to_appeal=how_to_appeal,
         appeal_by=appeal_by,
         channel=channel,
@@ -115,7 +98,7 @@ def _notice(
         object_type="notice",
         object_id=notice.id,
         region_code=case.region_code,
-        details={"kind": kind.value, "case_id": str(case.id), "channel": channel.value},
+        details={"kind": kind.value, "case_id": str(case.id), "channel": channel.value, "reason": reason.value},
     )
     return notice
 
@@ -176,16 +159,16 @@ def start_suspension(
         },
     )
     appeal_by = utcnow().date() + timedelta(days=ctx.settings.suspension.appeal_days)
-    _notice(
+    create_notice(
         ctx,
         actor=actor,
         case=case,
+        decision=decision,
         kind=NoticeKind.SUSPENSION,
         what=(
             f"自{effective_on.isoformat()}起暂停发放救助金（每月{beneficiary.monthly_amount}元）。 / "
             f"Your assistance ({beneficiary.monthly_amount} yuan a month) is suspended from {effective_on.isoformat()}."
         ),
-        reason=decision.reason,
         how_to_appeal=(
             f"如有异议，请于{appeal_by.isoformat()}前携带身份证到乡镇（街道）民政办或联系村协理员申诉；"
             "完成一次人脸认证后，工作人员可恢复发放并补发暂停期间的救助金。 / "
@@ -197,58 +180,6 @@ def start_suspension(
         suspension=suspension,
     )
     return suspension
-
-
-def terminate(
-    ctx: Ctx,
-    *,
-    actor: Actor,
-    case: ReviewCase,
-    decision: CaseDecision,
-    beneficiary: Beneficiary,
-    effective_on: date,
-    channel: NoticeChannel,
-) -> None:
-    """End assistance from `effective_on` (for a death, the date of death), ending any suspension, with a notice."""
-    today = utcnow().date()
-    ongoing = ongoing_suspension(ctx, beneficiary_id=beneficiary.id)
-    if ongoing is not None:
-        ongoing.ended_on = today
-        ongoing.end_reason = SuspensionEnd.TERMINATED
-        ongoing.ended_by = _staff_id(actor)
-    beneficiary.status = BeneficiaryStatus.TERMINATED
-    beneficiary.terminated_on = effective_on
-    set_state(case, CaseState.TERMINATED, actor=actor, reason=decision.reason)
-    ctx.session.flush()
-    # Runs built before the termination paid months it now ends: flag them for recovery.
-    flag = PAID_AFTER_DEATH if case.kind == CaseKind.DEATH_RECORD else PAID_AFTER_TERMINATION
-    flag_payments_after(ctx.session, actor=actor, beneficiary=beneficiary, effective_on=effective_on, flag=flag)
-    record(
-        ctx.session,
-        actor=actor,
-        action="beneficiary.terminated",
-        object_type="beneficiary",
-        object_id=beneficiary.id,
-        region_code=beneficiary.village_code,
-        reason=decision.reason,
-        details={"case_id": str(case.id), "effective_on": effective_on.isoformat()},
-    )
-    appeal_by = today + timedelta(days=ctx.settings.suspension.appeal_days)
-    _notice(
-        ctx,
-        actor=actor,
-        case=case,
-        kind=NoticeKind.TERMINATION,
-        what=(f"自{effective_on.isoformat()}起终止救助。 / Assistance ends from {effective_on.isoformat()}."),
-        reason=decision.reason,
-        how_to_appeal=(
-            f"如信息有误，请于{appeal_by.isoformat()}前到乡镇（街道）民政办说明。 / "
-            f"If this is wrong, tell your township civil-affairs office by {appeal_by.isoformat()}."
-        ),
-        appeal_by=appeal_by,
-        channel=channel,
-        suspension=ongoing,
-    )
 
 
 def get_suspension(ctx: Ctx, *, actor: Actor, suspension_id: uuid.UUID) -> Suspension:
@@ -317,22 +248,44 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def withheld_periods(ctx: Ctx, *, suspension: Suspension, reinstated_on: date) -> list[str]:
-    """The months this suspension withheld, by the rule in this module's docstring."""
+def withheld_periods(ctx: Ctx, *, beneficiary: Beneficiary, since: date, until: date) -> list[str]:
+    """The months withheld from `since` until payment resumes on `until`, by the rule in this module's docstring
+    (a termination later undone withholds by the same rule)."""
     lines = ctx.session.execute(
-        select(PaymentLine.period, PaymentLine.category).where(PaymentLine.beneficiary_id == suspension.beneficiary_id)
+        select(PaymentLine.period, PaymentLine.category).where(PaymentLine.beneficiary_id == beneficiary.id)
     ).all()
     paid = {
         period for period, category in lines if category in (PaymentCategory.PAY, PaymentCategory.REINSTATED_ARREARS)
     }
-    listed_suspended = {period for period, category in lines if category == PaymentCategory.SUSPENDED}
-    first, reinstated = period_of(suspension.effective_on), period_of(reinstated_on)
-    last = max([reinstated, *listed_suspended])
+    first, resumed = period_of(since), period_of(until)
+    # A run for the month payment resumes in, or later, built while payment was withheld, did not pay the person.
+    built = {
+        period
+        for period, region_code in ctx.session.execute(
+            select(PaymentRun.period, PaymentRun.region_code).where(PaymentRun.period >= resumed)
+        )
+        if within(region_code, beneficiary.village_code)
+    }
+    last = max([resumed, *built])
     return [
         period
         for period in periods_between(first, last)
-        if (period < reinstated and period not in paid) or (period >= reinstated and period in listed_suspended)
+        if period not in paid and (period < resumed or period in built)
     ]
+
+
+def proof_of_life(ctx: Ctx, *, beneficiary_id: uuid.UUID, since: datetime) -> uuid.UUID | None:
+    """A verified check-in (by the person's phone or assisted) made at or after `since`."""
+    return ctx.session.scalar(
+        select(Checkin.id)
+        .where(
+            Checkin.beneficiary_id == beneficiary_id,
+            Checkin.state == CheckinState.VERIFIED,
+            Checkin.created_at >= since,
+        )
+        .order_by(Checkin.created_at)
+        .limit(1)
+    )
 
 
 def reinstate(
@@ -350,21 +303,13 @@ def reinstate(
         raise DomainError.field(
             "reinstated_on", "before_suspension", "reinstatement cannot take effect before the suspension did"
         )
-    proof = ctx.session.scalar(
-        select(Checkin.id)
-        .where(
-            Checkin.beneficiary_id == beneficiary.id,
-            Checkin.state == CheckinState.VERIFIED,
-            Checkin.created_at >= _start_of(suspension.effective_on),
-        )
-        .limit(1)
-    )
+    proof = proof_of_life(ctx, beneficiary_id=beneficiary.id, since=_start_of(suspension.effective_on))
     if proof is None:
         raise Conflict(
             "no verified check-in since the suspension took effect: the person must prove to be alive first",
             {"beneficiary_id": ["no_proof_of_life"]},
         )
-    months = withheld_periods(ctx, suspension=suspension, reinstated_on=reinstated_on)
+    months = withheld_periods(ctx, beneficiary=beneficiary, since=suspension.effective_on, until=reinstated_on)
     suspension.ended_on = reinstated_on
     suspension.end_reason = SuspensionEnd.REINSTATED
     suspension.ended_by = _staff_id(actor)

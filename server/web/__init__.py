@@ -30,6 +30,7 @@ from server.web import (
     payments,
     registry,
     suspensions,
+    terminations,
     visits,
 )
 
@@ -43,6 +44,7 @@ CHILDREN = (
     checkins.bp,
     registry.bp,
     suspensions.bp,
+    terminations.bp,
     imports.bp,
     cycles.bp,
     payments.bp,

@@ -11,7 +11,17 @@ from server import db
 from server.context import Ctx
 from server.models import Beneficiary, CaseKind, CaseState
 from server.schemas.case import DecisionRequestSchema
-from server.services import beneficiaries, cases, checkins, decisions, enrolment, staff, visits
+from server.services import (
+    beneficiaries,
+    cases,
+    checkins,
+    decisions,
+    enrolment,
+    notice_reasons,
+    staff,
+    terminations,
+    visits,
+)
 from server.services.errors import DomainError, PreconditionFailed
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.evidence import fix_picture
@@ -90,6 +100,14 @@ def case_page(case_id: uuid.UUID):
     latest = next((c for c in history if c.gps), history[0] if history else None)
     person_visits, _ = visits.beneficiary_visits(context, actor=g.actor, beneficiary_id=person.id, offset=0, limit=10)
     pending = decisions.pending_proposal(context, case_id=case.id)
+    allowed = [d.value for d in decisions.allowed_decisions(context, case=case, beneficiary=person)]
+    # Restoring shows the arrears before anyone confirms: as proposed, and as they stand now.
+    restore, restore_refusal = None, None
+    if "restore" in allowed or (pending is not None and pending.decision.value == "restore"):
+        try:
+            restore = terminations.preview_restore(context, case=case, restored_on=None)
+        except DomainError as exc:
+            restore_refusal = exc
     return render_template(
         "cases/case.html",
         case=case,
@@ -102,8 +120,13 @@ def case_page(case_id: uuid.UUID):
         picture=fix_picture(person, latest.gps if latest else None),
         visits=visits.shown_to(context, actor=g.actor, visits=person_visits),
         history=decisions.list_decisions(context, case=case),
-        allowed=[d.value for d in decisions.allowed_decisions(context, case=case, beneficiary=person)],
+        allowed=allowed,
         pending=pending,
+        restore=restore,
+        restore_refusal=restore_refusal,
+        needs_dispute_reason=terminations.needs_dispute_reason(context, case=case),
+        termination=terminations.termination_of_case(context, case_id=case.id),
+        default_notice_reason=notice_reasons.default_reason(case).value,
         reason=request.args.get("reason", "").strip(),
         staff_names=_names(context),
         reviewers=staff.reviewers_for(context, region_code=case.region_code),

@@ -23,8 +23,11 @@ def moment(value: datetime | None) -> str:
     return format_datetime(value, "medium") if value else "—"
 
 
-def yuan(value: Decimal | None) -> str:
-    return format_currency(value, "CNY", format="¤#,##0.00", currency_digits=False) if value is not None else "—"
+def yuan(value: Decimal | str | None) -> str:
+    """An amount; a string is an amount as kept in JSON (a decision's parameters)."""
+    if value is None:
+        return "—"
+    return format_currency(Decimal(value), "CNY", format="¤#,##0.00", currency_digits=False)
 
 
 def percent(value: Decimal | None) -> str:
@@ -55,13 +58,6 @@ def notice_zh(text: str) -> str:
     return text.split(" / ", 1)[0]
 
 
-def notice_zh_why(text: str) -> str:
-    """The notice's grounds in Chinese followed by the decision's own reason ("理由 / Grounds: reason")."""
-    grounds, _, rest = text.partition(" / ")
-    _, _, reason = rest.partition(": ")
-    return f"{grounds}：{reason}" if reason else grounds
-
-
 def word(value: object, group: str) -> str:
     """An enum value or reason code in words; unknown values show as they are (codes, not prose)."""
     if isinstance(value, list | tuple):
@@ -80,7 +76,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         region=region_name,
         notice_zh=notice_zh,
-        notice_zh_why=notice_zh_why,
+        death_source=lambda source: word(source, "death_source"),
         reason_word=lambda code, field="": reason_text(field, code),
         zhday=zhday,
         reasons=reasons_of,

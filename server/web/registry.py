@@ -22,6 +22,7 @@ from server.services import (
     reminders,
     staff,
     suspensions,
+    terminations,
     visits,
 )
 from server.services.errors import DomainError, PreconditionFailed
@@ -86,6 +87,10 @@ def person(beneficiary_id: uuid.UUID):
         visits=visits.shown_to(context, actor=g.actor, visits=person_visits),
         exemptions=exemptions.list_exemptions(context, beneficiary=who),
         suspensions=[(s, suspensions.notices_of(context, suspension=s)) for s in person_suspensions],
+        terminations=[
+            (t, terminations.notices_of(context, termination=t))
+            for t in terminations.list_terminations(context, actor=g.actor, beneficiary_id=who.id)
+        ],
         notifications=reminders.list_notifications(context, beneficiary=who),
         payment_lines=payments.lines_of(context, beneficiary=who),
         staff_names={str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)[0]},

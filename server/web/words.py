@@ -23,6 +23,7 @@ WORDS: dict[str, dict[str, object]] = {
         "dismissed": _l("Dismissed"),
         "reinstated": _l("Reinstated"),
         "terminated": _l("Terminated"),
+        "restored": _l("Restored after appeal"),
     },
     "decision": {
         "suspend": _l("Propose suspension"),
@@ -31,6 +32,7 @@ WORDS: dict[str, dict[str, object]] = {
         "exempt": _l("Grant an exemption"),
         "order_visit": _l("Order a home visit"),
         "dismiss": _l("Dismiss"),
+        "restore": _l("Propose restoring the assistance"),
     },
     "decision_status": {
         "applied": _l("Applied"),
@@ -164,6 +166,28 @@ WORDS: dict[str, dict[str, object]] = {
     # Reasons the system writes itself, instead of a person's words.
     "system_reason": {
         "closed_by_verified_checkin": _l("Closed by a verified check-in"),
+        "closed_by_termination": _l("Closed: the person's assistance was terminated through another case"),
+        "closed_by_restoration": _l("Closed: the person's assistance was restored through another case"),
+    },
+    # The notice's grounds as staff choose them; the notice itself prints the standard wording.
+    "notice_reason": {
+        "missed_checkin": _l("Missed the cycle's check-in"),
+        "failed_checkins": _l("Check-ins failed repeatedly"),
+        "duplicate_face": _l("The face matches another person's record"),
+        "location_anomaly": _l("The check-in location was unusual"),
+        "identity_unconfirmed": _l("Identity could not be confirmed"),
+        "found_absent_twice": _l("Found absent on two home visits"),
+        "moved_away": _l("Moved away"),
+        "visit_finding": _l("A home visit found a problem"),
+        "died_per_visit": _l("A home visit found the person had died"),
+        "death_recorded": _l("Death recorded by the record's source"),
+        "no_longer_eligible": _l("No longer eligible"),
+    },
+    "death_source": {
+        None: _l("Unnamed source"),
+        "civil_registry": _l("Civil registry"),
+        "funeral_home": _l("Funeral service"),
+        "hospital": _l("Hospital"),
     },
     "payment_category": {
         "pay": _l("Pay"),
@@ -216,7 +240,14 @@ REASONS: dict[str, object] = {
     "proposal_pending": _l("a proposal awaits approval: approve or reject it first"),
     "not_pending": _l("this proposal was already decided"),
     "stale_version": _l("someone changed this meanwhile: the page shows the current version, check and send again"),
-    "no_proof_of_life": _l("no verified check-in since the suspension: the person must prove to be alive first"),
+    "no_proof_of_life": _l("no verified check-in since payment stopped: the person must prove to be alive first"),
+    "not_under_appeal": _l("only a termination under appeal can be undone: record the appeal first"),
+    "termination_restored": _l("this termination was already undone"),
+    "before_termination": _l("the date is before the termination"),
+    "needs_death_record": _l("only a death record case can give this reason"),
+    "needs_missed_checkin": _l("only a missed check-in case can give this reason"),
+    "no_notice": _l("this decision sends no notice"),
+    "terminated": _l("the person's assistance has ended: record an appeal first if the person says it is wrong"),
     "not_suspended": _l("the person is not suspended"),
     "in_future": _l("the date cannot be in the future"),
     "in_past": _l("the date cannot be in the past"),

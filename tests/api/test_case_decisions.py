@@ -69,7 +69,10 @@ def test_a_suspension_needs_a_second_supervisor_and_then_sends_a_notice(app, api
     assert notice["kind"] == "suspension"
     assert notice["appeal_by"] == (TODAY + timedelta(days=60)).isoformat()
     assert "2026-12-01" in notice["what"]
-    assert "no check-in, no answer by phone" in notice["why"]
+    # The notice states the standard grounds; the decision's reason is the staff's internal note.
+    assert notice["why"] == "未按时完成季度认证 / The quarterly check-in was not done"
+    assert notice["reason_code"] == "missed_checkin" and notice["note_for_person"] is None
+    assert not [k for k, v in notice.items() if isinstance(v, str) and "no answer by phone" in v]
     assert notice["appeal_by"] in notice["how_to_appeal"]
     assert notice["channel"] == "letter"
     assert audit_actions(app, case_id) == ["case.opened", "case.decision_proposed", "case.decision_approved"]
@@ -282,13 +285,18 @@ def test_a_decision_on_a_terminated_persons_case_names_the_termination(app, api,
     proposed = _decide(supervisor, death, "terminate", reason="death certificate seen", effective_on="2026-11-03")
     approve = f"/api/v1/cases/{death}/decisions/{proposed.json()['id']}/approve"
     assert colleague.post(approve, json={}).status_code == 200
+    # One person, one state: the termination closed the person's other case, with its reason.
+    assert supervisor.get(f"/api/v1/cases/{extended}").json()["state"] == "dismissed"
+    assert supervisor.get(f"/api/v1/cases/{extended}/decisions").json()[-1]["reason"] == "closed_by_termination"
+    # A case opened afterwards (a late finding) can only be dismissed, and says why.
+    later = open_test_case(app, person)
 
     season = {
         "kind": "work_absence",
         "starts_on": TODAY.isoformat(),
         "ends_on": (TODAY + timedelta(days=120)).isoformat(),
     }
-    refused = _decide(supervisor, extended, "exempt", reason="working in Guangdong", exemption=season)
+    refused = _decide(supervisor, later, "exempt", reason="working in Guangdong", exemption=season)
 
     assert refused.status_code == 409
     assert refused.json()["errors"] == {
@@ -296,4 +304,4 @@ def test_a_decision_on_a_terminated_persons_case_names_the_termination(app, api,
         "allowed": ["dismiss"],
     }
     assert "terminated from 2026-11-03" in refused.json()["message"]
-    assert "state extended" not in refused.json()["message"]
+    assert "state open" not in refused.json()["message"]

@@ -191,7 +191,9 @@ async function noticesScreen() {
       h("h2", {}, t(`notice_${n.kind}`)),
       h("p", { class: "when" }, formatDate(n.created_at)),
       h("p", {}, h("strong", {}, t("notice_what")), inLanguage(n.what)),
-      h("p", {}, h("strong", {}, t("notice_why")), n.why),
+      h("p", {}, h("strong", {}, t("notice_why")), inLanguage(n.why)),
+      n.note_for_person ? h("p", { class: "note" }, n.note_for_person) : null,
+      n.evidence ? h("p", {}, h("strong", {}, t("notice_evidence")), inLanguage(n.evidence)) : null,
       h("p", {}, h("strong", {}, t("notice_appeal")), inLanguage(n.how_to_appeal)),
       message(t("notice_appeal_by", { date: formatDate(n.appeal_by) }), "due")));
   show(
