@@ -589,6 +589,16 @@ def bench_import(count: int) -> None:
     run(count, echo=click.echo)
 
 
+@bench.command("gallery")
+@click.option("--templates", "count", default=1_000_000, show_default=True, help="People (one template each).")
+@click.option("--old-at", default=150_000, show_default=True, help="Templates at which to time the old path.")
+def bench_gallery(count: int, old_at: int) -> None:
+    """The 1:N duplicate search: in-memory gallery vs the database path and a bare GEMV, same run."""
+    from bench.gallery import run
+
+    run(count, old_at, _settings().database_url, echo=click.echo)
+
+
 @bench.command("ingest")
 @click.option("--devices", default=200, show_default=True, help="Activated phones submitting.")
 @click.option("--workers", default=4, show_default=True, help="gunicorn sync workers for both servers.")
