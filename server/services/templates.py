@@ -306,12 +306,12 @@ def _load(connection: Connection, cipher: DataCipher, county: str) -> FaceGaller
         .where(FaceTemplate.county_code == county, _active())
     )
     expected = connection.scalar(select(func.count()).select_from(active.subquery()))
-    gallery = FaceGallery(capacity=expected + expected // 20)
     result = connection.execution_options(stream_results=True, max_row_buffer=LOAD_BATCH).execute(active)
-    for batch in result.partitions(LOAD_BATCH):
-        ids, owners, blobs = zip(*batch, strict=True)
-        gallery.put(ids, owners, _vectors(cipher, list(blobs)))
-    return gallery
+    batches = (
+        (ids, owners, _vectors(cipher, list(blobs)))
+        for ids, owners, blobs in (zip(*batch, strict=True) for batch in result.partitions(LOAD_BATCH))
+    )
+    return FaceGallery.build(batches, capacity=expected + expected // 20)
 
 
 def _catch_up(connection: Connection, cipher: DataCipher, county: str, held: _Held, version: int) -> None:
@@ -339,7 +339,7 @@ def _catch_up(connection: Connection, cipher: DataCipher, county: str, held: _He
     for template_id, added, owner, blob in rows:
         # An added template whose row is gone was deleted later: its removal follows in the log.
         if added and blob is not None:
-            held.gallery.put([template_id], [owner], _vectors(cipher, [blob]))
+            held.gallery.put(template_id, owner, _vectors(cipher, [blob])[0])
         else:
-            held.gallery.remove([template_id])
+            held.gallery.remove(template_id)
     held.version = version
