@@ -618,6 +618,39 @@ def bench_import(count: int) -> None:
     run(count, echo=click.echo)
 
 
+@bench.command("gallery")
+@click.option("--templates", "count", default=1_000_000, show_default=True, help="People (one template each).")
+@click.option("--old-at", default=150_000, show_default=True, help="Templates at which to time the old path.")
+def bench_gallery(count: int, old_at: int) -> None:
+    """The 1:N duplicate search: in-memory gallery vs the database path and a bare GEMV, same run."""
+    from bench.gallery import run
+
+    run(count, old_at, _settings().database_url, echo=click.echo)
+
+
+@bench.command("ingest")
+@click.option("--devices", default=200, show_default=True, help="Activated phones submitting.")
+@click.option("--workers", default=4, show_default=True, help="gunicorn sync workers for both servers.")
+@click.option("--rate", default=100.0, show_default=True, help="Open-loop submissions per second for p50/p99.")
+@click.option("--connections", default=8, show_default=True, help="Closed-loop connections for saturation.")
+@click.option("--seconds", default=10.0, show_default=True, help="Length of each load pattern.")
+@click.option("--broker", default="redis://127.0.0.1:6379/15", show_default=True, help="Redis the service sends to.")
+def bench_ingest(devices: int, workers: int, rate: float, connections: int, seconds: float, broker: str) -> None:
+    """Check-in submissions/s and latency of `fieldcheck serve` beside a bare multipart endpoint, same run."""
+    from bench.ingest import run
+
+    run(
+        devices=devices,
+        workers=workers,
+        rate=rate,
+        connections=connections,
+        seconds=seconds,
+        broker_url=broker,
+        database_url=_settings().database_url,
+        echo=click.echo,
+    )
+
+
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""

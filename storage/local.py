@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,29 +31,64 @@ class LocalStore:
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Write data atomically under key with mode 0600; content_type is not kept."""
-        path = self._path(key)
+        self.put_many({key: data}, content_type)
+
+    def put_many(self, objects: Mapping[str, bytes], content_type: str = "application/octet-stream") -> None:
+        """Write each object atomically with mode 0600, then sync each directory involved once.
+
+        A submission's frames share a directory: one directory fsync makes all their renames durable.
+        """
+        paths = {key: self._path(key) for key in objects}
+        # Every renamed file's directory, and the parent of every directory made here (its new entry).
+        to_sync: set[Path] = set()
+        pending: list[tuple[str, Path]] = []
         try:
-            self.root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-            path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-            # mkstemp creates the file 0600 with O_EXCL, so no reader ever sees a
-            # half-written or world-readable object.
-            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            for key, data in objects.items():
+                path = paths[key]
+                to_sync.add(path.parent)
+                to_sync.update(missing.parent for missing in self._make_dirs(path.parent))
+                try:
+                    # mkstemp creates the file 0600 with O_EXCL, so no reader ever sees a
+                    # half-written or world-readable object.
+                    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+                except OSError as exc:
+                    raise StorageError(f"cannot prepare a file for key {key!r}: {exc}") from exc
+                pending.append((tmp_name, path))
+                with os.fdopen(fd, "wb") as tmp:
+                    tmp.write(data)
+                    tmp.flush()
+                    os.fsync(tmp.fileno())
+            while pending:
+                tmp_name, path = pending[0]
+                os.replace(tmp_name, path)
+                pending.pop(0)
+            # Deepest first: a new directory's own entries are on disk before its parent names it.
+            for directory in sorted(to_sync, key=lambda d: len(d.parts), reverse=True):
+                self._sync_dir(directory)
         except OSError as exc:
-            raise StorageError(f"cannot prepare a file for key {key!r}: {exc}") from exc
+            raise StorageError(f"cannot write keys {', '.join(map(repr, objects))}: {exc}") from exc
+        finally:
+            for tmp_name, _ in pending:
+                Path(tmp_name).unlink(missing_ok=True)
+
+    def _make_dirs(self, directory: Path) -> list[Path]:
+        """Create directory (0700, with missing parents); the directories it created."""
+        missing = []
+        for candidate in (directory, *directory.parents):
+            if candidate.is_dir():
+                break
+            missing.append(candidate)
         try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, path)
-            self._sync_dir(path.parent)
+            # One by one: mkdir(parents=True) would give the parents the default mode, not 0700.
+            for made in reversed(missing):
+                made.mkdir(mode=_DIR_MODE, exist_ok=True)
         except OSError as exc:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise StorageError(f"cannot write key {key!r}: {exc}") from exc
+            raise StorageError(f"cannot create the directory {directory}: {exc}") from exc
+        return missing
 
     @staticmethod
     def _sync_dir(directory: Path) -> None:
-        """Flush the directory entry so the rename survives a crash."""
+        """Flush the directory's entries so renames into it survive a crash."""
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)

@@ -1,15 +1,22 @@
-"""The face gallery on PostgreSQL: whose templates a cohort and a duplicate search read, and a capped cohort."""
+"""The face gallery on PostgreSQL: whose templates a cohort and a duplicate search read, a capped cohort, and the
+in-memory gallery the duplicate search uses (loaded once, kept current from the change log)."""
 
+import threading
 import uuid
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from server import db
-from server.models import EnrolmentPhoto, FaceTemplate, PhotoState, StaffUser, utcnow
+from server.context import Ctx
+from server.models import Beneficiary, EnrolmentPhoto, FaceTemplate, PhotoState, StaffUser, utcnow
 from server.services import templates
-from tests.conftest import COUNTY, beneficiary_body
+from server.services.audit import Actor
+from server.services.enrolment import retire_photos
+from tests.conftest import COUNTY, beneficiary_body, wait_for
 from worker.face.encode import template_to_bytes
+from worker.face.matching import duplicate_candidates
 
 
 def _enrol(session, person: uuid.UUID, staff_id: uuid.UUID, vectors, state=PhotoState.ENCODED) -> None:
@@ -70,3 +77,140 @@ def test_cohort_and_gallery_read_other_peoples_active_templates(app, api, world)
         assert len(templates.enrolment_templates(session, people[6]).ids) == 0
         calibration = templates.calibration_gallery(session, county=COUNTY)
         assert sorted(len(enrolled) for enrolled, _ in calibration) == [2] * 6
+
+
+def _people(api, world, count: int) -> list[uuid.UUID]:
+    supervisor = api.as_("supervisor_a")
+    return [
+        uuid.UUID(supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], n)).json()["id"])
+        for n in range(1, count + 1)
+    ]
+
+
+def _enrol_logged(session, person: uuid.UUID, staff_id: uuid.UUID, vector) -> uuid.UUID:
+    """One encoded enrolment photo and its template, logged as encode_photo logs it; returns the photo id."""
+    photo = EnrolmentPhoto(
+        beneficiary_id=person,
+        uploaded_by=staff_id,
+        object_key=f"enrolment/{person}/{uuid.uuid4()}",
+        sha256="0" * 64,
+        content_type="image/jpeg",
+        width=640,
+        height=480,
+        quality={},
+        state=PhotoState.ENCODED,
+    )
+    session.add(photo)
+    session.flush()
+    template_id = uuid.uuid4()
+    session.add(
+        FaceTemplate(
+            id=template_id,
+            photo_id=photo.id,
+            beneficiary_id=person,
+            county_code=COUNTY,
+            model=templates.TEMPLATE_MODEL,
+            vector=template_to_bytes(vector),
+            created_at=utcnow(),
+        )
+    )
+    templates.note_changes(session, added=[(COUNTY, template_id)])
+    return photo.id
+
+
+def _unit(rng, n: int) -> np.ndarray:
+    vectors = rng.normal(0, 1, size=(n, 128))
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_live_gallery_finds_the_duplicate_and_follows_other_sessions(app, api, world):
+    """Loaded once, then current: a template another session commits is found, a retired one is forgotten,
+    and the search ranks exactly as the database path (worker.face.matching.duplicate_candidates) does."""
+    people = _people(api, world, 8)
+    rng = np.random.default_rng(5)
+    vectors = _unit(rng, 8) * 0.6
+    # A T-norm cut six identities can reach (the configured one needs a county's worth).
+    limits = dict(norm_threshold=-1.5, raw_threshold=0.5, max_candidates=3, cohort_min=3)
+    with app.app_context():
+        session, cipher = db.session(), Ctx.current().cipher
+        staff_id = session.scalar(select(StaffUser.id).where(StaffUser.username == "supervisor_a"))
+        photos = {person: _enrol_logged(session, person, staff_id, vectors[k]) for k, person in enumerate(people[:6])}
+        session.commit()
+        templates.forget_galleries()
+
+        gallery = templates.live_gallery(session, cipher, county=COUNTY)
+        assert len(gallery) == 6
+        probe = vectors[2:3] + 0.01
+        found = gallery.duplicate_candidates(probe, exclude=people[7], **limits)
+        assert [c.owner for c in found] == [people[2]]
+        stored = templates.county_gallery(session, county=COUNTY, exclude=people[7])
+        expected = duplicate_candidates(probe, stored.vectors, stored.owners, **limits)
+        assert [(c.owner, round(c.distance, 4), round(c.score, 3)) for c in found] == [
+            (c.owner, round(c.distance, 4), round(c.score, 3)) for c in expected
+        ]
+        # The enrolling person's own templates are never their duplicate.
+        assert gallery.duplicate_candidates(probe, exclude=people[2], **limits) == []
+        session.commit()
+
+        # Another session (another worker) enrols a seventh face and commits: the next search sees it.
+        with Session(db.engine()) as other:
+            _enrol_logged(other, people[6], staff_id, vectors[6])
+            other.commit()
+        gallery = templates.live_gallery(session, cipher, county=COUNTY)
+        assert len(gallery) == 7
+        assert [c.owner for c in gallery.duplicate_candidates(vectors[6:7], exclude=people[7], **limits)] == [people[6]]
+
+        # Retired through the service: the gallery forgets it without a reload.
+        beneficiary = session.get(Beneficiary, people[2])
+        retire_photos(
+            Ctx.current(), actor=Actor.system(), beneficiary=beneficiary, reason="test", photo_ids=[photos[people[2]]]
+        )
+        session.commit()
+        again = templates.live_gallery(session, cipher, county=COUNTY)
+        assert again is gallery and len(gallery) == 6
+        assert gallery.duplicate_candidates(probe, exclude=people[7], **limits) == []
+
+
+def test_a_simultaneous_enrolment_waits_and_then_sees_the_first(app, api, world):
+    """Two workers enrolling the same face in one county: the second's search waits for the first's commit
+    (the county's gallery lock) and finds the first person; neither misses the other."""
+    people = _people(api, world, 5)
+    rng = np.random.default_rng(9)
+    vectors = _unit(rng, 4) * 0.6
+    with app.app_context():
+        session = db.session()
+        staff_id = session.scalar(select(StaffUser.id).where(StaffUser.username == "supervisor_a"))
+        for k, person in enumerate(people[:3]):
+            _enrol_logged(session, person, staff_id, vectors[k])
+        session.commit()
+        cipher = Ctx.current().cipher
+        first = Session(db.engine())
+        _enrol_logged(first, people[3], staff_id, vectors[3])  # holds the county's lock, not committed
+        seen: list[list[uuid.UUID]] = []
+
+        def second_worker() -> None:
+            with app.app_context(), Session(db.engine()) as second:
+                _enrol_logged(second, people[4], staff_id, vectors[3] + 0.01)
+                gallery = templates.live_gallery(second, cipher, county=COUNTY)
+                found = gallery.duplicate_candidates(
+                    vectors[3:4] + 0.01,
+                    exclude=people[4],
+                    norm_threshold=10.0,
+                    raw_threshold=0.3,
+                    max_candidates=3,
+                    cohort_min=3,
+                )
+                seen.append([c.owner for c in found])
+                second.commit()
+
+        worker = threading.Thread(target=second_worker)
+        worker.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        wait_for(lambda: session.scalar(waiting) == 1, timeout=30, interval=0.02)
+        assert seen == [] and worker.is_alive()
+        first.commit()
+        first.close()
+        worker.join(timeout=30)
+        assert seen == [[people[3]]]

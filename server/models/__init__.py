@@ -17,6 +17,8 @@ from server.models.cycle import (
 from server.models.decision import CaseDecision, DecisionKind, DecisionStatus, VisitTask, VisitTaskState
 from server.models.enrolment import (
     EnrolmentPhoto,
+    FaceGalleryChange,
+    FaceGalleryVersion,
     FaceTemplate,
     PhotoChange,
     PhotoChangeKind,
@@ -58,6 +60,8 @@ __all__ = [
     "EnrolmentPhoto",
     "Exemption",
     "ExemptionKind",
+    "FaceGalleryChange",
+    "FaceGalleryVersion",
     "FaceTemplate",
     "Job",
     "JobState",

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, EncryptedBytes, Timestamps, UUIDPrimaryKey, enum_column
@@ -58,6 +58,35 @@ class FaceTemplate(UUIDPrimaryKey, Base):
     model: Mapped[str] = mapped_column(String(32))
     vector: Mapped[bytes] = mapped_column(EncryptedBytes("face_template.vector"))
     created_at: Mapped[datetime]
+
+
+class FaceGalleryVersion(Base):
+    """How many times a county's set of active templates has changed.
+
+    Every change bumps it under the row's lock, held to commit, so the versions of one county follow
+    commit order: a process holding the gallery in memory up to version v only reads newer changes.
+    """
+
+    __tablename__ = "face_gallery_version"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    # New with the row: a gallery loaded from another life of the table (emptied, restored) reloads.
+    epoch: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class FaceGalleryChange(Base):
+    """A template that became active (added) or stopped counting (removed) at a county's gallery version."""
+
+    __tablename__ = "face_gallery_change"
+    __table_args__ = (Index("ix_face_gallery_change_county_version", "county_code", "version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    version: Mapped[int] = mapped_column(BigInteger)
+    # No foreign key: a removed template's row is often deleted.
+    template_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    added: Mapped[bool]
 
 
 class PhotoChangeKind(StrEnum):

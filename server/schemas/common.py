@@ -86,8 +86,10 @@ class Schema(marshmallow.Schema):
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         # Custom callables rather than validate.Range: the window moves with today, so it is not
         # written into the OpenAPI document as a fixed minimum and maximum.
-        if isinstance(field_obj, fields.Date | fields.DateTime):
-            field_obj.validators.append(_day_within_window)
+        # Each schema instance binds copies of the declared fields that share one validator list:
+        # appending on every bind grew it by one per instance, and a nested schema is made per request.
+        if isinstance(field_obj, fields.Date | fields.DateTime) and _day_within_window not in field_obj.validators:
+            field_obj.validators = [*field_obj.validators, _day_within_window]
         elif isinstance(field_obj, fields.Integer):
             field_obj.validators.append(_int_within_range)
 

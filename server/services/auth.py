@@ -289,17 +289,17 @@ def actor_from_token(ctx: Ctx, *, token: str) -> Actor:
             raise AuthError("token_revoked")
         return staff_actor(user)
     if kind == "device":
+        # Columns, not the person's row: loading it would decrypt their identity fields on every request.
         row = ctx.session.execute(
-            select(Device, Beneficiary, _revoked(claims))
+            select(Device.revoked_at, Device.activated_at, Beneficiary.id, Beneficiary.village_code, _revoked(claims))
             .join(Beneficiary, Beneficiary.id == Device.beneficiary_id)
             .where(Device.id == subject_id)
         ).one_or_none()
-        if row is None or row[0].revoked_at is not None or row[0].activated_at is None:
+        if row is None or row.revoked_at is not None or row.activated_at is None:
             raise AuthError("device_revoked")
-        device, beneficiary, revoked = row
-        if revoked:
+        if row[4]:
             raise AuthError("token_revoked")
-        return device_actor(device, beneficiary)
+        return Actor(kind="device", id=str(subject_id), region_code=row.village_code, beneficiary_id=str(row.id))
     raise AuthError("invalid_token")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.config import Settings
@@ -34,7 +34,7 @@ from server.services.audit import Actor, record
 from server.services.beneficiaries import scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.regions import in_scope as region_scope
-from worker.face.image import ImageRejected, decode_image
+from worker.face.image import ImageRejected, check_image
 from worker.face.light import light_sequence
 
 VERIFY_TASK = "fieldcheck.verify_checkin"
@@ -85,22 +85,33 @@ def is_enrolled(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> bool:
     )
 
 
+def _recent_failures(settings: Settings, beneficiary_id: Any) -> tuple[ScalarSelect, ScalarSelect]:
+    """How many rejected check-ins the person had in the failure window, and when the latest was decided.
+
+    Scalar subqueries, so that with a column for beneficiary_id submit reads them in the same
+    statement as the challenge."""
+    recent = (
+        Checkin.beneficiary_id == beneficiary_id,
+        Checkin.state == CheckinState.REJECTED,
+        Checkin.decided_at >= utcnow() - timedelta(minutes=settings.checkin.failure_window_minutes),
+    )
+    return (
+        select(func.count()).select_from(Checkin).where(*recent).scalar_subquery(),
+        select(func.max(Checkin.decided_at)).where(*recent).scalar_subquery(),
+    )
+
+
+def _lockout_end(settings: Settings, failures: int, latest: datetime | None) -> datetime | None:
+    if failures < settings.checkin.max_failures:
+        return None
+    until = latest + timedelta(minutes=settings.checkin.lockout_minutes)
+    return until if until > utcnow() else None
+
+
 def lockout_until(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> datetime | None:
     """When a lockout after too many recent failures ends, or None if there is none."""
-    now = utcnow()
-    recent = ctx.session.scalars(
-        select(Checkin.decided_at)
-        .where(
-            Checkin.beneficiary_id == beneficiary_id,
-            Checkin.state == CheckinState.REJECTED,
-            Checkin.decided_at >= now - timedelta(minutes=ctx.settings.checkin.failure_window_minutes),
-        )
-        .order_by(Checkin.decided_at.desc())
-    ).all()
-    if len(recent) < ctx.settings.checkin.max_failures:
-        return None
-    until = recent[0] + timedelta(minutes=ctx.settings.checkin.lockout_minutes)
-    return until if until > now else None
+    failures, latest = ctx.session.execute(select(*_recent_failures(ctx.settings, beneficiary_id))).one()
+    return _lockout_end(ctx.settings, failures, latest)
 
 
 def _check_not_locked(ctx: Ctx, beneficiary_id: uuid.UUID) -> None:
@@ -224,7 +235,8 @@ def _validate_frames(settings: Settings, challenge: CheckinChallenge, frames: li
             errors[f"frames.{position}"] = ["colour_not_in_challenge"]
             continue
         try:
-            decode_image(frame.data, max_bytes=limits.max_frame_bytes, max_pixels=limits.max_frame_pixels)
+            # The worker decodes every frame in full; intake only refuses what could never be decoded.
+            check_image(frame.data, max_bytes=limits.max_frame_bytes, max_pixels=limits.max_frame_pixels)
         except ImageRejected as exc:
             errors[f"frames.{position}"] = [exc.code]
     if errors:
@@ -245,18 +257,30 @@ def submit(
 
     A resubmission with the same client id returns the stored check-in and changes nothing.
     """
-    challenge = ctx.session.get(CheckinChallenge, challenge_id)
-    visible = challenge is not None and ctx.session.scalar(
-        scoped_query(actor).where(Beneficiary.id == challenge.beneficiary_id)
-    )
-    if not visible:
+    # Everything submit decides on, in one statement: the challenge if the actor may see its person,
+    # that person's village, an earlier check-in with this client id, and the recent failures.
+    row = ctx.session.execute(
+        select(
+            CheckinChallenge,
+            Beneficiary.village_code,
+            select(Checkin.id)
+            .where(Checkin.beneficiary_id == CheckinChallenge.beneficiary_id, Checkin.client_id == client_id)
+            .scalar_subquery(),
+            *_recent_failures(ctx.settings, CheckinChallenge.beneficiary_id),
+        )
+        .join(Beneficiary, Beneficiary.id == CheckinChallenge.beneficiary_id)
+        .where(
+            CheckinChallenge.id == challenge_id,
+            Beneficiary.id.in_(scoped_query(actor).with_only_columns(Beneficiary.id)),
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFound("challenge not found", {"challenge_id": ["challenge_not_found"]})
+    challenge, village_code, existing_id, failed, last_failed = row
     if not _owns(actor, challenge):
         raise Forbidden("this challenge was issued to someone else", {"challenge_id": ["challenge_not_yours"]})
-    existing = ctx.session.scalar(
-        select(Checkin).where(Checkin.beneficiary_id == challenge.beneficiary_id, Checkin.client_id == client_id)
-    )
-    if existing is not None:
+    if existing_id is not None:
+        existing = ctx.session.get(Checkin, existing_id)
         if existing.challenge_id != challenge.id:
             raise Conflict("this client id was used for another check-in", {"client_id": ["client_id_reused"]})
         return existing, False
@@ -264,43 +288,45 @@ def submit(
         raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
     if challenge.expires_at < utcnow():
         raise Gone("this challenge has expired; ask for a new one", {"challenge_id": ["challenge_expired"]})
-    _check_not_locked(ctx, challenge.beneficiary_id)
+    until = _lockout_end(ctx.settings, failed, last_failed)
+    if until is not None:
+        raise Locked(until)
     _validate_frames(ctx.settings, challenge, frames)
 
-    beneficiary = ctx.session.get(Beneficiary, challenge.beneficiary_id)
     checkin_id = uuid.uuid4()
     stored: list[str] = []
     try:
         with savepoint(ctx.session):
             checkin = Checkin(
                 id=checkin_id,
-                beneficiary_id=beneficiary.id,
+                beneficiary_id=challenge.beneficiary_id,
                 challenge_id=challenge.id,
                 client_id=client_id,
                 mode=challenge.mode,
                 device_id=challenge.device_id,
                 staff_id=challenge.staff_id,
                 visit_id=challenge.visit_id,
-                region_code=beneficiary.village_code,
+                region_code=village_code,
                 gps=gps,
                 device_info=device_info,
             )
             ctx.session.add(checkin)
-            for position, frame in enumerate(frames):
-                key = f"checkins/{checkin_id}/{position}"
-                biometrics.put(ctx, key=key, data=frame.data)
-                stored.append(key)
-                ctx.session.add(
-                    CheckinFrame(
-                        checkin_id=checkin_id,
-                        position=position,
-                        object_key=key,
-                        sha256=hashlib.sha256(frame.data).hexdigest(),
-                        captured_at=frame.captured_at,
-                        action=frame.action,
-                        colour=frame.colour.lower() if frame.colour else None,
-                    )
+            objects = {f"checkins/{checkin_id}/{position}": frame.data for position, frame in enumerate(frames)}
+            # Listed before the write: a write that fails halfway leaves nothing behind either.
+            stored.extend(objects)
+            biometrics.put_many(ctx, objects=objects)
+            ctx.session.add_all(
+                CheckinFrame(
+                    checkin_id=checkin_id,
+                    position=position,
+                    object_key=key,
+                    sha256=hashlib.sha256(frame.data).hexdigest(),
+                    captured_at=frame.captured_at,
+                    action=frame.action,
+                    colour=frame.colour.lower() if frame.colour else None,
                 )
+                for position, (key, frame) in enumerate(zip(objects, frames, strict=True))
+            )
             used = ctx.session.execute(
                 update(CheckinChallenge)
                 .where(CheckinChallenge.id == challenge.id, CheckinChallenge.used_at.is_(None))
@@ -316,7 +342,7 @@ def submit(
                 action="checkin.received",
                 object_type="checkin",
                 object_id=checkin_id,
-                region_code=beneficiary.village_code,
+                region_code=village_code,
                 details={"frames": len(frames), "mode": challenge.mode.value},
             )
     except IntegrityError:

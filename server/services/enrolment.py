@@ -30,7 +30,7 @@ from storage import StorageError
 from worker.face.detect import FaceBox
 from worker.face.encode import encode_face, template_from_bytes, template_to_bytes
 from worker.face.image import ImageRejected, content_type, decode_image
-from worker.face.matching import Candidate, duplicate_candidates
+from worker.face.matching import Candidate
 from worker.face.quality import assess_enrolment_photo
 
 ACTIVE_STATES = (PhotoState.PROPOSED, PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
@@ -169,7 +169,11 @@ def retire_photos(
         query = query.where(EnrolmentPhoto.id.in_(photo_ids))
     if exclude_change is not None:
         query = query.where((EnrolmentPhoto.change_id != exclude_change) | EnrolmentPhoto.change_id.is_(None))
-    retired = ctx.session.execute(query.values(state=PhotoState.RETIRED, lease_expires_at=None)).rowcount
+    retired_ids = ctx.session.scalars(
+        query.values(state=PhotoState.RETIRED, lease_expires_at=None).returning(EnrolmentPhoto.id)
+    ).all()
+    retired = len(retired_ids)
+    face_templates.retire_templates_of(ctx.session, photo_ids=retired_ids)
     # A whole new enrolment (stale or wrong photos) also forgets the check-in templates matched to the old one.
     forgotten = 0
     if photo_ids is None:
@@ -269,8 +273,10 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID, reclaim: int | None = None) -
     if not leases.finish(ctx.session, EnrolmentPhoto, photo_id, attempt, state=PhotoState.ENCODED):
         return "lease_lost"
     county = beneficiary.village_code[:6]
+    template_id = uuid.uuid4()
     ctx.session.add(
         FaceTemplate(
+            id=template_id,
             photo_id=photo.id,
             beneficiary_id=beneficiary.id,
             county_code=county,
@@ -287,6 +293,9 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID, reclaim: int | None = None) -
         object_id=photo.id,
         region_code=beneficiary.village_code,
     )
+    # Taken before the search: a simultaneous enrolment in the county waits for this one to commit,
+    # then its own search sees this template (two people enrolling one face at once meet in a case).
+    face_templates.note_changes(ctx.session, added=[(county, template_id)])
     # The last photo of an enrolment to be encoded searches with all of them, so every photo must agree.
     if not _photos_pending(ctx.session, beneficiary.id, besides=photo.id):
         for rank, candidate in enumerate(find_duplicates(ctx, beneficiary=beneficiary), start=1):
@@ -378,14 +387,13 @@ def _fail(ctx: Ctx, photo: EnrolmentPhoto, beneficiary: Beneficiary, attempt: in
 def find_duplicates(ctx: Ctx, *, beneficiary: Beneficiary) -> list[Candidate]:
     """Other people in the county whom all of this person's enrolment photos resemble, ranked, a few at most."""
     own = face_templates.enrolment_templates(ctx.session, beneficiary.id)
-    gallery = face_templates.county_gallery(ctx.session, county=beneficiary.village_code[:6], exclude=beneficiary.id)
-    if not len(own.ids) or not len(gallery.ids):
+    if not len(own.ids):
         return []
+    gallery = face_templates.live_gallery(ctx.session, ctx.cipher, county=beneficiary.village_code[:6])
     face = ctx.settings.face
-    return duplicate_candidates(
+    return gallery.duplicate_candidates(
         own.vectors,
-        gallery.vectors,
-        gallery.owners,
+        exclude=beneficiary.id,
         norm_threshold=face.norm_duplicate,
         raw_threshold=face.duplicate,
         max_candidates=face.max_duplicate_candidates,

@@ -1,23 +1,39 @@
 """The face gallery: which templates a match counts, a check-in's cohort, templates that age, calibration data.
 
-Every read of templates goes through here, so the gallery can later be held in memory as one
-float32 matrix without touching the rules that use it.
+Every read of templates goes through here. The duplicate search reads a county's gallery held in
+memory (`live_gallery`): one float32 matrix per county and process, loaded once and then brought
+up to date from a change log before every search. Whatever makes a template start or stop counting
+must log it in the same transaction (`note_changes`).
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Connection, LargeBinary, delete, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import Beneficiary, Checkin, EnrolmentPhoto, FaceTemplate, PhotoState, utcnow
+from server.crypto import DataCipher
+from server.models import (
+    Beneficiary,
+    Checkin,
+    EnrolmentPhoto,
+    FaceGalleryChange,
+    FaceGalleryVersion,
+    FaceTemplate,
+    PhotoState,
+    utcnow,
+)
 from server.services.audit import Actor, record
-from worker.face.encode import template_from_bytes, template_to_bytes
+from server.sqlfuncs import insert_ignoring_conflicts
+from worker.face.encode import TEMPLATE_BYTES, template_from_bytes, template_to_bytes
+from worker.face.gallery import FaceGallery
 
 TEMPLATE_MODEL = "dlib_resnet_v1"
 
@@ -108,6 +124,7 @@ def add_checkin_template(
         return None
     beneficiary = session.get(Beneficiary, checkin.beneficiary_id)
     template = FaceTemplate(
+        id=uuid.uuid4(),
         checkin_id=checkin.id,
         beneficiary_id=checkin.beneficiary_id,
         county_code=beneficiary.village_code[:6],
@@ -117,14 +134,15 @@ def add_checkin_template(
     )
     session.add(template)
     session.flush()
-    kept = session.scalars(
-        select(FaceTemplate.id)
+    kept = session.execute(
+        select(FaceTemplate.id, FaceTemplate.county_code)
         .where(FaceTemplate.beneficiary_id == checkin.beneficiary_id, FaceTemplate.checkin_id.is_not(None))
         .order_by(FaceTemplate.created_at.desc(), FaceTemplate.id)
     ).all()
-    dropped = list(kept[bound:])
+    dropped = [template_id for template_id, _ in kept[bound:]]
     if dropped:
         session.execute(delete(FaceTemplate).where(FaceTemplate.id.in_(dropped)))
+    note_changes(session, added=[(template.county_code, template.id)], removed=[tuple(row) for row in kept[bound:]])
     record(
         session,
         actor=Actor.system(),
@@ -143,9 +161,23 @@ def add_checkin_template(
 
 def drop_checkin_templates(session: Session, *, beneficiary_id: uuid.UUID) -> int:
     """Forget the check-in templates of a person whose enrolment is replaced: they matched the old one."""
-    return session.execute(
-        delete(FaceTemplate).where(FaceTemplate.beneficiary_id == beneficiary_id, FaceTemplate.checkin_id.is_not(None))
-    ).rowcount
+    dropped = session.execute(
+        delete(FaceTemplate)
+        .where(FaceTemplate.beneficiary_id == beneficiary_id, FaceTemplate.checkin_id.is_not(None))
+        .returning(FaceTemplate.county_code, FaceTemplate.id)
+    ).all()
+    note_changes(session, removed=[tuple(row) for row in dropped])
+    return len(dropped)
+
+
+def retire_templates_of(session: Session, *, photo_ids: Iterable[uuid.UUID]) -> None:
+    """Log that the templates of these photos stop counting (call it where the photos are retired)."""
+    photo_ids = list(photo_ids)
+    if photo_ids:
+        rows = session.execute(
+            select(FaceTemplate.county_code, FaceTemplate.id).where(FaceTemplate.photo_id.in_(photo_ids))
+        ).all()
+        note_changes(session, removed=[tuple(row) for row in rows])
 
 
 def calibration_gallery(
@@ -164,3 +196,150 @@ def calibration_gallery(
     for owner, checkin_id, blob in session.execute(query):
         people[owner][1 if checkin_id is not None else 0].append(template_from_bytes(blob))
     return list(people.values())
+
+
+# The change log and the galleries held in memory.
+
+
+def note_changes(
+    session: Session,
+    *,
+    added: Iterable[tuple[str, uuid.UUID]] = (),
+    removed: Iterable[tuple[str, uuid.UUID]] = (),
+) -> None:
+    """Log (county, template id) pairs that became active or stopped counting, in the changing transaction.
+
+    Bumps each county's gallery version under its row lock, held until commit: changes, and the
+    duplicate searches that follow them, queue per county, and versions follow commit order.
+    """
+    changes: defaultdict[str, list[tuple[uuid.UUID, bool]]] = defaultdict(list)
+    for county, template_id in added:
+        changes[county].append((template_id, True))
+    for county, template_id in removed:
+        changes[county].append((template_id, False))
+    # One order for every transaction: two that change the same counties cannot deadlock.
+    for county in sorted(changes):
+        version = _bump(session, county)
+        session.execute(
+            insert(FaceGalleryChange),
+            [
+                {"county_code": county, "version": version, "template_id": template_id, "added": added}
+                for template_id, added in changes[county]
+            ],
+        )
+
+
+def _bump(session: Session, county: str) -> int:
+    bump = (
+        update(FaceGalleryVersion)
+        .where(FaceGalleryVersion.county_code == county)
+        .values(version=FaceGalleryVersion.version + 1)
+        .returning(FaceGalleryVersion.version)
+    )
+    version = session.scalar(bump)
+    if version is None:
+        # The county's first change: a concurrent first change waits on this insert, then bumps.
+        session.execute(
+            insert_ignoring_conflicts(session, FaceGalleryVersion)
+            .values(county_code=county, version=0, epoch=uuid.uuid4())
+            .on_conflict_do_nothing(index_elements=["county_code"])
+        )
+        version = session.scalar(bump)
+    return version
+
+
+@dataclass
+class _Held:
+    gallery: FaceGallery
+    epoch: uuid.UUID | None
+    version: int
+
+
+_held: dict[tuple[str, str], _Held] = {}
+_holding = threading.Lock()
+_VECTOR_CONTEXT = FaceTemplate.__table__.c.vector.type.context
+LOAD_BATCH = 50_000
+
+
+def live_gallery(session: Session, cipher: DataCipher, *, county: str) -> FaceGallery:
+    """The county's active templates in memory, with every change committed before this call.
+
+    Read on a connection of its own, so it holds committed changes only: this transaction's own
+    (its person's new template) reach the gallery once they commit. Called after `note_changes` in
+    the same transaction, it sees every change committed before that one took the county's lock.
+    A county without a version row has had no change logged (the migration gave every county with
+    templates one): it is loaded on every call. One whose row is new, gone or recreated since the
+    load (a restored or emptied database) is loaded again.
+    """
+    engine = session.get_bind()
+    key = (engine.url.render_as_string(hide_password=True), county)
+    with _holding, engine.connect() as connection:
+        state = connection.execute(
+            select(FaceGalleryVersion.version, FaceGalleryVersion.epoch).where(FaceGalleryVersion.county_code == county)
+        ).one_or_none()
+        version, epoch = state if state is not None else (0, None)
+        held = _held.get(key)
+        if held is None or epoch is None or held.epoch != epoch or version < held.version:
+            # Changes committed while it loads are in the next catch-up too: replaying them is harmless.
+            held = _held[key] = _Held(_load(connection, cipher, county), epoch, version)
+        else:
+            _catch_up(connection, cipher, county, held, version)
+        return held.gallery
+
+
+def forget_galleries() -> None:
+    """Drop every gallery held by this process (the next search loads its county again)."""
+    with _holding:
+        _held.clear()
+
+
+def _vectors(cipher: DataCipher, blobs: list[bytes]) -> np.ndarray:
+    plain = b"".join(cipher.decrypt(blob, context=_VECTOR_CONTEXT) for blob in blobs)
+    return np.frombuffer(plain, dtype="<f4").reshape(len(blobs), TEMPLATE_BYTES // 4)
+
+
+def _load(connection: Connection, cipher: DataCipher, county: str) -> FaceGallery:
+    """Every active template of the county, decrypted in batches with the one cipher."""
+    active = (
+        select(FaceTemplate.id, FaceTemplate.beneficiary_id, type_coerce(FaceTemplate.vector, LargeBinary))
+        .outerjoin(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
+        .where(FaceTemplate.county_code == county, _active())
+    )
+    expected = connection.scalar(select(func.count()).select_from(active.subquery()))
+    result = connection.execution_options(stream_results=True, max_row_buffer=LOAD_BATCH).execute(active)
+    batches = (
+        (ids, owners, _vectors(cipher, list(blobs)))
+        for ids, owners, blobs in (zip(*batch, strict=True) for batch in result.partitions(LOAD_BATCH))
+    )
+    return FaceGallery.build(batches, capacity=expected + expected // 20)
+
+
+def _catch_up(connection: Connection, cipher: DataCipher, county: str, held: _Held, version: int) -> None:
+    """Apply the changes after the held version up to `version`, in order.
+
+    Replaying a change the load already saw is harmless (a template's vector never changes), so a
+    load that raced a commit is corrected here."""
+    if version <= held.version:
+        return
+    rows = connection.execute(
+        select(
+            FaceGalleryChange.template_id,
+            FaceGalleryChange.added,
+            FaceTemplate.beneficiary_id,
+            type_coerce(FaceTemplate.vector, LargeBinary),
+        )
+        .outerjoin(FaceTemplate, FaceTemplate.id == FaceGalleryChange.template_id)
+        .where(
+            FaceGalleryChange.county_code == county,
+            FaceGalleryChange.version > held.version,
+            FaceGalleryChange.version <= version,
+        )
+        .order_by(FaceGalleryChange.version, FaceGalleryChange.id)
+    ).all()
+    for template_id, added, owner, blob in rows:
+        # An added template whose row is gone was deleted later: its removal follows in the log.
+        if added and blob is not None:
+            held.gallery.put(template_id, owner, _vectors(cipher, [blob])[0])
+        else:
+            held.gallery.remove(template_id)
+    held.version = version

@@ -170,12 +170,29 @@ def duplicate_candidates(
     # Per new photo and identity: the closest of that identity's templates.
     closest = np.full((d.shape[0], len(identities)), np.inf)
     np.minimum.at(closest, (slice(None), groups), d)
-    worst = closest.max(axis=0)
+    ranked = rank_candidates(
+        closest.max(axis=0),
+        norm_threshold=norm_threshold,
+        raw_threshold=raw_threshold,
+        max_candidates=max_candidates,
+        cohort_min=cohort_min,
+    )
+    return [Candidate(identities[i], distance, score) for i, distance, score in ranked]
+
+
+def rank_candidates(
+    worst: np.ndarray, *, norm_threshold: float, raw_threshold: float, max_candidates: int, cohort_min: int
+) -> list[tuple[int, float, float | None]]:
+    """(identity index, distance, T-norm or None) of the identities chosen from each one's worst distance.
+
+    Within raw_threshold and, with at least cohort_min identities, a T-norm over all of them within
+    norm_threshold; closest first, at most max_candidates.
+    """
     chosen = worst <= raw_threshold
     scores = None
-    if len(identities) >= cohort_min:
+    if len(worst) >= cohort_min:
         scores = (worst - worst.mean()) / worst.std()
         chosen &= scores <= norm_threshold
     chosen = np.flatnonzero(chosen)
     ranked = sorted(chosen, key=lambda i: worst[i])[:max_candidates]
-    return [Candidate(identities[i], float(worst[i]), None if scores is None else float(scores[i])) for i in ranked]
+    return [(int(i), float(worst[i]), None if scores is None else float(scores[i])) for i in ranked]
