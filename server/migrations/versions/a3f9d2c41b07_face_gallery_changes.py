@@ -1,7 +1,7 @@
 """face_gallery_version and face_gallery_change: what an in-memory gallery reads to stay current
 
 Revision ID: a3f9d2c41b07
-Revises: 170f14758600
+Revises: 2d01c19df012
 Create Date: 2026-12-01 11:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = 'a3f9d2c41b07'
-down_revision = '170f14758600'
+down_revision = '2d01c19df012'
 branch_labels = None
 depends_on = None
 
