@@ -95,6 +95,16 @@ def fetch_page(
     return list(rows), total
 
 
+def streamed(db_session: Session, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A response body that reads the database as it is sent, after the view's unit has committed and its app
+    context has ended (and with it the session's teardown): the read is a transaction of its own, ended here
+    when the body is sent or the client goes."""
+    try:
+        yield from chunks
+    finally:
+        db_session.close()
+
+
 def _stale(exc: StaleDataError) -> DomainError:
     """The one answer to a concurrent change: 412 for a request that sent If-Match, 409 otherwise."""
     if has_request_context() and request.headers.get("If-Match"):
