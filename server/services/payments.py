@@ -24,7 +24,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Row, String, case, func, insert, literal, select, update
+from sqlalchemy import Numeric, Row, Select, String, case, func, insert, literal, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from server.context import Ctx
@@ -43,7 +43,7 @@ from server.services.audit import Actor, record
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.months import period_end
 from server.services.regions import in_scope, within
-from server.services.spreadsheet_cells import neutral, neutral_row
+from server.services.spreadsheet_cells import FORMULA_LEADS, neutral_row
 
 ZERO = Decimal("0.00")
 COLUMNS = ("village_code", "name", "id_number_masked", "category", "amount", "arrears_amount", "total", "flag")
@@ -244,25 +244,37 @@ def _insert_lines(ctx: Ctx, run: PaymentRun) -> None:
 EXPORT_BATCH = 5000
 
 
-def _lines_of_run(ctx: Ctx, run: PaymentRun) -> Iterator[Row]:
-    """The run's lines in the export's order, read in batches: only the columns the export shows."""
-    total = PaymentLine.amount + PaymentLine.arrears_amount
-    query = (
+def _export_lines(run: PaymentRun) -> Select:
+    """The run's lines in the export's order: only the columns the export shows, each as the file shows it
+    (the name, the only free text, neutralised: every other cell is a code, a category, an amount or a flag)."""
+    name = PaymentLine.name
+    return (
         select(
             PaymentLine.village_code,
-            PaymentLine.name,
+            case((func.substr(name, 1, 1).in_(FORMULA_LEADS), literal("'") + name), else_=name),
             PaymentLine.id_number_masked,
-            PaymentLine.category,
+            type_coerce(PaymentLine.category, String),
             PaymentLine.amount,
             PaymentLine.arrears_amount,
-            total,
-            func.coalesce(PaymentLine.flag, ""),
+            PaymentLine.amount + PaymentLine.arrears_amount,
+            PaymentLine.flag,
         )
         .where(PaymentLine.run_id == run.id)
         .order_by(PaymentLine.village_code, PaymentLine.name, PaymentLine.id)
-        .execution_options(yield_per=EXPORT_BATCH)
     )
-    return iter(ctx.session.execute(query))
+
+
+def _lines_of_run(ctx: Ctx, run: PaymentRun) -> Iterator[Row]:
+    return iter(ctx.session.execute(_export_lines(run).execution_options(yield_per=EXPORT_BATCH)))
+
+
+def _copied(ctx: Ctx, query: Select) -> Iterator[bytes]:
+    """PostgreSQL writes the CSV itself (COPY … TO STDOUT): a row through Python costs several times more."""
+    sql = query.compile(dialect=ctx.session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    cursor = ctx.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        for block in copy:
+            yield bytes(block)
 
 
 def _sums(ctx: Ctx, run: PaymentRun) -> dict[PaymentCategory, tuple[int, Decimal, Decimal]]:
@@ -290,24 +302,24 @@ def _totals(ctx: Ctx, run: PaymentRun) -> list[list[Any]]:
     return rows
 
 
-def _person(line: Row) -> list[Any]:
-    # Only the name is free text; every other cell is a code, a category, an amount or a flag.
-    village, name, masked, category, amount, arrears, total, flag = line
-    return [village, neutral(name), masked, PaymentCategory(category).value, amount, arrears, total, flag]
-
-
 def _csv(ctx: Ctx, run: PaymentRun) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     # With a BOM, Excel on Chinese Windows opens the names correctly.
     buffer.write("\ufeff")
     writer.writerow(COLUMNS)
-    lines = _lines_of_run(ctx, run)
-    while batch := list(itertools.islice(lines, EXPORT_BATCH)):
-        writer.writerows(map(_person, batch))
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
+    yield buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        yield from _copied(ctx, _export_lines(run))
+    else:
+        lines = _lines_of_run(ctx, run)
+        while batch := list(itertools.islice(lines, EXPORT_BATCH)):
+            writer.writerows(batch)
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
     writer.writerows(_totals(ctx, run))
     yield buffer.getvalue().encode()
 
@@ -334,7 +346,7 @@ def _xlsx(ctx: Ctx, run: PaymentRun) -> Iterator[bytes]:
 
     sheet.append(COLUMNS)
     for line in _lines_of_run(ctx, run):
-        sheet.append(styled(_person(line)))
+        sheet.append(styled(list(line)))
     for row in _totals(ctx, run):
         sheet.append(styled(neutral_row(row)))
     with tempfile.TemporaryFile() as spool:
