@@ -38,7 +38,7 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _seed(app, count: int) -> dict[str, str]:
+def seed_county(app, count: int) -> dict[str, str]:
     """The county, its people and their cases; returns ids the pages need."""
     settings = app.config["FIELDCHECK"]
     zone = cycles.office_zone(settings)
@@ -90,7 +90,7 @@ def run(count: int, repeats: int, database_url: str, echo: Callable[[str], None]
     with scratch_app(database_url) as app:
         with app.app_context():
             start = time.perf_counter()
-            ids = _seed(app, count)
+            ids = seed_county(app, count)
             echo(f"seeded {count:,} beneficiaries and {ids['cases']:,} cases in {time.perf_counter() - start:.1f} s")
         client = app.test_client()
         token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)

@@ -649,6 +649,23 @@ def bench_ingest(devices: int, workers: int, rate: float, connections: int, seco
         database_url=_settings().database_url,
         echo=click.echo,
     )
+@bench.command("payments")
+@click.option("--people", "count", default=150_000, show_default=True)
+def bench_payments(count: int) -> None:
+    """Payment run build, CSV and XLSX exports and the coverage report, each beside its floor (scratch PostgreSQL)."""
+    from bench.county import run_payments
+
+    run_payments(count, _settings().database_url, echo=click.echo)
+
+
+@bench.command("lists")
+@click.option("--people", "count", default=150_000, show_default=True)
+@click.option("--repeats", default=20, show_default=True, help="Requests per page.")
+def bench_lists(count: int, repeats: int) -> None:
+    """p50/p95 of page 1 and page 1,000 of every paged list beside the bare query (scratch PostgreSQL)."""
+    from bench.county import run_lists
+
+    run_lists(count, repeats, _settings().database_url, echo=click.echo)
 
 
 @cli.command("seed-demo")

@@ -89,10 +89,29 @@ def _close_session(_exc: BaseException | None) -> None:
 def fetch_page(
     db_session: Session, query: Select, *, order_by: tuple, offset: int, limit: int | None
 ) -> tuple[list, int]:
-    """One page of a query's rows in a stable order, and the total row count."""
-    total = db_session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db_session.scalars(query.order_by(*order_by).offset(offset).limit(limit))
-    return list(rows), total
+    """One page of a query's rows in a stable order, and the total row count.
+
+    `query` selects one entity. The count and, past the first page, the page's keys are read from the keys
+    alone, which an index holding the sort and scope columns answers without visiting the table; only the
+    page's own rows are loaded. An OFFSET deep into the whole rows would read every row before the page."""
+    keys = query.with_only_columns(query.column_descriptions[0]["entity"].id)
+    total = db_session.scalar(select(func.count()).select_from(keys.subquery()))
+    if offset:
+        page = keys.order_by(*order_by).offset(offset).limit(limit)
+        query = query.where(keys.selected_columns[0].in_(page.scalar_subquery()))
+    else:
+        query = query.limit(limit)
+    return list(db_session.scalars(query.order_by(*order_by))), total
+
+
+def streamed(db_session: Session, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A response body that reads the database as it is sent, after the view's unit has committed and its app
+    context has ended (and with it the session's teardown): the read is a transaction of its own, ended here
+    when the body is sent or the client goes."""
+    try:
+        yield from chunks
+    finally:
+        db_session.close()
 
 
 def _stale(exc: StaleDataError) -> DomainError:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.jobs import start
 from server.models import StaffRole
+from server.schemas.job import JobSchema
 from server.schemas.payment import (
     ExportQuerySchema,
     PaymentRunQuerySchema,
@@ -37,17 +39,22 @@ class PaymentRuns(MethodView):
 
     @staff_only(*REVIEWERS)
     @answers(409)
-    @db.transaction
     @blp.arguments(PaymentRunRequestSchema)
-    @blp.response(201, PaymentRunSchema)
+    @blp.response(202, JobSchema)
     @blp.alt_response(200, schema=PaymentRunSchema, description="The run for this period and region already exists")
     def post(self, body: dict):
-        """Build the run for a period (YYYY-MM) and region; once built it stands (asking again returns it).
-        409 `overlapping_run` if a run for the period covers part of the region."""
-        run, created = payments.build_run(
-            ctx(), actor=current_actor(), period=body["period"], region_code=body["region"]
-        )
-        return run, 201 if created else 200
+        """Build the run for a period (YYYY-MM) and region: 202 with the build's job (poll
+        `GET /api/v1/jobs/{id}`; its `result_url` answers the run, a PaymentRun, once done). Once built a run
+        stands: asking again answers it with 200. 409 `overlapping_run` if a run for the period covers part
+        of the region; 422 `unknown_region` for a region outside your scope."""
+        context, actor = ctx(), current_actor()
+        period, region_code = body["period"], body["region"]
+        with db.unit_of_work(context.session):
+            existing = payments.check_build(context, actor=actor, period=period, region_code=region_code)
+        if existing is not None:
+            # A Response of its own: the 202's schema is the job's.
+            return jsonify(PaymentRunSchema().dump(existing))
+        return start(actor, payments.BUILD, b"", {"period": period, "region": region_code})
 
 
 @blp.route("/payment-runs/recoveries")
@@ -92,8 +99,12 @@ class PaymentRunExport(MethodView):
     @blp.response(200, description="CSV (UTF-8 with BOM) or XLSX: one row per person, then totals per category")
     def get(self, query: dict, run_id: uuid.UUID):
         """Export the run (masked ID numbers only); every export is audited."""
-        run = payments.get_run(ctx(), actor=current_actor(), run_id=run_id)
-        content, media_type, filename = payments.export(ctx(), actor=current_actor(), run=run, fmt=query["format"])
+        context = ctx()
+        run = payments.get_run(context, actor=current_actor(), run_id=run_id)
+        content, media_type, filename = payments.export(context, actor=current_actor(), run=run, fmt=query["format"])
+        # Sent as the lines are read, after the view's unit (the audit entry) has committed.
         return Response(
-            content, mimetype=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+            db.streamed(context.session, content),
+            mimetype=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )

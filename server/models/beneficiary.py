@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy import ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, EncryptedText, Timestamps, UUIDPrimaryKey, enum_column
@@ -29,6 +29,8 @@ class BeneficiaryStatus(StrEnum):
 
 
 class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
+    # The registry's order; its leading column serves the scope (a range of village codes) too.
+    __table_args__ = (Index("ix_beneficiary_list", "village_code", "name", "id"),)
     __tablename__ = "beneficiary"
 
     # The resident ID number is only ever stored encrypted; the HMAC index finds it, the mask shows it.
@@ -38,7 +40,7 @@ class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(100), index=True)
     program: Mapped[Program] = mapped_column(enum_column(Program), index=True)
     household_code: Mapped[str | None] = mapped_column(String(32), index=True)
-    village_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    village_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     home_address: Mapped[str | None] = mapped_column(EncryptedText("beneficiary.home_address"))
     home_lat: Mapped[float | None]
     home_lon: Mapped[float | None]

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, Timestamps, UUIDPrimaryKey, enum_column
@@ -48,7 +48,13 @@ class CheckinChallenge(UUIDPrimaryKey, Base):
 
 class Checkin(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "checkin"
-    __table_args__ = (UniqueConstraint("beneficiary_id", "client_id"),)
+    __table_args__ = (
+        UniqueConstraint("beneficiary_id", "client_id"),
+        # The list's order (newest first, read backwards) with the scope column last, for all states and
+        # for one (the review queue); the second also finds the rows of a state (the requeue duty).
+        Index("ix_checkin_list", "created_at", "id", "region_code"),
+        Index("ix_checkin_state_list", "state", "created_at", "id", "region_code"),
+    )
 
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
     challenge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checkin_challenge.id"), unique=True)
@@ -61,7 +67,7 @@ class Checkin(UUIDPrimaryKey, Timestamps, Base):
     region_code: Mapped[str] = mapped_column(String(12), index=True)
     gps: Mapped[dict[str, Any] | None]
     device_info: Mapped[dict[str, Any]]
-    state: Mapped[CheckinState] = mapped_column(enum_column(CheckinState), default=CheckinState.RECEIVED, index=True)
+    state: Mapped[CheckinState] = mapped_column(enum_column(CheckinState), default=CheckinState.RECEIVED)
     attempts: Mapped[int] = mapped_column(default=0)
     lease_expires_at: Mapped[datetime | None]
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, UUIDPrimaryKey, enum_column, utcnow
@@ -69,6 +69,8 @@ class VisitTask(UUIDPrimaryKey, Base):
     """A home visit a supervisor ordered; the visits feature marks it done."""
 
     __tablename__ = "visit_task"
+    # The list's order with the scope column last.
+    __table_args__ = (Index("ix_visit_task_list", "due_on", "created_at", "id", "region_code"),)
 
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("review_case.id"), index=True)

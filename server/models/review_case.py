@@ -44,8 +44,8 @@ class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
     kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind))
     state: Mapped[CaseState] = mapped_column(enum_column(CaseState), default=CaseState.OPEN)
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiary.id"), index=True)
-    # The beneficiary's village when the case opened: scope checks need no join. Not indexed: scope
-    # is a LIKE on a code prefix, which a plain B-tree under the database's collation does not serve.
+    # The beneficiary's village when the case opened: scope checks need no join (a range of codes,
+    # regions.in_scope, which ix_review_case_scope serves).
     region_code: Mapped[str] = mapped_column(String(12))
     # Makes opening a case idempotent: the same finding never opens two cases.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -63,4 +63,10 @@ class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
     __mapper_args__ = {"version_id_col": version}
     # The queue's question is "open cases, soonest due": one index answers it. Kind is too coarse to
     # be worth its own (six values), and every index costs the sweep's bulk insert a write per case.
-    __table_args__ = (Index("ix_review_case_state_due_on", "state", "due_on"),)
+    # The list's order with the scope column last (a page's keys and the count read from the index alone,
+    # server.db.fetch_page), and the scope first for the counts of one township.
+    __table_args__ = (
+        Index("ix_review_case_state_due_on", "state", "due_on"),
+        Index("ix_review_case_list", "due_on", "created_at", "id", "region_code"),
+        Index("ix_review_case_scope", "region_code", "state", "kind"),
+    )

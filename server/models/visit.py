@@ -51,6 +51,8 @@ class Visit(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("field_worker_id", "client_id"),
         Index("ix_visit_field_worker_id_started_at", "field_worker_id", "started_at"),
+        # The list's order (newest first, read backwards) with both scope columns last.
+        Index("ix_visit_list", "started_at", "id", "region_code", "worker_region_code"),
     )
 
     field_worker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_user.id"))
@@ -62,7 +64,7 @@ class Visit(UUIDPrimaryKey, Timestamps, Base):
     region_code: Mapped[str] = mapped_column(String(12), index=True)
     worker_region_code: Mapped[str] = mapped_column(String(12), index=True)
     # Device clock; received_at is the server's.
-    started_at: Mapped[datetime] = mapped_column(index=True)
+    started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
     received_at: Mapped[datetime]
     device_sent_at: Mapped[datetime | None]

@@ -438,7 +438,9 @@ def list_checkins(
         query = query.where(Checkin.created_at >= filters["received_from"])
     if filters.get("received_to"):
         query = query.where(Checkin.created_at < filters["received_to"])
-    return fetch_page(ctx.session, query, order_by=(Checkin.created_at.desc(), Checkin.id), offset=offset, limit=limit)
+    return fetch_page(
+        ctx.session, query, order_by=(Checkin.created_at.desc(), Checkin.id.desc()), offset=offset, limit=limit
+    )
 
 
 def frames_of(ctx: Ctx, *, checkin: Checkin) -> list[CheckinFrame]:

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 
 from server.context import Ctx
 from server.models import (
@@ -104,13 +104,11 @@ def coverage(
     def prefix(column) -> ColumnElement[str]:
         return func.substr(column, 1, length)
 
-    people = select(Beneficiary.id).where(
+    on_rolls = (
         in_scope(Beneficiary.village_code, region_code),
         Beneficiary.created_at < end,
         or_(Beneficiary.terminated_on.is_(None), Beneficiary.terminated_on > last),
     )
-    on_rolls = Beneficiary.id.in_(people)
-    counted = func.count(func.distinct(Beneficiary.id))
     encoded = (
         select(FaceTemplate.beneficiary_id)
         .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
@@ -121,11 +119,23 @@ def coverage(
         Checkin.state == CheckinState.VERIFIED, Checkin.decided_at >= start, Checkin.decided_at < end
     )
     village = prefix(Beneficiary.village_code)
+    # The four figures about people in one pass over them: each IN is a set built once (hashed), not a
+    # query per person.
+    people = (
+        select(
+            village,
+            func.count(),
+            *(func.sum(case((Beneficiary.id.in_(of), 1), else_=0)) for of in (encoded, received, verified)),
+        )
+        .where(*on_rolls)
+        .group_by(village)
+    )
+    by_village = {code: counts for code, *counts in ctx.session.execute(people)}
     figures = {
-        "beneficiaries": _grouped(ctx, village, select(counted).where(on_rolls)),
-        "enrolled": _grouped(ctx, village, select(counted).where(on_rolls, Beneficiary.id.in_(encoded))),
-        "checked_in": _grouped(ctx, village, select(counted).where(on_rolls, Beneficiary.id.in_(received))),
-        "verified": _grouped(ctx, village, select(counted).where(on_rolls, Beneficiary.id.in_(verified))),
+        name: {code: counts[position] for code, counts in by_village.items()}
+        for position, name in enumerate(("beneficiaries", "enrolled", "checked_in", "verified"))
+    }
+    figures |= {
         "open_cases": _grouped(
             ctx,
             prefix(ReviewCase.region_code),

@@ -1,4 +1,5 @@
-"""The CSV imports as jobs: roster, death records and cycle evidence, each a `jobs.JobKind`.
+"""The CSV imports as jobs: roster, death records and cycle evidence, each a `jobs.JobKind`; `KINDS` also
+holds the other long work that runs as a job (the payment run's build).
 
 The API stores the upload and answers 202 with the job; the worker imports it in batches. The CLI
 runs the same kinds in-process through `jobs.run_job`, so both paths share one import.
@@ -13,7 +14,7 @@ from typing import Any
 
 from server.context import Ctx
 from server.models import Cycle
-from server.services import beneficiaries, deaths, evidence, roster_csv
+from server.services import beneficiaries, deaths, evidence, payments, roster_csv
 from server.services.audit import Actor
 from server.services.csv_rows import count_rows
 from server.services.jobs import JobKind
@@ -74,7 +75,12 @@ class EvidenceImport:
         return _as_json(evidence.import_evidence_batch(ctx, actor=actor, cycle=cycle, rows=batch))
 
 
-KINDS: dict[str, JobKind] = {ROSTER: RosterImport(), DEATHS: DeathImport(), EVIDENCE: EvidenceImport()}
+KINDS: dict[str, JobKind] = {
+    ROSTER: RosterImport(),
+    DEATHS: DeathImport(),
+    EVIDENCE: EvidenceImport(),
+    payments.BUILD: payments.RunBuild(),
+}
 
 
 def summary(kind: str, result: dict[str, Any]) -> dict[str, Any]:

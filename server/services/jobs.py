@@ -116,6 +116,31 @@ def create_job(
     return job
 
 
+def start_job(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    kinds: Mapping[str, JobKind],
+    kind: str,
+    data: bytes,
+    params: dict[str, Any],
+    ring: Callable[[str, str], object],
+) -> Job:
+    """`create_job` in a unit of work of its own, then `ring(RUN_TASK, job_id)` once it has committed (the
+    worker's doorbell). Call it outside a unit of work."""
+    created = []
+    try:
+        with unit_of_work(ctx.session):
+            created.append(create_job(ctx, actor=actor, kinds=kinds, kind=kind, data=data, params=params))
+    except Exception:
+        # The row never committed: its stored input would be an orphan.
+        for job in created:
+            discard_input(ctx, job=job)
+        raise
+    ring(RUN_TASK, str(created[0].id))
+    return created[0]
+
+
 def discard_input(ctx: Ctx, *, job: Job) -> None:
     """Remove the stored input of a job whose row was never committed (best effort)."""
     biometrics.discard(ctx, key=job.input_key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from server.context import Ctx
@@ -17,9 +17,18 @@ def within(region_code: str, code: str) -> bool:
     return code.startswith(region_code)
 
 
+# The longest code (a village's): every code inside a region lies between its code and that code padded with 9s.
+LONGEST_CODE = max(CODE_LENGTH.values())
+
+
 def in_scope(column: InstrumentedAttribute[str], region_code: str) -> ColumnElement[bool]:
-    """SQL for `column` lying inside the region; codes are digits, so LIKE needs no escaping."""
-    return column.like(region_code + "%")
+    """SQL for `column` lying inside the region; codes are digits, so LIKE needs no escaping.
+
+    The LIKE says it; the range beside it, which means the same for codes of digits, is what a plain B-tree
+    under the database's collation serves (a LIKE prefix needs a pattern-ops index on PostgreSQL, and
+    SQLite's case-insensitive LIKE none): scoped lists and counts read a range, not the whole index."""
+    highest = region_code + "9" * (LONGEST_CODE - len(region_code))
+    return and_(column.like(region_code + "%"), column.between(region_code, highest))
 
 
 def create_region(ctx: Ctx, *, actor: Actor, code: str, name: str) -> Region:

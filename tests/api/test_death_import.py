@@ -13,7 +13,7 @@ from server.models import Beneficiary
 from tests.conftest import beneficiary_body, id_number
 from tests.support.cases import audit_actions
 from tests.support.cli import run_command
-from tests.support.jobs import import_report
+from tests.support.jobs import import_report, payment_run
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -40,8 +40,7 @@ def test_a_death_record_opens_a_case_and_flags_payments_after_the_death(app, api
     died, _alive = _registered(app, api, world)
     supervisor = api.as_("supervisor_a")
     for period in ("2026-09", "2026-10"):
-        built = supervisor.post("/api/v1/payment-runs", json={"period": period, "region": world["township_a"]})
-        assert built.status_code == 201
+        assert payment_run(supervisor, period, world["township_a"])["period"] == period
     october = supervisor.get("/api/v1/payment-runs", params={"period": "2026-10"}).json()[0]
     # Someone in the other township: supervisor_a's import must not reach or reveal them.
     api.as_("supervisor_b").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_b"], 3))
@@ -106,10 +105,10 @@ def test_termination_from_the_date_of_death_needs_a_second_person(app, api, worl
     assert "beneficiary.terminated" in audit_actions(app, died)
 
     # The payer hears of the termination once, in the next run, and never again.
-    november = supervisor.post("/api/v1/payment-runs", json={"period": "2026-11", "region": world["township_a"]})
-    assert november.json()["counts"] == {"pay": 1, "suspended": 0, "reinstated_arrears": 0, "terminated": 1}
-    december = supervisor.post("/api/v1/payment-runs", json={"period": "2026-12", "region": world["township_a"]})
-    assert december.json()["counts"]["terminated"] == 0
+    november = payment_run(supervisor, "2026-11", world["township_a"])
+    assert november["counts"] == {"pay": 1, "suspended": 0, "reinstated_arrears": 0, "terminated": 1}
+    december = payment_run(supervisor, "2026-12", world["township_a"])
+    assert december["counts"]["terminated"] == 0
     assert _import(supervisor, text)["rows"][0]["status"] == "already_terminated"
 
 

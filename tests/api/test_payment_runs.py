@@ -12,7 +12,9 @@ from server import db
 from server.models import AuditEntry, Beneficiary, CaseKind
 from tests.conftest import beneficiary_body, id_number
 from tests.support.cases import open_test_case
-from tests.support.jobs import import_report
+from tests.support.jobs import finished_job, import_report, payment_run
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
 
 
 def _people(app, api, world) -> dict[str, str]:
@@ -48,8 +50,12 @@ def test_a_run_pays_the_active_withholds_the_suspended_and_stands_once_built(app
     supervisor = api.as_("supervisor_a")
 
     built = supervisor.post("/api/v1/payment-runs", json={"period": "2026-11", "region": world["township_a"]})
-    assert built.status_code == 201, built.text
-    run = built.json()
+    # Built as a job: the request answers at once.
+    assert built.status_code == 202, built.text
+    job = finished_job(supervisor, built.headers["Location"])
+    assert (job["kind"], job["state"]) == ("payment_run", "done")
+    run = supervisor.get(job["result_url"]).json()
+    assert supervisor.get(f"/api/v1/payment-runs/{run['id']}").json() == run
     # 王五's suspension starts in December: November is still paid.
     assert run["counts"] == {"pay": 2, "suspended": 1, "reinstated_arrears": 0, "terminated": 0}
     assert (run["total_amount"], run["total_arrears"]) == ("915.50", "0.00")
@@ -70,7 +76,7 @@ def test_exports_list_masked_ids_amounts_and_totals_in_csv_and_xlsx(app, api, wo
     people = _people(app, api, world)
     _suspend(api, open_test_case(app, people["李四"]), "2026-10-01")
     supervisor = api.as_("supervisor_a")
-    run = supervisor.post("/api/v1/payment-runs", json={"period": "2026-11", "region": world["township_a"]}).json()
+    run = payment_run(supervisor, "2026-11", world["township_a"])
 
     exported = supervisor.get(f"/api/v1/payment-runs/{run['id']}/export", params={"format": "csv"})
     assert exported.status_code == 200
@@ -141,14 +147,10 @@ def _flags(supervisor, run_id: str) -> dict[str, tuple[str, str]]:
     return {row[1]: (row[3], row[7]) for row in rows[: rows.index([])]}
 
 
-@pytest.mark.usefixtures("celery_worker")
 def test_payments_after_any_termination_are_flagged_and_listed_for_recovery(app, api, world):
     people = _people(app, api, world)
     supervisor = api.as_("supervisor_a")
-    runs = {
-        period: supervisor.post("/api/v1/payment-runs", json={"period": period, "region": world["township_a"]}).json()
-        for period in ("2026-10", "2026-11")
-    }
+    runs = {period: payment_run(supervisor, period, world["township_a"]) for period in ("2026-10", "2026-11")}
     # 张三: a visit found him gone and he was terminated from 15 October, after both runs were built.
     _terminate(api, open_test_case(app, people["张三"], kind=CaseKind.VISIT_FINDING), "2026-10-15")
     # 李四: terminated from 31 October on a missed check-in.
@@ -168,8 +170,8 @@ def test_payments_after_any_termination_are_flagged_and_listed_for_recovery(app,
     assert _flags(supervisor, runs["2026-11"]["id"])["张三"] == ("pay", "paid_after_death")
 
     # A run built afterwards pays neither: listed once as terminated, nothing to recover.
-    december = supervisor.post("/api/v1/payment-runs", json={"period": "2026-12", "region": world["township_a"]})
-    assert _flags(supervisor, december.json()["id"])["张三"] == ("terminated", "")
+    december = payment_run(supervisor, "2026-12", world["township_a"])
+    assert _flags(supervisor, december["id"])["张三"] == ("terminated", "")
 
     listed = supervisor.get("/api/v1/payment-runs/recoveries", params={"region": world["township_a"]})
     assert listed.status_code == 200, listed.text

@@ -27,7 +27,7 @@ from tests.api.test_visits import visit_body
 from tests.conftest import beneficiary_body, id_number
 from tests.support.checkins import actions_of, await_verdict, check_in, enrolled_person, submit
 from tests.support.cli import invoke, tamper_with_audit_log
-from tests.support.jobs import import_report
+from tests.support.jobs import import_report, payment_run
 from tests.support.sessions import genuine_session
 
 MONTHLY = Decimal("335.00")
@@ -140,10 +140,9 @@ def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
 
     # This month's payment run: two paid, one paid with arrears, one terminated.
     period = today.strftime("%Y-%m")
-    run = supervisor.post("/api/v1/payment-runs", json={"period": period, "region": world["township_a"]})
-    assert run.status_code == 201, run.text
-    assert run.json()["counts"] == {"pay": 2, "suspended": 0, "reinstated_arrears": 1, "terminated": 1}
-    exported = supervisor.get(f"/api/v1/payment-runs/{run.json()['id']}/export", params={"format": "csv"})
+    run = payment_run(supervisor, period, world["township_a"])
+    assert run["counts"] == {"pay": 2, "suspended": 0, "reinstated_arrears": 1, "terminated": 1}
+    exported = supervisor.get(f"/api/v1/payment-runs/{run['id']}/export", params={"format": "csv"})
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     lines = {row[1]: row[3:7] for row in rows[1:5]}
     assert lines["测试4"] == ["reinstated_arrears", str(MONTHLY), str(2 * MONTHLY), str(3 * MONTHLY)]

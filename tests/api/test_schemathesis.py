@@ -22,13 +22,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import beneficiary_body
+from tests.support.jobs import payment_run
 
 EXAMPLES_PER_OPERATION = 15
 CHECKS = [not_a_server_error, response_schema_conformance, response_headers_conformance, content_type_conformance]
 
 
 @pytest.fixture
-def records(api, world) -> dict[str, str]:
+def records(api, world, celery_worker) -> dict[str, str]:
     """A person, a cycle and a payment run in township A, for the path parameters that name them."""
     supervisor = api.as_("supervisor_a")
     person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1))
@@ -37,9 +38,8 @@ def records(api, world) -> dict[str, str]:
         "/api/v1/cycles", json={"region_code": world["township_a"], "opens_on": "2031-01-01", "deadline": "2031-03-31"}
     )
     assert cycle.status_code == 201, cycle.text
-    run = supervisor.post("/api/v1/payment-runs", json={"period": "2026-11", "region": world["township_a"]})
-    assert run.status_code == 201, run.text
-    return {"beneficiary_id": person.json()["id"], "cycle_id": cycle.json()["id"], "run_id": run.json()["id"]}
+    run = payment_run(supervisor, "2026-11", world["township_a"])
+    return {"beneficiary_id": person.json()["id"], "cycle_id": cycle.json()["id"], "run_id": run["id"]}
 
 
 def test_no_input_answers_a_server_error_or_breaks_the_document(live_url, api, records):

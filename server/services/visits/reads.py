@@ -53,7 +53,9 @@ def list_visits(
     if filters.get("flagged") is not None:
         flagged = Visit.id.in_(select(VisitFlag.visit_id))
         query = query.where(flagged if filters["flagged"] else ~flagged)
-    return fetch_page(ctx.session, query, order_by=(Visit.started_at.desc(), Visit.id), offset=offset, limit=limit)
+    return fetch_page(
+        ctx.session, query, order_by=(Visit.started_at.desc(), Visit.id.desc()), offset=offset, limit=limit
+    )
 
 
 def beneficiary_visits(
@@ -62,7 +64,9 @@ def beneficiary_visits(
     """A person's visit history, their household's visits included, newest first."""
     beneficiary = get_beneficiary(ctx, actor=actor, beneficiary_id=beneficiary_id)
     query = select(Visit).where(_visible(actor), about(beneficiary))
-    return fetch_page(ctx.session, query, order_by=(Visit.started_at.desc(), Visit.id), offset=offset, limit=limit)
+    return fetch_page(
+        ctx.session, query, order_by=(Visit.started_at.desc(), Visit.id.desc()), offset=offset, limit=limit
+    )
 
 
 def photos_of(ctx: Ctx, *, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[VisitPhoto]]:

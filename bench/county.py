@@ -1,0 +1,302 @@
+"""Payment runs, the coverage report and the paged lists at county scale, on a scratch PostgreSQL database.
+
+Seeds a county the way `bench console` does (N beneficiaries in 1,000 villages, about 70% of them with a
+missed_checkin case), then adds what the lists page through: a check-in in review for one person in five
+(beside the fifth the seed verifies), a home visit and a visit task for two in five, and terminates one in
+fifty. VACUUM ANALYZE, as autovacuum would have done, then each figure beside its floor from the same run:
+
+`bench payments`:
+- build: the run's job as the worker runs it (claim, one batch, commit) vs a bare INSERT … SELECT of the
+  same lines' columns into a copy of payment_line (its indexes included);
+- CSV: the export as sent vs `COPY (…) TO STDOUT CSV` of the same columns in the same order;
+- XLSX: the export as sent vs openpyxl's write-only mode writing the same rows, read beforehand;
+- coverage: the county's report vs one grouped count of its people per township.
+`bench lists`: p50/p95 of page 1 and page 1,000 (50 a page) of every list the console or the apps page
+through, over HTTP in-process (Flask's test client: the server's own time, no network), vs the same page's
+bare query (OFFSET/LIMIT in psycopg, no count, no objects).
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+from flask import Flask
+from sqlalchemy import select, text
+
+from bench.console import PASSWORD, seed_county
+from bench.scratch import scratch_app
+from bench.sweep import COUNTY
+from server import db
+from server.context import Ctx
+from server.models import StaffUser
+from server.services import coverage, cycles, imports, jobs, payments
+from server.services.auth import staff_actor
+
+PAGE_SIZE = 50
+DEEP_PAGE = 1000
+TARGET_MS = 20
+
+EXTRA = [
+    # A check-in in review for every tenth person with serial ending in 3 or 4.
+    """INSERT INTO checkin_challenge (id, beneficiary_id, staff_id, mode, nonce, actions, issued_at, expires_at,
+                                      used_at)
+       SELECT gen_random_uuid(), id, :staff, 'assisted_staff', md5(id::text || 'r'), '[]', :at, :at, :at
+       FROM beneficiary WHERE id_number_index::bigint % 10 IN (3, 4)""",
+    """INSERT INTO checkin (id, beneficiary_id, challenge_id, client_id, mode, staff_id, region_code, device_info,
+                           state, attempts, reasons, scores, created_at, updated_at)
+       SELECT gen_random_uuid(), c.beneficiary_id, c.id, 'bench-review', 'assisted_staff', :staff, b.village_code,
+              '{}', 'review', 1, '[]', '{}', :at + (b.id_number_index::bigint % 86400) * interval '1 second', :at
+       FROM checkin_challenge c JOIN beneficiary b ON b.id = c.beneficiary_id
+       WHERE c.nonce = md5(b.id::text || 'r')""",
+    """INSERT INTO visit (id, field_worker_id, client_id, beneficiary_id, region_code, worker_region_code,
+                         started_at, ended_at, received_at, gps_fixes, checklist_version, checklist, outcome,
+                         device_info, quarantined, version, created_at, updated_at)
+       SELECT gen_random_uuid(), :staff, ltrim(id_number_index, '0'), id, village_code, :county,
+              :at + (id_number_index::bigint % 86400) * interval '1 second', :at, :at, :gps, 1, :checklist,
+              'confirmed_present', '{}', false, 1, :at, :at
+       FROM beneficiary WHERE id_number_index::bigint % 10 IN (5, 6)""",
+    """INSERT INTO visit_task (id, beneficiary_id, field_worker_id, region_code, due_on, state, created_by,
+                              created_at)
+       SELECT gen_random_uuid(), id, :staff, village_code, :due + (id_number_index::bigint % 60)::int, 'open',
+              :staff, :at
+       FROM beneficiary WHERE id_number_index::bigint % 10 IN (7, 8)""",
+    """UPDATE beneficiary SET status = 'terminated', terminated_on = :due
+       WHERE id_number_index::bigint % 50 = 9""",
+]
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _timed(fn: Callable[[], object]) -> tuple[object, float]:
+    began = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - began
+
+
+def _libpq(app: Flask) -> str:
+    return db.engine().url.set(drivername="postgresql").render_as_string(False)
+
+
+def _line(echo: Callable[[str], None], label: str, figure: float, floor: float, unit: str = "s") -> float:
+    ratio = figure / floor if floor else float("inf")
+    echo(f"{label:<34} {figure:>10.3f} {unit}  floor {floor:>9.3f} {unit}  ratio {ratio:5.2f}×")
+    return ratio
+
+
+@contextmanager
+def _county(people: int, database_url: str, echo: Callable[[str], None]) -> Iterator[Flask]:
+    with scratch_app(database_url) as app, app.app_context():
+        began = time.perf_counter()
+        seed_county(app, people)
+        context = Ctx.current()
+        session = context.session
+        staff = session.scalar(select(StaffUser.id).where(StaffUser.username == "bench"))
+        at = session.scalar(text("SELECT max(created_at) FROM checkin"))
+        params = {
+            "staff": staff,
+            "at": at,
+            "county": COUNTY,
+            "due": at.date(),
+            "gps": context.cipher.encrypt(b"[]", context="visit.gps_fixes"),
+            "checklist": context.cipher.encrypt(b"{}", context="visit.checklist"),
+        }
+        with db.unit_of_work(session):
+            for statement in EXTRA:
+                session.execute(text(statement), params)
+        with psycopg.connect(_libpq(app), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        echo(f"seeded {people:,} beneficiaries and what they page through in {time.perf_counter() - began:.1f} s")
+        yield app
+
+
+def _admin(context: Ctx):
+    return staff_actor(context.session.scalar(select(StaffUser).where(StaffUser.username == "bench-admin")))
+
+
+def _build(context: Ctx, period: str) -> payments.PaymentRun:
+    actor = _admin(context)
+    job = jobs.start_job(
+        context,
+        actor=actor,
+        kinds=imports.KINDS,
+        kind=payments.BUILD,
+        data=b"",
+        params={"period": period, "region": COUNTY},
+        ring=lambda *_: None,
+    )
+    outcome = jobs.run_job(
+        context,
+        job_id=job.id,
+        kinds=imports.KINDS,
+        actor_of=staff_actor,
+    )
+    assert outcome == "done", outcome
+    context.session.refresh(job)
+    with db.unit_of_work(context.session):
+        return payments.built_run(context, actor=actor, result=jobs.job_result(context, job=job))
+
+
+def _insert_floor(app: Flask, period: str) -> float:
+    with psycopg.connect(_libpq(app)) as conn:
+        conn.execute("CREATE TABLE bench_line (LIKE payment_line INCLUDING ALL)")
+        conn.execute("ALTER TABLE bench_line DROP CONSTRAINT IF EXISTS bench_line_run_id_fkey")
+        began = time.perf_counter()
+        conn.execute(
+            """INSERT INTO bench_line (run_id, beneficiary_id, period, category, village_code, name,
+                                       id_number_masked, amount, arrears_amount)
+               SELECT gen_random_uuid(), id, %s, 'pay', village_code, name, id_number_masked, monthly_amount, 0
+               FROM beneficiary WHERE village_code LIKE %s ORDER BY village_code, name, id""",
+            (period, COUNTY + "%"),
+        )
+        conn.commit()
+        elapsed = time.perf_counter() - began
+        conn.execute("DROP TABLE bench_line")
+        conn.commit()
+    return elapsed
+
+
+def _export(context: Ctx, run: payments.PaymentRun, fmt: str) -> int:
+    with db.unit_of_work(context.session):
+        chunks, _type, _name = payments.export(context, actor=_admin(context), run=run, fmt=fmt)
+    return sum(len(chunk) for chunk in db.streamed(context.session, chunks))
+
+
+def _copy_floor(app: Flask, run: payments.PaymentRun) -> float:
+    query = (
+        "COPY (SELECT village_code, name, id_number_masked, category, amount, arrears_amount, "
+        f"amount + arrears_amount, coalesce(flag, '') FROM payment_line WHERE run_id = '{run.id}' "
+        "ORDER BY village_code, name, id) TO STDOUT CSV"
+    )
+    with psycopg.connect(_libpq(app)) as conn:
+        began = time.perf_counter()
+        size = 0
+        with conn.cursor().copy(query) as copy:
+            for block in copy:
+                size += len(block)
+        return time.perf_counter() - began
+
+
+def _openpyxl_floor(app: Flask, run: payments.PaymentRun) -> float:
+    from decimal import Decimal
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    with psycopg.connect(_libpq(app)) as conn:
+        rows = conn.execute(
+            "SELECT village_code, name, id_number_masked, category, amount, arrears_amount, "
+            "amount + arrears_amount, coalesce(flag, '') FROM payment_line WHERE run_id = %s "
+            "ORDER BY village_code, name, id",
+            (run.id,),
+        ).fetchall()
+    began = time.perf_counter()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(run.period)
+    sheet.append(payments.COLUMNS)
+    for row in rows:
+        cells = list(row)
+        for index in (4, 5, 6):
+            cell = WriteOnlyCell(sheet, value=Decimal(cells[index]))
+            cell.number_format = "0.00"
+            cells[index] = cell
+        sheet.append(cells)
+    workbook.save(io.BytesIO())
+    return time.perf_counter() - began
+
+
+def _grouped_count(app: Flask) -> float:
+    with psycopg.connect(_libpq(app)) as conn:
+        began = time.perf_counter()
+        conn.execute(
+            "SELECT substr(village_code, 1, 9), count(*) FROM beneficiary WHERE village_code LIKE %s GROUP BY 1",
+            (COUNTY + "%",),
+        ).fetchall()
+        return time.perf_counter() - began
+
+
+def run_payments(people: int, database_url: str, echo: Callable[[str], None] = print) -> dict[str, float]:
+    """Seed, then print build, CSV, XLSX and coverage beside their floors; returns the ratios."""
+    with _county(people, database_url, echo) as app:
+        context = Ctx.current()
+        today = cycles.local_today(cycles.office_zone(app.config["FIELDCHECK"]))
+        period = f"{today:%Y-%m}"
+        floor = _insert_floor(app, period)
+        run, build = _timed(lambda: _build(context, period))
+        echo(f"run {period}: {sum(run.counts.values()):,} lines {run.counts}")
+        ratios = {"build": _line(echo, "build (job, in-process)", build, floor)}
+        size, csv_time = _timed(lambda: _export(context, run, "csv"))
+        ratios["csv"] = _line(echo, f"CSV export ({size / 1e6:.1f} MB)", csv_time, _copy_floor(app, run))
+        size, xlsx_time = _timed(lambda: _export(context, run, "xlsx"))
+        ratios["xlsx"] = _line(echo, f"XLSX export ({size / 1e6:.1f} MB)", xlsx_time, _openpyxl_floor(app, run))
+        first = today.replace(day=1)
+        samples = []
+        for _ in range(5):
+            _result, seconds = _timed(
+                lambda: coverage.coverage(context, actor=_admin(context), region_code=COUNTY, first=first, last=today)
+            )
+            samples.append(seconds)
+        floors = [_grouped_count(app) for _ in range(5)]
+        ratios["coverage"] = _line(
+            echo, "coverage report (median of 5)", statistics.median(samples), statistics.median(floors)
+        )
+        return ratios
+
+
+LISTS = {
+    "cases": ("/api/v1/cases", "SELECT * FROM review_case WHERE region_code LIKE %s ORDER BY due_on, created_at, id"),
+    "check-ins": ("/api/v1/checkins", "SELECT * FROM checkin WHERE region_code LIKE %s ORDER BY created_at DESC, id"),
+    "visits": ("/api/v1/visits", "SELECT * FROM visit WHERE region_code LIKE %s ORDER BY started_at DESC, id"),
+    "beneficiaries": (
+        "/api/v1/beneficiaries",
+        "SELECT * FROM beneficiary WHERE village_code LIKE %s ORDER BY village_code, name, id",
+    ),
+    "visit tasks": (
+        "/api/v1/visit-tasks",
+        "SELECT * FROM visit_task WHERE region_code LIKE %s ORDER BY due_on, created_at, id",
+    ),
+}
+
+
+def run_lists(people: int, repeats: int, database_url: str, echo: Callable[[str], None] = print) -> dict[str, float]:
+    """Seed, then print p50/p95 of page 1 and page 1,000 per list beside the bare query's p95; returns the p95s."""
+    with _county(people, database_url, echo) as app:
+        client = app.test_client()
+        token = client.post("/api/v1/auth/token", json={"username": "bench-admin", "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+        figures = {}
+        echo(f"{'list, page':<26} {'p50 ms':>8} {'p95 ms':>8} {'bare p95':>9} {'ratio':>7}")
+        with psycopg.connect(_libpq(app)) as conn:
+            for name, (path, bare) in LISTS.items():
+                for page in (1, DEEP_PAGE):
+                    samples, floors = [], []
+                    for _ in range(repeats):
+                        began = time.perf_counter()
+                        response = client.get(
+                            path, query_string={"page": page, "page_size": PAGE_SIZE}, headers=headers
+                        )
+                        samples.append((time.perf_counter() - began) * 1000)
+                        assert response.status_code == 200, (path, response.status_code, response.get_data(True))
+                        began = time.perf_counter()
+                        conn.execute(
+                            f"{bare} LIMIT %s OFFSET %s", (COUNTY + "%", PAGE_SIZE, (page - 1) * PAGE_SIZE)
+                        ).fetchall()
+                        floors.append((time.perf_counter() - began) * 1000)
+                    if page == DEEP_PAGE and not response.get_json():
+                        echo(f"{name + ', page ' + str(page):<26} (fewer than {DEEP_PAGE} pages: seed more people)")
+                        continue
+                    p95, floor = _percentile(samples, 0.95), _percentile(floors, 0.95)
+                    figures[f"{name} {page}"] = p95
+                    flag = "" if p95 < TARGET_MS else f"  over {TARGET_MS} ms"
+                    echo(
+                        f"{name + ', page ' + str(page):<26} {statistics.median(samples):>8.1f} {p95:>8.1f}"
+                        f" {floor:>9.2f} {p95 / floor:>6.0f}×{flag}"
+                    )
+        return figures
