@@ -7,7 +7,12 @@ brightness, JPEG quality 30, noise σ=15); attacks should never be verified. Pho
 decoded or fail the enrolment quality check (a face cut off, turned away) are skipped as session
 sources. The identity is enrolled from other photos of the same person when the folder holds one sub-folder per person
 (as the East Asian development set does), else from the photo itself: this bench measures
-liveness, `bench accuracy` and `calibrate` measure matching.
+liveness, `bench accuracy` and `calibrate` measure matching. With one folder per person the face
+match is decided as the product decides it in a county: T-normed against a cohort of everyone
+else's enrolment (`verify_checkin` passes the county's gallery; with fewer than
+`face.cohort_min` people the raw distance decides, with the stricter `accept_without_cohort`).
+The same sessions are also tallied as the raw distance alone decides them (what a county with
+fewer enrolled people than that gets, and what this bench printed before it used a cohort).
 
 `--videos DIR` decides real recorded clips instead: each clip's frames, tagged as the clip's
 sidecar JSON says (see `_clip`).
@@ -34,6 +39,7 @@ from worker.face.encode import encode_face
 from worker.face.image import ImageRejected, decode_image
 from worker.face.light import light_sequence
 from worker.face.liveness import FrameInput, LightChallenge
+from worker.face.matching import decide
 from worker.face.quality import assess_enrolment_photo
 
 LIMITS = {"max_bytes": 50_000_000, "max_pixels": 40_000_000}
@@ -94,6 +100,11 @@ KINDS: dict[str, tuple[Maker, Callable | None, bool]] = {
 }
 
 
+# Reasons that come from the face match alone: without a cohort the raw distance decides them instead.
+_MATCH_REASONS = ("face_uncertain", "face_mismatch")
+_STATES = {"accept": "verified", "review": "review", "reject": "rejected"}
+
+
 @dataclass
 class _Tally:
     verdicts: Counter
@@ -104,6 +115,18 @@ class _Tally:
         shown = "  ".join(f"{s} {self.verdicts[s]:3d}" for s in ("verified", "review", "rejected"))
         why = ", ".join(f"{k} {v}" for k, v in self.reasons.most_common()) or "-"
         return f"  {kind:18s} {shown}  ({self.verdicts['verified'] / total:6.1%} verified)  reasons: {why}"
+
+
+def _without_cohort(state: str, reasons: list[str], scores: dict, settings: Settings) -> tuple[str, list[str]]:
+    """The verdict and reasons had the raw fused distance decided the match (no cohort), all else as assess does."""
+    if "distance" not in scores:
+        return state, reasons
+    uncertain = [r for r in reasons if r not in _MATCH_REASONS]
+    verdict = _STATES[decide(scores["distance"], None, settings.face.limits)[0]]
+    match_reasons = {"verified": [], "review": ["face_uncertain"], "rejected": ["face_mismatch"]}[verdict]
+    if uncertain and verdict != "rejected":
+        return "review", [*uncertain, *match_reasons]
+    return verdict, match_reasons
 
 
 def _people(folder: Path, limit: int | None) -> list[tuple[Path, list[Path]]]:
@@ -119,6 +142,21 @@ def _people(folder: Path, limit: int | None) -> list[tuple[Path, list[Path]]]:
             enrolled = [m for m in members if m != path][:2] if nested else []
             pairs.append((path, enrolled or [path]))
     return _spread(pairs, list(by_person), limit) if limit else pairs
+
+
+def _cohorts(folder: Path) -> dict[Path, np.ndarray]:
+    """Each person's enrolment as the county's gallery holds it (their first two photos), by folder; {} if flat."""
+    by_person: dict[Path, list[Path]] = defaultdict(list)
+    for path in photos(folder):
+        by_person[path.parent].append(path)
+    if len(by_person) < 2:
+        return {}
+    enrolled = {}
+    for person, members in by_person.items():
+        vectors = [t for t in (_template(p) for p in members[:2]) if t is not None]
+        if vectors:
+            enrolled[person] = np.stack(vectors)
+    return enrolled
 
 
 def _spread(pairs: list[tuple[Path, list[Path]]], people: list[Path], limit: int) -> list[tuple[Path, list[Path]]]:
@@ -153,11 +191,19 @@ def run(
     settings = Settings.from_env()
     chosen = {k: v for k, v in KINDS.items() if not kinds or k in kinds}
     tallies = {kind: _Tally(Counter(), Counter()) for kind in chosen}
+    raw_tallies = {kind: _Tally(Counter(), Counter()) for kind in chosen}
     decide_times: list[float] = []
     frame_counts: list[int] = []
     skipped = 0
     pairs = _people(folder, limit)
-    echo(f"faces: {len(pairs)} photos from {folder}")
+    gallery = _cohorts(folder)
+    accept_raw = settings.face.accept_without_cohort
+    others = max(len(gallery) - 1, 0)
+    cohort_note = "" if others >= settings.face.cohort_min else f" (under {settings.face.cohort_min}: raw distance)"
+    echo(
+        f"faces: {len(pairs)} photos from {folder}; face match T-normed against a cohort of "
+        f"{others} other people's enrolment{cohort_note}"
+    )
     unusable = 0
     for number, (photo, enrolled) in enumerate(pairs):
         try:
@@ -170,6 +216,7 @@ def run(
             unusable += 1
             continue
         templates = [t for t in (_template(p) for p in enrolled) if t is not None]
+        cohort = [t for person, t in gallery.items() if person != photo.parent]
         actions = CHALLENGES[number % len(CHALLENGES)]
         colours = light_sequence(f"bench-{number}")
         light = {"colours": list(colours), "step_ms": STEP_MS}
@@ -189,13 +236,16 @@ def run(
                 rgbs = [degrade(rgb) for rgb in rgbs]
             frames = [FrameInput(rgb, f.action, f.captured_at, f.colour) for rgb, f in zip(rgbs, session, strict=True)]
             start = time.perf_counter()
-            outcome = assess(frames, actions, templates, settings, light=challenge)
+            outcome = assess(frames, actions, templates, settings, light=challenge, cohort=cohort)
             elapsed = time.perf_counter() - start
             if kind == "genuine":
                 decide_times.append(elapsed)
                 frame_counts.append(len(frames))
             tallies[kind].verdicts[outcome.state.value] += 1
             tallies[kind].reasons.update(outcome.reasons)
+            state, reasons = _without_cohort(outcome.state.value, outcome.reasons, outcome.scores, settings)
+            raw_tallies[kind].verdicts[state] += 1
+            raw_tallies[kind].reasons.update(reasons)
     if unusable:
         echo(f"  ({unusable} photos skipped: undecodable, or failing the enrolment quality check, e.g. a face cut off)")
     if skipped:
@@ -204,6 +254,11 @@ def run(
     for kind, tally in tallies.items():
         echo(tally.line(kind))
         results[kind] = {"verdicts": dict(tally.verdicts), "reasons": dict(tally.reasons)}
+    if gallery:
+        echo(f"  the same sessions with the match decided on the raw distance (no cohort, accept <= {accept_raw:.2f}):")
+        for kind, tally in raw_tallies.items():
+            echo(tally.line(kind))
+            results[f"{kind}_without_cohort"] = {"verdicts": dict(tally.verdicts), "reasons": dict(tally.reasons)}
     if decide_times:
         results["timing"] = _timing(folder, pairs[0][0], decide_times, frame_counts, echo)
     return results

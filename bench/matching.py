@@ -1,10 +1,12 @@
 """How well dlib's 128-d model tells East Asian faces apart: single pairs, fused check-ins, duplicates.
 
 The set is one folder per person (the development set `asian-faces` by default). Every photo is
-encoded once (a photo without a face found, even upsampled, is a failure to enrol: it counts as
+encoded once (a photo in which the face mesh finds no face is a failure to enrol: it counts as
 a reject in every comparison it is part of) together with light augmentations of it that stand in
 for further frames of a session (darker and brighter exposure, blur with JPEG recompression, a few
-degrees of roll).
+degrees of roll). Faces are found as enrolment and check-ins find them: the face mesh on every
+photo and on every frame afresh (worker/face/detect.py), the box placed from its landmarks, never
+HOG; a frame in which it finds no face is left out of its session, as a check-in leaves it out.
 
 - **Pairs**: every two photos, same folder = genuine, different folders = impostor.
 - **Check-ins**: for each photo of a person, a session of that photo's frames (and, in the
@@ -14,6 +16,9 @@ degrees of roll).
   T-norm against the gallery of everyone else (the county's other enrolled people).
 - **Duplicates**: each person enrolled twice under two identities (photos split in halves) among
   everyone else; the second enrolment searches the gallery.
+- **Alignment**: the descriptors of the product's path (mesh box, dlib's 5-point alignment) against
+  those of dlib's own path (HOG box, the same alignment), beside what dlib's path itself moves when
+  the photo moves by one pixel, and the pair EER of each path.
 
 The thresholds that "FRR at FAR 0.1 %" uses are chosen on the very comparisons they are reported
 on (an oracle): on a set this small, read them as the best the model can do, not a guarantee.
@@ -33,7 +38,8 @@ import numpy as np
 from PIL import Image
 
 from server.config import Settings
-from worker.face.encode import encode_faces, find_face
+from worker.face.detect import FaceBox, detect_faces
+from worker.face.encode import encode_faces
 from worker.face.image import ImageRejected, decode_image
 from worker.face.matching import (
     DEFAULT_FUSION,
@@ -45,6 +51,7 @@ from worker.face.matching import (
     pairwise_distances,
     t_norm,
 )
+from worker.face.models import face_models
 
 DEFAULT_FACES = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "asian-faces"
 LIMITS = {"max_bytes": 20_000_000, "max_pixels": 40_000_000}
@@ -99,13 +106,18 @@ def load(folder: Path, echo: Callable[[str], None]) -> list[Person]:
         frames: list[list[np.ndarray]] = []
         for path in sorted(p for p in person_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             rgb = _read(path)
-            box = find_face(rgb)
-            if box is None:
+            boxes = detect_faces(rgb)
+            if not boxes:
                 missed += 1
                 photos.append(None)
                 frames.append([])
                 continue
-            vectors = encode_faces([(rgb, box)] + [(aug, box) for aug in _augmentations(rgb, box)])
+            found = [(rgb, boxes[0])]
+            for frame in _augmentations(rgb, boxes[0]):
+                seen = detect_faces(frame)
+                if seen:
+                    found.append((frame, seen[0]))
+            vectors = encode_faces(found)
             photos.append(vectors[0])
             frames.append(list(vectors[1:]))
         people.append(Person(person_dir.name, photos, frames))
@@ -408,6 +420,56 @@ def _extrapolate(true_norm: np.ndarray, impostor_norm: np.ndarray, echo: Callabl
             )
 
 
+# ---- alignment -----------------------------------------------------------------------------
+
+
+def _hog_box(rgb: np.ndarray) -> FaceBox | None:
+    """dlib's HOG box when it finds exactly one face (upsampled once on images small enough)."""
+    upsample = 1 if rgb.shape[0] * rgb.shape[1] <= 700_000 else 0
+    found = face_models().face_locations(rgb, number_of_times_to_upsample=upsample, model="hog")
+    return FaceBox(*found[0]) if len(found) == 1 else None
+
+
+def _alignment_report(folder: Path, echo: Callable[[str], None]) -> None:
+    """How far the mesh-placed box moves the descriptors from dlib's HOG path, against that path's own noise."""
+    owners, mesh_vectors, hog_vectors, moved = [], [], [], []
+    for person_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for path in sorted(p for p in person_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            rgb = _read(path)
+            boxes = detect_faces(rgb)
+            hog = _hog_box(rgb)
+            # The same photo one pixel to the right and down (the edge repeated).
+            shifted = np.ascontiguousarray(np.pad(rgb, ((1, 0), (1, 0), (0, 0)), mode="edge")[:-1, :-1])
+            hog_shifted = _hog_box(shifted)
+            if len(boxes) != 1 or hog is None or hog_shifted is None:
+                continue
+            vectors = encode_faces([(rgb, boxes[0]), (rgb, hog), (shifted, hog_shifted)])
+            owners.append(person_dir.name)
+            mesh_vectors.append(vectors[0])
+            hog_vectors.append(vectors[1])
+            moved.append(float(np.linalg.norm(vectors[2] - vectors[1])))
+    if not owners:
+        return
+    mesh, hog = np.stack(mesh_vectors), np.stack(hog_vectors)
+    apart = np.linalg.norm(mesh - hog, axis=1)
+    echo(f"alignment: {len(owners)} photos where the mesh and HOG each find one face")
+    for label, values in (
+        ("mesh box vs HOG box, same photo", apart),
+        ("HOG box vs HOG box, the photo moved 1 px (dlib's own noise)", np.array(moved)),
+    ):
+        echo(
+            f"  {label}: descriptor distance median {np.median(values):.4f}, p90 {np.percentile(values, 90):.4f}, "
+            f"within 0.01: {(values <= 0.01).mean():.0%}"
+        )
+    labels = np.array(owners)
+    upper = np.triu_indices(len(labels), k=1)
+    same = labels[upper[0]] == labels[upper[1]]
+    for label, vectors in (("HOG path", hog), ("mesh path", mesh)):
+        scores = pairwise_distances(vectors, vectors)[upper]
+        eer, at = Rates(scores[same], scores[~same]).eer()
+        echo(f"  pairs, {label}: EER {eer:6.2%} at {at:.3f}")
+
+
 # ---- the command ---------------------------------------------------------------------------
 
 
@@ -449,3 +511,4 @@ def run(faces: Path | None = None, echo: Callable[[str], None] = print) -> None:
         echo(_verdict_line("    impostor enrolled in the county:", inside))
         echo(_verdict_line("    impostor from outside:", outside))
     _duplicate_report(people, settings, echo)
+    _alignment_report(folder, echo)

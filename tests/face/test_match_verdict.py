@@ -66,3 +66,17 @@ def test_when_the_cohort_comes_as_close_as_the_enrolment_a_person_decides(sessio
     outcome = assess(session_frames, ACTIONS, enrolled, SETTINGS, light=None, cohort=cohort)
     assert outcome.state == CheckinState.REVIEW and outcome.reasons == ["face_uncertain"]
     assert outcome.scores["t_norm"] > SETTINGS.face.norm_accept
+
+
+def test_the_liveness_bench_tallies_the_raw_distance_verdict_as_assess_decides_it(session_frames, enrolled):
+    # bench liveness decides with a cohort, as verify_checkin does, and reports beside it what the
+    # raw distance alone would have decided: that must be what assess decides without a cohort,
+    # here where the two differ (a cohort as close as the enrolment sends the session to review).
+    from bench.liveness import _without_cohort
+
+    cohort = _cohort(enrolled[0], np.linspace(0.1, 0.9, 25), seed=2)
+    with_cohort = assess(session_frames, ACTIONS, enrolled, SETTINGS, light=None, cohort=cohort)
+    without = assess(session_frames, ACTIONS, enrolled, SETTINGS, light=None)
+    assert with_cohort.scores["cohort"] == 25 and with_cohort.state != without.state
+    state, reasons = _without_cohort(with_cohort.state.value, with_cohort.reasons, with_cohort.scores, SETTINGS)
+    assert (state, reasons) == (without.state.value, without.reasons)
