@@ -20,7 +20,7 @@ from tests.conftest import beneficiary_body, id_number
 from tests.console.conftest import Console
 from tests.support.cases import audit_actions, open_test_case
 from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
-from tests.support.jobs import import_report
+from tests.support.jobs import import_report, payment_run
 from tests.support.sessions import genuine_session
 
 INTERNAL_NOTE = "内部：邻居说已经办过丧事 / internal: neighbour mentioned a funeral"
@@ -52,7 +52,7 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     supervisor = api.as_("supervisor_a")
     township = world["township_a"]
     for period in ("2026-09", "2026-10"):
-        assert supervisor.post("/api/v1/payment-runs", json={"period": period, "region": township}).status_code == 201
+        payment_run(supervisor, period, township)
 
     # Another case holds a suspension, a third is open: the termination must leave neither behind.
     suspended_case = open_test_case(app, person)
@@ -113,7 +113,7 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     refused = phone.post("/api/v1/checkin-challenges", json={})
     assert (refused.status_code, refused.json()["errors"]) == (409, {"beneficiary_id": ["terminated"]})
     for period in ("2026-11", "2026-12"):
-        assert supervisor.post("/api/v1/payment-runs", json={"period": period, "region": township}).status_code == 201
+        payment_run(supervisor, period, township)
 
     # The appeal is recorded at the console's desk, the way the office receives it.
     appealed = desk.post(
