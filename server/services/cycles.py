@@ -12,7 +12,8 @@ per-person view all build on it, so a new kind of proof is one more entry there.
 Exemptions follow one rule (README, "Exemptions"): an exemption that covers the cycle's deadline
 satisfies the cycle; one that ends inside the cycle before the deadline moves that person's
 deadline (and so their grace and their window) later by the exempted days before the deadline,
-each day counted once. `moved_days` is that rule in SQL; every reader of a person's deadline uses it.
+each day counted once. `_moved_days` is that rule in SQL; every reader of a person's deadline uses
+what is built from it (`moved_days`, `moved_at_least`, `latest_move`).
 """
 
 from __future__ import annotations
