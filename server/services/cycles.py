@@ -12,7 +12,8 @@ per-person view all build on it, so a new kind of proof is one more entry there.
 Exemptions follow one rule (README, "Exemptions"): an exemption that covers the cycle's deadline
 satisfies the cycle; one that ends inside the cycle before the deadline moves that person's
 deadline (and so their grace and their window) later by the exempted days before the deadline,
-each day counted once. `moved_days` is that rule in SQL; every reader of a person's deadline uses it.
+each day counted once. `_moved_days` is that rule in SQL; every reader of a person's deadline uses
+what is built from it (`moved_days`, `moved_at_least`, `latest_move`).
 """
 
 from __future__ import annotations
@@ -143,18 +144,15 @@ def latest_move(win: Window, *conditions: ColumnElement[bool]) -> ColumnElement[
     )
 
 
-def _received_in(win: Window) -> ColumnElement[bool]:
-    """SQL on Checkin: received in the person's window. The day count is needed only for a check-in
-    after the usual window, which is rare. It names the check-in's own person, so the count correlates
-    with the check-in (the nearest enclosing query), not with an outer one."""
-    moved = moved_days(win, Checkin.beneficiary_id)
-    return and_(
-        Checkin.created_at >= win.start,
-        or_(
-            Checkin.created_at < win.end,
-            Checkin.created_at < plus_days(literal(win.end, Checkin.created_at.type), moved),
-        ),
-    )
+def _received_in(win: Window, beneficiary_id: ColumnElement[uuid.UUID], *conditions: ColumnElement[bool]):
+    """SQL: a check-in meeting `conditions` was received in the person's window. Nearly all are in the
+    cycle's own window: that EXISTS is what it always was, and the database can hash it. Only people
+    whose deadline moved are looked at again, for a check-in after it; that day count names the
+    check-in's person, so it correlates with the check-in (the nearest enclosing query)."""
+    usual = exists().where(*conditions, Checkin.created_at >= win.start, Checkin.created_at < win.end)
+    moved_end = plus_days(literal(win.end, Checkin.created_at.type), moved_days(win, Checkin.beneficiary_id))
+    late = exists().where(*conditions, Checkin.created_at >= win.end, Checkin.created_at < moved_end)
+    return or_(usual, and_(beneficiary_id.in_(moved_at_least(win, 1)), late))
 
 
 def person_deadline(ctx: Ctx, *, cycle: Cycle, beneficiary_id: uuid.UUID, zone: tzinfo) -> tuple[date, date]:
@@ -172,11 +170,12 @@ def _verified_checkin(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[u
     # Any mode (self, relative- or staff-assisted) outside a home visit: each is verified the same way.
     # The time that counts is when it was received, so a check-in sent in time and decided by a
     # reviewer later counts.
-    return exists().where(
+    return _received_in(
+        win,
+        beneficiary_id,
         Checkin.beneficiary_id == beneficiary_id,
         Checkin.state == CheckinState.VERIFIED,
         Checkin.visit_id.is_(None),
-        _received_in(win),
     )
 
 
@@ -186,12 +185,13 @@ def _confirmed_present_visit(
     # An assisted check-in run during a home visit proves life only when the visit found the person
     # present: a verified face at a visit recorded as absent or deceased contradicts itself, and waits
     # for a person to look.
-    return exists().where(
+    return _received_in(
+        win,
+        beneficiary_id,
         Checkin.beneficiary_id == beneficiary_id,
         Checkin.state == CheckinState.VERIFIED,
         Checkin.visit_id == Visit.id,
         Visit.outcome == VisitOutcome.CONFIRMED_PRESENT,
-        _received_in(win),
     )
 
 
