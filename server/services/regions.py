@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from server.context import Ctx
@@ -22,13 +22,11 @@ LONGEST_CODE = max(CODE_LENGTH.values())
 
 
 def in_scope(column: InstrumentedAttribute[str], region_code: str) -> ColumnElement[bool]:
-    """SQL for `column` lying inside the region; codes are digits, so LIKE needs no escaping.
-
-    The LIKE says it; the range beside it, which means the same for codes of digits, is what a plain B-tree
-    under the database's collation serves (a LIKE prefix needs a pattern-ops index on PostgreSQL, and
-    SQLite's case-insensitive LIKE none): scoped lists and counts read a range, not the whole index."""
-    highest = region_code + "9" * (LONGEST_CODE - len(region_code))
-    return and_(column.like(region_code + "%"), column.between(region_code, highest))
+    """SQL for `column` lying inside the region: for codes of digits, "starts with the region's code" is the
+    range from that code to it padded with 9s, which a plain B-tree under any collation serves on PostgreSQL
+    and SQLite alike (a LIKE prefix needs a pattern-ops index on PostgreSQL, and SQLite's case-insensitive
+    LIKE none), so scoped lists and counts read a range of an index, not all of it."""
+    return column.between(region_code, region_code + "9" * (LONGEST_CODE - len(region_code)))
 
 
 def create_region(ctx: Ctx, *, actor: Actor, code: str, name: str) -> Region:

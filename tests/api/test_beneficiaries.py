@@ -76,6 +76,19 @@ def test_list_filters_and_paginates(api, world):
     assert json.loads(page.headers["X-Pagination"])["total"] == 6
     listed = page.json()[0]
     assert "phone" not in listed and "home_address" not in listed
+    # Pages past the first are read by their keys first: together they are the whole list, in its order.
+    whole = [b["id"] for b in admin.get("/api/v1/beneficiaries", params={"page_size": 10}).json()]
+    paged = [
+        b["id"]
+        for n in (1, 2, 3)
+        for b in admin.get("/api/v1/beneficiaries", params={"page": n, "page_size": 2}).json()
+    ]
+    assert paged == whole and len(whole) == 6
+    township_a = admin.get(
+        "/api/v1/beneficiaries", params={"region_code": world["township_a"], "page": 2, "page_size": 4}
+    )
+    assert [b["village_code"] for b in township_a.json()] == [world["village_a"]]
+    assert json.loads(township_a.headers["X-Pagination"])["total"] == 5
 
     orphans = admin.get("/api/v1/beneficiaries", params={"program": "orphan"}).json()
     assert [b["name"] for b in orphans] == ["王小明"]

@@ -191,7 +191,8 @@ def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_p
     page = first.go("/payment-runs")
     page.fill("input[name=region]", world["township_a"])
     page.click("text=生成发放批次")
-    expect(page.locator(".flash.info")).to_contain_text("发放批次已生成")
+    # Built as a job: the page refreshes itself until the worker is done.
+    expect(page.locator(".flash.info")).to_contain_text("发放批次已生成", timeout=30_000)
     pages["run"] = first.path()
     expect(page.locator("table")).to_contain_text("恢复发放并补发")
     for link, suffix in (("#download-csv", ".csv"), ("#download-xlsx", ".xlsx")):
