@@ -8,7 +8,6 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
 from server.queue import enqueue
@@ -30,19 +29,7 @@ REPORTS = {
 def start(actor: Actor, kind: str, data: bytes, params: dict | None = None) -> tuple[dict, int, dict]:
     """Store an upload as a job in a unit of work of its own, ring the worker once that has committed, and
     answer 202 with where to poll. Views calling this carry no @db.transaction."""
-    context = ctx()
-    created = []
-    try:
-        with db.unit_of_work(context.session):
-            created.append(
-                jobs.create_job(context, actor=actor, kinds=imports.KINDS, kind=kind, data=data, params=params or {})
-            )
-    except Exception:
-        # The row never committed: its stored input would be an orphan.
-        for job in created:
-            jobs.discard_input(context, job=job)
-        raise
-    job = created[0]
+    job = jobs.submit_job(ctx(), actor=actor, kinds=imports.KINDS, kind=kind, data=data, params=params or {})
     enqueue(jobs.RUN_TASK, str(job.id))
     return jobs.job_view(job), 202, {"Location": url_for("jobs.JobById", job_id=job.id)}
 

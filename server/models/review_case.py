@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, Timestamps, UUIDPrimaryKey, enum_column
@@ -59,4 +59,16 @@ class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
     __mapper_args__ = {"version_id_col": version}
     # The queue's question is "open cases, soonest due": one index answers it. Kind is too coarse to
     # be worth its own (six values), and every index costs the sweep's bulk insert a write per case.
-    __table_args__ = (Index("ix_review_case_state_due_on", "state", "due_on"),)
+    __table_args__ = (
+        Index("ix_review_case_state_due_on", "state", "due_on"),
+        # The counts of what still needs a decision (overview, the queue's count per kind): an index-only
+        # scan of the undecided cases, by region, kind, due date and opening.
+        Index(
+            "ix_review_case_undecided_counts",
+            "region_code",
+            "kind",
+            "due_on",
+            "created_at",
+            postgresql_where=text("state IN ('open', 'extended')"),
+        ),
+    )

@@ -116,6 +116,40 @@ def create_job(
     return job
 
 
+def submit_job(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    kinds: Mapping[str, JobKind],
+    kind: str,
+    data: bytes,
+    params: dict[str, Any],
+) -> Job:
+    """`create_job` in a unit of work of its own, committed when this returns; call it outside one, then ring
+    the worker with `RUN_TASK`. An input whose row never committed is discarded (it would be an orphan)."""
+    created = []
+    try:
+        with unit_of_work(ctx.session):
+            created.append(create_job(ctx, actor=actor, kinds=kinds, kind=kind, data=data, params=params))
+    except Exception:
+        for job in created:
+            discard_input(ctx, job=job)
+        raise
+    return created[0]
+
+
+def recent_jobs(ctx: Ctx, *, actor: Actor, kinds: Mapping[str, JobKind], limit: int) -> list[Job]:
+    """The latest jobs of these kinds started in the actor's region, newest first."""
+    return list(
+        ctx.session.scalars(
+            select(Job)
+            .where(Job.kind.in_(list(kinds)), in_scope(Job.region_code, actor.region_code))
+            .order_by(Job.created_at.desc(), Job.id)
+            .limit(limit)
+        )
+    )
+
+
 def discard_input(ctx: Ctx, *, job: Job) -> None:
     """Remove the stored input of a job whose row was never committed (best effort)."""
     biometrics.discard(ctx, key=job.input_key)
