@@ -26,7 +26,7 @@ KINDS = {"roster": imports.ROSTER, "deaths": imports.DEATHS, "evidence": imports
 NAMES = {job_kind: name for name, job_kind in KINDS.items()}
 PAGE_SIZE = 200
 # Seconds between reloads of the progress page: a meta refresh, which every office browser follows.
-REFRESH_SECONDS = 2
+REFRESH_SECONDS = 3
 
 
 def _upload() -> bytes:
@@ -76,9 +76,15 @@ def upload(kind: str):
     return redirect(url_for(".job_page", job_id=job.id), 303)
 
 
+# The counts as a person reads them: what happened to the rows first, what was refused last.
+COUNT_ORDER = ("created", "updated", "unchanged", "case_opened", "already_recorded", "already_terminated", "no_match")
+
+
 def _report(job) -> dict:
     summary = imports.summary(job.kind, jobs.job_result(ctx(), job=job))
-    return {"lines": _flat(summary.pop("rows")), "counts": summary}
+    lines = _flat(summary.pop("rows"))
+    rank = {name: i for i, name in enumerate(COUNT_ORDER)}
+    return {"lines": lines, "counts": dict(sorted(summary.items(), key=lambda item: rank.get(item[0], len(rank))))}
 
 
 @bp.get("/imports/jobs/<uuid:job_id>")

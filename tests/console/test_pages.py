@@ -143,7 +143,7 @@ def test_an_import_still_waiting_shows_its_progress_and_reloads(app, console, wo
             context, actor=staff_actor(user), kinds=imports.KINDS, kind=imports.ROSTER, data=roster.encode(), params={}
         )
     page = console("supervisor_a").get(f"/imports/jobs/{job.id}")
-    assert '<meta http-equiv="refresh" content="2">' in page.text
+    assert '<meta http-equiv="refresh" content="3">' in page.text
     assert "正在排队" in page.text and 'id="report"' not in page.text
     assert console("supervisor_b").get(f"/imports/jobs/{job.id}").status_code == 404
 
