@@ -649,6 +649,8 @@ def bench_ingest(devices: int, workers: int, rate: float, connections: int, seco
         database_url=_settings().database_url,
         echo=click.echo,
     )
+
+
 @bench.command("payments")
 @click.option("--people", "count", default=150_000, show_default=True)
 def bench_payments(count: int) -> None:

@@ -52,6 +52,15 @@ class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+    # Who is on the rolls or due, per region (coverage, a cycle's status counts, the sweep): an index-only
+    # scan instead of reading every row with its ciphertexts.
+    __table_args__ = (
+        Index(
+            "ix_beneficiary_rolls",
+            "village_code",
+            postgresql_include=["status", "program", "created_at", "terminated_on", "id"],
+        ),
+    )
 
 
 class Device(UUIDPrimaryKey, Timestamps, Base):

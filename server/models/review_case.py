@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, Timestamps, UUIDPrimaryKey, enum_column
@@ -69,4 +69,14 @@ class ReviewCase(UUIDPrimaryKey, Timestamps, Base):
         Index("ix_review_case_state_due_on", "state", "due_on"),
         Index("ix_review_case_list", "due_on", "created_at", "id", "region_code"),
         Index("ix_review_case_scope", "region_code", "state", "kind"),
+        # The counts of what still needs a decision (overview, the queue's count per kind): an index-only
+        # scan of the undecided cases, by region, kind, due date and opening.
+        Index(
+            "ix_review_case_undecided_counts",
+            "region_code",
+            "kind",
+            "due_on",
+            "created_at",
+            postgresql_where=text("state IN ('open', 'extended')"),
+        ),
     )

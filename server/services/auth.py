@@ -12,8 +12,8 @@ from functools import cache
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import exists, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, literal, select
+from sqlalchemy.orm import Session, load_only
 
 from server.config import Settings
 from server.context import Ctx
@@ -21,6 +21,7 @@ from server.models import Beneficiary, BeneficiaryStatus, Device, RevokedToken, 
 from server.services import consent
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, NotFound
+from server.services.regions import in_scope
 from server.services.staff_notifications import notify_staff
 from server.sqlfuncs import insert_ignoring_conflicts
 
@@ -346,6 +347,39 @@ def devices_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[Device]:
     return list(
         ctx.session.scalars(select(Device).where(Device.beneficiary_id == beneficiary_id).order_by(Device.created_at))
     )
+
+
+DEVICE_STATES = ("active", "pending", "revoked")
+
+
+def list_devices(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    beneficiary_id: uuid.UUID | None = None,
+    state: str | None = None,
+    offset: int,
+    limit: int,
+) -> tuple[list[tuple[Device, Beneficiary]], int]:
+    """Phones and codes of people in the actor's region (of one person, or in one state: active,
+    pending = a code not yet redeemed, revoked), newest first, with their person; a page and the total."""
+    query = (
+        select(Device, Beneficiary)
+        .join(Beneficiary, Beneficiary.id == Device.beneficiary_id)
+        .where(in_scope(Beneficiary.village_code, actor.region_code))
+        # A list names the person; their encrypted columns stay unread.
+        .options(load_only(Beneficiary.id, Beneficiary.name, Beneficiary.village_code))
+    )
+    if beneficiary_id is not None:
+        query = query.where(Device.beneficiary_id == beneficiary_id)
+    if state == "revoked":
+        query = query.where(Device.revoked_at.is_not(None))
+    elif state in ("active", "pending"):
+        activated = Device.activated_at.is_not(None) if state == "active" else Device.activated_at.is_(None)
+        query = query.where(Device.revoked_at.is_(None), activated)
+    total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = ctx.session.execute(query.order_by(Device.created_at.desc(), Device.id).offset(offset).limit(limit))
+    return [(device, person) for device, person in rows], total
 
 
 def get_device(ctx: Ctx, *, beneficiary: Beneficiary, device_id: uuid.UUID) -> Device:

@@ -17,6 +17,7 @@ from server.context import Ctx
 from server.crypto import DataCipher
 from server.db import fetch_page, savepoint, unit_of_work
 from server.models import Beneficiary, Region, RegionLevel
+from server.services import enrolment
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, NotFound
 from server.services.regions import in_scope, within
@@ -144,6 +145,8 @@ class ListFilters:
     name: str | None = None
     # Exact match through the HMAC index: the number itself is neither stored in clear nor logged.
     id_number: str | None = None
+    # One of enrolment.ENROLMENT_STATES.
+    enrolment: str | None = None
 
 
 def list_beneficiaries(
@@ -164,6 +167,10 @@ def list_beneficiaries(
         query = query.where(Beneficiary.household_code == filters.household_code)
     if filters.name:
         query = query.where(Beneficiary.name.contains(filters.name, autoescape=True))
+    if filters.enrolment:
+        if filters.enrolment not in enrolment.ENROLMENT_STATES:
+            raise DomainError.field("enrolment", "invalid")
+        query = query.where(enrolment.in_enrolment_state(filters.enrolment, Beneficiary.id))
     return fetch_page(
         ctx.session,
         query,

@@ -6,8 +6,9 @@ person never overlap in time (create_cycle refuses it), so a person has at most 
 
 Satisfaction is one set-based SQL condition per cycle: an OR of correlated EXISTS terms, one per
 kind of proof (a check-in, an assisted check-in at a visit that found the person present, an
-exemption, imported evidence), listed in SATISFIED_BY. The sweep, the reminders, the status counts and the
-per-person view all build on it, so a new kind of proof is one more entry there.
+exemption, imported evidence), listed in SATISFIED_BY as the select of the ids each proof covers.
+The sweep, the reminders, the status counts and the per-person view all build on it, so a new kind
+of proof is one more entry there.
 
 Exemptions follow one rule (README, "Exemptions"): an exemption that covers the cycle's deadline
 satisfies the cycle; one that ends inside the cycle before the deadline moves that person's
@@ -26,7 +27,7 @@ from functools import cached_property
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import CTE, ColumnElement, Date, Select, and_, case, column, exists, func, literal, or_, select, values
+from sqlalchemy import CTE, ColumnElement, Date, Select, and_, column, func, literal, or_, select, values
 
 from server.config import Settings
 from server.context import Ctx
@@ -144,15 +145,19 @@ def latest_move(win: Window, *conditions: ColumnElement[bool]) -> ColumnElement[
     )
 
 
-def _received_in(win: Window, beneficiary_id: ColumnElement[uuid.UUID], *conditions: ColumnElement[bool]):
-    """SQL: a check-in meeting `conditions` was received in the person's window. Nearly all are in the
-    cycle's own window: that EXISTS is what it always was, and the database can hash it. Only people
-    whose deadline moved are looked at again, for a check-in after it; that day count names the
-    check-in's person, so it correlates with the check-in (the nearest enclosing query)."""
-    usual = exists().where(*conditions, Checkin.created_at >= win.start, Checkin.created_at < win.end)
+def _received_in(win: Window, *conditions: ColumnElement[bool]) -> Select:
+    """SQL: the ids of people with a check-in meeting `conditions` received in their window. Nearly all
+    are in the cycle's own window, a range the database reads from an index. Only people whose deadline
+    moved are looked at again, for a check-in after it; that day count names the check-in's person, so
+    it correlates with the check-in."""
+    usual = and_(Checkin.created_at >= win.start, Checkin.created_at < win.end)
     moved_end = plus_days(literal(win.end, Checkin.created_at.type), moved_days(win, Checkin.beneficiary_id))
-    late = exists().where(*conditions, Checkin.created_at >= win.end, Checkin.created_at < moved_end)
-    return or_(usual, and_(beneficiary_id.in_(moved_at_least(win, 1)), late))
+    late = and_(
+        Checkin.beneficiary_id.in_(moved_at_least(win, 1)),
+        Checkin.created_at >= win.end,
+        Checkin.created_at < moved_end,
+    )
+    return select(Checkin.beneficiary_id).where(*conditions, or_(usual, late))
 
 
 def person_deadline(ctx: Ctx, *, cycle: Cycle, beneficiary_id: uuid.UUID, zone: tzinfo) -> tuple[date, date]:
@@ -163,62 +168,56 @@ def person_deadline(ctx: Ctx, *, cycle: Cycle, beneficiary_id: uuid.UUID, zone: 
 
 # --- what satisfies a cycle -------------------------------------------------------------------------
 
-SatisfactionTerm = Callable[[Cycle, Window, ColumnElement[uuid.UUID]], ColumnElement[bool]]
+# Each kind of proof as the select of the ids of the people it covers (one column, `beneficiary_id`):
+# a person's cycles ask whether they are among them, the status counts join the sets once.
+ProofSet = Callable[[Cycle, Window], Select]
 
 
-def _verified_checkin(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+def _verified_checkins(cycle: Cycle, win: Window) -> Select:
     # Any mode (self, relative- or staff-assisted) outside a home visit: each is verified the same way.
     # The time that counts is when it was received, so a check-in sent in time and decided by a
     # reviewer later counts.
-    return _received_in(
-        win,
-        beneficiary_id,
-        Checkin.beneficiary_id == beneficiary_id,
-        Checkin.state == CheckinState.VERIFIED,
-        Checkin.visit_id.is_(None),
-    )
+    return _received_in(win, Checkin.state == CheckinState.VERIFIED, Checkin.visit_id.is_(None))
 
 
-def _confirmed_present_visit(
-    cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]
-) -> ColumnElement[bool]:
+def _confirmed_present_visits(cycle: Cycle, win: Window) -> Select:
     # An assisted check-in run during a home visit proves life only when the visit found the person
     # present: a verified face at a visit recorded as absent or deceased contradicts itself, and waits
     # for a person to look.
-    return _received_in(
-        win,
-        beneficiary_id,
-        Checkin.beneficiary_id == beneficiary_id,
-        Checkin.state == CheckinState.VERIFIED,
-        Checkin.visit_id == Visit.id,
-        Visit.outcome == VisitOutcome.CONFIRMED_PRESENT,
+    return (
+        _received_in(win, Checkin.state == CheckinState.VERIFIED)
+        .join(Visit, Visit.id == Checkin.visit_id)
+        .where(Visit.outcome == VisitOutcome.CONFIRMED_PRESENT)
     )
 
 
-def _exemption(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+def _exemptions(cycle: Cycle, win: Window) -> Select:
     # Only an exemption that covers the deadline: the person could not check in when it mattered.
-    return exists().where(
-        Exemption.beneficiary_id == beneficiary_id,
-        Exemption.starts_on <= cycle.deadline,
-        Exemption.ends_on >= cycle.deadline,
+    return select(Exemption.beneficiary_id).where(
+        Exemption.starts_on <= cycle.deadline, Exemption.ends_on >= cycle.deadline
     )
 
 
-def _imported_evidence(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    return exists().where(CycleEvidence.beneficiary_id == beneficiary_id, CycleEvidence.cycle_id == cycle.id)
+def _imported_evidence(cycle: Cycle, win: Window) -> Select:
+    return select(CycleEvidence.beneficiary_id).where(CycleEvidence.cycle_id == cycle.id)
 
 
-SATISFIED_BY: dict[str, SatisfactionTerm] = {
-    "checkin": _verified_checkin,
-    "exemption": _exemption,
+SATISFIED_BY: dict[str, ProofSet] = {
+    "checkin": _verified_checkins,
+    "exemption": _exemptions,
     "evidence": _imported_evidence,
-    "visit": _confirmed_present_visit,
+    "visit": _confirmed_present_visits,
 }
+
+
+def proof_term(proof: Select, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """SQL: the beneficiary is among the proof's people (a correlated EXISTS)."""
+    return proof.where(proof.selected_columns[0] == beneficiary_id).exists()
 
 
 def satisfied(cycle: Cycle, win: Window, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
     """SQL: the beneficiary has some proof for the cycle."""
-    return or_(*(term(cycle, win, beneficiary_id) for term in SATISFIED_BY.values()))
+    return or_(*(proof_term(proof(cycle, win), beneficiary_id) for proof in SATISFIED_BY.values()))
 
 
 def due(cycle: Cycle, win: Window) -> list[ColumnElement[bool]]:
@@ -435,19 +434,25 @@ def phase(cycle: Cycle, today: date) -> str:
 
 
 def status(ctx: Ctx, *, actor: Actor, cycle: Cycle, zone: tzinfo) -> dict[str, Any]:
-    """How many people in the actor's part of the cycle are due, satisfied (by each kind) and not."""
+    """How many people in the actor's part of the cycle are due, satisfied (by each kind) and not.
+
+    One query: the people due, left-joined to each kind's distinct proven ids, counted with filters. Hash
+    joins over sets, not a correlated EXISTS per person and kind (seconds at a county of 150,000).
+    """
     win = window(cycle, zone)
-    terms = {kind: term(cycle, win, Beneficiary.id) for kind, term in SATISFIED_BY.items()}
-
-    def count_where(condition: ColumnElement[bool]):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
+    proven = {kind: proof(cycle, win).distinct().subquery(kind) for kind, proof in SATISFIED_BY.items()}
+    people = Beneficiary.__table__
+    for subquery in proven.values():
+        people = people.outerjoin(subquery, subquery.c.beneficiary_id == Beneficiary.id)
+    hits = {kind: subquery.c.beneficiary_id.is_not(None) for kind, subquery in proven.items()}
     row = ctx.session.execute(
         select(
             func.count(),
-            count_where(or_(*terms.values())),
-            *(count_where(condition) for condition in terms.values()),
-        ).where(*due(cycle, win), in_scope(Beneficiary.village_code, actor.region_code))
+            func.count().filter(or_(*hits.values())),
+            *(func.count().filter(hit) for hit in hits.values()),
+        )
+        .select_from(people)
+        .where(*due(cycle, win), in_scope(Beneficiary.village_code, actor.region_code))
     ).one()
     total, satisfied_count, *by_kind = row
     return {
@@ -456,7 +461,7 @@ def status(ctx: Ctx, *, actor: Actor, cycle: Cycle, zone: tzinfo) -> dict[str, A
         "due": total,
         "satisfied": satisfied_count,
         "unsatisfied": total - satisfied_count,
-        "satisfied_by": dict(zip(terms, by_kind, strict=True)),
+        "satisfied_by": dict(zip(proven, by_kind, strict=True)),
     }
 
 
@@ -467,7 +472,12 @@ def beneficiary_cycles(ctx: Ctx, *, beneficiary: Beneficiary, zone: tzinfo, limi
     for cycle in ctx.session.scalars(applying_to(beneficiary).limit(limit)):
         win = window(cycle, zone)
         kinds = ctx.session.execute(
-            select(*(term(cycle, win, literal(beneficiary.id)).label(kind) for kind, term in SATISFIED_BY.items()))
+            select(
+                *(
+                    proof_term(proof(cycle, win), literal(beneficiary.id)).label(kind)
+                    for kind, proof in SATISFIED_BY.items()
+                )
+            )
         ).one()
         by = [kind for kind, hit in zip(SATISFIED_BY, kinds, strict=True) if hit]
         deadline, last_day = person_deadline(ctx, cycle=cycle, beneficiary_id=beneficiary.id, zone=zone)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -206,6 +206,26 @@ def enrolment_state(photos: list[EnrolmentPhoto]) -> str:
     if PhotoState.FAILED in states:
         return "failed"
     return "not_enrolled"
+
+
+ENROLMENT_STATES = ("not_enrolled", "processing", "enrolled", "failed")
+
+
+def in_enrolment_state(state: str, beneficiary_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """SQL: the person's enrolment is in `state`, decided as `enrolment_state` decides it from the photos."""
+
+    def having(*states: PhotoState) -> ColumnElement[bool]:
+        return exists().where(EnrolmentPhoto.beneficiary_id == beneficiary_id, EnrolmentPhoto.state.in_(states))
+
+    enrolled = having(PhotoState.ENCODED)
+    processing = having(PhotoState.RECEIVED, PhotoState.PROCESSING)
+    failed = having(PhotoState.FAILED)
+    return {
+        "enrolled": enrolled,
+        "processing": and_(~enrolled, processing),
+        "failed": and_(~enrolled, ~processing, failed),
+        "not_enrolled": ~or_(enrolled, processing, failed),
+    }[state]
 
 
 def photos_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[EnrolmentPhoto]:

@@ -141,6 +141,18 @@ def start_job(
     return created[0]
 
 
+def recent_jobs(ctx: Ctx, *, actor: Actor, kinds: Mapping[str, JobKind], limit: int) -> list[Job]:
+    """The latest jobs of these kinds started in the actor's region, newest first."""
+    return list(
+        ctx.session.scalars(
+            select(Job)
+            .where(Job.kind.in_(list(kinds)), in_scope(Job.region_code, actor.region_code))
+            .order_by(Job.created_at.desc(), Job.id)
+            .limit(limit)
+        )
+    )
+
+
 def discard_input(ctx: Ctx, *, job: Job) -> None:
     """Remove the stored input of a job whose row was never committed (best effort)."""
     biometrics.discard(ctx, key=job.input_key)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
-from sqlalchemy import literal, select
+from sqlalchemy import func, literal, select
 from urllib3.util.retry import Retry
 
 from server.config import ReminderSettings
@@ -24,6 +24,7 @@ from server.db import unit_of_work
 from server.models import Beneficiary, Cycle, Notification, NotificationState, utcnow
 from server.services.audit import Actor, record
 from server.services.cycles import due, office_zone, person_deadline, satisfied, window
+from server.services.regions import in_scope, within
 from server.sqlfuncs import insert_ignoring_conflicts, new_uuid
 
 log = logging.getLogger(__name__)
@@ -284,3 +285,24 @@ def list_notifications(ctx: Ctx, *, beneficiary: Beneficiary) -> list[Notificati
             .order_by(Notification.created_at.desc(), Notification.id)
         )
     )
+
+
+def _step_order(step: str) -> tuple[int, int]:
+    # due_14, due_7, due_1, then overdue: the order a person receives them.
+    days = step.removeprefix("due_")
+    return (0, -int(days)) if days.isdigit() else (1, 0)
+
+
+def counts_per_step(ctx: Ctx, *, actor: Actor, cycle: Cycle) -> list[tuple[str, dict[str, int]]]:
+    """For the actor's part of the cycle, how many reminders of each step are sent, waiting and failed,
+    in the order they go out; one grouped query."""
+    query = select(Notification.step, Notification.state, func.count()).where(Notification.cycle_id == cycle.id)
+    if not within(actor.region_code, cycle.region_code):
+        # A cycle wider than the actor's region (the county's, seen from a township): only its people.
+        query = query.join(Beneficiary, Beneficiary.id == Notification.beneficiary_id).where(
+            in_scope(Beneficiary.village_code, actor.region_code)
+        )
+    counts: dict[str, dict[str, int]] = {}
+    for step, state, count in ctx.session.execute(query.group_by(Notification.step, Notification.state)):
+        counts.setdefault(step, {s.value: 0 for s in NotificationState})[state.value] = count
+    return sorted(counts.items(), key=lambda item: _step_order(item[0]))

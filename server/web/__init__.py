@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from flask import Blueprint, Flask, request, session
+from flask import Blueprint, Flask, Response, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -94,6 +94,7 @@ def init_app(app: Flask) -> None:
         "console", __name__, template_folder="templates", static_folder="static", static_url_path="/console/static"
     )
     console.before_request(_protect)
+    console.after_request(_no_store)
     console.register_error_handler(DomainError, errors.domain_error)
     console.register_error_handler(CSRFError, errors.csrf_error)
     for child in CHILDREN:
@@ -104,3 +105,11 @@ def init_app(app: Flask) -> None:
 def _protect() -> None:
     if request.method == "POST":
         csrf.protect()
+
+
+def _no_store(response: Response) -> Response:
+    # Pages show names, ID numbers and photos: no browser or proxy may keep a copy (a shared office PC's
+    # back button, a disk cache). The stylesheet and scripts carry nothing personal and may be cached.
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response

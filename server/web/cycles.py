@@ -9,7 +9,7 @@ from flask_babel import gettext
 
 from server import db
 from server.models import CycleFrequency, Program
-from server.services import cycles
+from server.services import cycles, reminders
 from server.services.errors import DomainError
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.periods import date_arg, today
@@ -42,7 +42,11 @@ def list_cycles():
 def cycle_page(cycle_id: uuid.UUID):
     context = ctx()
     cycle = cycles.get_cycle(context, actor=g.actor, cycle_id=cycle_id)
-    return render_template("cycles/cycle.html", status=cycles.status(context, actor=g.actor, cycle=cycle, zone=_zone()))
+    return render_template(
+        "cycles/cycle.html",
+        status=cycles.status(context, actor=g.actor, cycle=cycle, zone=_zone()),
+        reminders=reminders.counts_per_step(context, actor=g.actor, cycle=cycle),
+    )
 
 
 def _choices():

@@ -12,7 +12,7 @@ from flask_wtf.csrf import generate_csrf
 from server.models import Region
 from server.services import regions
 from server.web.access import ctx
-from server.web.words import WORDS, reason_text, reasons_of
+from server.web.words import WORDS, reason_text, reasons_of, reminder_step
 
 
 def day(value: date | None) -> str:
@@ -85,6 +85,7 @@ def init_app(app: Flask) -> None:
         yuan=yuan,
         percent=percent,
         word=word,
+        reminder_step=reminder_step,
     )
     app.jinja_env.globals.update(
         csrf_token=generate_csrf, current_locale=lambda: "zh_CN" if get_locale().language == "zh" else "en", words=words

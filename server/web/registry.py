@@ -57,6 +57,7 @@ def search():
             status=args.get("status") or None,
             region_code=args.get("region") or None,
             name=args.get("name", "").strip() or None,
+            enrolment=args.get("enrolment") or None,
         )
         items, total = beneficiaries.list_beneficiaries(
             context, actor=g.actor, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE

@@ -115,6 +115,15 @@ WORDS: dict[str, dict[str, object]] = {
         "checkin.review_rejected": _l("Check-in rejected by a reviewer"),
         "cycle.created": _l("Cycle created"),
         "cycle.swept": _l("Cycle swept"),
+        "staff.updated": _l("Account changed"),
+        "staff.password_reset": _l("Password reset by an administrator"),
+        "staff.login_failed": _l("Failed sign-in"),
+        "device.code_issued": _l("Phone activation code issued"),
+        "device.activated": _l("Phone activated"),
+        "device.revoked": _l("Phone revoked"),
+        "job.created": _l("Import started"),
+        "job.done": _l("Import finished"),
+        "job.failed": _l("Import failed"),
     },
     "status": {
         "active": _l("Active"),
@@ -227,6 +236,27 @@ WORDS: dict[str, dict[str, object]] = {
         "no_match": _l("No match in your region"),
         "flagged_payments": _l("Payments flagged as paid after death"),
     },
+    "device_state": {
+        "active": _l("In use"),
+        "pending": _l("Code not yet used"),
+        "revoked": _l("Revoked"),
+    },
+    "reminder_state": {
+        "pending": _l("Waiting to be sent"),
+        "sent": _l("Sent out"),
+        "failed": _l("Could not be sent"),
+    },
+    "import_kind": {
+        "roster": _l("Roster"),
+        "deaths": _l("Death records"),
+        "evidence": _l("Cycle evidence"),
+    },
+    "job_state": {
+        "queued": _l("Waiting for the worker"),
+        "running": _l("Importing"),
+        "done": _l("Done"),
+        "failed": _l("Failed"),
+    },
 }
 
 # Reason codes from DomainError.errors, as a person would say them.
@@ -272,7 +302,20 @@ REASONS: dict[str, object] = {
     "checksum": _l("the ID number's check digit is wrong"),
     "malformed": _l("malformed"),
     "invalid": _l("not valid"),
+    "own_account": _l("you may not disable or demote your own account"),
+    "common": _l("this password is among the most common ones; choose another"),
+    "trivial": _l("this password is a repeated or running pattern; choose another"),
 }
+
+
+def reminder_step(step: str) -> str:
+    """A reminder step (`due_14`, `overdue`) in words."""
+    days = step.removeprefix("due_")
+    if step == "overdue":
+        return gettext("After the deadline (overdue)")
+    if days.isdigit():
+        return gettext("%(days)s days before the deadline", days=days)
+    return step
 
 
 def reason_text(field: str, code: str) -> str:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import uuid
+from datetime import timedelta
 
-from tests.conftest import PASSWORD, beneficiary_body, id_number
+import pytest
+from sqlalchemy import select
+
+from server.context import Ctx
+from server.models import StaffUser
+from server.services import cycles, imports, jobs
+from server.services.auth import staff_actor
+from tests.conftest import PASSWORD, beneficiary_body, id_number, wait_for
+from tests.support.cli import invoke
 
 PAGES = ["/", "/cases", "/checkins", "/people", "/suspensions", "/imports", "/cycles", "/payment-runs", "/visits"]
 
@@ -70,7 +82,8 @@ def test_changing_the_password_ends_other_sessions(console) -> None:
     assert "/login" in second.get("/cases").url
 
 
-def test_a_roster_import_reports_each_row_and_the_registry_pages(console, world) -> None:
+@pytest.mark.usefixtures("celery_worker")
+def test_a_roster_import_runs_as_a_job_reports_each_row_and_the_registry_pages(console, world) -> None:
     supervisor = console("supervisor_a")
     lines = ["id_number,name,program,village_code,monthly_amount"]
     lines += [
@@ -85,15 +98,99 @@ def test_a_roster_import_reports_each_row_and_the_registry_pages(console, world)
         files={"file": ("roster.csv", "\n".join(lines).encode("gb18030"), "text/csv")},
         timeout=60,
     )
-    assert response.status_code == 200
-    assert "新增: <strong>51</strong>" in response.text and "失败: <strong>1</strong>" in response.text
-    assert "您的辖区内没有该村（社区）" in response.text
+    job_path = response.url.removeprefix(supervisor.base_url)
+    assert re.fullmatch(r"/imports/jobs/[0-9a-f-]+", job_path), response.url
+    # The progress page reloads itself until the worker is done; a test reads it the same way.
+    done = wait_for(
+        lambda: (page := supervisor.get(job_path)).status_code == 200 and 'id="report"' in page.text and page
+    )
+    assert "新增: <strong>51</strong>" in done.text and "失败: <strong>1</strong>" in done.text
+    assert "您的辖区内没有该村（社区）" in done.text and "http-equiv" not in done.text
+    assert "村民" not in done.text.split('id="report"')[1], "the table shows the refused rows only"
+    every = supervisor.get(job_path, params={"rows": "all"})
+    assert every.text.count("<td>新增</td>") == 51
+    report = supervisor.get(f"{job_path}/report.csv")
+    assert report.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.DictReader(io.StringIO(report.content.decode("utf-8-sig"))))
+    assert len(rows) == 52
+    assert rows[-1] == {
+        "row": "53",
+        "status": "error",
+        "field": "village_code",
+        "reason": "unknown_village",
+        "explanation": "您的辖区内没有该村（社区）",
+    }
+    assert job_path in supervisor.get("/imports").text, "recent imports lead back to the report"
     first = supervisor.get("/people")
     assert "共 51 条，第 1 / 2 页" in first.text and "下一页" in first.text
     second = supervisor.get("/people?page=2")
     assert "第 2 / 2 页" in second.text and "上一页" in second.text
     exact = supervisor.get("/people", params={"id_number": id_number(world["village_a"], 7)})
     assert "村民7" in exact.text and "共 1 条" in exact.text
+    assert "共 51 条" in supervisor.get("/people", params={"enrolment": "not_enrolled"}).text
+    assert "没有符合条件的对象" in supervisor.get("/people", params={"enrolment": "enrolled"}).text
+    assert supervisor.get("/people", params={"enrolment": "bogus"}).status_code == 422
+
+
+def test_an_import_still_waiting_shows_its_progress_and_reloads(app, console, world) -> None:
+    with app.app_context():
+        context = Ctx.current()
+        user = context.session.scalar(select(StaffUser).where(StaffUser.username == "supervisor_a"))
+        village = world["village_a"]
+        roster = f"id_number,name,program,village_code,monthly_amount\n{id_number(village, 1)},甲,orphan,{village},1\n"
+        # Not handed to a worker: it stays queued.
+        job = jobs.start_job(
+            context,
+            actor=staff_actor(user),
+            kinds=imports.KINDS,
+            kind=imports.ROSTER,
+            data=roster.encode(),
+            params={},
+            ring=lambda *_: None,
+        )
+    page = console("supervisor_a").get(f"/imports/jobs/{job.id}")
+    assert '<meta http-equiv="refresh" content="3">' in page.text
+    assert "正在排队" in page.text and 'id="report"' not in page.text
+    assert console("supervisor_b").get(f"/imports/jobs/{job.id}").status_code == 404
+
+
+def test_pages_are_never_cached_and_assets_may_be(console, live_url) -> None:
+    supervisor = console("supervisor_a")
+    for path in [*PAGES, "/login", "/password", f"/people/{uuid.uuid4()}"]:
+        assert supervisor.get(path).headers.get("Cache-Control") == "no-store", path
+    assert console("admin").get("/admin/devices").headers["Cache-Control"] == "no-store"
+    asset = supervisor.get("/console/static/console.css")
+    assert asset.status_code == 200 and "no-store" not in asset.headers.get("Cache-Control", "")
+
+
+def test_a_cycle_shows_the_reminders_sent_per_step(app, api, console, world) -> None:
+    today = cycles.local_today(cycles.office_zone(app.config["FIELDCHECK"]))
+    supervisor = api.as_("supervisor_a")
+    for serial in (1, 2):
+        supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], serial))
+    api.as_("supervisor_b").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_b"], 3))
+    cycle = (
+        api.as_("admin")
+        .post(
+            "/api/v1/cycles",
+            json={
+                "region_code": world["county"],
+                "frequency": "quarterly",
+                "opens_on": (today - timedelta(days=10)).isoformat(),
+                "deadline": (today + timedelta(days=5)).isoformat(),
+            },
+        )
+        .json()
+    )
+    assert invoke(app, "reminders").exit_code == 0
+    county = console("admin").get(f"/cycles/{cycle['id']}").text
+    table = county.split('id="reminders"')[1].split("</table>")[0]
+    assert "截止前 7 天" in table and '<td class="num">3</td>' in table
+    # A township sees its own people's reminders only.
+    township = console("supervisor_a").get(f"/cycles/{cycle['id']}").text.split('id="reminders"')[1]
+    assert '<td class="num">2</td>' in township.split("</table>")[0]
+    person = supervisor.get("/api/v1/beneficiaries", params={"name": "测试1"}).json()[0]["id"]
+    assert "截止前 7 天" in console("supervisor_a").get(f"/people/{person}").text
 
 
 def test_an_edit_based_on_an_older_version_is_refused(api, console, world) -> None:
