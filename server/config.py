@@ -12,9 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import make_url
 
-from worker.face.liveness import LivenessLimits
-from worker.face.matching import Thresholds
-from worker.face.quality import QualityLimits
+from worker.face.limits import LivenessLimits, QualityLimits, Thresholds
 
 PREFIX = "FIELDCHECK_"
 T = TypeVar("T")

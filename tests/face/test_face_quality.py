@@ -8,7 +8,8 @@ import pytest
 
 from tests.support.photos import photo_bytes
 from worker.face.image import decode_image
-from worker.face.quality import QualityLimits, QualityReport, assess_enrolment_photo
+from worker.face.limits import QualityLimits
+from worker.face.quality import QualityReport, assess_enrolment_photo
 
 LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
 GOOD = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")

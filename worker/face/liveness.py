@@ -42,6 +42,7 @@ import numpy as np
 
 from worker.face import light as colour_light
 from worker.face.detect import FaceBox, find_faces
+from worker.face.limits import LivenessLimits
 from worker.face.pose import HeadPose, head_pose
 
 BLINK = "blink"
@@ -90,50 +91,6 @@ _EYE_BASELINE_PERCENTILE = 80.0
 # contrast (so a camera's exposure drift does not hide a repeated picture).
 _STATIC_SIZE = (80, 60)
 _STATIC_PERCENTILE = 99.0
-
-
-@dataclass(frozen=True)
-class LivenessLimits:
-    """Thresholds for a liveness check-in; the defaults are gentle (frail elders, small slow moves)."""
-
-    # A blink is seen when the eye aspect ratio falls to this share of the session's open-eye baseline.
-    blink_ear_ratio: float = 0.75
-    # |Δyaw| from the session's neutral baseline, in the prompted direction, in degrees.
-    turn_min_deg: float = 15.0
-    # |Δpitch| from the baseline in degrees, either way (a nod down or a chin lift). The mesh reads
-    # a nod flatter than dlib's landmarks did (synthetic 20° nods measure 11-19°); a flat photo
-    # tilted to fake one still fails the nose-depth test and the colour-light check.
-    nod_min_deg: float = 10.0
-    # The inner-lip mouth aspect ratio must rise this much over the session's resting mouth (a
-    # smiling face's resting mouth is wide, so no absolute opening is asked for).
-    mouth_min_rise: float = 0.15
-    # An action counts when its measure is beyond the limit in this many consecutive frames of its
-    # prompt, and then comes back within `return_share` of the limit (or a frame before it was).
-    min_action_frames: int = 2
-    return_share: float = 0.5
-    # Share of frames that must show exactly one face.
-    min_face_frames: float = 0.8
-    # Median grey level (0-255) of the face box over the session; below it the verdict is too_dark.
-    min_brightness: float = 40.0
-    # How far the nose tip must stand out of the brow-eye-mouth plane, in inter-ocular distances,
-    # to explain the nose's parallax in a seen turn or nod (see planar_parallax and nose_depth).
-    min_nose_depth: float = 0.28
-    # Two frames are the same picture when, scaled to 80×60 grey at one mean and contrast, 99% of
-    # their pixels differ by less than this many grey levels (a live camera's noise and hand shake
-    # measure several times more). A repeated picture across prompts, or in most of the upload, is static.
-    static_max_diff: float = 2.0
-    # The colour-light check (worker/face/light.py): lags tried up to this, ...
-    light_max_lag_ms: int = 300
-    # ... the reflected colour must correlate with the screen's this well, ...
-    light_min_correlation: float = 0.7
-    # ... move the face's mean colour by at least this many grey levels per unit of screen colour
-    # (below it, with a face brighter than `light_ambient_brightness`, the light is unmeasurable), ...
-    light_min_gain: float = 6.0
-    light_ambient_brightness: float = 150.0
-    # ... at most this share of it on the background, ...
-    light_max_background_share: float = 0.5
-    # ... and this much more on the nearer half of the face (by the mesh's depth) than the farther.
-    light_min_shape_ratio: float = 1.02
 
 
 @dataclass(frozen=True)

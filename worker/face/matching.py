@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from worker.face.limits import Thresholds
+
 # Several frames of one session and several enrolment photos give a frames × templates matrix.
 # Measured on the East Asian development set (`fieldcheck bench matching`), the mean of the few
 # closest pairs separates genuine from impostor check-ins best: the minimum rewards one lucky
@@ -99,18 +101,6 @@ def t_norm(distance: float, cohort: np.ndarray) -> float:
     if cohort.size < 2 or spread <= 0.0:
         raise ValueError("a cohort needs at least two identities at different distances")
     return (distance - float(cohort.mean())) / spread
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Where a fused distance, or its T-norm, is accepted, reviewed or rejected."""
-
-    accept: float
-    review: float
-    norm_accept: float
-    norm_review: float
-    cohort_min: int
-    accept_without_cohort: float
 
 
 def decide(distance: float, cohort: np.ndarray | None, limits: Thresholds) -> tuple[str, float | None]:

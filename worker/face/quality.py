@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from worker.face.detect import FaceBox, find_faces
+from worker.face.limits import QualityLimits
 from worker.face.pose import head_pose
 
 # Stable reason codes; clients map them to spoken or pictorial retake instructions.
@@ -23,26 +24,6 @@ NOT_FRONTAL = "not_frontal"
 # and at a fixed contrast so a dark photo is reported as dark rather than also as blurry.
 SHARPNESS_FACE_HEIGHT = 160
 SHARPNESS_GREY_STD = 50.0
-
-
-@dataclass(frozen=True)
-class QualityLimits:
-    """Thresholds for an acceptable enrolment photo."""
-
-    # Face-box height in original pixels; dlib's encoder works from a 150 px chip.
-    min_face_px: int = 90
-    # face_sharpness(): the test portraits score 370-870 (97+ even shrunk to 100 px faces), a
-    # GaussianBlur((21, 21)) copy 17-22, a (9, 9) one 77-97; 50 fails real blur, keeps soft lenses.
-    min_sharpness: float = 50.0
-    max_abs_yaw: float = 25.0
-    max_abs_pitch: float = 25.0
-    # Mean grey level of the face box; the test portraits sit at 110-146.
-    min_brightness: float = 40.0
-    max_brightness: float = 225.0
-    # Gap between the face box and every image border, as a fraction of the box height: the box
-    # (placed as dlib's HOG box) stops at the brow and chin, so a box at the border means part of
-    # the face is missing.
-    min_edge_margin: float = 0.05
 
 
 @dataclass(frozen=True)
