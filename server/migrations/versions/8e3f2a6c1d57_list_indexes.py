@@ -1,7 +1,7 @@
 """Lists at county scale: an index per list holding its sort and scope columns (index-only pages and counts)
 
-The scope is a range of region codes beside its LIKE (services.regions.in_scope), which a plain B-tree
-serves on both PostgreSQL and SQLite: no pattern-ops operator class is needed. Indexes that a new one
+The scope is a range of region codes (services.regions.in_scope), which a plain B-tree serves on both
+PostgreSQL and SQLite: no pattern-ops operator class is needed. Indexes that a new one
 leads with are dropped (beneficiary.village_code, checkin.state, visit.started_at).
 
 Revision ID: 8e3f2a6c1d57
