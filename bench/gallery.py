@@ -76,7 +76,7 @@ def _grow(app: Flask, staff: uuid.UUID, first: int, last: int, rng: np.random.Ge
     """People first..last, each with an encoded photo and its encrypted template (COPY, in batches)."""
     context = Ctx.current()
     session = context.session
-    context_name = templates._VECTOR_CONTEXT
+    context_name = templates.VECTOR_CONTEXT
     for start in range(first, last + 1, BATCH):
         end = min(last, start + BATCH - 1)
         with db.unit_of_work(session):
@@ -149,7 +149,7 @@ def _new_path(settings: Settings, people: list[str], staff: str) -> dict[str, fl
             session.execute(text(PEOPLE), {"first": 10**9, "last": 10**9})
             photo_id, owner = session.execute(text(PHOTOS), {"staff": uuid.UUID(staff)}).one()
             template_id = uuid.uuid4()
-            blob = cipher.encrypt(_unit(rng, 1)[0].astype("<f4").tobytes(), context=templates._VECTOR_CONTEXT)
+            blob = cipher.encrypt(_unit(rng, 1)[0].astype("<f4").tobytes(), context=templates.VECTOR_CONTEXT)
             session.execute(
                 text(
                     "INSERT INTO face_template (id, photo_id, beneficiary_id, county_code, model, vector, created_at)"

@@ -218,7 +218,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_answering(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_answering(port: int, process: subprocess.Popen, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -257,7 +257,7 @@ class _Held:
 
 _held: dict[tuple[str, str], _Held] = {}
 _holding = threading.Lock()
-_VECTOR_CONTEXT = FaceTemplate.__table__.c.vector.type.context
+VECTOR_CONTEXT = FaceTemplate.__table__.c.vector.type.context
 LOAD_BATCH = 50_000
 
 
@@ -294,7 +294,7 @@ def forget_galleries() -> None:
 
 
 def _vectors(cipher: DataCipher, blobs: list[bytes]) -> np.ndarray:
-    plain = b"".join(cipher.decrypt(blob, context=_VECTOR_CONTEXT) for blob in blobs)
+    plain = b"".join(cipher.decrypt(blob, context=VECTOR_CONTEXT) for blob in blobs)
     return np.frombuffer(plain, dtype="<f4").reshape(len(blobs), TEMPLATE_BYTES // 4)
 
 
