@@ -30,7 +30,6 @@ class BeneficiaryStatus(StrEnum):
 
 class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
     # The registry's order; its leading column serves the scope (a range of village codes) too.
-    __table_args__ = (Index("ix_beneficiary_list", "village_code", "name", "id"),)
     __tablename__ = "beneficiary"
 
     # The resident ID number is only ever stored encrypted; the HMAC index finds it, the mask shows it.
@@ -52,9 +51,11 @@ class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
-    # Who is on the rolls or due, per region (coverage, a cycle's status counts, the sweep): an index-only
-    # scan instead of reading every row with its ciphertexts.
     __table_args__ = (
+        # The registry's order with the scope column first (server.db.fetch_page reads a page's keys from it).
+        Index("ix_beneficiary_list", "village_code", "name", "id"),
+        # Who is on the rolls or due, per region (coverage, a cycle's status counts, the sweep): an index-only
+        # scan instead of reading every row with its ciphertexts.
         Index(
             "ix_beneficiary_rolls",
             "village_code",
