@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, delete, exists, select
+from sqlalchemy.orm import Session
 
 from server.context import Ctx
 from server.models import (
@@ -41,6 +42,7 @@ from server.models import (
     Visit,
     VisitPhoto,
 )
+from server.services import templates
 from server.services.audit import Actor, record
 from storage import StorageError
 
@@ -85,6 +87,15 @@ def _locked(ctx: Ctx, query: Select, of: type) -> list[tuple[object, str]]:
     return [tuple(row) for row in ctx.session.execute(query.limit(batch).with_for_update(of=of, skip_locked=True))]
 
 
+def _delete_templates(session: Session, *conditions: ColumnElement[bool]) -> int:
+    """Delete the templates matching conditions, logged as gone so every in-memory gallery forgets them."""
+    gone = session.execute(
+        delete(FaceTemplate).where(*conditions).returning(FaceTemplate.county_code, FaceTemplate.id)
+    ).all()
+    templates.note_changes(session, removed=[tuple(row) for row in gone])
+    return len(gone)
+
+
 def purge(ctx: Ctx, *, now: datetime, today: date, actor: Actor | None = None) -> PurgeResult:
     """Remove expired check-in frames, visit photos, and terminated people's enrolment photos and templates."""
     settings = ctx.settings.retention
@@ -123,19 +134,16 @@ def purge(ctx: Ctx, *, now: datetime, today: date, actor: Actor | None = None) -
     gone = _delete_objects(ctx, _locked(ctx, enrolment.order_by(EnrolmentPhoto.id), EnrolmentPhoto), result)
     if gone:
         # The templates derived from the photos go with them (a template points at its photo).
-        templates = session.execute(delete(FaceTemplate).where(FaceTemplate.photo_id.in_(gone)))
-        result.face_templates += templates.rowcount
+        result.face_templates += _delete_templates(session, FaceTemplate.photo_id.in_(gone))
         session.execute(delete(EnrolmentPhoto).where(EnrolmentPhoto.id.in_(gone)))
     result.enrolment_photos = len(gone)
     # Templates kept from check-ins have no object: they go once the person's photos are all gone.
-    templates = session.execute(
-        delete(FaceTemplate).where(
-            FaceTemplate.checkin_id.is_not(None),
-            FaceTemplate.beneficiary_id.in_(ended),
-            ~exists().where(EnrolmentPhoto.beneficiary_id == FaceTemplate.beneficiary_id),
-        )
+    result.face_templates += _delete_templates(
+        session,
+        FaceTemplate.checkin_id.is_not(None),
+        FaceTemplate.beneficiary_id.in_(ended),
+        ~exists().where(EnrolmentPhoto.beneficiary_id == FaceTemplate.beneficiary_id),
     )
-    result.face_templates += templates.rowcount
 
     record(
         session,
