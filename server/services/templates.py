@@ -142,7 +142,8 @@ def add_checkin_template(
     dropped = [template_id for template_id, _ in kept[bound:]]
     if dropped:
         session.execute(delete(FaceTemplate).where(FaceTemplate.id.in_(dropped)))
-    note_changes(session, added=[(template.county_code, template.id)], removed=[tuple(row) for row in kept[bound:]])
+    removed = [(county, template_id) for template_id, county in kept[bound:]]
+    note_changes(session, added=[(template.county_code, template.id)], removed=removed)
     record(
         session,
         actor=Actor.system(),
