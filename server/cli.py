@@ -254,8 +254,9 @@ def reminders_command(today: datetime | None) -> None:
         zone=cycles.office_zone(settings),
         sender=reminders.sender_from_settings(settings.reminders),
     )
-    for cycle_id, (step, count) in run.queued.items():
-        click.echo(f"cycle {cycle_id}: {count} reminders queued ({step})")
+    for cycle_id, steps in run.queued.items():
+        for step, count in steps.items():
+            click.echo(f"cycle {cycle_id}: {count} reminders queued ({step})")
     click.echo(f"sent {run.sent}, failed {run.failed}, to retry {run.retrying}")
 
 

@@ -79,6 +79,41 @@ def test_each_step_is_sent_once_and_only_to_people_without_proof(app, api, world
         assert identity not in caplog.text
 
 
+def test_a_deadline_moved_by_a_hospital_stay_moves_the_persons_reminders_with_it(app, api, world):
+    supervisor = api.as_("supervisor_a")
+    kept = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1)).json()["id"]
+    moved = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 2)).json()["id"]
+    _cycle(app, api, world, deadline_in=20)
+    today = _today(app)
+    stay = {
+        "kind": "hospitalisation",
+        "starts_on": (today + timedelta(days=1)).isoformat(),
+        "ends_on": (today + timedelta(days=2)).isoformat(),
+        "reason": "县人民医院住院两天",
+    }
+    assert supervisor.post(f"/api/v1/beneficiaries/{moved}/exemptions", json=stay).status_code == 201
+
+    deadline = today + timedelta(days=20)
+    runner, info = CliRunner(), ScriptInfo(create_app=lambda: app)
+    queued = {}
+    for days_before in (14, 12, 7, 5):
+        day = (deadline - timedelta(days=days_before)).isoformat()
+        result = runner.invoke(cli, ["reminders", "--today", day], obj=info)
+        assert result.exit_code == 0, result.output
+        queued[days_before] = [line.split(": ", 1)[1] for line in result.output.splitlines() if "queued" in line]
+    # Two days in hospital before the deadline: that person's deadline, and each of their steps, come two
+    # days later than everyone else's.
+    assert queued == {
+        14: ["1 reminders queued (due_14)"],
+        12: ["1 reminders queued (due_14)"],
+        7: ["1 reminders queued (due_7)"],
+        5: ["1 reminders queued (due_7)"],
+    }
+    for person in (kept, moved):
+        sent = supervisor.get(f"/api/v1/beneficiaries/{person}/notifications").json()
+        assert sorted(n["step"] for n in sent) == ["due_14", "due_7"]
+
+
 class Gateway:
     """A local SMS gateway stand-in: records each POST and answers with the next queued status."""
 

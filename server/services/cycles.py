@@ -134,6 +134,20 @@ def moved_at_least(win: Window, days: int) -> Select:
     return select(moved.c.beneficiary_id).where(moved.c.moved >= days)
 
 
+def moved_by(win: Window, days: int) -> ColumnElement[bool]:
+    """SQL condition on Beneficiary: the person's deadline moved by exactly `days` (0: not moved)."""
+    moved = _moved_by_person(win)
+    if days == 0:
+        return ~Beneficiary.id.in_(moved_at_least(win, 1))
+    return Beneficiary.id.in_(select(moved.c.beneficiary_id).where(moved.c.moved == days))
+
+
+def moves(ctx: Ctx, win: Window) -> list[int]:
+    """The distinct numbers of days (besides 0) by which someone's deadline moved in the cycle."""
+    moved = _moved_by_person(win)
+    return sorted(ctx.session.scalars(select(moved.c.moved).where(moved.c.moved > 0).distinct()))
+
+
 def latest_move(win: Window, *conditions: ColumnElement[bool]) -> ColumnElement[int]:
     """SQL: the most days any person matching `conditions` (on Beneficiary) had their deadline moved."""
     moved = _moved_by_person(win)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Protocol
 
 import requests
@@ -23,7 +23,7 @@ from server.context import Ctx
 from server.db import unit_of_work
 from server.models import Beneficiary, Cycle, Notification, NotificationState, utcnow
 from server.services.audit import Actor, record
-from server.services.cycles import due, office_zone, person_deadline, satisfied, window
+from server.services.cycles import due, moved_by, moves, office_zone, person_deadline, satisfied, window
 from server.services.regions import in_scope, within
 from server.sqlfuncs import insert_ignoring_conflicts, new_uuid
 
@@ -33,13 +33,15 @@ OVERDUE = "overdue"
 DELIVERY_BATCH = 50
 
 
-def step_due(cycle: Cycle, today: date, days_before: tuple[int, ...]) -> str | None:
-    """The reminder step a cycle is at today: the nearest `due_N` reached, `overdue` in the grace period."""
-    if today < cycle.opens_on or today > cycle.closes_on:
+def step_due(cycle: Cycle, today: date, days_before: tuple[int, ...], moved_days: int = 0) -> str | None:
+    """The reminder step a cycle is at today for someone whose deadline moved by `moved_days`: the nearest
+    `due_N` reached, `overdue` in the grace period."""
+    deadline, closes_on = cycle.deadline + timedelta(days=moved_days), cycle.closes_on + timedelta(days=moved_days)
+    if today < cycle.opens_on or today > closes_on:
         return None
-    if today > cycle.deadline:
+    if today > deadline:
         return OVERDUE
-    left = (cycle.deadline - today).days
+    left = (deadline - today).days
     reached = [days for days in days_before if left <= days]
     # Only the current step: a reminder whose day has passed is not worth sending late.
     return f"due_{min(reached)}" if reached else None
@@ -149,40 +151,46 @@ def sender_from_settings(settings: ReminderSettings) -> Sender:
 
 @dataclass
 class ReminderRun:
-    queued: dict[str, int] = field(default_factory=dict)
+    queued: dict[str, dict[str, int]] = field(default_factory=dict)
     sent: int = 0
     failed: int = 0
     retrying: int = 0
 
 
 def queue_reminders(ctx: Ctx, *, today: date, zone: tzinfo, days_before: tuple[int, ...], channel: str) -> dict:
-    """Add the step due today for everyone due in each running cycle who has no proof yet.
+    """Add the step due today for everyone due in each running cycle who has no proof yet, counted from
+    the person's own deadline (an exemption that ended before the cycle's may have moved it).
 
-    Returns {cycle id: (step, rows added)} for cycles that added any."""
-    queued = {}
+    Returns {cycle id: {step: rows added}} for cycles that added any."""
+    queued: dict[str, dict[str, int]] = {}
     now = utcnow()
     for cycle in ctx.session.scalars(select(Cycle).where(Cycle.opens_on <= today, Cycle.swept_at.is_(None))):
-        step = step_due(cycle, today, days_before)
-        if step is None:
-            continue
         win = window(cycle, zone)
-        columns = {
-            "id": new_uuid(),
-            "beneficiary_id": Beneficiary.id,
-            "cycle_id": literal(cycle.id),
-            "step": literal(step),
-            "channel": literal(channel),
-            "state": literal(NotificationState.PENDING.value),
-            "attempts": literal(0),
-            "created_at": literal(now, Notification.created_at.type),
-            "updated_at": literal(now, Notification.updated_at.type),
-        }
-        rows = select(*columns.values()).where(*due(cycle, win), ~satisfied(cycle, win, Beneficiary.id))
-        statement = insert_ignoring_conflicts(ctx.session, Notification).from_select(list(columns), rows)
-        statement = statement.on_conflict_do_nothing(index_elements=["beneficiary_id", "cycle_id", "step"])
-        added = ctx.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
-        if added:
-            queued[str(cycle.id)] = (step, added)
+        # Nearly everyone keeps the cycle's deadline; the few whose deadline moved are grouped by how far.
+        for moved_days in (0, *moves(ctx, win)):
+            step = step_due(cycle, today, days_before, moved_days)
+            if step is None:
+                continue
+            columns = {
+                "id": new_uuid(),
+                "beneficiary_id": Beneficiary.id,
+                "cycle_id": literal(cycle.id),
+                "step": literal(step),
+                "channel": literal(channel),
+                "state": literal(NotificationState.PENDING.value),
+                "attempts": literal(0),
+                "created_at": literal(now, Notification.created_at.type),
+                "updated_at": literal(now, Notification.updated_at.type),
+            }
+            rows = select(*columns.values()).where(
+                *due(cycle, win), moved_by(win, moved_days), ~satisfied(cycle, win, Beneficiary.id)
+            )
+            statement = insert_ignoring_conflicts(ctx.session, Notification).from_select(list(columns), rows)
+            statement = statement.on_conflict_do_nothing(index_elements=["beneficiary_id", "cycle_id", "step"])
+            added = ctx.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+            if added:
+                steps = queued.setdefault(str(cycle.id), {})
+                steps[step] = steps.get(step, 0) + added
     if queued:
         record(
             ctx.session,
@@ -190,7 +198,7 @@ def queue_reminders(ctx: Ctx, *, today: date, zone: tzinfo, days_before: tuple[i
             action="reminders.queued",
             object_type="reminders",
             object_id=today.isoformat(),
-            details={"cycles": {cycle_id: {"step": s, "count": n} for cycle_id, (s, n) in queued.items()}},
+            details={"cycles": queued},
         )
     return queued
 
