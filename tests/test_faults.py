@@ -223,8 +223,9 @@ def test_storage_unreadable_then_readable_keeps_the_lease_and_decides_within_30_
 
 
 @pytest.fixture
-def restartable(tmp_path) -> Iterator[tuple[object, PrivatePostgres, Api, dict[str, str]]]:
+def restartable(app, tmp_path) -> Iterator[tuple[object, PrivatePostgres, Api, dict[str, str]]]:
     """The app, its worker process and a private broker, all on a private PostgreSQL server."""
+    suite_celery = app.extensions["fieldcheck.celery"]
     postgres = PrivatePostgres()
     broker = Broker(tmp_path)
     worker = None
@@ -232,15 +233,19 @@ def restartable(tmp_path) -> Iterator[tuple[object, PrivatePostgres, Api, dict[s
         postgres.start()
         postgres.create_database()
         broker.start()
-        app = create_app(make_settings(tmp_path / "instance", database_url=postgres.url, broker_url=broker.url))
-        with app.app_context():
+        private = create_app(make_settings(tmp_path / "instance", database_url=postgres.url, broker_url=broker.url))
+        with private.app_context():
             migrate.upgrade(db.engine())
-        world = seed_world(app)
-        worker = Worker(app, broker, tmp_path)
+        world = seed_world(private)
+        worker = Worker(private, broker, tmp_path)
         worker.start()
-        with served(app) as url:
-            yield app, postgres, Api(url), world
+        with served(private) as url:
+            yield private, postgres, Api(url), world
     finally:
+        # Building an app makes its Celery the process's default, which the suite's own worker runs
+        # its tasks with: give the suite its own back, or later tasks would look for this server.
+        suite_celery.set_default()
+        suite_celery.set_current()
         if worker:
             worker.kill()
         if broker.process and broker.process.poll() is None:
