@@ -48,6 +48,22 @@ REGIONS = [
 ]
 
 
+# Tests that each take tens of seconds (a real worker process through a fault, a browser through a
+# story, the fuzzer). Collected first, so the two test processes share them out at the start instead of
+# one of them finishing the run alone on a long test.
+SLOW_FIRST = (
+    "tests/test_faults.py",
+    "tests/browser/",
+    "tests/api/test_schemathesis.py",
+    "tests/test_embedded_default.py",
+    "tests/test_bench_visits.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, dropped at the end."""
