@@ -135,7 +135,11 @@ def test_identity_fields_are_encrypted_at_rest_and_reads_are_audited(app, api, w
         )
         for stored, plain in zip(row, [body["id_number"], body["phone"], body["home_address"]], strict=True):
             assert plain.encode() not in bytes(stored)
-        actions = db.session().scalars(select(AuditEntry.action).where(AuditEntry.object_id == created["id"])).all()
+        actions = (
+            db.session()
+            .scalars(select(AuditEntry.action).where(AuditEntry.object_id == created["id"]).order_by(AuditEntry.seq))
+            .all()
+        )
     assert actions == ["beneficiary.created", "beneficiary.viewed"]
 
 

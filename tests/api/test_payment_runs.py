@@ -121,9 +121,9 @@ def test_exports_list_masked_ids_amounts_and_totals_in_csv_and_xlsx(app, api, wo
         exports = (
             db.session()
             .execute(
-                select(AuditEntry.actor_id, AuditEntry.details).where(
-                    AuditEntry.action == "payment_run.exported", AuditEntry.object_id == run["id"]
-                )
+                select(AuditEntry.actor_id, AuditEntry.details)
+                .where(AuditEntry.action == "payment_run.exported", AuditEntry.object_id == run["id"])
+                .order_by(AuditEntry.seq)
             )
             .all()
         )

@@ -20,7 +20,9 @@ def _staff_id(admin: Api, username: str) -> str:
 
 def _audited(app, action: str) -> list[AuditEntry]:
     with app.app_context():
-        return list(db.session().scalars(select(AuditEntry).where(AuditEntry.action == action)))
+        return list(
+            db.session().scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq))
+        )
 
 
 def test_logout_revokes_only_that_token(app, api):

@@ -55,7 +55,11 @@ def test_an_admin_resets_and_disables_an_account_which_then_cannot_sign_in(app, 
     with app.app_context():
         entries = (
             db.session()
-            .scalars(select(AuditEntry).where(AuditEntry.object_type == "staff_user", AuditEntry.reason.is_not(None)))
+            .scalars(
+                select(AuditEntry)
+                .where(AuditEntry.object_type == "staff_user", AuditEntry.reason.is_not(None))
+                .order_by(AuditEntry.seq)
+            )
             .all()
         )
     assert [(e.action, e.reason) for e in entries] == [
