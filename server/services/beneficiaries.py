@@ -17,7 +17,7 @@ from server.context import Ctx
 from server.crypto import DataCipher
 from server.db import fetch_page, savepoint, unit_of_work
 from server.models import Beneficiary, Region, RegionLevel
-from server.services import duplicate_registrations, enrolment
+from server.services import enrolment
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, NotFound
 from server.services.regions import in_scope, within
@@ -107,8 +107,9 @@ def create_beneficiary(ctx: Ctx, *, actor: Actor, data: Mapping[str, Any]) -> Be
     """Register a beneficiary in a village of the actor's region.
 
     An ID number the actor's region already holds is refused (they can see that record anyway). One on
-    another region's rolls is registered all the same, held for the county to review: the answer must not
-    tell a township clerk that a number is registered somewhere else (see the README).
+    another region's rolls is registered all the same, held (`duplicate_of`) for the county to review
+    (services.duplicate_registrations): the answer must not tell a township clerk that a number is
+    registered somewhere else (see the README).
     """
     number, index, masked = _index_resident_id(ctx.cipher, data["id_number"])
     _check_village(ctx, actor, data["village_code"])
@@ -127,8 +128,6 @@ def create_beneficiary(ctx: Ctx, *, actor: Actor, data: Mapping[str, Any]) -> Be
     )
     ctx.session.add(beneficiary)
     ctx.session.flush()
-    if live is not None:
-        duplicate_registrations.hold(ctx, actor=actor, held=beneficiary)
     record(
         ctx.session,
         actor=actor,
@@ -324,9 +323,6 @@ def _import_batch(ctx: Ctx, actor: Actor, rows: list[tuple[int, dict[str, Any], 
     if new_rows:
         session.add_all(new_rows)
         session.flush()
-        for person in new_rows:
-            if person.duplicate_of is not None:
-                duplicate_registrations.hold(ctx, actor=actor, held=person)
         record(
             session,
             actor=actor,

@@ -3,8 +3,8 @@
 A township that registers such a number gets the answer any new registration gets (README, "Registering an ID
 number registered elsewhere"): telling it "already registered" would tell a clerk who is on other townships'
 rolls. The new record is held instead (`duplicate_of` names the record on the rolls), neither paid nor swept,
-and a duplicate_registration case opens at the county, out of every township's sight. A county supervisor
-proposes and a second one approves (four eyes, as for a termination):
+and within the hour a duplicate_registration case opens at the county, out of every township's sight. A county
+supervisor proposes and a second one approves (four eyes, as for a termination):
 
     transfer: the same person moved. The held record becomes the live one; the old record ends (terminated
               today, its open cases closed, its phone revoked) and points at the record that replaced it.
@@ -33,7 +33,9 @@ from server.models.region import CODE_LENGTH
 from server.services import suspensions
 from server.services.audit import Actor, record
 from server.services.cases import UNDECIDED_STATES, close_case, open_case, set_state
+from server.services.regions import within
 
+KIND = CaseKind.DUPLICATE_REGISTRATION
 RESOLUTIONS = (DecisionKind.TRANSFER, DecisionKind.REFUSE)
 CLOSED_BY_TRANSFER = "closed_by_transfer"
 
@@ -44,35 +46,49 @@ def held_ids():
     return select(Beneficiary.id).where(Beneficiary.duplicate_of.is_not(None))
 
 
-def hold(ctx: Ctx, *, actor: Actor, held: Beneficiary) -> ReviewCase:
-    """Open the county's case for a record just registered as a duplicate of `held.duplicate_of`.
+def open_cases(ctx: Ctx) -> int:
+    """Open the county's case for every held record that has none yet; returns how many opened. Idempotent.
 
-    The case's region is the county, so no township sees it, and nothing is written on the held record
-    itself: its page, history and list rows stay those of any new registration.
+    Run by the beat, apart from the registration: a case opened in the same request would put its audit
+    entry (and its time) right after the registration's, a gap in the sequence numbers the township sees on
+    the person's page. Nothing is written on the held record itself: its page, history and list rows stay
+    those of any new registration.
     """
+    held = ctx.session.scalars(
+        select(Beneficiary)
+        .where(
+            Beneficiary.id.in_(held_ids()),
+            Beneficiary.status != BeneficiaryStatus.TERMINATED,
+            ~select(ReviewCase.id).where(ReviewCase.beneficiary_id == Beneficiary.id, ReviewCase.kind == KIND).exists(),
+        )
+        .order_by(Beneficiary.created_at)
+    ).all()
+    for person in held:
+        _open_case(ctx, held=person)
+    return len(held)
+
+
+def _open_case(ctx: Ctx, *, held: Beneficiary) -> None:
     live = ctx.session.get(Beneficiary, held.duplicate_of)
-    case = open_case(
+    open_case(
         ctx.session,
-        kind=CaseKind.DUPLICATE_REGISTRATION,
+        kind=KIND,
         beneficiary=held,
         region_code=held.village_code[: CODE_LENGTH[RegionLevel.COUNTY]],
-        dedupe_key=f"{CaseKind.DUPLICATE_REGISTRATION.value}:{held.id}",
+        dedupe_key=f"{KIND.value}:{held.id}",
         summary=f"{held.id_number_masked} registered in {held.village_code}, on the rolls in {live.village_code}",
-        details={
-            "held_id": str(held.id),
-            "held_village_code": held.village_code,
-            "live_id": str(live.id),
-            "live_village_code": live.village_code,
-        },
-        actor=actor,
+        details={"live_id": str(live.id), "live_village_code": live.village_code},
     )
-    return case
 
 
-def records(ctx: Ctx, *, case: ReviewCase) -> tuple[Beneficiary, Beneficiary | None]:
-    """The case's two records: the one registered (held until resolved) and the one it duplicated."""
+def records(ctx: Ctx, *, case: ReviewCase, actor: Actor | None = None) -> tuple[Beneficiary, Beneficiary | None]:
+    """The case's two records: the one registered (held until resolved) and the one it duplicated, which is
+    None for an actor whose region does not hold it (a record in another county)."""
     held = ctx.session.get(Beneficiary, case.beneficiary_id)
-    return held, ctx.session.get(Beneficiary, case.details["live_id"])
+    live = ctx.session.get(Beneficiary, case.details["live_id"])
+    if actor is not None and not within(actor.region_code, live.village_code):
+        live = None
+    return held, live
 
 
 def allowed(case: ReviewCase) -> list[DecisionKind]:
@@ -80,7 +96,8 @@ def allowed(case: ReviewCase) -> list[DecisionKind]:
 
 
 def resolve(ctx: Ctx, *, actor: Actor, case: ReviewCase, decision: CaseDecision) -> None:
-    """Apply an approved transfer or refusal. The caller commits."""
+    """Apply an approved transfer or refusal (the county decided: the old record is ended wherever it lies).
+    The caller commits."""
     held, live = records(ctx, case=case)
     if decision.decision == DecisionKind.TRANSFER:
         _transfer(ctx, actor=actor, case=case, decision=decision, held=held, live=live)

@@ -10,13 +10,14 @@ from sqlalchemy import select, update
 
 from server import db
 from server.context import Ctx
-from server.models import Beneficiary, ReviewCase, StaffRole
+from server.models import AuditEntry, Beneficiary, ReviewCase, StaffRole
 from server.services import cycles, staff
 from server.services.audit import Actor
 from tests.conftest import PASSWORD, beneficiary_body, id_number
 from tests.support.cases import audit_actions
 from tests.support.cli import invoke
 from tests.support.jobs import import_report, payment_run
+from worker.tasks import open_duplicate_registration_cases
 
 KIND = "duplicate_registration"
 # What differs between any two registrations: the record's own id, its masked number and when it was made.
@@ -51,8 +52,15 @@ def _changes(app, beneficiary_id: str) -> list[str]:
 
 
 def _held_case(app) -> ReviewCase:
+    """The one duplicate_registration case, opened by the beat's task as it runs on the hour."""
     with app.app_context():
+        open_duplicate_registration_cases()
         return db.session().scalars(select(ReviewCase).where(ReviewCase.kind == KIND)).one()
+
+
+def _seq(app, beneficiary_id: str) -> int:
+    with app.app_context():
+        return db.session().scalar(select(AuditEntry.seq).where(AuditEntry.object_id == beneficiary_id))
 
 
 def _registered_twice(api, world) -> tuple[str, str, str]:
@@ -108,6 +116,11 @@ def test_a_number_registered_elsewhere_gets_the_answer_a_new_one_gets(app, api, 
     )
     assert (again.status_code, again.json()["errors"]) == (422, {"id_number": ["already_registered"]})
 
+    # Nothing was audited between the two registrations: the case opens later, on the beat.
+    assert _seq(app, second["id"]) == _seq(app, first["id"]) + 1
+    with app.app_context():
+        assert db.session().scalars(select(ReviewCase).where(ReviewCase.kind == KIND)).all() == []
+
     # Internally it is held, as a duplicate of A's record, with one case at the county.
     with app.app_context():
         held = db.session().get(Beneficiary, uuid.UUID(second["id"]))
@@ -141,7 +154,8 @@ def test_the_roster_import_counts_a_number_registered_elsewhere_as_created(app, 
     again = import_report(township_b, "/api/v1/beneficiaries/import", files)
     assert (again["created"], again["updated"], again["unchanged"], again["failed"]) == (0, 0, 2, 0)
     assert len(township_b.get("/api/v1/beneficiaries").json()) == 2
-    # One case for the held row, however often the file comes.
+    # One case for the held row, however often the file comes or the beat runs.
+    assert str(_held_case(app).beneficiary_id) == first["rows"][1]["beneficiary_id"]
     assert str(_held_case(app).beneficiary_id) == first["rows"][1]["beneficiary_id"]
 
 
@@ -163,6 +177,7 @@ def test_a_held_record_is_neither_paid_nor_swept(app, api, world, celery_worker)
         "deadline": (today + timedelta(days=5)).isoformat(),
     }
     assert township_b.post("/api/v1/cycles", json=quarter).status_code == 201
+    _held_case(app)
     assert invoke(app, "sweep", "--today", (today + timedelta(days=21)).isoformat()).exit_code == 0
     missed = township_b.get("/api/v1/cases", params={"kind": "missed_checkin"}).json()
     assert [case["beneficiary_id"] for case in missed] == [fresh]
