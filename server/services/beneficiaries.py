@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
@@ -81,7 +81,7 @@ def _index_resident_id(cipher: DataCipher, raw: str) -> tuple[str, str, str]:
     return resident.number, cipher.index(resident.number), resident.masked
 
 
-def with_id_number_index(*indexes: str):
+def with_id_number_index(*indexes: str) -> ColumnElement[bool]:
     """SQL: the records, held or not, with one of these ID-number indexes. Written as two arms so each is
     served by its partial index (the unique one of records not held, ix_beneficiary_held of the others)."""
     matches = Beneficiary.id_number_index.in_(indexes)

@@ -13,7 +13,7 @@ supervisor proposes and a second one approves (four eyes, as for a termination):
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from server.context import Ctx
 from server.models import (
@@ -33,6 +33,7 @@ from server.models.region import CODE_LENGTH
 from server.services import suspensions
 from server.services.audit import Actor, record
 from server.services.cases import UNDECIDED_STATES, close_case, open_case, set_state
+from server.services.errors import Conflict
 from server.services.regions import within
 
 KIND = CaseKind.DUPLICATE_REGISTRATION
@@ -40,7 +41,7 @@ RESOLUTIONS = (DecisionKind.TRANSFER, DecisionKind.REFUSE)
 CLOSED_BY_TRANSFER = "closed_by_transfer"
 
 
-def held_ids():
+def held_ids() -> Select:
     """SQL: the ids of records held or replaced (a few rows, read from ix_beneficiary_held), which the sweep
     leaves out without giving up its index-only scan of the rolls."""
     return select(Beneficiary.id).where(Beneficiary.duplicate_of.is_not(None))
@@ -121,6 +122,12 @@ def _transfer(
     ctx: Ctx, *, actor: Actor, case: ReviewCase, decision: CaseDecision, held: Beneficiary, live: Beneficiary
 ) -> None:
     session = ctx.session
+    if live.duplicate_of is not None:
+        # Another case replaced the old record meanwhile: the person is live elsewhere now.
+        raise Conflict(
+            "the record on the rolls was replaced by another registration; refuse this one",
+            {"decision": ["duplicate_of_replaced"]},
+        )
     today = utcnow().date()
     ended = live.status != BeneficiaryStatus.TERMINATED
     if ended:

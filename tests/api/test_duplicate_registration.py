@@ -9,12 +9,10 @@ import pytest
 from sqlalchemy import select, update
 
 from server import db
-from server.context import Ctx
-from server.models import AuditEntry, Beneficiary, ReviewCase, StaffRole
-from server.services import cycles, staff
-from server.services.audit import Actor
-from tests.conftest import PASSWORD, beneficiary_body, id_number
-from tests.support.cases import audit_actions
+from server.models import AuditEntry, Beneficiary, ReviewCase
+from server.services import cycles
+from tests.conftest import beneficiary_body, id_number
+from tests.support.cases import add_county_reviewer, audit_actions
 from tests.support.cli import invoke
 from tests.support.jobs import import_report, payment_run
 from worker.tasks import open_duplicate_registration_cases
@@ -24,20 +22,6 @@ KIND = "duplicate_registration"
 OWN = {"id", "id_number_masked", "created_at", "updated_at"}
 # Per response, not per record: when it was sent, and the record's own version tag.
 VARYING_HEADERS = {"Date", "ETag"}
-
-
-def _county_supervisor(app, world) -> None:
-    """A second county-level reviewer besides the admin: resolutions need two people."""
-    with app.app_context():
-        staff.create_staff_user(
-            Ctx.current(),
-            actor=Actor(kind="system", id="test-setup"),
-            username="supervisor_county",
-            password=PASSWORD,
-            role=StaffRole.SUPERVISOR,
-            region_code=world["county"],
-        )
-        db.session().commit()
 
 
 def _register(client, body: dict):
@@ -206,7 +190,7 @@ def _resolve(api, case_id: str, decision: str, reason: str) -> dict:
 
 
 def test_only_the_county_sees_the_case_and_a_move_makes_the_new_record_the_live_one(app, api, world, celery_worker):
-    _county_supervisor(app, world)
+    add_county_reviewer(app, world["county"])
     a_record, _fresh, held = _registered_twice(api, world)
     case_id = str(_held_case(app).id)
     for township in ("supervisor_a", "supervisor_b"):
@@ -241,7 +225,7 @@ def test_only_the_county_sees_the_case_and_a_move_makes_the_new_record_the_live_
 
 
 def test_the_county_refuses_a_registration_and_the_held_record_is_withdrawn(app, api, world, celery_worker):
-    _county_supervisor(app, world)
+    add_county_reviewer(app, world["county"])
     a_record, _fresh, held = _registered_twice(api, world)
     case_id = str(_held_case(app).id)
     missing_reason = api.as_("admin").post(f"/api/v1/cases/{case_id}/decisions", json={"decision": "refuse"})
@@ -259,7 +243,7 @@ def test_the_county_refuses_a_registration_and_the_held_record_is_withdrawn(app,
 
 @pytest.mark.parametrize("first", ["transfer", "refuse"])
 def test_a_resolution_proposed_twice_is_refused_while_one_is_pending(app, api, world, first):
-    _county_supervisor(app, world)
+    add_county_reviewer(app, world["county"])
     _registered_twice(api, world)
     case_id = str(_held_case(app).id)
     admin = api.as_("admin")

@@ -10,11 +10,10 @@ from sqlalchemy import select
 
 from server import db
 from server.context import Ctx
-from server.models import ReviewCase, StaffRole
-from server.services import staff
-from server.services.audit import Actor
+from server.models import ReviewCase
 from server.services.decisions import pending_proposal
-from tests.conftest import PASSWORD, beneficiary_body, id_number
+from tests.conftest import beneficiary_body, id_number
+from tests.support.cases import add_county_reviewer
 from worker.tasks import open_duplicate_registration_cases
 
 CSRF = re.compile(r'name="csrf_token" value="[^"]+"')
@@ -49,16 +48,7 @@ def test_the_township_console_shows_a_held_record_as_any_new_one(api, console, w
 
 
 def test_a_county_reviewer_resolves_it_from_the_case_page(app, api, console, world) -> None:
-    with app.app_context():
-        staff.create_staff_user(
-            Ctx.current(),
-            actor=Actor(kind="system", id="test-setup"),
-            username="supervisor_county",
-            password=PASSWORD,
-            role=StaffRole.SUPERVISOR,
-            region_code=world["county"],
-        )
-        db.session().commit()
+    add_county_reviewer(app, world["county"])
     original = api.as_("supervisor_a").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1))
     held = (
         api.as_("supervisor_b")
