@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select, update
 
 from server import db
+from server.context import Ctx
 from server.models import AuditEntry, Beneficiary, ReviewCase
-from server.services import cycles
+from server.services import cycles, regions
+from server.services.audit import Actor
 from tests.conftest import beneficiary_body, id_number
-from tests.support.cases import add_county_reviewer, audit_actions
+from tests.support.cases import add_supervisor, audit_actions
 from tests.support.cli import invoke
 from tests.support.jobs import import_report, payment_run
 from worker.tasks import open_duplicate_registration_cases
@@ -190,7 +192,7 @@ def _resolve(api, case_id: str, decision: str, reason: str) -> dict:
 
 
 def test_only_the_county_sees_the_case_and_a_move_makes_the_new_record_the_live_one(app, api, world, celery_worker):
-    add_county_reviewer(app, world["county"])
+    add_supervisor(app, world["county"])
     a_record, _fresh, held = _registered_twice(api, world)
     case_id = str(_held_case(app).id)
     for township in ("supervisor_a", "supervisor_b"):
@@ -225,7 +227,7 @@ def test_only_the_county_sees_the_case_and_a_move_makes_the_new_record_the_live_
 
 
 def test_the_county_refuses_a_registration_and_the_held_record_is_withdrawn(app, api, world, celery_worker):
-    add_county_reviewer(app, world["county"])
+    add_supervisor(app, world["county"])
     a_record, _fresh, held = _registered_twice(api, world)
     case_id = str(_held_case(app).id)
     missing_reason = api.as_("admin").post(f"/api/v1/cases/{case_id}/decisions", json={"decision": "refuse"})
@@ -243,7 +245,7 @@ def test_the_county_refuses_a_registration_and_the_held_record_is_withdrawn(app,
 
 @pytest.mark.parametrize("first", ["transfer", "refuse"])
 def test_a_resolution_proposed_twice_is_refused_while_one_is_pending(app, api, world, first):
-    add_county_reviewer(app, world["county"])
+    add_supervisor(app, world["county"])
     _registered_twice(api, world)
     case_id = str(_held_case(app).id)
     admin = api.as_("admin")
@@ -252,3 +254,35 @@ def test_a_resolution_proposed_twice_is_refused_while_one_is_pending(app, api, w
         f"/api/v1/cases/{case_id}/decisions", json={"decision": "refuse", "reason": "b"}
     )
     assert (other.status_code, other.json()["errors"]["decision"]) == (409, ["proposal_pending"])
+
+
+def test_a_transfer_whose_old_record_was_replaced_meanwhile_is_refused(app, api, world):
+    """Two townships register the same person: once one transfer is through, the other can only be refused."""
+    add_supervisor(app, world["county"])
+    township_c, village_c = world["county"] + "003", world["county"] + "003001"
+    with app.app_context():
+        for code in (township_c, village_c):
+            regions.create_region(Ctx.current(), actor=Actor.system(), code=code, name=f"区划{code}")
+            db.session().flush()
+        db.session().commit()
+    add_supervisor(app, township_c, "supervisor_c")
+    _a_record, _fresh, held_b = _registered_twice(api, world)
+    number = id_number(world["village_a"], 1)
+    held_c = _register(api.as_("supervisor_c"), beneficiary_body(village_c, 3, id_number=number)).json()["id"]
+    with app.app_context():
+        open_duplicate_registration_cases()
+        case_of = {
+            str(c.beneficiary_id): str(c.id)
+            for c in db.session().scalars(select(ReviewCase).where(ReviewCase.kind == KIND))
+        }
+    assert _resolve(api, case_of[held_b], "transfer", "moved to B")["state"] == "transferred"
+
+    proposal = api.as_("admin").post(
+        f"/api/v1/cases/{case_of[held_c]}/decisions", json={"decision": "transfer", "reason": "moved to C"}
+    )
+    approve = f"/api/v1/cases/{case_of[held_c]}/decisions/{proposal.json()['id']}/approve"
+    stale = api.as_("supervisor_county").post(approve, json={})
+    assert (stale.status_code, stale.json()["errors"]) == (409, {"decision": ["duplicate_of_replaced"]})
+    assert api.as_("supervisor_c").get(f"/api/v1/beneficiaries/{held_c}").json()["status"] == "active"
+    with app.app_context():
+        assert db.session().get(Beneficiary, uuid.UUID(held_b)).duplicate_of is None

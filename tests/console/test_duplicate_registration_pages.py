@@ -13,7 +13,7 @@ from server.context import Ctx
 from server.models import ReviewCase
 from server.services.decisions import pending_proposal
 from tests.conftest import beneficiary_body, id_number
-from tests.support.cases import add_county_reviewer
+from tests.support.cases import add_supervisor
 from worker.tasks import open_duplicate_registration_cases
 
 CSRF = re.compile(r'name="csrf_token" value="[^"]+"')
@@ -48,7 +48,7 @@ def test_the_township_console_shows_a_held_record_as_any_new_one(api, console, w
 
 
 def test_a_county_reviewer_resolves_it_from_the_case_page(app, api, console, world) -> None:
-    add_county_reviewer(app, world["county"])
+    add_supervisor(app, world["county"])
     original = api.as_("supervisor_a").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1))
     held = (
         api.as_("supervisor_b")

@@ -43,9 +43,9 @@ def audit_actions(app: Flask, object_id: str) -> list[str]:
         )
 
 
-def add_county_reviewer(app: Flask, county: str, username: str = "supervisor_county") -> str:
-    """A county supervisor besides the county admin: a county-level resolution needs two people. Returns the
-    username (the suite's password)."""
+def add_supervisor(app: Flask, region_code: str, username: str = "supervisor_county") -> str:
+    """One more supervisor (by default one at the county besides its admin: a county-level resolution needs two
+    people). Returns the username; the password is the suite's."""
     with app.app_context():
         staff.create_staff_user(
             Ctx.current(),
@@ -53,7 +53,7 @@ def add_county_reviewer(app: Flask, county: str, username: str = "supervisor_cou
             username=username,
             password=PASSWORD,
             role=StaffRole.SUPERVISOR,
-            region_code=county,
+            region_code=region_code,
         )
         db.session().commit()
     return username
