@@ -45,6 +45,12 @@ def init_app(app: Flask) -> Celery:
                 "schedule": HOURLY,
                 "options": {"expires": HOURLY},
             },
+            # Apart from the registration it reviews, so the township's view of it is that of any new one.
+            "open-duplicate-registration-cases": {
+                "task": "fieldcheck.open_duplicate_registration_cases",
+                "schedule": HOURLY,
+                "options": {"expires": HOURLY},
+            },
             "send-reminders": {
                 "task": "fieldcheck.send_reminders",
                 "schedule": HOURLY,

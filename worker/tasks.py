@@ -17,6 +17,7 @@ from server.queue import enqueue
 from server.services import (
     checkins,
     cycles,
+    duplicate_registrations,
     enrolment,
     imports,
     jobs,
@@ -118,6 +119,17 @@ def sweep_missed_checkins() -> int:
     if result.opened:
         log.info("sweep opened %d missed_checkin cases in %d cycles", result.total, len(result.opened))
     return result.total
+
+
+@shared_task(name="fieldcheck.open_duplicate_registration_cases")
+def open_duplicate_registration_cases() -> int:
+    """Open the county's review case for every held duplicate registration that has none; idempotent."""
+    ctx = Ctx.current()
+    with db.unit_of_work(ctx.session):
+        opened = duplicate_registrations.open_cases(ctx)
+    if opened:
+        log.info("opened %d duplicate_registration cases", opened)
+    return opened
 
 
 @shared_task(name="fieldcheck.send_reminders")

@@ -75,7 +75,12 @@ class Beneficiaries(MethodView):
     @blp.arguments(BeneficiaryCreateSchema)
     @blp.response(201, BeneficiarySchema)
     def post(self, body: dict):
-        """Register a beneficiary in a village of your region."""
+        """Register a beneficiary in a village of your region.
+
+        An ID number already registered in your region answers 422 `already_registered`. One registered in
+        another region is registered like any new one (the answer says nothing about other regions) and the
+        county reviews it: a person who moved, or a registration refused.
+        """
         beneficiary = beneficiaries.create_beneficiary(ctx(), actor=current_actor(), data=body)
         blp.set_etag(_etag(beneficiary))
         return beneficiary

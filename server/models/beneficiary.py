@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Numeric, String
+from sqlalchemy import ForeignKey, Index, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, EncryptedText, Timestamps, UUIDPrimaryKey, enum_column
@@ -34,7 +34,8 @@ class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
 
     # The resident ID number is only ever stored encrypted; the HMAC index finds it, the mask shows it.
     id_number: Mapped[str] = mapped_column(EncryptedText("beneficiary.id_number"))
-    id_number_index: Mapped[str] = mapped_column(String(64), unique=True)
+    # Unique among the records that are not held (uq_beneficiary_id_number_index below).
+    id_number_index: Mapped[str] = mapped_column(String(64))
     id_number_masked: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(100), index=True)
     program: Mapped[Program] = mapped_column(enum_column(Program), index=True)
@@ -49,9 +50,29 @@ class Beneficiary(UUIDPrimaryKey, Timestamps, Base):
     # The date assistance ended (for a death, the date of death); set when a termination is approved.
     terminated_on: Mapped[date | None]
     version: Mapped[int] = mapped_column(default=1)
+    # Held: registered by a township while the same ID number was on another township's rolls. The record
+    # looks like any new one to the township (no oracle across townships) but is neither paid nor swept until
+    # a county supervisor resolves its duplicate_registration case. A record that ended because its person
+    # moved points at the record that replaced it.
+    duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("beneficiary.id"))
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
+        Index(
+            "uq_beneficiary_id_number_index",
+            "id_number_index",
+            unique=True,
+            postgresql_where=text("duplicate_of IS NULL"),
+            sqlite_where=text("duplicate_of IS NULL"),
+        ),
+        # The few held or replaced records, by ID number (a lookup ORs it with the unique index) and as the set
+        # the sweep and payment runs leave out.
+        Index(
+            "ix_beneficiary_held",
+            "id_number_index",
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+            sqlite_where=text("duplicate_of IS NOT NULL"),
+        ),
         # The registry's order with the scope column first (server.db.fetch_page reads a page's keys from it).
         Index("ix_beneficiary_list", "village_code", "name", "id"),
         # Who is on the rolls or due, per region (coverage, a cycle's status counts, the sweep): an index-only

@@ -23,6 +23,10 @@ class DecisionKind(StrEnum):
     DISMISS = "dismiss"
     # After an appeal against a termination, for a person proven alive: back to active, with arrears.
     RESTORE = "restore"
+    # duplicate_registration: the same person moved; the held record replaces the one on the old rolls.
+    TRANSFER = "transfer"
+    # duplicate_registration: the registration is refused; the held record is withdrawn.
+    REFUSE = "refuse"
 
 
 class DecisionStatus(StrEnum):

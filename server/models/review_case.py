@@ -24,6 +24,8 @@ class CaseKind(StrEnum):
     TEMPLATE_CHANGE = "template_change"
     # The person withdrew biometric consent: proof must come another way (a home visit, in person).
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    # A township registered an ID number already on another township's rolls: the county decides (held record).
+    DUPLICATE_REGISTRATION = "duplicate_registration"
 
 
 class CaseState(StrEnum):
@@ -36,6 +38,10 @@ class CaseState(StrEnum):
     TERMINATED = "terminated"
     # A termination undone after an appeal: the person proved to be alive.
     RESTORED = "restored"
+    # duplicate_registration: the person moved, the new township's record is the live one.
+    TRANSFERRED = "transferred"
+    # duplicate_registration: the new registration was refused and its record withdrawn.
+    REFUSED = "refused"
 
 
 class ReviewCase(UUIDPrimaryKey, Timestamps, Base):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
@@ -81,22 +81,49 @@ def _index_resident_id(cipher: DataCipher, raw: str) -> tuple[str, str, str]:
     return resident.number, cipher.index(resident.number), resident.masked
 
 
-def find_by_id_number(ctx: Ctx, *, id_number: str) -> Beneficiary | None:
-    """Look a beneficiary up by resident ID number through its HMAC index, ignoring scope."""
+def with_id_number_index(*indexes: str) -> ColumnElement[bool]:
+    """SQL: the records, held or not, with one of these ID-number indexes. Written as two arms so each is
+    served by its partial index (the unique one of records not held, ix_beneficiary_held of the others)."""
+    matches = Beneficiary.id_number_index.in_(indexes)
+    return or_(and_(matches, Beneficiary.duplicate_of.is_(None)), and_(matches, Beneficiary.duplicate_of.is_not(None)))
+
+
+def find_by_id_number(ctx: Ctx, *, id_number: str, region_code: str) -> Beneficiary | None:
+    """The beneficiary with this resident ID number inside the region (through its HMAC index), or None.
+
+    A record held as a duplicate counts like any other, so a township finds its own held record the way it
+    finds any of its people; a region holding both (a county) gets the record not held.
+    """
     _number, index, _masked = _index_resident_id(ctx.cipher, id_number)
-    return ctx.session.scalar(select(Beneficiary).where(Beneficiary.id_number_index == index))
+    return ctx.session.scalar(
+        select(Beneficiary)
+        .where(with_id_number_index(index), in_scope(Beneficiary.village_code, region_code))
+        .order_by(Beneficiary.duplicate_of.is_not(None))
+        .limit(1)
+    )
 
 
 def create_beneficiary(ctx: Ctx, *, actor: Actor, data: Mapping[str, Any]) -> Beneficiary:
-    """Register a beneficiary in a village of the actor's region; the ID number must be new."""
+    """Register a beneficiary in a village of the actor's region.
+
+    An ID number the actor's region already holds is refused (they can see that record anyway). One on
+    another region's rolls is registered all the same, held (`duplicate_of`) for the county to review
+    (services.duplicate_registrations): the answer must not tell a township clerk that a number is
+    registered somewhere else (see the README).
+    """
     number, index, masked = _index_resident_id(ctx.cipher, data["id_number"])
     _check_village(ctx, actor, data["village_code"])
-    if ctx.session.scalar(select(Beneficiary.id).where(Beneficiary.id_number_index == index)) is not None:
+    found = ctx.session.execute(
+        select(Beneficiary.id, Beneficiary.village_code, Beneficiary.duplicate_of).where(with_id_number_index(index))
+    ).all()
+    if any(within(actor.region_code, village) for _id, village, _of in found):
         raise DomainError.field("id_number", "already_registered", "this ID number is already registered")
+    live = next((person_id for person_id, _village, of in found if of is None), None)
     beneficiary = Beneficiary(
         id_number=number,
         id_number_index=index,
         id_number_masked=masked,
+        duplicate_of=live,
         **{name: data.get(name) for name in EDITABLE_FIELDS},
     )
     ctx.session.add(beneficiary)
@@ -262,12 +289,17 @@ def _import_batch(ctx: Ctx, actor: Actor, rows: list[tuple[int, dict[str, Any], 
         except DomainError as exc:
             results[position] = error_row(number, exc.errors)
     indexes = {identity[1] for *_, identity in parsed}
-    existing = {
-        b.id_number_index: b
-        for b in session.scalars(select(Beneficiary).where(Beneficiary.id_number_index.in_(indexes)))
-    }
+    # Per ID number: the record the importer's region holds (held or not), which a row updates, and the
+    # record on the rolls anywhere (not held), which a new row in another region is held as a duplicate of.
+    existing: dict[str, Beneficiary] = {}
+    live: dict[str, uuid.UUID] = {}
+    for b in session.scalars(select(Beneficiary).where(with_id_number_index(*indexes))) if indexes else ():
+        if b.duplicate_of is None:
+            live[b.id_number_index] = b.id
+        if within(actor.region_code, b.village_code) and (b.duplicate_of is None or b.id_number_index not in existing):
+            existing[b.id_number_index] = b
     villages = _villages_in_scope(session, actor, {data["village_code"] for _, _, data, _ in parsed})
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[Beneficiary] = []
     for position, number, data, (id_number, index, masked) in parsed:
         person = existing.get(index)
         if person is not None:
@@ -280,11 +312,13 @@ def _import_batch(ctx: Ctx, actor: Actor, rows: list[tuple[int, dict[str, Any], 
                 id_number=id_number,
                 id_number_index=index,
                 id_number_masked=masked,
+                duplicate_of=live.get(index),
                 **{name: data.get(name) for name in EDITABLE_FIELDS},
             )
             # A person twice in one file: the later row updates what the earlier one created.
             existing[index] = person
             new_rows.append(person)
+            # Created, like any new person: the report must not tell the importer who is on other rolls.
             results[position] = ImportRowResult(row=number, status="created", beneficiary_id=person.id)
     if new_rows:
         session.add_all(new_rows)
@@ -315,8 +349,6 @@ def _villages_in_scope(session: Session, actor: Actor, codes: set[str]) -> set[s
 def _update_from_row(
     ctx: Ctx, actor: Actor, person: Beneficiary, number: int, data: Mapping[str, Any]
 ) -> ImportRowResult:
-    if not within(actor.region_code, person.village_code):
-        return error_row(number, {"id_number": ["registered_elsewhere"]})
     try:
         changed = update_beneficiary(ctx, actor=actor, beneficiary=person, changes=data, reason="roster import")
     except DomainError as exc:

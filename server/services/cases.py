@@ -51,15 +51,19 @@ def open_case(
     summary: str,
     details: dict[str, Any],
     actor: Actor | None = None,
+    region_code: str | None = None,
 ) -> ReviewCase | None:
-    """Open a case unless one with the same dedupe key exists; returns the new case or None."""
+    """Open a case unless one with the same dedupe key exists; returns the new case or None.
+
+    The case lies in the beneficiary's village unless `region_code` puts it higher, out of lower levels' sight
+    (a duplicate_registration case, which only the county may see)."""
     if session.scalar(select(ReviewCase.id).where(ReviewCase.dedupe_key == dedupe_key)) is not None:
         return None
     actor = actor or Actor.system()
     case = ReviewCase(
         kind=kind,
         beneficiary_id=beneficiary.id,
-        region_code=beneficiary.village_code,
+        region_code=region_code or beneficiary.village_code,
         dedupe_key=dedupe_key,
         summary=summary,
         details=details,

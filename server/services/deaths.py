@@ -50,7 +50,7 @@ def _import_row(ctx: Ctx, actor: Actor, number: int, data: dict[str, Any]) -> De
     died = data["date_of_death"]
     if died > utcnow().date():
         return DeathRowResult(row=number, status="error", errors=[{"field": "date_of_death", "reason": "in_future"}])
-    beneficiary = find_by_id_number(ctx, id_number=data["id_number"])
+    beneficiary = find_by_id_number(ctx, id_number=data["id_number"], region_code=actor.region_code)
     # Most registry rows are not beneficiaries; one outside the importer's region looks the same.
     if beneficiary is None or not within(actor.region_code, beneficiary.village_code):
         return DeathRowResult(row=number, status="no_match")

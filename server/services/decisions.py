@@ -38,14 +38,14 @@ from server.models import (
     StaffUser,
     utcnow,
 )
-from server.services import notice_reasons, suspensions, terminations, visit_tasks
+from server.services import duplicate_registrations, notice_reasons, suspensions, terminations, visit_tasks
 from server.services.audit import Actor, record
 from server.services.cases import close_case, set_state
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.exemptions import check_span, grant_exemption
 from server.services.regions import within
 
-FOUR_EYES = (DecisionKind.SUSPEND, DecisionKind.TERMINATE, DecisionKind.RESTORE)
+FOUR_EYES = (DecisionKind.SUSPEND, DecisionKind.TERMINATE, DecisionKind.RESTORE, *duplicate_registrations.RESOLUTIONS)
 WITH_NOTICE = (DecisionKind.SUSPEND, DecisionKind.TERMINATE)
 UNDECIDED = (CaseState.OPEN, CaseState.EXTENDED)
 CLOSED_BY_VERIFIED_CHECKIN = "closed_by_verified_checkin"
@@ -68,6 +68,8 @@ def pending_proposal(ctx: Ctx, *, case_id: uuid.UUID) -> CaseDecision | None:
 
 def allowed_decisions(ctx: Ctx, *, case: ReviewCase, beneficiary: Beneficiary) -> list[DecisionKind]:
     """The decisions the case's state allows now."""
+    if case.kind == CaseKind.DUPLICATE_REGISTRATION:
+        return duplicate_registrations.allowed(case)
     if case.state == CaseState.SUSPENDED:
         return [DecisionKind.TERMINATE]
     if case.state not in UNDECIDED:
@@ -82,7 +84,11 @@ def allowed_decisions(ctx: Ctx, *, case: ReviewCase, beneficiary: Beneficiary) -
     if ongoing is not None and ongoing.case_id == case.id:
         # Reopened by an appeal: uphold the suspension, terminate, or look again; a person reinstates.
         return [DecisionKind.SUSPEND, DecisionKind.TERMINATE, DecisionKind.ORDER_VISIT]
-    allowed = [kind for kind in DecisionKind if kind != DecisionKind.RESTORE]
+    allowed = [
+        kind
+        for kind in DecisionKind
+        if kind != DecisionKind.RESTORE and kind not in duplicate_registrations.RESOLUTIONS
+    ]
     if ongoing is not None:
         allowed.remove(DecisionKind.SUSPEND)
     return allowed
@@ -294,6 +300,8 @@ def approve(ctx: Ctx, *, actor: Actor, case: ReviewCase, decision_id: uuid.UUID,
     _touch(case)
     if row.decision == DecisionKind.RESTORE:
         terminations.restore(ctx, actor=actor, case=case, decision=row, beneficiary=beneficiary)
+    elif row.decision in duplicate_registrations.RESOLUTIONS:
+        duplicate_registrations.resolve(ctx, actor=actor, case=case, decision=row)
     else:
         apply = suspensions.start_suspension if row.decision == DecisionKind.SUSPEND else terminations.terminate
         apply(

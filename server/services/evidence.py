@@ -29,7 +29,7 @@ def read_evidence(data: bytes) -> list[tuple[int, dict[str, Any], bool]]:
 
 def _import_row(ctx: Ctx, actor: Actor, cycle: Cycle, number: int, data: dict[str, Any]) -> ImportRowResult:
     try:
-        beneficiary = find_by_id_number(ctx, id_number=data["id_number"])
+        beneficiary = find_by_id_number(ctx, id_number=data["id_number"], region_code=actor.region_code)
     except DomainError as exc:
         return error_row(number, exc.errors)
     # Someone outside the caller's region looks exactly like someone unknown.

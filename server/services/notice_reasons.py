@@ -44,6 +44,7 @@ DEFAULT_FOR_KIND = {
     CaseKind.VISIT_FINDING: NoticeReason.VISIT_FINDING,
     CaseKind.DEATH_RECORD: NoticeReason.DEATH_RECORDED,
     CaseKind.TEMPLATE_CHANGE: NoticeReason.IDENTITY_UNCONFIRMED,
+    CaseKind.DUPLICATE_REGISTRATION: NoticeReason.MOVED_AWAY,
 }
 # A visit finding's own reason, by what the field worker found.
 FOR_FINDING = {

@@ -249,6 +249,9 @@ def _insert_lines(ctx: Ctx, run: PaymentRun) -> None:
             in_scope(Beneficiary.village_code, run.region_code),
             Beneficiary.created_at < registered_by,
             ~(terminated & Beneficiary.id.in_(reported_terminated)),
+            # A held duplicate registration is not paid until the county resolves it; once ended it is
+            # reported like any termination.
+            Beneficiary.duplicate_of.is_(None) | terminated,
         )
         .order_by(Beneficiary.village_code, Beneficiary.name, Beneficiary.id)
     )

@@ -23,6 +23,7 @@ from server.models import Beneficiary, CaseKind, CaseState, Cycle, ReviewCase, u
 from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, add_working_days
 from server.services.cycles import due, latest_move, moved_at_least, satisfied, window
+from server.services.duplicate_registrations import held_ids
 from server.sqlfuncs import insert_ignoring_conflicts, new_uuid, uuid_text
 
 
@@ -39,7 +40,8 @@ def missed_checkin_cases(ctx: Ctx, *, cycle: Cycle, today: date, zone: tzinfo, o
     now = utcnow()
     # The person's last day is closes_on + moved days; it has passed when moved days < days since closes_on.
     late_by = (today - cycle.closes_on).days
-    conditions = [*due(cycle, win), ~satisfied(cycle, win, Beneficiary.id)]
+    # A held duplicate registration waits for the county's review, not for a check-in.
+    conditions = [*due(cycle, win), ~satisfied(cycle, win, Beneficiary.id), Beneficiary.id.not_in(held_ids())]
     if only_moved:
         conditions.append(Beneficiary.id.in_(moved_at_least(win, 1)))
     if late_by <= (cycle.deadline - cycle.opens_on).days:

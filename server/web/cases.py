@@ -16,6 +16,7 @@ from server.services import (
     cases,
     checkins,
     decisions,
+    duplicate_registrations,
     enrolment,
     notice_reasons,
     staff,
@@ -108,6 +109,10 @@ def case_page(case_id: uuid.UUID):
             restore = terminations.preview_restore(context, case=case, restored_on=None)
         except DomainError as exc:
             restore_refusal = exc
+    # A duplicate registration is decided on the two records side by side.
+    duplicate = None
+    if case.kind == CaseKind.DUPLICATE_REGISTRATION:
+        duplicate = duplicate_registrations.records(context, case=case, actor=g.actor)
     return render_template(
         "cases/case.html",
         case=case,
@@ -124,6 +129,7 @@ def case_page(case_id: uuid.UUID):
         pending=pending,
         restore=restore,
         restore_refusal=restore_refusal,
+        duplicate=duplicate,
         needs_dispute_reason=terminations.needs_dispute_reason(context, case=case),
         termination=terminations.termination_of_case(context, case_id=case.id),
         default_notice_reason=notice_reasons.default_reason(case).value,

@@ -46,7 +46,7 @@ def search():
     if id_number:
         # Exact match through the HMAC index; someone outside the caller's region is not found.
         try:
-            found = beneficiaries.find_by_id_number(context, id_number=id_number)
+            found = beneficiaries.find_by_id_number(context, id_number=id_number, region_code=g.actor.region_code)
         except DomainError:
             found = None
         items = [found] if found is not None and within(g.actor.region_code, found.village_code) else []

@@ -14,6 +14,7 @@ WORDS: dict[str, dict[str, object]] = {
         "visit_finding": _l("Home visit finding"),
         "death_record": _l("Death record match"),
         "consent_withdrawn": _l("Consent to face checks withdrawn"),
+        "duplicate_registration": _l("ID number registered in two townships"),
     },
     "case_state": {
         "open": _l("Open"),
@@ -24,6 +25,8 @@ WORDS: dict[str, dict[str, object]] = {
         "reinstated": _l("Reinstated"),
         "terminated": _l("Terminated"),
         "restored": _l("Restored after appeal"),
+        "transferred": _l("Transferred: the person moved"),
+        "refused": _l("Registration refused"),
     },
     "decision": {
         "suspend": _l("Propose suspension"),
@@ -33,6 +36,8 @@ WORDS: dict[str, dict[str, object]] = {
         "order_visit": _l("Order a home visit"),
         "dismiss": _l("Dismiss"),
         "restore": _l("Propose restoring the assistance"),
+        "transfer": _l("Propose a transfer (the same person moved)"),
+        "refuse": _l("Propose refusing the registration"),
     },
     "decision_status": {
         "applied": _l("Applied"),
@@ -84,6 +89,9 @@ WORDS: dict[str, dict[str, object]] = {
         "beneficiary.viewed": _l("Record viewed"),
         "beneficiary.reinstated": _l("Reinstated"),
         "beneficiary.terminated": _l("Terminated"),
+        "beneficiary.moved_in": _l("Moved in: this record replaces the one in the old township"),
+        "beneficiary.moved_away": _l("Moved away: replaced by a record in another township"),
+        "beneficiary.registration_refused": _l("Registration refused by the county"),
         "biometric.viewed": _l("Photo viewed"),
         "case.opened": _l("Case opened"),
         "case.assigned": _l("Case assigned"),
@@ -177,6 +185,7 @@ WORDS: dict[str, dict[str, object]] = {
         "closed_by_verified_checkin": _l("Closed by a verified check-in"),
         "closed_by_termination": _l("Closed: the person's assistance was terminated through another case"),
         "closed_by_restoration": _l("Closed: the person's assistance was restored through another case"),
+        "closed_by_transfer": _l("Closed: the person moved to another township"),
     },
     # The notice's grounds as staff choose them; the notice itself prints the standard wording.
     "notice_reason": {
