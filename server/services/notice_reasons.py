@@ -44,6 +44,8 @@ DEFAULT_FOR_KIND = {
     CaseKind.VISIT_FINDING: NoticeReason.VISIT_FINDING,
     CaseKind.DEATH_RECORD: NoticeReason.DEATH_RECORDED,
     CaseKind.TEMPLATE_CHANGE: NoticeReason.IDENTITY_UNCONFIRMED,
+    # Suspended only when no other proof (a visit, an in-person check-in) came: it is not known to be them.
+    CaseKind.CONSENT_WITHDRAWN: NoticeReason.IDENTITY_UNCONFIRMED,
     CaseKind.DUPLICATE_REGISTRATION: NoticeReason.MOVED_AWAY,
 }
 # A visit finding's own reason, by what the field worker found.

@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from server.context import Ctx
-from server.models import StaffUser
+from server.models import CaseKind, StaffUser
 from server.services import cycles, imports, jobs
 from server.services.auth import staff_actor
 from tests.conftest import PASSWORD, beneficiary_body, id_number, wait_for
+from tests.support.cases import open_test_case
 from tests.support.cli import invoke
 
 PAGES = ["/", "/cases", "/checkins", "/people", "/suspensions", "/imports", "/cycles", "/payment-runs", "/visits"]
@@ -29,6 +30,18 @@ def test_every_page_answers_for_a_supervisor(console) -> None:
         assert "待办案件" in response.text
     assert supervisor.get("/admin/staff").status_code == 403
     assert supervisor.get("/overview.csv").headers["Content-Type"].startswith("text/csv")
+
+
+# A duplicate registration's case lives at the county and names two records: its pages have their own test.
+TOWNSHIP_KINDS = [kind for kind in CaseKind if kind != CaseKind.DUPLICATE_REGISTRATION]
+
+
+@pytest.mark.parametrize("kind", TOWNSHIP_KINDS)
+def test_a_case_of_every_kind_opens_with_its_notice_reason(app, api, console, world, kind: CaseKind) -> None:
+    person = api.as_("supervisor_a").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1)).json()
+    case_id = open_test_case(app, person["id"], kind)
+    response = console("supervisor_a").get(f"/cases/{case_id}")
+    assert response.status_code == 200, response.text[:2000]
 
 
 def test_admin_pages(console) -> None:
