@@ -57,7 +57,7 @@ def region_name(code: str | None) -> str:
         return ""
     if "region_names" not in g:
         scope = g.actor.region_code if g.get("actor") else code
-        g.region_names = {r.code: r.name for r in regions.regions_in_scope(ctx(), region_code=scope)}
+        g.region_names = regions.names_in_scope(ctx(), region_code=scope)
     if code not in g.region_names:
         # A region containing the reader's (their county) is no secret: name it too.
         region = ctx().session.get(Region, code)
