@@ -5,6 +5,7 @@ Never the configured database itself: a benchmark seeds regions, staff and peopl
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import tempfile
@@ -45,9 +46,24 @@ def scratch_database(database_url: str = "") -> Iterator[str]:
 
 
 @contextmanager
-def scratch_app(database_url: str = "") -> Iterator[Flask]:
-    """The app on a migrated scratch database, with a throwaway instance folder and fresh keys."""
-    with scratch_database(database_url) as url, tempfile.TemporaryDirectory() as instance:
+def kept_database(database_url: str, name: str) -> Iterator[str]:
+    """The database `name` on the server database_url names, created when missing and left in place after."""
+    server = _server(database_url)
+    with psycopg.connect(server, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(server).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
+
+
+@contextmanager
+def scratch_app(database_url: str = "", keep: str | None = None) -> Iterator[Flask]:
+    """The app on a migrated scratch database (or the kept one named `keep`), with a throwaway instance folder.
+
+    The data key is derived from the kept database's name, so rows a first run encrypted decrypt in the next.
+    """
+    database = kept_database(database_url, keep) if keep else scratch_database(database_url)
+    data_key = hashlib.sha256(f"fieldcheck bench {keep}".encode()).digest() if keep else secrets.token_bytes(32)
+    with database as url, tempfile.TemporaryDirectory() as instance:
         app = create_app(
             Settings(
                 instance_path=Path(instance),
@@ -55,7 +71,7 @@ def scratch_app(database_url: str = "") -> Iterator[Flask]:
                 storage_url=f"file://{instance}/objects",
                 broker_url="memory://",
                 secret_key=secrets.token_urlsafe(32),
-                data_key=secrets.token_bytes(32),
+                data_key=data_key,
             )
         )
         with app.app_context():

@@ -505,11 +505,13 @@ def bench_sweep(count: int) -> None:
 @bench.command("console")
 @click.option("--beneficiaries", "count", default=150_000, show_default=True)
 @click.option("--repeats", default=20, show_default=True, help="Requests per page.")
-def bench_console(count: int, repeats: int) -> None:
+@click.option("--keep", default=None, help="Seed into this database and keep it; reuse it when it exists.")
+@click.option("--only", multiple=True, help="Time only the pages whose label contains this (repeatable).")
+def bench_console(count: int, repeats: int, keep: str | None, only: tuple[str, ...]) -> None:
     """Seed a scratch PostgreSQL county (people and their cases) and print p50/p95 per console page."""
     from bench.console import run
 
-    run(count, repeats, _settings().database_url, echo=click.echo)
+    run(count, repeats, _settings().database_url, echo=click.echo, keep=keep, only=only)
 
 
 @bench.command("accuracy")

@@ -60,14 +60,16 @@ def make_engine(url: str) -> Engine:
     # No server-side prepared statements (psycopg prepares a query after five runs): PostgreSQL may then
     # switch to a generic plan, blind to the region prefix and dates, and for the console's grouped counts
     # a generic plan was seen nesting loops over 150,000 people for minutes where the planned one takes
-    # a fraction of a second.
+    # a fraction of a second. No JIT either: the console's counts over a county cost enough to trigger it,
+    # and compiling them took 100 ms of a 250 ms query on every request (JIT pays off on hour-long
+    # reports, not on pages).
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         hide_parameters=True,
-        connect_args={"prepare_threshold": None},
+        connect_args={"prepare_threshold": None, "options": "-c jit=off"},
     )
 
 
@@ -97,16 +99,30 @@ def _close_session(_exc: BaseException | None) -> None:
         db_session.close()
 
 
+def bounded_count(db_session: Session, query: Select, up_to: int | None = None) -> int:
+    """How many rows the query yields; with `up_to`, counting stops past it (a result of up_to + 1 means
+    "more than up_to"), so a page over a whole county does not count 150,000 rows to say "10,000+"."""
+    if up_to is not None:
+        query = query.limit(up_to + 1)
+    return db_session.scalar(select(func.count()).select_from(query.subquery()))
+
+
 def fetch_page(
-    db_session: Session, query: Select, *, order_by: tuple, offset: int, limit: int | None
+    db_session: Session,
+    query: Select,
+    *,
+    order_by: tuple,
+    offset: int,
+    limit: int | None,
+    count_up_to: int | None = None,
 ) -> tuple[list, int]:
-    """One page of a query's rows in a stable order, and the total row count.
+    """One page of a query's rows in a stable order, and the total row count (bounded by `count_up_to`).
 
     `query` selects one entity. The count and, past the first page, the page's keys are read from the keys
     alone, which an index holding the sort and scope columns answers without visiting the table; only the
     page's own rows are loaded. An OFFSET deep into the whole rows would read every row before the page."""
     keys = query.with_only_columns(query.column_descriptions[0]["entity"].id)
-    total = db_session.scalar(select(func.count()).select_from(keys.subquery()))
+    total = bounded_count(db_session, keys, count_up_to)
     if offset:
         page = keys.order_by(*order_by).offset(offset).limit(limit)
         query = query.where(keys.selected_columns[0].in_(page.scalar_subquery()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import DateTime, Uuid
+from sqlalchemy import Date, DateTime, Uuid
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -83,3 +83,21 @@ def _plus_days_sqlite(element, compiler, **kw) -> str:
     # same layout (milliseconds), so text comparison with stored values still orders by time.
     moment, days = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"strftime('%Y-%m-%d %H:%M:%f', {moment}, '+' || ({days}) || ' days')"
+
+
+class next_day(FunctionElement):
+    """The day after a date."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(next_day, "postgresql")
+def _next_day_pg(element, compiler, **kw) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} + 1 AS DATE)"
+
+
+@compiles(next_day, "sqlite")
+def _next_day_sqlite(element, compiler, **kw) -> str:
+    # Dates are 'YYYY-MM-DD' text on SQLite, which date() writes back.
+    return f"date({compiler.process(element.clauses, **kw)}, '+1 day')"

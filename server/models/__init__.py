@@ -32,6 +32,7 @@ from server.models.review_case import CaseKind, CaseState, ReviewCase
 from server.models.staff import RevokedToken, StaffRole, StaffUser
 from server.models.staff_notification import StaffNotification
 from server.models.suspension import Notice, NoticeChannel, NoticeKind, Suspension, SuspensionEnd
+from server.models.tally import Tally
 from server.models.termination import DisputedDeathRecord, NoticeReason, Termination
 from server.models.visit import Visit, VisitFlag, VisitFlagCode, VisitOutcome, VisitPhoto
 
@@ -88,6 +89,7 @@ __all__ = [
     "StaffUser",
     "Suspension",
     "SuspensionEnd",
+    "Tally",
     "Termination",
     "Visit",
     "VisitFlag",

@@ -97,3 +97,6 @@ class Device(UUIDPrimaryKey, Timestamps, Base):
     activated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     label: Mapped[str | None] = mapped_column(String(100))
+
+    # The phones page, newest first: a page read from the index's end, not a sort of every phone.
+    __table_args__ = (Index("ix_device_created_at", "created_at", "id"),)

@@ -12,11 +12,12 @@ from functools import cache
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session, load_only
 
 from server.config import Settings
 from server.context import Ctx
+from server.db import bounded_count
 from server.models import Beneficiary, BeneficiaryStatus, Device, RevokedToken, StaffUser, utcnow
 from server.services import consent
 from server.services.audit import Actor, record
@@ -360,9 +361,11 @@ def list_devices(
     state: str | None = None,
     offset: int,
     limit: int,
+    count_up_to: int | None = None,
 ) -> tuple[list[tuple[Device, Beneficiary]], int]:
     """Phones and codes of people in the actor's region (of one person, or in one state: active,
-    pending = a code not yet redeemed, revoked), newest first, with their person; a page and the total."""
+    pending = a code not yet redeemed, revoked), newest first, with their person; a page and the total
+    (see bounded_count)."""
     query = (
         select(Device, Beneficiary)
         .join(Beneficiary, Beneficiary.id == Device.beneficiary_id)
@@ -377,8 +380,8 @@ def list_devices(
     elif state in ("active", "pending"):
         activated = Device.activated_at.is_not(None) if state == "active" else Device.activated_at.is_(None)
         query = query.where(Device.revoked_at.is_(None), activated)
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = ctx.session.execute(query.order_by(Device.created_at.desc(), Device.id).offset(offset).limit(limit))
+    total = bounded_count(ctx.session, query.with_only_columns(Device.id), count_up_to)
+    rows = ctx.session.execute(query.order_by(Device.created_at.desc(), Device.id.desc()).offset(offset).limit(limit))
     return [(device, person) for device, person in rows], total
 
 

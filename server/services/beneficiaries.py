@@ -177,9 +177,9 @@ class ListFilters:
 
 
 def list_beneficiaries(
-    ctx: Ctx, *, actor: Actor, filters: ListFilters, offset: int, limit: int
+    ctx: Ctx, *, actor: Actor, filters: ListFilters, offset: int, limit: int, count_up_to: int | None = None
 ) -> tuple[list[Beneficiary], int]:
-    """A page of beneficiaries in scope, ordered by village then name, and the total count."""
+    """A page of beneficiaries in scope, ordered by village then name, and the total count (see bounded_count)."""
     query = scoped_query(actor)
     if filters.id_number:
         _number, index, _masked = _index_resident_id(ctx.cipher, filters.id_number)
@@ -204,6 +204,7 @@ def list_beneficiaries(
         order_by=(Beneficiary.village_code, Beneficiary.name, Beneficiary.id),
         offset=offset,
         limit=limit,
+        count_up_to=count_up_to,
     )
 
 

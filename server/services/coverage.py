@@ -40,6 +40,7 @@ from server.models import (
     SuspensionEnd,
 )
 from server.models.region import CODE_LENGTH
+from server.services import tallies
 from server.services.audit import Actor, record
 from server.services.errors import DomainError
 from server.services.regions import in_scope, within
@@ -83,15 +84,41 @@ def _grouped(ctx: Ctx, key: ColumnElement[str], query: Select) -> dict[str, int]
     return {code: count for count, code in ctx.session.execute(query.add_columns(key).group_by(key))}
 
 
-def coverage(
-    ctx: Ctx, *, actor: Actor, region_code: str, first: date, last: date
-) -> tuple[list[CoverageRow], CoverageRow]:
-    """Rows per child region and the total, for the days `first` to `last` inclusive."""
+def _region(ctx: Ctx, *, actor: Actor, region_code: str, first: date, last: date) -> Region:
     region = ctx.session.get(Region, region_code)
     if region is None or not within(actor.region_code, region_code):
         raise DomainError.field("region", "unknown_region", "no such region in your scope")
     if last < first:
         raise DomainError.field("to", "before_from")
+    return region
+
+
+def tallied_coverage(
+    ctx: Ctx, *, actor: Actor, region_code: str, first: date, last: date, recount: bool = False
+) -> tuple[list[CoverageRow], CoverageRow, datetime]:
+    """coverage(), as counted at most tallies.MAX_AGE ago (or now, with `recount`), and when it was counted."""
+    _region(ctx, actor=actor, region_code=region_code, first=first, last=last)
+
+    def count() -> dict[str, Any]:
+        rows, total = coverage(ctx, actor=actor, region_code=region_code, first=first, last=last)
+        return {"rows": [asdict(row) for row in rows], "total": asdict(total)}
+
+    figures, counted_at = tallies.tallied(
+        ctx,
+        report="coverage",
+        key=f"{first.isoformat()}/{last.isoformat()}",
+        region_code=region_code,
+        count=count,
+        recount=recount,
+    )
+    return [CoverageRow(**row) for row in figures["rows"]], CoverageRow(**figures["total"]), counted_at
+
+
+def coverage(
+    ctx: Ctx, *, actor: Actor, region_code: str, first: date, last: date
+) -> tuple[list[CoverageRow], CoverageRow]:
+    """Rows per child region and the total, for the days `first` to `last` inclusive."""
+    region = _region(ctx, actor=actor, region_code=region_code, first=first, last=last)
     start, end = _start(first), _start(last + timedelta(days=1))
     child_level = CHILD_LEVEL.get(region.level)
     length = CODE_LENGTH[child_level or region.level]

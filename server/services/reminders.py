@@ -22,6 +22,7 @@ from server.config import ReminderSettings
 from server.context import Ctx
 from server.db import unit_of_work
 from server.models import Beneficiary, Cycle, Notification, NotificationState, utcnow
+from server.services import tallies
 from server.services.audit import Actor, record
 from server.services.cycles import due, moved_by, moves, office_zone, person_deadline, satisfied, window
 from server.services.regions import in_scope, within
@@ -314,3 +315,18 @@ def counts_per_step(ctx: Ctx, *, actor: Actor, cycle: Cycle) -> list[tuple[str, 
     for step, state, count in ctx.session.execute(query.group_by(Notification.step, Notification.state)):
         counts.setdefault(step, {s.value: 0 for s in NotificationState})[state.value] = count
     return sorted(counts.items(), key=lambda item: _step_order(item[0]))
+
+
+def tallied_counts_per_step(
+    ctx: Ctx, *, actor: Actor, cycle: Cycle, recount: bool = False
+) -> list[tuple[str, dict[str, int]]]:
+    """counts_per_step(), as counted at most tallies.MAX_AGE ago (or now, with `recount`)."""
+    figures, _ = tallies.tallied(
+        ctx,
+        report="cycle_reminders",
+        key=str(cycle.id),
+        region_code=actor.region_code,
+        count=lambda: {"steps": counts_per_step(ctx, actor=actor, cycle=cycle)},
+        recount=recount,
+    )
+    return [(step, counts) for step, counts in figures["steps"]]

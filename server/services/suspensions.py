@@ -192,14 +192,22 @@ def get_suspension(ctx: Ctx, *, actor: Actor, suspension_id: uuid.UUID) -> Suspe
 
 
 def list_suspensions(
-    ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID | None, ongoing: bool | None
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    beneficiary_id: uuid.UUID | None,
+    ongoing: bool | None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[Suspension]:
+    """The actor's suspensions, newest approved first (all of them, or `limit` from `offset`)."""
     query = select(Suspension).where(in_scope(Suspension.region_code, actor.region_code))
     if beneficiary_id:
         query = query.where(Suspension.beneficiary_id == beneficiary_id)
     if ongoing is not None:
         query = query.where(Suspension.ended_on.is_(None) if ongoing else Suspension.ended_on.is_not(None))
-    return list(ctx.session.scalars(query.order_by(Suspension.approved_at.desc(), Suspension.id)))
+    order = (Suspension.approved_at.desc(), Suspension.id)
+    return list(ctx.session.scalars(query.order_by(*order).offset(offset).limit(limit)))
 
 
 def notices_of(ctx: Ctx, *, suspension: Suspension) -> list[Notice]:

@@ -229,11 +229,15 @@ def termination_of_case(ctx: Ctx, *, case_id: uuid.UUID) -> Termination | None:
     return ctx.session.scalar(select(Termination).where(Termination.case_id == case_id))
 
 
-def list_terminations(ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID | None) -> list[Termination]:
+def list_terminations(
+    ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID | None, offset: int = 0, limit: int | None = None
+) -> list[Termination]:
+    """The actor's terminations, newest approved first (all of them, or `limit` from `offset`)."""
     query = select(Termination).where(in_scope(Termination.region_code, actor.region_code))
     if beneficiary_id:
         query = query.where(Termination.beneficiary_id == beneficiary_id)
-    return list(ctx.session.scalars(query.order_by(Termination.approved_at.desc(), Termination.id)))
+    order = (Termination.approved_at.desc(), Termination.id)
+    return list(ctx.session.scalars(query.order_by(*order).offset(offset).limit(limit)))
 
 
 def notices_of(ctx: Ctx, *, termination: Termination) -> list[Notice]:

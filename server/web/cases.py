@@ -9,7 +9,7 @@ from flask_babel import gettext
 
 from server import db
 from server.context import Ctx
-from server.models import Beneficiary, CaseKind, CaseState
+from server.models import CaseKind, CaseState
 from server.schemas.case import DecisionRequestSchema
 from server.services import (
     beneficiaries,
@@ -27,6 +27,7 @@ from server.services.errors import DomainError, PreconditionFailed
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.evidence import fix_picture
 from server.web.forms import load
+from server.web.lists import page_number, people_of
 from server.web.periods import date_arg, today
 
 bp = Blueprint("cases", __name__)
@@ -51,10 +52,6 @@ def _filters() -> cases.CaseFilters:
         raise DomainError.field("filters", "invalid") from exc
 
 
-def page_number() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
-
-
 @bp.get("/cases")
 @staff_page(*REVIEWERS)
 @db.transaction
@@ -65,17 +62,13 @@ def queue():
     items, total, counts = cases.queue_page(
         context, actor=g.actor, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    people = {
-        b.id: b
-        for b in context.session.query(Beneficiary).filter(Beneficiary.id.in_([c.beneficiary_id for c in items]))
-    }
     return render_template(
         "cases/queue.html",
         items=items,
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
-        people=people,
+        people=people_of(context, items),
         counts=counts,
         reviewers=staff.reviewers_for(context, region_code=g.actor.region_code),
         staff_names=_names(context),

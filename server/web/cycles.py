@@ -44,9 +44,20 @@ def cycle_page(cycle_id: uuid.UUID):
     cycle = cycles.get_cycle(context, actor=g.actor, cycle_id=cycle_id)
     return render_template(
         "cycles/cycle.html",
-        status=cycles.status(context, actor=g.actor, cycle=cycle, zone=_zone()),
-        reminders=reminders.counts_per_step(context, actor=g.actor, cycle=cycle),
+        status=cycles.tallied_status(context, actor=g.actor, cycle=cycle, zone=_zone()),
+        reminders=reminders.tallied_counts_per_step(context, actor=g.actor, cycle=cycle),
     )
+
+
+@bp.post("/cycles/<uuid:cycle_id>/recount")
+@staff_page(*REVIEWERS)
+@db.transaction
+def recount(cycle_id: uuid.UUID):
+    context = ctx()
+    cycle = cycles.get_cycle(context, actor=g.actor, cycle_id=cycle_id)
+    cycles.tallied_status(context, actor=g.actor, cycle=cycle, zone=_zone(), recount=True)
+    reminders.tallied_counts_per_step(context, actor=g.actor, cycle=cycle, recount=True)
+    return redirect(url_for(".cycle_page", cycle_id=cycle.id), 303)
 
 
 def _choices():

@@ -15,8 +15,20 @@ from server.web.access import ctx
 from server.web.words import WORDS, reason_text, reasons_of, reminder_step
 
 
-def day(value: date | None) -> str:
+def day(value: date | str | None) -> str:
+    """A date, or one kept as ISO text (a case's details), as the office writes it."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     return format_date(value, "long") if value else "—"
+
+
+def months(periods: list[str] | None) -> str:
+    """Payment months ("2026-10") as 2026年10月、2026年11月 (Oct 2026, Nov 2026 in English)."""
+    if not periods:
+        return "—"
+    zh = get_locale().language == "zh"
+    names = [format_date(date.fromisoformat(f"{period}-01"), "y年M月" if zh else "MMM y") for period in periods]
+    return ("、" if zh else ", ").join(names)
 
 
 def moment(value: datetime | None) -> str:
@@ -45,7 +57,7 @@ def region_name(code: str | None) -> str:
         return ""
     if "region_names" not in g:
         scope = g.actor.region_code if g.get("actor") else code
-        g.region_names = {r.code: r.name for r in regions.regions_in_scope(ctx(), region_code=scope)}
+        g.region_names = regions.names_in_scope(ctx(), region_code=scope)
     if code not in g.region_names:
         # A region containing the reader's (their county) is no secret: name it too.
         region = ctx().session.get(Region, code)
@@ -81,6 +93,7 @@ def init_app(app: Flask) -> None:
         zhday=zhday,
         reasons=reasons_of,
         day=day,
+        months=months,
         moment=moment,
         yuan=yuan,
         percent=percent,

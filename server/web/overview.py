@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
 from server import db
 from server.services import cases, coverage
@@ -26,7 +26,9 @@ def _query():
 def overview():
     region, first, last = _query()
     context = ctx()
-    rows, total = coverage.coverage(context, actor=g.actor, region_code=region, first=first, last=last)
+    rows, total, counted_at = coverage.tallied_coverage(
+        context, actor=g.actor, region_code=region, first=first, last=last
+    )
     open_by_kind, overdue = cases.open_and_overdue(context, actor=g.actor, region=region, today=today())
     chart = {
         "labels": [row.name for row in rows],
@@ -44,7 +46,17 @@ def overview():
         open_by_kind=open_by_kind,
         overdue=overdue,
         chart=chart,
+        counted_at=counted_at,
     )
+
+
+@bp.post("/overview/recount")
+@staff_page(*REVIEWERS)
+@db.transaction
+def recount():
+    region, first, last = _query()
+    coverage.tallied_coverage(ctx(), actor=g.actor, region_code=region, first=first, last=last, recount=True)
+    return redirect(url_for(".overview", **request.args), 303)
 
 
 @bp.get("/overview.csv")

@@ -30,6 +30,7 @@ from server.services.regions import within
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.cases import page_number
 from server.web.forms import load
+from server.web.paging import COUNT_UP_TO, pager_args
 
 bp = Blueprint("registry", __name__)
 PAGE_SIZE = 50
@@ -60,10 +61,18 @@ def search():
             enrolment=args.get("enrolment") or None,
         )
         items, total = beneficiaries.list_beneficiaries(
-            context, actor=g.actor, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+            context,
+            actor=g.actor,
+            filters=filters,
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            count_up_to=COUNT_UP_TO,
         )
     return render_template(
-        "registry/search.html", items=items, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), args=args
+        "registry/search.html",
+        items=items,
+        paging=pager_args(page=page, total=total, size=PAGE_SIZE, shown=len(items)),
+        args=args,
     )
 
 

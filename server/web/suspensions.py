@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -13,6 +14,7 @@ from server.models import Beneficiary, Notice
 from server.services import beneficiaries, cases, suspensions
 from server.services.errors import DomainError, NotFound
 from server.web.access import REVIEWERS, ctx, staff_page
+from server.web.lists import stops_page
 from server.web.periods import date_arg
 
 bp = Blueprint("suspensions", __name__)
@@ -24,14 +26,14 @@ bp = Blueprint("suspensions", __name__)
 def list_suspensions():
     context = ctx()
     ongoing = request.args.get("ongoing", "yes")
-    items = suspensions.list_suspensions(
-        context, actor=g.actor, beneficiary_id=None, ongoing={"yes": True, "no": False}.get(ongoing)
+    fetch = partial(
+        suspensions.list_suspensions,
+        context,
+        actor=g.actor,
+        beneficiary_id=None,
+        ongoing={"yes": True, "no": False}.get(ongoing),
     )
-    people = {
-        b.id: b
-        for b in context.session.query(Beneficiary).filter(Beneficiary.id.in_([s.beneficiary_id for s in items]))
-    }
-    return render_template("suspensions/list.html", items=items, people=people, ongoing=ongoing)
+    return stops_page(context, "suspensions/list.html", fetch, ongoing=ongoing)
 
 
 @bp.get("/suspensions/<uuid:suspension_id>")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from server import db
-from server.models import Beneficiary
 from server.services import beneficiaries, terminations
 from server.web.access import REVIEWERS, ctx, staff_page
+from server.web.lists import stops_page
 
 bp = Blueprint("terminations", __name__)
 
@@ -20,12 +21,8 @@ bp = Blueprint("terminations", __name__)
 @db.transaction
 def list_terminations():
     context = ctx()
-    items = terminations.list_terminations(context, actor=g.actor, beneficiary_id=None)
-    people = {
-        b.id: b
-        for b in context.session.query(Beneficiary).filter(Beneficiary.id.in_([t.beneficiary_id for t in items]))
-    }
-    return render_template("terminations/list.html", items=items, people=people)
+    fetch = partial(terminations.list_terminations, context, actor=g.actor, beneficiary_id=None)
+    return stops_page(context, "terminations/list.html", fetch)
 
 
 @bp.get("/terminations/<uuid:termination_id>")

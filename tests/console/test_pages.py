@@ -206,6 +206,30 @@ def test_a_cycle_shows_the_reminders_sent_per_step(app, api, console, world) -> 
     assert "截止前 7 天" in console("supervisor_a").get(f"/people/{person}").text
 
 
+def _due(page: str) -> str:
+    return re.search(r"<dt>应认证人数</dt><dd>(\d+)</dd>", page).group(1)
+
+
+def test_a_cycles_counts_are_kept_a_few_minutes_and_counted_again_on_request(app, api, console, world) -> None:
+    today = cycles.local_today(cycles.office_zone(app.config["FIELDCHECK"]))
+    supervisor = api.as_("supervisor_a")
+    supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1))
+    window = {"opens_on": (today - timedelta(days=10)).isoformat(), "deadline": (today + timedelta(days=5)).isoformat()}
+    body = {"region_code": world["county"], "frequency": "quarterly", **window}
+    cycle = api.as_("admin").post("/api/v1/cycles", json=body).json()
+    admin, path = console("admin"), f"/cycles/{cycle['id']}"
+    assert _due(admin.get(path).text) == "1"
+    supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 2))
+    # The page says when it counted and keeps that count; the API counts live; the button counts again.
+    kept = admin.get(path).text
+    assert _due(kept) == "1" and "统计时间" in kept
+    assert api.as_("admin").get(f"/api/v1/cycles/{cycle['id']}/status").json()["due"] == 2
+    counted = admin.post(f"{path}/recount", {}, token_from=path)
+    assert counted.url.endswith(path) and _due(counted.text) == "2"
+    # Each scope has its own count: another township's supervisor never sees the county's.
+    assert _due(console("supervisor_b").get(path).text) == "0"
+
+
 def test_an_edit_based_on_an_older_version_is_refused(api, console, world) -> None:
     created = api.as_("supervisor_a").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 3))
     person = created.json()["id"]
