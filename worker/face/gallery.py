@@ -223,8 +223,10 @@ class FaceGallery:
             for start in range(0, rows, BLOCK):
                 stop = min(start + BLOCK, rows)
                 np.matmul(self._vectors[start:stop], scaled, out=squared[start:stop])
-        squared += self._squares[:rows, None]
-        squared += np.einsum("ij,ij->i", probes, probes)
+        # Column by column: numpy broadcasts over a short inner axis (one loop per row) slowly.
+        for column, length in zip(squared.T, np.einsum("ij,ij->i", probes, probes), strict=True):
+            column += self._squares[:rows]
+            column += length
         # Each run's closest row per probe (a run of one row is its own closest).
         runs = squared[:grouped]
         if len(self._starts) < grouped:
@@ -240,7 +242,7 @@ class FaceGallery:
             grouped_too = run >= 0
             runs[run[grouped_too]] = np.minimum(runs[run[grouped_too]], tail[grouped_too])
             worst[owners[~grouped_too]] = tail[~grouped_too].max(axis=1)
-        # The worst probe, column by column: numpy reduces a short axis slowly.
+        # The worst probe, column by column again.
         run_worst = runs[:, 0].copy()
         for column in range(1, len(probes)):
             np.maximum(run_worst, runs[:, column], out=run_worst)
