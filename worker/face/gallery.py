@@ -1,4 +1,4 @@
-"""Many people's face templates in memory: one float32 matrix, changed in place, searched with one product.
+"""Many people's face templates in memory: one float32 matrix, changed in place, searched in one pass.
 
 Pure numpy, no I/O: server/services/templates.py loads it from the database and keeps it current.
 """
