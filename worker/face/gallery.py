@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -26,7 +27,12 @@ CHUNK = 65_536
 SLACK_SHARE = 32
 SLACK = 64
 _KEY = np.dtype("V16")
-_blas = ThreadpoolController()
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    # Built on the first search, not at import: it inspects every loaded library (tens of ms).
+    return ThreadpoolController()
 
 
 def _keys(ids: Sequence[uuid.UUID]) -> np.ndarray:
@@ -219,7 +225,7 @@ class FaceGallery:
         scaled = np.ascontiguousarray(probes.T * np.float32(-2.0))
         squared = np.empty((rows, len(probes)), np.float32)
         # One block's product is too small to share out: BLAS threads would only wait for each other.
-        with _blas.limit(limits=1, user_api="blas"):
+        with _blas().limit(limits=1, user_api="blas"):
             for start in range(0, rows, BLOCK):
                 stop = min(start + BLOCK, rows)
                 np.matmul(self._vectors[start:stop], scaled, out=squared[start:stop])
