@@ -16,6 +16,7 @@ from server.services.audit import Actor
 from server.services.enrolment import retire_photos
 from tests.conftest import COUNTY, beneficiary_body, wait_for
 from worker.face.encode import template_to_bytes
+from worker.face.gallery import FaceGallery
 from worker.face.matching import duplicate_candidates
 
 
@@ -214,3 +215,104 @@ def test_a_simultaneous_enrolment_waits_and_then_sees_the_first(app, api, world)
         first.close()
         worker.join(timeout=30)
         assert seen == [[people[3]]]
+
+
+class _Reference:
+    """What a FaceGallery must answer, the plain way: a dict of templates, distances in float64."""
+
+    def __init__(self) -> None:
+        self.templates: dict[uuid.UUID, tuple[uuid.UUID, np.ndarray]] = {}
+        self.owners: list[uuid.UUID] = []  # in code order: first seen, never renumbered
+
+    def put(self, template_id: uuid.UUID, owner: uuid.UUID, vector: np.ndarray) -> None:
+        if owner not in self.owners:
+            self.owners.append(owner)
+        self.templates.pop(template_id, None)
+        self.templates[template_id] = (owner, vector.astype(np.float32))
+
+    def identity_distances(self, probes: np.ndarray, exclude: uuid.UUID | None) -> np.ndarray:
+        worst = np.full(len(self.owners), np.inf)
+        for code, owner in enumerate(self.owners):
+            mine = [v for o, v in self.templates.values() if o == owner]
+            if mine and owner != exclude:
+                distances = np.linalg.norm(probes[:, None, :].astype(np.float64) - np.array(mine), axis=2)
+                worst[code] = distances.min(axis=1).max()
+        return worst
+
+
+def _check(gallery: FaceGallery, reference: _Reference, rng: np.random.Generator) -> None:
+    assert len(gallery) == len(reference.templates)
+    probes = _unit(rng, int(rng.integers(1, 4))).astype(np.float32)
+    exclude = reference.owners[int(rng.integers(len(reference.owners)))] if reference.owners else None
+    found = gallery.identity_distances(probes, exclude=exclude)
+    expected = reference.identity_distances(probes, exclude)
+    assert np.array_equal(np.isinf(found), np.isinf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(found[finite], expected[finite], rtol=0, atol=1e-5)
+    held = [(t, o, v) for t, (o, v) in reference.templates.items() if o != exclude]
+    limits = dict(norm_threshold=-1.0, raw_threshold=1.3, max_candidates=5, cohort_min=3)
+    ranked = (
+        duplicate_candidates(probes, np.array([v for *_, v in held]), [o for _, o, _ in held], **limits) if held else []
+    )
+    assert [c.owner for c in gallery.duplicate_candidates(probes, exclude=exclude, **limits)] == [
+        c.owner for c in ranked
+    ]
+
+
+def test_the_in_memory_gallery_answers_as_the_plain_computation_through_any_changes():
+    """Built from batches with some people's templates scattered, then a long random run of puts (new people,
+    more templates, replaced ids) and removals, past several regroupings: every search gives each identity
+    the distance a float64 computation over the held templates gives (within 1e-5), and the same candidates."""
+    rng = np.random.default_rng(17)
+    people = [uuid.uuid4() for _ in range(150)]
+    rows = [(uuid.uuid4(), people[int(rng.integers(len(people)))], vector) for vector in _unit(rng, 400)]
+    # Most of a person's templates side by side, as the database returns them, some elsewhere.
+    rows.sort(key=lambda row: (people.index(row[1]) if rng.random() < 0.8 else rng.integers(len(people)), row[0]))
+    reference = _Reference()
+    for template_id, owner, vector in rows:
+        reference.put(template_id, owner, vector)
+    batches = [tuple(zip(*rows[k : k + 64], strict=True)) for k in range(0, len(rows), 64)]
+    gallery = FaceGallery.build(((ids, owners, np.array(v)) for ids, owners, v in batches), capacity=100)
+    _check(gallery, reference, rng)
+    regrouped = 0
+    for step in range(1500):
+        roll = rng.random()
+        held = list(reference.templates)
+        if roll < 0.4 and held:
+            gone = held[int(rng.integers(len(held)))]
+            del reference.templates[gone]
+            gallery.remove(gone)
+            assert gone not in gallery
+        elif roll < 0.45:
+            gallery.remove(uuid.uuid4())  # not held: ignored
+        else:
+            # Below 0.55: a held template replaced under the same id.
+            template_id = held[int(rng.integers(len(held)))] if roll < 0.55 and held else uuid.uuid4()
+            owner = uuid.uuid4() if roll > 0.9 else people[int(rng.integers(len(people)))]
+            vector = _unit(rng, 1)[0]
+            reference.put(template_id, owner, vector)
+            gallery.put(template_id, owner, vector)
+            assert template_id in gallery
+        regrouped += gallery._grouped == gallery._rows and gallery._dead == 0
+        if step % 25 == 0:
+            _check(gallery, reference, rng)
+    _check(gallery, reference, rng)
+    assert regrouped > 1
+    assert all(t in gallery for t in reference.templates)
+
+
+def test_an_empty_gallery_and_one_emptied_by_removals():
+    rng = np.random.default_rng(4)
+    empty = FaceGallery.build([], capacity=0)
+    assert (
+        len(empty) == 0
+        and empty.duplicate_candidates(
+            _unit(rng, 2), exclude=None, norm_threshold=0, raw_threshold=1, max_candidates=3, cohort_min=3
+        )
+        == []
+    )
+    ids, owner = [uuid.uuid4(), uuid.uuid4()], uuid.uuid4()
+    gallery = FaceGallery.build([(ids, [owner, owner], _unit(rng, 2))], capacity=2)
+    for template_id in ids:
+        gallery.remove(template_id)
+    assert len(gallery) == 0 and np.array_equal(gallery.identity_distances(_unit(rng, 2)), [np.inf])
