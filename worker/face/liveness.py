@@ -29,7 +29,8 @@ Reasons that reject (stable strings, reported in this order):
   tilted in front of the camera) rather than with a real head's depth.
 - light_response_mismatch: the face did not reflect the challenge's colour sequence as a face does.
 Reasons that send to review (the evidence is only uncertain):
-- light_unmeasurable: the ambient light was too strong to see the screen's reflection.
+- light_unmeasurable: the ambient light was too strong to see the screen's reflection (or it clipped
+  the face, or everything behind it, white).
 """
 
 from __future__ import annotations
