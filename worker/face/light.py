@@ -85,6 +85,7 @@ def check_light(
     ambient_brightness: float,
     max_background_share: float,
     min_shape_ratio: float,
+    min_shape_ratio_alone: float,
 ) -> LightVerdict:
     """Whether the faces in the colour-phase frames reflected the challenge's colours, in time and face-shaped."""
     tagged = [f for f in frames if f.mesh is not None and f.colour in colours]
@@ -159,7 +160,10 @@ def check_light(
         return LightVerdict(MISMATCHED, details)
     if not behind.any():
         # Everything behind the face is clipped white (a window, a lamp): whether the light came
-        # off the face alone or off a screen's glass over the whole frame cannot be told.
+        # off the face alone or off a screen's glass over the whole frame rests on the face's
+        # shape alone, so it must be clearly face-shaped; short of that a person decides.
+        if centre >= min_shape_ratio_alone * outer:
+            return LightVerdict(MATCHED, details)
         details["why"] = "background_overexposed"
         return LightVerdict(UNMEASURABLE, details)
     if background > max_background_share * face_there:

@@ -494,6 +494,7 @@ def _decide(
             ambient_brightness=limits.light_ambient_brightness,
             max_background_share=limits.light_max_background_share,
             min_shape_ratio=limits.light_min_shape_ratio,
+            min_shape_ratio_alone=limits.light_min_shape_ratio_alone,
         )
         light_report = {"outcome": verdict.outcome, **verdict.details}
         if verdict.outcome == colour_light.MISMATCHED:
