@@ -184,9 +184,14 @@ def run(
     *,
     limit: int | None = None,
     kinds: list[str] | None = None,
+    dump: Path | None = None,
     echo: Callable[[str], None] = print,
 ) -> dict[str, dict]:
-    """Decide every kind for every face of the folder; print and return verdict counts, reasons and timing."""
+    """Decide every kind for every face of the folder; print and return verdict counts, reasons and timing.
+
+    `dump` names a JSON-lines file that gets one line per decided session (kind, photo, state,
+    reasons, scores), for finding out why sessions of a kind failed.
+    """
     folder = faces_dir(faces)
     settings = Settings.from_env()
     chosen = {k: v for k, v in KINDS.items() if not kinds or k in kinds}
@@ -205,6 +210,7 @@ def run(
         f"{others} other people's enrolment{cohort_note}"
     )
     unusable = 0
+    sessions = dump.open("w") if dump is not None else None
     for number, (photo, enrolled) in enumerate(pairs):
         try:
             usable = assess_enrolment_photo(decode_image(photo.read_bytes(), **LIMITS)).ok
@@ -246,6 +252,12 @@ def run(
             state, reasons = _without_cohort(outcome.state.value, outcome.reasons, outcome.scores, settings)
             raw_tallies[kind].verdicts[state] += 1
             raw_tallies[kind].reasons.update(reasons)
+            if sessions is not None:
+                line = {"kind": kind, "photo": str(photo), "state": outcome.state.value, "reasons": outcome.reasons}
+                sessions.write(json.dumps({**line, "scores": outcome.scores}, default=str) + "\n")
+                sessions.flush()
+    if sessions is not None:
+        sessions.close()
     if unusable:
         echo(f"  ({unusable} photos skipped: undecodable, or failing the enrolment quality check, e.g. a face cut off)")
     if skipped:

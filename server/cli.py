@@ -546,14 +546,19 @@ def bench_matching(faces: Path | None) -> None:
 @click.option(
     "--videos", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Decide real clips instead"
 )
-def bench_liveness(faces: Path | None, limit: int | None, kinds: tuple[str, ...], videos: Path | None) -> None:
+@click.option(
+    "--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write each session's verdict and scores (JSONL)"
+)
+def bench_liveness(
+    faces: Path | None, limit: int | None, kinds: tuple[str, ...], videos: Path | None, dump: Path | None
+) -> None:
     """Verified / review / rejected per genuine and attack kind over a folder of faces, and time per check-in."""
     from bench.liveness import run, run_videos
 
     if videos is not None:
         run_videos(videos, faces, echo=click.echo)
         return
-    run(faces, limit=limit, kinds=list(kinds) or None, echo=click.echo)
+    run(faces, limit=limit, kinds=list(kinds) or None, dump=dump, echo=click.echo)
 
 
 @bench.command("visits")

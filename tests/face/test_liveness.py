@@ -231,3 +231,59 @@ def test_the_light_sequence_is_derived_from_the_nonce() -> None:
     assert first == light_sequence("nonce-a")
     assert 4 <= len(first) <= 6 and len(set(first)) == len(first)
     assert {light_sequence(f"nonce-{i}") for i in range(20)} != {first}
+
+
+# Issue 12: the colour check on degraded frames (JPEG quality 30, noise σ=15) and overexposed faces
+
+
+def _jpeg30(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    _, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 30])
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _degraded(frames: list[SyntheticFrame], degradation: str, exposure: float) -> list[FrameInput]:
+    """The session's frames overexposed by `exposure` (clipping the brightest skin), then degraded."""
+    pixels = [np.clip(rgb.astype(np.float32) * exposure, 0, 255).astype(np.uint8) for rgb in decoded(frames)]
+    if degradation == "jpeg30":
+        pixels = [_jpeg30(rgb) for rgb in pixels]
+    else:
+        rng = np.random.default_rng(12)
+        pixels = [np.clip(rgb + rng.normal(0.0, 15.0, rgb.shape), 0, 255).astype(np.uint8) for rgb in pixels]
+    return inputs(frames, pixels)
+
+
+@pytest.mark.parametrize("exposure", [1.0, 1.8])
+@pytest.mark.parametrize("degradation", ["jpeg30", "noise15"])
+def test_a_genuine_session_at_jpeg_q30_or_with_noise_reflects_the_colours(degradation: str, exposure: float) -> None:
+    # A cheap phone's heavy compression or a dim sensor's noise is nothing a person can fix: the
+    # light check must not reject them, even with the lit side of the face clipped white.
+    actions = ["blink", "open_mouth"]
+    frames = genuine_session("obama3.jpg", actions, seed=37, light=LIGHT_JSON)
+    result = check_liveness(_degraded(frames, degradation, exposure), actions, LIMITS, light=LIGHT)
+    assert result.passed, (result.reasons, result.light)
+    assert result.light["shape_ratio"] >= LIMITS.light_min_shape_ratio
+    assert result.light["background_share"] <= LIMITS.light_max_background_share
+
+
+@pytest.mark.parametrize("degradation", ["jpeg30", "noise15"])
+def test_a_session_replayed_under_a_new_colour_sequence_still_fails_when_degraded(degradation: str) -> None:
+    actions = ["blink", "open_mouth"]
+    other = {"colours": list(light_sequence("another challenge")), "step_ms": 700}
+    frames = replayed_session("obama3.jpg", actions, seed=37, recorded=other, light=LIGHT_JSON)
+    result = check_liveness(_degraded(frames, degradation, 1.0), actions, LIMITS, light=LIGHT)
+    assert result.reasons == (LIGHT_RESPONSE_MISMATCH,)
+    assert result.light["why"] == "wrong_sequence"
+
+
+@pytest.mark.parametrize("degradation", ["jpeg30", "noise15"])
+def test_a_screen_recording_with_its_background_clipped_white_still_fails(degradation: str) -> None:
+    # Overexposed, the white wall behind the recorded person clips: its reflection of the phone's
+    # colour cannot be seen, and the cast over the face is not face-shaped enough to stand alone
+    # (before issue 12's fix the clipped pixels hid the cast and this recording matched).
+    actions = ["blink", "open_mouth"]
+    frames = screen_recording_session("obama3.jpg", actions, seed=37, light=LIGHT_JSON)
+    result = check_liveness(_degraded(frames, degradation, 1.5), actions, LIMITS, light=LIGHT)
+    assert result.light["outcome"] != "matched" and not result.passed, result.light
+    assert result.light["shape_ratio"] < LIMITS.light_min_shape_ratio_alone

@@ -80,3 +80,21 @@ def test_the_liveness_bench_tallies_the_raw_distance_verdict_as_assess_decides_i
     assert with_cohort.scores["cohort"] == 25 and with_cohort.state != without.state
     state, reasons = _without_cohort(with_cohort.state.value, with_cohort.reasons, with_cohort.scores, SETTINGS)
     assert (state, reasons) == (without.state.value, without.reasons)
+
+
+def test_the_liveness_bench_dumps_each_decided_session(tmp_path):
+    # `bench liveness --dump` is how a kind's failures are traced to their figures: one JSON line
+    # per decided session, with the verdict and the scores assess gave it.
+    import json
+
+    from bench.liveness import run
+    from tests.support.photos import photos_dir
+
+    dump = tmp_path / "sessions.jsonl"
+    results = run(photos_dir(), limit=1, kinds=["genuine", "replayed"], dump=dump, echo=lambda _: None)
+    lines = [json.loads(line) for line in dump.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["genuine", "replayed"]
+    for line in lines:
+        assert results[line["kind"]]["verdicts"] == {line["state"]: 1}
+        assert line["scores"]["light"]["outcome"] in ("matched", "mismatched", "unmeasurable")
+    assert lines[1]["reasons"] == ["light_response_mismatch"]

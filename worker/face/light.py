@@ -8,6 +8,11 @@ to ~300 ms late, so small lags are tried), more strongly on the face than on the
 behind, and more where the face looks at the screen than where it curves away. A replay made under
 another challenge follows the wrong sequence; an animated photo fed to the camera reflects
 nothing; a print or a monitor reflects the colour evenly over the whole frame.
+
+Every measure is a mean over many points and frames (JPEG blocks and sensor noise average out),
+and leaves out channels clipped white: on a brightly lit face the nearer half clips first and
+would read as flat, and a white wall behind a face would read as reflecting nothing. When too
+much is clipped to tell, the verdict is unmeasurable (a person decides), never matched.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ UNMEASURABLE = "unmeasurable"
 _BACKGROUND_SCALE = 4
 # The background is what lies this many face-box sizes beyond the box on every side.
 _BACKGROUND_MARGIN = 0.6
+# A point's channel this bright (of 255, after the 5×5 mean) in some frame is clipped; a channel
+# is measured when at least this share of each half of the face (and of the background, for the
+# background's share) stays below it.
+_CLIPPED = 245.0
+_MIN_UNCLIPPED_SHARE = 0.15
 
 
 def light_sequence(nonce: str) -> tuple[str, ...]:
@@ -75,6 +85,7 @@ def check_light(
     ambient_brightness: float,
     max_background_share: float,
     min_shape_ratio: float,
+    min_shape_ratio_alone: float,
 ) -> LightVerdict:
     """Whether the faces in the colour-phase frames reflected the challenge's colours, in time and face-shaped."""
     tagged = [f for f in frames if f.mesh is not None and f.colour in colours]
@@ -85,7 +96,13 @@ def check_light(
     ]:
         return LightVerdict(MISMATCHED, {"frames": len(tagged), "why": "colours_out_of_sequence"})
 
-    samples = np.array([_sample(f) for f in tagged])  # (n, 4, 3): face, centre, outer, background
+    sampled = [_sample(f) for f in tagged]
+    samples, channels, behind = _regions(sampled)
+    if channels.sum() < 2:
+        # The face is clipped white in most channels: the light is too strong to see the screen's
+        # reflection (one channel alone cannot tell the colours apart). The person can move out
+        # of the sun; failing that, a person decides.
+        return LightVerdict(UNMEASURABLE, {"frames": len(tagged), "why": "face_overexposed"})
     step = step_ms / 1000.0
     index = np.array([colours.index(f.colour) for f in tagged])
     times = np.array([f.captured_at for f in tagged])
@@ -98,23 +115,33 @@ def check_light(
         if keep.sum() < 3 or len(set(shown[keep])) < 2:
             continue
         expected = np.array([colour_rgb(colours[k]) for k in shown[keep]])
-        corr = _correlation(samples[keep, 0], expected)
+        corr = _correlation(samples[keep, 0][:, channels], expected[:, channels])
         if best is None or corr > best[1]:
             best = (float(lag), corr, keep, expected)
     if best is None:
         return LightVerdict(MISMATCHED, {"frames": len(tagged), "why": "too_few_steps"})
     lag, corr, keep, expected = best
-    face, centre, outer, background = (_gain(samples[keep, i], expected) for i in range(4))
-    brightness = float(samples[keep, 0].mean(axis=0) @ np.array([0.299, 0.587, 0.114]))
+    face, centre, outer = (_gain(samples[keep, i][:, channels], expected[:, channels]) for i in range(3))
+    # The background is compared with the face on the channels where both could be measured.
+    background, face_there = (
+        (
+            _gain(samples[keep, 3][:, behind], expected[:, behind]),
+            _gain(samples[keep, 0][:, behind], expected[:, behind]),
+        )
+        if behind.any()
+        else (0.0, 0.0)
+    )
+    brightness = float(np.mean([s.brightness for s, kept in zip(sampled, keep, strict=True) if kept]))
     details = {
         "lag_ms": round(lag * 1000),
         "correlation": round(corr, 3),
         "gain": round(face, 2),
-        "background_share": round(background / face, 3) if face > 0 else None,
+        "background_share": round(background / face_there, 3) if face_there > 0 else None,
         "shape_ratio": round(centre / outer, 3) if outer > 0 else None,
         "brightness": round(brightness, 1),
+        "channels": int(channels.sum()),
     }
-    changed = float(np.sqrt(np.mean(_centred(samples[keep, 0]) ** 2)))
+    changed = float(np.sqrt(np.mean(_centred(samples[keep, 0][:, channels]) ** 2)))
     details["change"] = round(changed, 2)
     if face < min_gain:
         # Too little reflection of the sequence. A face whose colour changed anyway followed
@@ -128,17 +155,37 @@ def check_light(
     if corr < min_correlation:
         details["why"] = "wrong_sequence"
         return LightVerdict(MISMATCHED, details)
-    if background > max_background_share * face:
-        details["why"] = "not_face_shaped"
-        return LightVerdict(MISMATCHED, details)
     if outer <= 0 or centre < min_shape_ratio * outer:
         details["why"] = "flat"
+        return LightVerdict(MISMATCHED, details)
+    if not behind.any():
+        # Everything behind the face is clipped white (a window, a lamp): whether the light came
+        # off the face alone or off a screen's glass over the whole frame rests on the face's
+        # shape alone, so it must be clearly face-shaped; short of that a person decides.
+        if centre >= min_shape_ratio_alone * outer:
+            return LightVerdict(MATCHED, details)
+        details["why"] = "background_overexposed"
+        return LightVerdict(UNMEASURABLE, details)
+    if background > max_background_share * face_there:
+        details["why"] = "not_face_shaped"
         return LightVerdict(MISMATCHED, details)
     return LightVerdict(MATCHED, details)
 
 
-def _sample(frame: LightFrame) -> np.ndarray:
-    """Mean RGB of the face, its nearer and farther halves (by the mesh's depth), and the background."""
+@dataclass(frozen=True)
+class _Sampled:
+    """One frame: the face at every mesh point (points × RGB), which points are nearer, the frame downscaled
+    (`small`) and which of its pixels are background (`outside`)."""
+
+    points: np.ndarray
+    nearer: np.ndarray
+    small: np.ndarray
+    outside: np.ndarray
+    brightness: float
+
+
+def _sample(frame: LightFrame) -> _Sampled:
+    """The face's colour at every mesh point (each the mean of the 5×5 pixels around it) and the background."""
     import cv2
 
     rgb = frame.rgb
@@ -146,7 +193,7 @@ def _sample(frame: LightFrame) -> np.ndarray:
     height, width = rgb.shape[:2]
     left, top = mesh[:, 0].min(), mesh[:, 1].min()
     right, bottom = mesh[:, 0].max(), mesh[:, 1].max()
-    # Each mesh point reads the mean of the 5×5 pixels around it, blurred over the face's crop only.
+    # Blurred over the face's crop only: a mean over 25 pixels is what tames JPEG blocks and sensor noise.
     x0, y0 = max(0, int(left) - 3), max(0, int(top) - 3)
     crop = cv2.blur(rgb[y0 : min(height, int(bottom) + 4), x0 : min(width, int(right) + 4)], (5, 5))
     xs = np.clip(np.round(mesh[:, 0]).astype(int) - x0, 0, crop.shape[1] - 1)
@@ -161,8 +208,44 @@ def _sample(frame: LightFrame) -> np.ndarray:
         max(0, int((top - my) / s)) : int((bottom + my) / s) + 1,
         max(0, int((left - mx) / s)) : int((right + mx) / s) + 1,
     ] = False
-    background = small[mask].mean(axis=0) if mask.any() else np.zeros(3)
-    return np.stack([values.mean(axis=0), values[nearer].mean(axis=0), values[~nearer].mean(axis=0), background])
+    brightness = float(values.mean(axis=0) @ np.array([0.299, 0.587, 0.114]))
+    return _Sampled(values, nearer, small, mask, brightness)
+
+
+def _regions(sampled: list[_Sampled]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame, the mean RGB of the face, its nearer and farther halves and the background: (frames, 4, 3).
+
+    A point's (or background pixel's) channel that reaches white in any frame is left out of that
+    channel's means in every frame: a clipped channel cannot show the light added to it. On a
+    brightly lit face the nearer half, which the screen lights most, clips first, so it would read
+    as flat; a white wall behind a face would read as reflecting nothing. Also returns the
+    channels that kept enough unclipped points in both halves of the face, and those of them
+    that kept enough unclipped background to compare with.
+    """
+    points = np.stack([s.points for s in sampled])  # (frames, points, 3)
+    nearer = sampled[0].nearer
+    unclipped = points.max(axis=0) < _CLIPPED  # (points, 3)
+    small = np.stack([s.small for s in sampled])  # (frames, h, w, 3)
+    outside = np.logical_and.reduce([s.outside for s in sampled])
+    open_background = (small.max(axis=0) < _CLIPPED) & outside[..., None]  # (h, w, 3)
+    out = np.zeros((len(sampled), 4, 3))
+    face = np.zeros(3, dtype=bool)
+    background = np.zeros(3, dtype=bool)
+    for c in range(3):
+        near, far, behind = unclipped[:, c] & nearer, unclipped[:, c] & ~nearer, open_background[..., c]
+        if min(near.sum(), far.sum()) < _MIN_UNCLIPPED_SHARE * nearer.sum():
+            continue
+        face[c] = True
+        out[:, 0, c] = points[:, unclipped[:, c], c].mean(axis=1)
+        out[:, 1, c] = points[:, near, c].mean(axis=1)
+        out[:, 2, c] = points[:, far, c].mean(axis=1)
+        if not outside.any():
+            # The face fills the frame: no background to compare with, none reflecting.
+            background[c] = True
+        elif behind.sum() >= _MIN_UNCLIPPED_SHARE * outside.sum():
+            background[c] = True
+            out[:, 3, c] = small[:, behind, c].mean(axis=1)
+    return out, face, background
 
 
 def _centred(values: np.ndarray) -> np.ndarray:

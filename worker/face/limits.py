@@ -44,10 +44,16 @@ class LivenessLimits:
     # (below it, with a face brighter than `light_ambient_brightness`, the light is unmeasurable), ...
     light_min_gain: float = 6.0
     light_ambient_brightness: float = 150.0
-    # ... at most this share of it on the background, ...
-    light_max_background_share: float = 0.5
-    # ... and this much more on the nearer half of the face (by the mesh's depth) than the farther.
+    # ... and this much more on the nearer half of the face (by the mesh's depth) than the farther
+    # (with clipped channels left out, genuine sessions measure 1.03-1.49, from 40% brightness to
+    # JPEG q30 and noise σ=15, on the East Asian set; a monitor's glass 0.97-1.04), ...
     light_min_shape_ratio: float = 1.02
+    # ... or, when everything behind the face is clipped white and only the face's shape can tell
+    # a face from a screen, this much (below it the light is unmeasurable: a person decides), ...
+    light_min_shape_ratio_alone: float = 1.08
+    # ... and at most this share of it on the background (genuine up to 0.15, screens from 0.93,
+    # most prints from 0.56, measured as above).
+    light_max_background_share: float = 0.3
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ Reasons that reject (stable strings, reported in this order):
   tilted in front of the camera) rather than with a real head's depth.
 - light_response_mismatch: the face did not reflect the challenge's colour sequence as a face does.
 Reasons that send to review (the evidence is only uncertain):
-- light_unmeasurable: the ambient light was too strong to see the screen's reflection.
+- light_unmeasurable: the ambient light was too strong to see the screen's reflection (or it clipped
+  the face, or everything behind it, white).
 """
 
 from __future__ import annotations
@@ -493,6 +494,7 @@ def _decide(
             ambient_brightness=limits.light_ambient_brightness,
             max_background_share=limits.light_max_background_share,
             min_shape_ratio=limits.light_min_shape_ratio,
+            min_shape_ratio_alone=limits.light_min_shape_ratio_alone,
         )
         light_report = {"outcome": verdict.outcome, **verdict.details}
         if verdict.outcome == colour_light.MISMATCHED:
