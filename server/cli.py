@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from server.models import StaffUser
     from server.services.audit import Actor
 
-# `fieldcheck --help` and `fieldcheck <command> --help` import click and Flask's command line only: the
-# app, SQLAlchemy, Celery and the face library load inside the command that runs (imports below are
-# inside the functions on purpose).
+# `fieldcheck --help` and a command's --help import click and Flask's command line only (an option whose
+# choices are a model's enum loads the models for its command's help): the app, SQLAlchemy, Celery and
+# the face library load inside the command that runs, hence the imports inside the functions below.
 SPEC_PATH = Path("api_spec/openapi.json")
 # Commands that set a deployment up may create its instance folder and keys; commands that read no data
 # run on throwaway keys; every other command works on an existing deployment and refuses without one.
