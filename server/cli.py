@@ -107,6 +107,12 @@ class _Group(FlaskGroup):
         # `fieldcheck --help` must neither touch an instance folder nor wait for one.
         return sorted(self.commands)
 
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        # FieldCheck's commands are all its own: FlaskGroup would first import every `flask.commands`
+        # plugin (Flask-Limiter's loads rich and limits, a third of the start of any command) and build
+        # the app to look up a name it does not know.
+        return click.Group.get_command(self, ctx, name)
+
 
 @click.group(
     cls=_Group,

@@ -29,8 +29,17 @@ HEAVY = (
     "segno",
     "requests",
 )
-# What `fieldcheck --help` must not need either: the app, its database layer and its services.
-APP_LEVEL = ("server.app", "server.models", "server.services.audit", "sqlalchemy", "flask_smorest")
+# What `fieldcheck --help` must not need either: the app, its database layer, its services, and the
+# command plugins of Flask extensions (Flask-Limiter's brings rich).
+APP_LEVEL = (
+    "server.app",
+    "server.models",
+    "server.services.audit",
+    "sqlalchemy",
+    "flask_smorest",
+    "flask_limiter",
+    "rich",
+)
 
 PROBE = """
 import json, sys
