@@ -1,4 +1,5 @@
-"""Start-up: what it costs to import the app, to run `fieldcheck --help`, and to serve a first answer.
+"""Start-up: what it costs to import the app, to run `fieldcheck --help` and a command that does no face
+work (`fieldcheck sweep` on an empty database: the app built, one query), and to serve a first answer.
 
 Each figure is printed beside a bare Flask app measured in the same run (the floor a Flask service
 cannot go under): importing it, and serving it with the same gunicorn command. The service is served
@@ -114,6 +115,7 @@ def run(*, repeats: int = 5, workers: int = 4, echo: Callable[[str], None] = pri
         help_wall = _median(lambda: _wall([fieldcheck, "--help"], env), repeats)
         bare_wall = _median(lambda: _wall([python, "-c", IMPORT_BARE], env), repeats)
         subprocess.run([fieldcheck, "init-db"], env=env, check=True, stdout=subprocess.DEVNULL)
+        command_wall = _median(lambda: _wall([fieldcheck, "sweep"], env), repeats)
         served = _median(lambda: _served(APP, env, workers=workers, preload=True), 3)
         served_each = _median(lambda: _served(APP, env, workers=workers, preload=False), 3)
         served_bare = _median(lambda: _served("bare:app", env, workers=workers, preload=True), 3)
@@ -122,6 +124,7 @@ def run(*, repeats: int = 5, workers: int = 4, echo: Callable[[str], None] = pri
         "import_rss_mb": app_rss,
         "bare_import_cpu_s": bare_cpu,
         "help_s": help_wall,
+        "command_s": command_wall,
         "bare_start_s": bare_wall,
         "first_answer_s": served,
         "first_answer_without_preload_s": served_each,
@@ -131,6 +134,7 @@ def run(*, repeats: int = 5, workers: int = 4, echo: Callable[[str], None] = pri
     echo(f"  import server.app + create_app: {app_cpu:.2f} CPU-s, peak RSS {app_rss:.0f} MB")
     echo(f"    bare Flask app: {bare_cpu:.2f} CPU-s, {bare_rss:.0f} MB  (ratio {app_cpu / bare_cpu:.1f})")
     echo(f"  fieldcheck --help: {help_wall:.2f} s   (bare Flask app start {bare_wall:.2f} s)")
+    echo(f"  fieldcheck sweep, empty database: {command_wall:.2f} s")
     echo(
         f"  gunicorn, {workers} workers, launch to first answer: {served:.2f} s "
         f"(each worker importing the app itself: {served_each:.2f} s; bare Flask app {served_bare:.2f} s, "

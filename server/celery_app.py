@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from celery import Celery, Task
+import threading
+from typing import TYPE_CHECKING
+
 from flask import Flask
+from werkzeug.local import LocalProxy
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 # Often enough that a dead worker's row (a lease of FIELDCHECK_TASK_LEASE_SECONDS) is handed out
 # again within seconds; the duty is two indexed queries.
@@ -12,8 +18,29 @@ REQUEUE_EVERY_SECONDS = 5.0
 HOURLY = 3600.0
 
 
-def init_app(app: Flask) -> Celery:
-    """Create the Celery app for a Flask app and keep it in app.extensions."""
+def init_app(app: Flask) -> None:
+    """Keep the Flask app's Celery app in app.extensions["fieldcheck.celery"], built when first used.
+
+    Building it imports Celery and kombu, about a tenth of every process's start-up, while most commands
+    and requests send no task: the entry is a proxy that builds the Celery app on its first attribute
+    access (a task sent, a worker or beat started) and is that app from then on.
+    """
+    lock = threading.Lock()
+    built: list[Celery] = []
+
+    def celery() -> Celery:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(_build(app))
+        return built[0]
+
+    app.extensions["fieldcheck.celery"] = LocalProxy(celery)
+
+
+def _build(app: Flask) -> Celery:
+    from celery import Celery, Task
+
     settings = app.config["FIELDCHECK"]
 
     class FlaskTask(Task):
@@ -66,5 +93,4 @@ def init_app(app: Flask) -> Celery:
         imports=("worker.tasks",),
     )
     celery.set_default()
-    app.extensions["fieldcheck.celery"] = celery
     return celery

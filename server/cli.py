@@ -11,46 +11,32 @@ import sys
 import time
 import urllib.request
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from server import db
-from server.app import create_app
-from server.config import ConfigError, InstanceUse, Settings
-from server.context import Ctx
-from server.demo import demo_phone, seed_demo
-from server.models import CycleFrequency, Program, StaffRole, StaffUser, utcnow
-from server.services import (
-    beneficiaries,
-    cycles,
-    deaths,
-    regions,
-    reminders,
-    retention,
-    roster_csv,
-    staff,
-    sweep,
-    templates,
-)
-from server.services.audit import Actor, find_break
-from server.services.auth import staff_actor
 from server.services.errors import DomainError
-from server.serving import gunicorn_command
-from worker.face import calibration
-from worker.face.encode import encode_face, find_face
-from worker.face.image import decode_image
 
+if TYPE_CHECKING:
+    from server.models import StaffUser
+    from server.services.audit import Actor
+
+# `fieldcheck --help` and a command's --help import click and Flask's command line only (an option whose
+# choices are a model's enum loads the models for its command's help): the app, SQLAlchemy, Celery and
+# the face library load inside the command that runs, hence the imports inside the functions below.
 SPEC_PATH = Path("api_spec/openapi.json")
 # Commands that set a deployment up may create its instance folder and keys; commands that read no data
 # run on throwaway keys; every other command works on an existing deployment and refuses without one.
 CREATES_INSTANCE = frozenset({"init-db", "demo"})
 # Every `bench` command seeds a scratch database or works on photos alone.
 NEEDS_NO_INSTANCE = frozenset({"openapi", "calibrate", "bench"})
+# Commands run services, not requests: only these build the app with its API and console (a second
+# of imports the others skip). `serve` and `demo` start gunicorn, whose processes build their own.
+NEEDS_HTTP = frozenset({"openapi"})
 # The exit code of a command that could not do its work at all (no database, no keys, unreachable);
 # `audit verify` exits 1 only for a chain it read and found broken.
 COULD_NOT_RUN = 2
@@ -65,11 +51,28 @@ def _settings():
 
 
 def _cli_actor() -> Actor:
+    from server.services.audit import Actor
+
     return Actor(kind="system", id=f"cli:{getpass.getuser()}")
 
 
 def _fail(exc: DomainError) -> click.ClickException:
     return click.ClickException(f"{exc.message} {json.dumps(exc.errors, ensure_ascii=False)}")
+
+
+class _ModelChoice(click.Choice):
+    """One of the values of an enum in server.models, loaded when an option is parsed or its command's help
+    is shown, never to list the commands."""
+
+    def __init__(self, enum_name: str) -> None:
+        self.enum_name = enum_name
+        self.case_sensitive = True
+
+    @cached_property
+    def choices(self) -> tuple[str, ...]:
+        import server.models
+
+        return tuple(member.value for member in getattr(server.models, self.enum_name))
 
 
 def _command_path(ctx: click.Context) -> str:
@@ -82,6 +85,9 @@ def _command_path(ctx: click.Context) -> str:
 
 def _create_app_for_command():
     """The app for the command being run, which decides what it may do with the instance folder."""
+    from server.app import create_app
+    from server.config import ConfigError, InstanceUse, Settings
+
     command = _command_path(click.get_current_context())
     if command in CREATES_INSTANCE:
         use = InstanceUse.CREATE
@@ -90,7 +96,7 @@ def _create_app_for_command():
     else:
         use = InstanceUse.REQUIRE
     try:
-        return create_app(Settings.from_env(use=use))
+        return create_app(Settings.from_env(use=use), http=command in NEEDS_HTTP)
     except ConfigError as exc:
         raise CouldNotRun(str(exc)) from exc
 
@@ -100,6 +106,12 @@ class _Group(FlaskGroup):
         # FlaskGroup builds the app to list the commands it adds; FieldCheck's app adds none, and
         # `fieldcheck --help` must neither touch an instance folder nor wait for one.
         return sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        # FieldCheck's commands are all its own: FlaskGroup would first import every `flask.commands`
+        # plugin (Flask-Limiter's loads rich and limits, a third of the start of any command) and build
+        # the app to look up a name it does not know.
+        return click.Group.get_command(self, ctx, name)
 
 
 @click.group(
@@ -118,7 +130,7 @@ def cli() -> None:
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     # Alembic is imported here, not at the top: it is a third of a second every other command skips.
-    from server import migrate
+    from server import db, migrate
 
     migrate.upgrade(db.engine())
     click.echo(f"database at {db.engine().url.render_as_string(hide_password=True)} is up to date")
@@ -129,6 +141,10 @@ def init_db() -> None:
 @click.argument("name")
 def create_region(code: str, name: str) -> None:
     """Add a county (6 digits), township (9) or village (12)."""
+    from server import db
+    from server.context import Ctx
+    from server.services import regions
+
     try:
         ctx = Ctx.current()
         with db.unit_of_work(ctx.session):
@@ -140,12 +156,17 @@ def create_region(code: str, name: str) -> None:
 
 @cli.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in StaffRole]), required=True)
+@click.option("--role", type=_ModelChoice("StaffRole"), required=True)
 @click.option("--region", "region_code", required=True, help="Region code the account is limited to.")
 @click.option("--name", "display_name", help="Display name.")
 @click.password_option()
 def create_user(username: str, role: str, region_code: str, display_name: str | None, password: str) -> None:
     """Create a staff account."""
+    from server import db
+    from server.context import Ctx
+    from server.models import StaffRole
+    from server.services import staff
+
     try:
         ctx = Ctx.current()
         with db.unit_of_work(ctx.session):
@@ -168,6 +189,11 @@ def create_user(username: str, role: str, region_code: str, display_name: str | 
 @click.option("--as", "username", required=True, help="Staff account the import is done as (its region applies).")
 def import_beneficiaries(csv_file, username: str) -> None:
     """Import a roster CSV; prints a per-row report of what failed and why."""
+    from server import db
+    from server.context import Ctx
+    from server.services import beneficiaries, roster_csv
+    from server.services.auth import staff_actor
+
     session = db.session()
     user = _importer(session, username)
     data = csv_file.read()
@@ -190,6 +216,10 @@ def import_beneficiaries(csv_file, username: str) -> None:
 
 
 def _importer(session, username: str) -> StaffUser:
+    from sqlalchemy import select
+
+    from server.models import StaffRole, StaffUser
+
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None or user.role == StaffRole.FIELD_WORKER:
         raise click.ClickException(f"{username} is not an admin or supervisor account")
@@ -201,6 +231,11 @@ def _importer(session, username: str) -> StaffUser:
 @click.option("--as", "username", required=True, help="Staff account the import is done as (its region applies).")
 def import_deaths(csv_file, username: str) -> None:
     """Import death records (id_number,date_of_death[,source,reference]); prints a per-row report."""
+    from server import db
+    from server.context import Ctx
+    from server.services import deaths
+    from server.services.auth import staff_actor
+
     session = db.session()
     user = _importer(session, username)
     try:
@@ -223,6 +258,8 @@ def import_deaths(csv_file, username: str) -> None:
 
 
 def _today(value: datetime | None) -> date:
+    from server.services import cycles
+
     return value.date() if value else cycles.local_today(cycles.office_zone(_settings()))
 
 
@@ -235,6 +272,10 @@ TODAY_OPTION = click.option(
 @TODAY_OPTION
 def sweep_command(today: datetime | None) -> None:
     """Open missed_checkin cases for every cycle whose grace period ended before today; idempotent."""
+    from server import db
+    from server.context import Ctx
+    from server.services import cycles, sweep
+
     ctx = Ctx.current()
     with db.unit_of_work(ctx.session):
         result = sweep.sweep(ctx, today=_today(today), zone=cycles.office_zone(_settings()), actor=_cli_actor())
@@ -247,6 +288,9 @@ def sweep_command(today: datetime | None) -> None:
 @TODAY_OPTION
 def reminders_command(today: datetime | None) -> None:
     """Queue today's reminder steps and send what is pending with the configured sender."""
+    from server.context import Ctx
+    from server.services import cycles, reminders
+
     settings = _settings()
     run = reminders.run_reminders(
         Ctx.current(),
@@ -264,6 +308,11 @@ def reminders_command(today: datetime | None) -> None:
 @TODAY_OPTION
 def purge_command(today: datetime | None) -> None:
     """Remove biometric objects past their retention period (the hourly duty, by hand); idempotent."""
+    from server import db
+    from server.context import Ctx
+    from server.models import utcnow
+    from server.services import cycles, retention
+
     ctx = Ctx.current()
     day = _today(today)
     # --today moves the clock too: the purge acts as it would at the start of that local date.
@@ -286,11 +335,16 @@ def cycles_group() -> None:
 @cycles_group.command("generate")
 @click.option("--region", "region_code", required=True, help="County, township or village code.")
 @click.option("--year", type=int, required=True)
-@click.option("--frequency", type=click.Choice([f.value for f in CycleFrequency]), default="quarterly")
-@click.option("--program", type=click.Choice([p.value for p in Program]), help="Default: every programme.")
+@click.option("--frequency", type=_ModelChoice("CycleFrequency"), default="quarterly")
+@click.option("--program", type=_ModelChoice("Program"), help="Default: every programme.")
 @click.option("--grace-days", type=click.IntRange(0, 90), help="Default: FIELDCHECK_CYCLE_GRACE_DAYS.")
 def generate_cycles(region_code: str, year: int, frequency: str, program: str | None, grace_days: int | None) -> None:
     """Create the standard cycles of a year for a region; periods already past or covered are skipped."""
+    from server import db
+    from server.context import Ctx
+    from server.models import CycleFrequency, Program
+    from server.services import cycles
+
     settings = _settings()
     try:
         ctx = Ctx.current()
@@ -322,6 +376,11 @@ def audit_group() -> None:
 def audit_verify() -> None:
     """Check the whole chain; exit 1 and name the first broken link if any entry was edited, deleted or moved,
     exit 2 if the chain could not be read at all."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server.context import Ctx
+    from server.services.audit import find_break
+
     try:
         broken = find_break(Ctx.current())
     except SQLAlchemyError as exc:
@@ -384,6 +443,8 @@ def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
 
 
 def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> None:
+    from server.serving import gunicorn_command
+
     env = {**os.environ, "FIELDCHECK_INSTANCE_PATH": str(_settings().instance_path)}
     commands = [gunicorn_command(host=host, port=port, workers=workers)]
     if with_worker:
@@ -447,6 +508,12 @@ def calibrate(
     """
     if from_gallery == (pairs_dir is not None):
         raise click.UsageError("give PAIRS_DIR or --from-gallery, not both")
+    from server import db
+    from server.services import templates
+    from worker.face import calibration
+    from worker.face.encode import encode_face, find_face
+    from worker.face.image import decode_image
+
     if from_gallery:
         scored = calibration.score_gallery(templates.calibration_gallery(db.session(), county=county))
         click.echo(f"gallery comparisons: {scored.genuine} same, {scored.impostor} different")
@@ -498,6 +565,7 @@ def bench_verify(sessions: int) -> None:
 def bench_sweep(count: int) -> None:
     """Seed a scratch PostgreSQL database with beneficiaries and time the missed-check-in sweep."""
     from bench.sweep import run
+    from server.services import cycles
 
     run(count, _settings().database_url, cycles.office_zone(_settings()), echo=click.echo)
 
@@ -681,6 +749,10 @@ def bench_lists(count: int, repeats: int) -> None:
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add a demo county with staff and beneficiaries (once); print the demo logins."""
+    from server import db
+    from server.context import Ctx
+    from server.demo import seed_demo
+
     ctx = Ctx.current()
     with db.unit_of_work(ctx.session):
         lines = seed_demo(ctx)
@@ -692,7 +764,10 @@ def seed_demo_command() -> None:
 @click.option("--port", default=8000, show_default=True)
 def demo(port: int) -> None:
     """Migrate, seed the demo data and serve API plus worker on the embedded default."""
-    from server import migrate
+    from server import db, migrate
+    from server.context import Ctx
+    from server.demo import demo_phone, seed_demo
+    from server.services import cycles, sweep
 
     migrate.upgrade(db.engine())
     ctx = Ctx.current()

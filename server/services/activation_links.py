@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from urllib.parse import quote
 
-import segno
 from sqlalchemy import select
 
 from server.context import Ctx
@@ -26,6 +25,8 @@ def activation_url(base_url: str, code: str) -> str:
 
 def qr_code(url: str, fmt: str) -> tuple[bytes, str]:
     """A QR code of the link as SVG or PNG, large enough to scan off a printed slip."""
+    import segno
+
     # Error correction M survives a crumpled or smudged slip; the code is short, so the symbol stays small.
     qr = segno.make(url, error="m", micro=False)
     buffer = io.BytesIO()

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import exists, literal, select
@@ -76,6 +75,9 @@ def _dummy_hash() -> str:
 
 
 def _issue(settings: Settings, actor: Actor, lifetime: timedelta) -> IssuedToken:
+    # PyJWT loads cryptography's X.509 stack (a tenth of a second): only a process that handles tokens pays.
+    import jwt
+
     now = utcnow()
     expires_at = now + lifetime
     claims = {
@@ -248,6 +250,8 @@ def activate_device(ctx: Ctx, *, code: str, consent_version: str) -> IssuedToken
 
 
 def _claims(settings: Settings, token: str) -> dict:
+    import jwt
+
     try:
         return jwt.decode(
             token,

@@ -34,8 +34,9 @@ from server.services.audit import Actor, record
 from server.services.beneficiaries import scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.regions import in_scope as region_scope
-from worker.face.image import ImageRejected, check_image
-from worker.face.light import light_sequence
+
+# The face library's light sequence and image checks (numpy, Pillow) load in the functions that use
+# them: the API must start without them.
 
 VERIFY_TASK = "fieldcheck.verify_checkin"
 
@@ -204,6 +205,8 @@ def prompts(actions: list[str]) -> list[dict[str, str]]:
 
 def light_of(challenge: CheckinChallenge, settings: Settings) -> dict[str, Any]:
     """The challenge's colour-light sequence: derived from its nonce, so nothing more is stored."""
+    from worker.face.light import light_sequence
+
     return {"colours": list(light_sequence(challenge.nonce)), "step_ms": settings.checkin.light_step_ms}
 
 
@@ -222,6 +225,9 @@ def _owns(actor: Actor, challenge: CheckinChallenge) -> bool:
 
 
 def _validate_frames(settings: Settings, challenge: CheckinChallenge, frames: list[FrameUpload]) -> None:
+    from worker.face.image import ImageRejected, check_image
+    from worker.face.light import light_sequence
+
     limits = settings.checkin
     if not limits.min_frames <= len(frames) <= limits.max_frames:
         raise DomainError.field("frames", "wrong_count", f"send {limits.min_frames} to {limits.max_frames} frames")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
@@ -27,11 +27,13 @@ from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import DomainError, NotFound
 from storage import StorageError
-from worker.face.detect import FaceBox
-from worker.face.encode import encode_face, template_from_bytes, template_to_bytes
-from worker.face.image import ImageRejected, content_type, decode_image
-from worker.face.matching import Candidate
-from worker.face.quality import assess_enrolment_photo
+
+# The face library (numpy, Pillow) loads in the functions that decode or encode a photo: the API and the
+# CLI import this module to list and record, and must start without it.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from worker.face.matching import Candidate
 
 ACTIVE_STATES = (PhotoState.PROPOSED, PhotoState.RECEIVED, PhotoState.PROCESSING, PhotoState.ENCODED)
 MAX_ENCODE_ATTEMPTS = 5
@@ -55,6 +57,9 @@ class _CheckedPhoto:
 
 def _check(upload: Upload, settings: Settings) -> _CheckedPhoto | list[str]:
     """Decode and quality-check one upload; the reasons it fails, or the facts to store."""
+    from worker.face.image import ImageRejected, content_type, decode_image
+    from worker.face.quality import assess_enrolment_photo
+
     try:
         rgb = decode_image(upload.data, max_bytes=settings.uploads.max_bytes, max_pixels=settings.uploads.max_pixels)
     except ImageRejected as exc:
@@ -266,6 +271,10 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID, reclaim: int | None = None) -
     Returns what happened, for the task's log line. Storage that cannot be read raises
     `leases.RetryOwnWork`: the task retries with `reclaim` and keeps the photo.
     """
+    from worker.face.detect import FaceBox
+    from worker.face.encode import encode_face, template_to_bytes
+    from worker.face.image import ImageRejected, decode_image
+
     lease = ctx.settings.task_lease_seconds
     attempt = leases.claim(ctx.session, EnrolmentPhoto, photo_id, lease, reclaim=reclaim)
     if attempt is None:
@@ -333,6 +342,10 @@ def _check_against_earlier_templates(
     Two people approved the change, but a different face is exactly what a takeover looks like, so a
     third look is asked for. Retired templates count as "before": a replacement retires them first.
     """
+    import numpy as np
+
+    from worker.face.encode import template_from_bytes
+
     earlier = ctx.session.scalars(
         select(FaceTemplate.vector)
         .join(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)

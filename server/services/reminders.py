@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Protocol
 
-import requests
-from requests.adapters import HTTPAdapter
 from sqlalchemy import func, literal, select
-from urllib3.util.retry import Retry
 
 from server.config import ReminderSettings
 from server.context import Ctx
@@ -105,6 +102,11 @@ class WebhookSender:
     needs_phone = True
 
     def __init__(self, url: str, *, timeout: float, retries: int) -> None:
+        # requests is a quarter of a second to import: only a process that sends SMS pays it.
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
         self.url = url
         self.timeout = timeout
         self.http = requests.Session()
@@ -120,6 +122,8 @@ class WebhookSender:
         self.http.mount("https://", HTTPAdapter(max_retries=retry))
 
     def send(self, reminder: Reminder) -> None:
+        import requests
+
         if not reminder.phone:
             raise SendFailed("no_phone")
         body = {

@@ -13,8 +13,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import Connection, LargeBinary, delete, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,13 @@ from server.models import (
 )
 from server.services.audit import Actor, record
 from server.sqlfuncs import insert_ignoring_conflicts
-from worker.face.encode import TEMPLATE_BYTES, template_from_bytes, template_to_bytes
-from worker.face.gallery import FaceGallery
+
+# numpy and the face library load in the functions that read or write vectors: the API imports this
+# module (enrolment and check-ins use it) and must start without them.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from worker.face.gallery import FaceGallery
 
 TEMPLATE_MODEL = "dlib_resnet_v1"
 
@@ -60,6 +65,10 @@ def _active():
 
 
 def _gallery(rows) -> Gallery:
+    import numpy as np
+
+    from worker.face.encode import template_from_bytes
+
     rows = list(rows)
     if not rows:
         return Gallery([], [], np.empty((0, 128)))
@@ -119,6 +128,8 @@ def add_checkin_template(
 
     Only check-in templates are ever dropped: the enrolment photos stay whatever the bound.
     """
+    from worker.face.encode import template_to_bytes
+
     bound = settings.face.checkin_templates
     if bound <= 0:
         return None
@@ -185,6 +196,8 @@ def calibration_gallery(
     session: Session, *, county: str | None = None
 ) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
     """Per beneficiary: (enrolment templates, templates kept from verified check-ins), decrypted in process."""
+    from worker.face.encode import template_from_bytes
+
     query = (
         select(FaceTemplate.beneficiary_id, FaceTemplate.checkin_id, FaceTemplate.vector)
         .outerjoin(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
@@ -295,12 +308,18 @@ def forget_galleries() -> None:
 
 
 def _vectors(cipher: DataCipher, blobs: list[bytes]) -> np.ndarray:
+    import numpy as np
+
+    from worker.face.encode import TEMPLATE_BYTES
+
     plain = b"".join(cipher.decrypt(blob, context=VECTOR_CONTEXT) for blob in blobs)
     return np.frombuffer(plain, dtype="<f4").reshape(len(blobs), TEMPLATE_BYTES // 4)
 
 
 def _load(connection: Connection, cipher: DataCipher, county: str) -> FaceGallery:
     """Every active template of the county, decrypted in batches with the one cipher."""
+    from worker.face.gallery import FaceGallery
+
     active = (
         select(FaceTemplate.id, FaceTemplate.beneficiary_id, type_coerce(FaceTemplate.vector, LargeBinary))
         .outerjoin(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)

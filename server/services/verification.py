@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import func, select
 
 from server.config import Settings
@@ -27,11 +26,13 @@ from server.services.audit import Actor, record
 from server.services.cases import open_case
 from server.services.errors import Conflict, DomainError
 from storage import StorageError
-from worker.face.encode import encode_faces, face_distance
-from worker.face.image import decode_image
-from worker.face.light import light_sequence
-from worker.face.liveness import FrameAnalysis, FrameInput, LightChallenge, LivenessResult, check_liveness
-from worker.face.matching import DEFAULT_FUSION, cohort_scores, decide, match
+
+# The face library (numpy, Pillow, the models) loads in the functions that verify: the API imports this
+# module for a supervisor's review decision and must start without it.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from worker.face.liveness import FrameAnalysis, FrameInput, LightChallenge, LivenessResult
 
 MAX_VERIFY_ATTEMPTS = 5
 # Frames named for a reviewer's side-by-side view.
@@ -62,6 +63,8 @@ def _identity_frames(liveness: LivenessResult, limit: int, lit: set[int]) -> tup
     person produces those frames, so a photo of the enrolled person cannot carry a check-in whose
     actions someone else performed), and so must the other frames, sampled evenly up to `limit`.
     """
+    import numpy as np
+
     with_face = [a for a in liveness.frames if a.box is not None and a.pose is not None]
     matched = min([a for a in with_face if a.index not in lit] or with_face, key=_frontal)
     performed = {entry["frame"] for entry in liveness.actions.values()}
@@ -91,6 +94,12 @@ def assess(
     enrolled people's templates, one array per person, against which the fused distance is T-normed
     when there are enough of them.
     """
+    import numpy as np
+
+    from worker.face.encode import encode_faces, face_distance
+    from worker.face.liveness import check_liveness
+    from worker.face.matching import DEFAULT_FUSION, cohort_scores, decide, match
+
     liveness = check_liveness(frames, actions, settings.liveness, light=light)
     scores: dict[str, Any] = {"actions": liveness.actions}
     if liveness.light is not None:
@@ -154,6 +163,9 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID, reclaim: int | None = Non
     Frames that cannot be read raise `leases.RetryOwnWork`: the task retries with `reclaim` and keeps
     the check-in, instead of meeting its own lease and waiting for it to run out.
     """
+    from worker.face.light import light_sequence
+    from worker.face.liveness import LightChallenge
+
     lease = ctx.settings.task_lease_seconds
     attempt = leases.claim(ctx.session, Checkin, checkin_id, lease, reclaim=reclaim)
     if attempt is None:
@@ -197,6 +209,9 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID, reclaim: int | None = Non
 
 
 def _decode(ctx: Ctx, rows: list[CheckinFrame]) -> list[FrameInput]:
+    from worker.face.image import decode_image
+    from worker.face.liveness import FrameInput
+
     start = rows[0].captured_at
     frames = []
     for row in rows:

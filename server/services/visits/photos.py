@@ -15,11 +15,13 @@ from server.services import biometrics
 from server.services.audit import Actor, record
 from server.services.errors import DomainError, Forbidden, NotFound
 from server.services.visits.reads import photos_of
-from worker.face.image import ImageRejected, content_type, decode_image
 
 
 def add_photos(ctx: Ctx, *, actor: Actor, visit: Visit, photos: list[bytes]) -> list[VisitPhoto]:
     """Check, encrypt and store a visit's photos; all or nothing, and a photo sent again is stored once."""
+    # Pillow and numpy load with the first photo, not with the API.
+    from worker.face.image import ImageRejected, content_type, decode_image
+
     if visit.field_worker_id != uuid.UUID(actor.id):
         raise Forbidden("only the worker who recorded a visit may add its photos", {"_": ["not_your_visit"]})
     errors: dict[str, list[str]] = {}
