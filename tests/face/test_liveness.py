@@ -58,6 +58,15 @@ def test_a_genuine_session_passes_and_reports_each_action(actions: list[str]) ->
         assert seen["seen"] and frames[seen["frame"]].action == action
 
 
+def test_a_held_open_mouth_that_the_mesh_reads_just_under_the_limit_for_a_frame_is_one_action() -> None:
+    # A smiling face (its mouth rests 0.46 open): the held frames read 0.25, 0.14 and 0.24 over that rest.
+    actions = ["blink", "open_mouth"]
+    frames = genuine_session("obama2.jpg", actions, seed=63)
+    result = check_liveness(inputs(frames), actions, LIMITS)
+    assert result.passed, result
+    assert result.actions["open_mouth"]["frames"] == 3
+
+
 def test_frames_are_judged_as_the_camera_delivers_them_never_mirrored() -> None:
     actions = ["turn_left", "blink"]
     frames = genuine_session("obama.jpg", actions, seed=22)

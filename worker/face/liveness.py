@@ -374,8 +374,8 @@ def _motion(
     """The frames (positions in `ordered`) of a performed action, or [] when there is none; and the best raw measure.
 
     Performed: a run of at least min_action_frames consecutive prompted frames beyond the limit
-    (one sign for a nod), with a frame at rest (within return_share of the limit) before it and
-    one after it, in the prompt or right next to it.
+    (the first one; the others beyond hold_share of it; one sign for a nod), with a frame at rest
+    (within return_share of the limit) before it and one after it, in the prompt or right next to it.
     """
     strengths: list[float | None] = []
     best: float | None = None
@@ -398,9 +398,11 @@ def _motion(
     run: list[int] = []
     for i in prompted:
         value = strengths[i]
-        beyond = value is not None and (abs(value) >= 1.0 if action == NOD else value >= 1.0)
+        held = run and i == run[-1] + 1
+        limit = limits.hold_share if held else 1.0
+        beyond = value is not None and (abs(value) >= limit if action == NOD else value >= limit)
         same_sign = not run or action != NOD or math.copysign(1, value) == math.copysign(1, strengths[run[-1]])
-        if beyond and (not run or (i == run[-1] + 1 and same_sign)):
+        if beyond and (not run or (held and same_sign)):
             run.append(i)
             continue
         if run:
