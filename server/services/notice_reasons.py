@@ -7,6 +7,7 @@ standard wording of the reason chosen, plus free text only when a staff member w
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from server.context import Ctx
 from server.models import CaseKind, Cycle, CycleFrequency, NoticeReason, ReviewCase
@@ -102,6 +103,15 @@ def wording(ctx: Ctx, *, case: ReviewCase, reason: NoticeReason) -> str:
     return f"{zh} / {en}"
 
 
+def zh_day(value: date) -> str:
+    """A date as Chinese documents write it (2026年12月1日): the people notices go to read no ISO dates."""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def _zh_day_of(iso: str | None) -> str:
+    return zh_day(date.fromisoformat(iso)) if iso else "—"
+
+
 def evidence(case: ReviewCase) -> str | None:
     """What the case rests on, for the notice: a death record with its source and reference, a visit."""
     details = case.details
@@ -110,11 +120,11 @@ def evidence(case: ReviewCase) -> str | None:
         reference = details.get("reference") or "—"
         died = details.get("date_of_death") or "—"
         return (
-            f"死亡登记：{zh_source}，编号 {reference}，登记死亡日期 {died} / "
+            f"死亡登记：{zh_source}，编号 {reference}，登记死亡日期 {_zh_day_of(details.get('date_of_death'))} / "
             f"Death record: {en_source}, reference {reference}, date of death {died}"
         )
     if case.kind == CaseKind.VISIT_FINDING:
         zh, en = FINDING_WORDS.get(details.get("finding"), ("发现问题", "found a problem"))
         visited = details.get("visited_on") or "—"
-        return f"入户调查（{visited}）{zh} / A home visit on {visited} {en}"
+        return f"入户调查（{_zh_day_of(details.get('visited_on'))}）{zh} / A home visit on {visited} {en}"
     return None

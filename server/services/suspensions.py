@@ -166,11 +166,11 @@ def start_suspension(
         decision=decision,
         kind=NoticeKind.SUSPENSION,
         what=(
-            f"自{effective_on.isoformat()}起暂停发放救助金（每月{beneficiary.monthly_amount}元）。 / "
+            f"自{notice_reasons.zh_day(effective_on)}起暂停发放救助金（每月{beneficiary.monthly_amount}元）。 / "
             f"Your assistance ({beneficiary.monthly_amount} yuan a month) is suspended from {effective_on.isoformat()}."
         ),
         how_to_appeal=(
-            f"如有异议，请于{appeal_by.isoformat()}前携带身份证到乡镇（街道）民政办或联系村协理员申诉；"
+            f"如有异议，请于{notice_reasons.zh_day(appeal_by)}前携带身份证到乡镇（街道）民政办或联系村协理员申诉；"
             "完成一次人脸认证后，工作人员可恢复发放并补发暂停期间的救助金。 / "
             f"To appeal, contact your township civil-affairs office or your village assistant, with your ID card, "
             f"by {appeal_by.isoformat()}. After a verified check-in, staff can reinstate you and pay what was withheld."

@@ -39,7 +39,7 @@ from server.models import (
     Termination,
     utcnow,
 )
-from server.services import suspensions
+from server.services import notice_reasons, suspensions
 from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, UNDECIDED_STATES, add_working_days, close_case, set_state
 from server.services.errors import Conflict, DomainError, NotFound
@@ -198,9 +198,9 @@ def terminate(
         case=case,
         decision=decision,
         kind=NoticeKind.TERMINATION,
-        what=f"自{effective_on.isoformat()}起终止救助。 / Assistance ends from {effective_on.isoformat()}.",
+        what=f"自{notice_reasons.zh_day(effective_on)}起终止救助。 / Assistance ends from {effective_on.isoformat()}.",
         how_to_appeal=(
-            f"如您健在或信息有误，请于{appeal_by.isoformat()}前携带身份证到乡镇（街道）民政办或联系村协理员申请复核；"
+            f"如您健在或信息有误，请于{notice_reasons.zh_day(appeal_by)}前携带身份证到乡镇（街道）民政办或联系村协理员申请复核；"
             "在工作人员见证下完成一次人脸认证后，可恢复救助并补发终止期间的救助金。 / "
             f"If you are alive or this is wrong, appeal to your township civil-affairs office or your village "
             f"assistant, with your ID card, by {appeal_by.isoformat()}. After a verified check-in, staff can "

@@ -10,7 +10,7 @@ from flask_babel import format_currency, format_date, format_datetime, format_pe
 from flask_wtf.csrf import generate_csrf
 
 from server.models import Region
-from server.services import regions
+from server.services import notice_reasons, regions
 from server.web.access import ctx
 from server.web.words import WORDS, reason_text, reasons_of, reminder_step
 
@@ -48,7 +48,7 @@ def percent(value: Decimal | None) -> str:
 
 def zhday(value: date | None) -> str:
     """A date as Chinese documents write it, whatever the console's language: 2026年12月1日."""
-    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+    return notice_reasons.zh_day(value) if value else ""
 
 
 def region_name(code: str | None) -> str:

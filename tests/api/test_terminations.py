@@ -93,7 +93,10 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     assert notice["kind"] == "termination"
     assert notice["reason_code"] == "death_recorded"
     assert notice["why"] == "收到户籍登记机关的死亡登记信息 / A death was recorded by the civil registry"
-    assert "DR-0917" in notice["evidence"] and "2026-09-10" in notice["evidence"]
+    # Chinese first, with its dates as Chinese documents write them; the English half keeps ISO dates.
+    assert notice["evidence"].startswith("死亡登记：户籍登记机关，编号 DR-0917，登记死亡日期 2026年9月10日 / ")
+    assert notice["evidence"].endswith("date of death 2026-09-10")
+    assert notice["what"].startswith("自2026年9月10日起终止救助。")
     assert notice["note_for_person"] == FOR_THE_PERSON
     assert "2026-09-10" in notice["what"]
     # The staff's note reaches no notice: not this one, not the suspension's.
