@@ -26,7 +26,12 @@ def in_scope(column: InstrumentedAttribute[str], region_code: str) -> ColumnElem
     range from that code to it padded with 9s, which a plain B-tree under any collation serves on PostgreSQL
     and SQLite alike (a LIKE prefix needs a pattern-ops index on PostgreSQL, and SQLite's case-insensitive
     LIKE none), so scoped lists and counts read a range of an index, not all of it."""
-    return column.between(region_code, region_code + "9" * (LONGEST_CODE - len(region_code)))
+    return column.between(*scope_bounds(region_code))
+
+
+def scope_bounds(region_code: str) -> tuple[str, str]:
+    """The first and last code inside the region: its own, and its own padded with 9s."""
+    return region_code, region_code + "9" * (LONGEST_CODE - len(region_code))
 
 
 def create_region(ctx: Ctx, *, actor: Actor, code: str, name: str) -> Region:
