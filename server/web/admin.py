@@ -16,8 +16,8 @@ from server.schemas.staff import StaffUpdateSchema
 from server.services import audit, auth, beneficiaries, staff
 from server.services.errors import DomainError
 from server.web.access import ctx, staff_page
-from server.web.cases import page_number
 from server.web.forms import load
+from server.web.lists import page_number
 from server.web.paging import COUNT_UP_TO, pager_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

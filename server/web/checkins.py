@@ -12,8 +12,8 @@ from server.models import Beneficiary, CheckinState
 from server.services import beneficiaries, checkins, enrolment, verification
 from server.services.errors import DomainError
 from server.web.access import REVIEWERS, ctx, staff_page
-from server.web.cases import page_number
 from server.web.evidence import fix_picture
+from server.web.lists import page_number
 
 bp = Blueprint("checkins", __name__)
 PAGE_SIZE = 50

@@ -17,8 +17,8 @@ from server.services import cycles, imports, jobs
 from server.services.errors import DomainError
 from server.services.spreadsheet_cells import neutral
 from server.web.access import REVIEWERS, ctx, staff_page
-from server.web.cases import page_number
 from server.web.formatting import word
+from server.web.lists import page_number
 from server.web.words import reason_text
 
 bp = Blueprint("imports", __name__)

@@ -28,8 +28,8 @@ from server.services import (
 from server.services.errors import DomainError, PreconditionFailed
 from server.services.regions import within
 from server.web.access import REVIEWERS, ctx, staff_page
-from server.web.cases import page_number
 from server.web.forms import load
+from server.web.lists import page_number
 from server.web.paging import COUNT_UP_TO, pager_args
 
 bp = Blueprint("registry", __name__)

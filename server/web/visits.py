@@ -7,7 +7,7 @@ from flask import Blueprint, g, render_template, request
 from server import db
 from server.services import visits
 from server.web.access import REVIEWERS, ctx, staff_page
-from server.web.cases import page_number
+from server.web.lists import page_number
 
 bp = Blueprint("visits", __name__)
 PAGE_SIZE = 50
