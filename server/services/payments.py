@@ -33,6 +33,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     type_coerce,
     union_all,
@@ -220,7 +221,24 @@ def _insert_lines(ctx: Ctx, run: PaymentRun) -> None:
         .group_by(arrears.c.beneficiary_id)
         .subquery()
     )
-    reported_terminated = select(PaymentLine.beneficiary_id).where(PaymentLine.category == PaymentCategory.TERMINATED)
+    # A terminated person is listed once as terminated, then left out: once per termination, so a person
+    # restored on appeal and terminated again is listed again (their earlier line belongs to the earlier one).
+    # People terminated without a termination row (a record replaced by a transfer) count any line.
+    terminated_since = (
+        select(func.max(Termination.approved_at))
+        .where(Termination.beneficiary_id == Beneficiary.id, Termination.restored_on.is_(None))
+        .scalar_subquery()
+    )
+    reported_terminated = (
+        select(PaymentLine.id)
+        .join(PaymentRun, PaymentRun.id == PaymentLine.run_id)
+        .where(
+            PaymentLine.beneficiary_id == Beneficiary.id,
+            PaymentLine.category == PaymentCategory.TERMINATED,
+            or_(terminated_since.is_(None), PaymentRun.created_at >= terminated_since),
+        )
+        .exists()
+    )
     terminated = Beneficiary.status == BeneficiaryStatus.TERMINATED
     withheld = terminated | suspended.c.beneficiary_id.is_not(None)
     category = case(
@@ -248,7 +266,7 @@ def _insert_lines(ctx: Ctx, run: PaymentRun) -> None:
         .where(
             in_scope(Beneficiary.village_code, run.region_code),
             Beneficiary.created_at < registered_by,
-            ~(terminated & Beneficiary.id.in_(reported_terminated)),
+            ~(terminated & reported_terminated),
             # A held duplicate registration is not paid until the county resolves it; once ended it is
             # reported like any termination.
             Beneficiary.duplicate_of.is_(None) | terminated,

@@ -9,11 +9,11 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from server import db
 from server.context import Ctx
-from server.models import Beneficiary
+from server.models import Beneficiary, PaymentLine, PaymentRun
 from server.services import decisions
 from server.services.cases import add_working_days
 from tests.conftest import beneficiary_body, id_number
@@ -171,6 +171,30 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     theirs = supervisor.get("/api/v1/cases", params={"beneficiary_id": person}).json()
     assert not [c for c in theirs if c["state"] in ("open", "extended", "suspended")]
     assert "beneficiary.restored" in audit_actions(app, person)
+
+    # Paid again with the arrears; terminated again later, they are listed as terminated again, once.
+    payment_run(supervisor, "2027-01", township)
+    _propose_and_approve(
+        api,
+        open_test_case(app, person),
+        {"decision": "terminate", "reason": "moved for good", "effective_on": date.today().isoformat()},
+    )
+    for period in ("2027-02", "2027-03"):
+        payment_run(supervisor, period, township)
+    with app.app_context():
+        lines = db.session().execute(
+            select(PaymentRun.period, PaymentLine.category)
+            .join(PaymentRun, PaymentRun.id == PaymentLine.run_id)
+            .where(PaymentLine.beneficiary_id == uuid.UUID(person))
+            .order_by(PaymentRun.period)
+        )
+        assert [(period, category.value) for period, category in lines] == [
+            ("2026-09", "pay"),
+            ("2026-10", "pay"),
+            ("2026-11", "terminated"),
+            ("2027-01", "reinstated_arrears"),
+            ("2027-02", "terminated"),
+        ]
 
     disputed = supervisor.get("/api/v1/death-records/disputed").json()
     assert disputed["sources"] == [{"source": "civil_registry", "count": 1}]
