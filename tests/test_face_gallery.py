@@ -204,16 +204,20 @@ def test_a_simultaneous_enrolment_waits_and_then_sees_the_first(app, api, world)
                 seen.append([c.owner for c in found])
                 second.commit()
 
-        worker = threading.Thread(target=second_worker)
+        worker = threading.Thread(target=second_worker, daemon=True)
         worker.start()
-        waiting = text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        wait_for(lambda: session.scalar(waiting) == 1, timeout=30, interval=0.02)
-        assert seen == [] and worker.is_alive()
-        first.commit()
-        first.close()
-        worker.join(timeout=30)
+        # The second worker waiting for the first's lock: a backend that the first's blocks (nothing else of
+        # this database that happens to wait, such as a worker still finishing an earlier test's task).
+        holder = first.scalar(text("SELECT pg_backend_pid()"))
+        waiting = text("SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))")
+        try:
+            wait_for(lambda: session.scalar(waiting, {"holder": holder}) == 1, timeout=30, interval=0.02)
+            assert seen == [] and worker.is_alive()
+            first.commit()
+        finally:
+            # A failure must not leave the lock held: the next test's cleanup would wait for it for ever.
+            first.close()
+            worker.join(timeout=30)
         assert seen == [[people[3]]]
 
 
