@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -25,7 +26,7 @@ from werkzeug.serving import make_server
 from server import db, migrate
 from server.api import throttle
 from server.app import create_app
-from server.config import Settings
+from server.config import CycleSettings, Settings
 from server.context import Ctx
 from server.models import Base, StaffRole
 from server.services import auth, regions, staff
@@ -242,6 +243,12 @@ class Api:
 def api(live_url: str, world: dict[str, str]) -> Api:
     """An anonymous client; the test world exists."""
     return Api(live_url)
+
+
+def office_today() -> date:
+    """Today on the offices' clock, which the server judges dates by (UTC+8 by default): from 16:00 UTC on,
+    it is already tomorrow there."""
+    return datetime.now(timezone(timedelta(hours=CycleSettings().utc_offset_hours))).date()
 
 
 def wait_for(predicate: Callable[[], object], *, timeout: float = 60, interval: float = 0.2) -> object:

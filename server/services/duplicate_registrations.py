@@ -13,6 +13,8 @@ supervisor proposes and a second one approves (four eyes, as for a termination):
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import Select, select, update
 
 from server.context import Ctx
@@ -30,7 +32,7 @@ from server.models import (
     utcnow,
 )
 from server.models.region import CODE_LENGTH
-from server.services import suspensions
+from server.services import cycles, suspensions
 from server.services.audit import Actor, record
 from server.services.cases import UNDECIDED_STATES, close_case, open_case, set_state
 from server.services.errors import Conflict
@@ -104,7 +106,7 @@ def resolve(ctx: Ctx, *, actor: Actor, case: ReviewCase, decision: CaseDecision)
         _transfer(ctx, actor=actor, case=case, decision=decision, held=held, live=live)
     else:
         held.status = BeneficiaryStatus.TERMINATED
-        held.terminated_on = utcnow().date()
+        held.terminated_on = _office_today(ctx)
         set_state(case, CaseState.REFUSED, actor=actor, reason=decision.reason)
         record(
             ctx.session,
@@ -128,7 +130,7 @@ def _transfer(
             "the record on the rolls was replaced by another registration; refuse this one",
             {"decision": ["duplicate_of_replaced"]},
         )
-    today = utcnow().date()
+    today = _office_today(ctx)
     ended = live.status != BeneficiaryStatus.TERMINATED
     if ended:
         ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=live.id)
@@ -186,3 +188,8 @@ def _transfer(
         reason=decision.reason,
         details={**details, "replaces": str(live.id)},
     )
+
+
+def _office_today(ctx: Ctx) -> date:
+    # Records end on the offices' date: after 16:00 UTC it is already the next day in the county.
+    return cycles.local_today(cycles.office_zone(ctx.settings))

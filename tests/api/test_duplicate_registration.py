@@ -13,7 +13,7 @@ from server.context import Ctx
 from server.models import AuditEntry, Beneficiary, ReviewCase
 from server.services import cycles, regions
 from server.services.audit import Actor
-from tests.conftest import beneficiary_body, id_number
+from tests.conftest import beneficiary_body, id_number, office_today
 from tests.support.cases import add_supervisor, audit_actions
 from tests.support.cli import invoke
 from tests.support.jobs import import_report, payment_run
@@ -216,7 +216,7 @@ def test_only_the_county_sees_the_case_and_a_move_makes_the_new_record_the_live_
         session = db.session()
         assert session.get(Beneficiary, uuid.UUID(held)).duplicate_of is None
         old = session.get(Beneficiary, uuid.UUID(a_record))
-        assert (old.duplicate_of, old.terminated_on) == (uuid.UUID(held), datetime.now(UTC).date())
+        assert (old.duplicate_of, old.terminated_on) == (uuid.UUID(held), office_today())
     assert audit_actions(app, case_id) == ["case.opened", "case.decision_proposed", "case.decision_approved"]
     assert _changes(app, held) == ["beneficiary.created", "beneficiary.moved_in"]
     assert _changes(app, a_record)[-1] == "beneficiary.moved_away"
