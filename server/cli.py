@@ -260,7 +260,7 @@ def import_deaths(csv_file, username: str) -> None:
 def _today(value: datetime | None) -> date:
     from server.services import cycles
 
-    return value.date() if value else cycles.local_today(cycles.office_zone(_settings()))
+    return value.date() if value else cycles.office_today(_settings())
 
 
 TODAY_OPTION = click.option(

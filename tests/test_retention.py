@@ -76,7 +76,7 @@ def test_a_purge_removes_expired_frames_and_keeps_those_in_review_or_on_an_open_
     with app.app_context():
         session = db.session()
         case = open_case(
-            session,
+            Ctx.current(),
             kind=CaseKind.LOCATION_ANOMALY,
             beneficiary=session.get(Beneficiary, uuid.UUID(person)),
             dedupe_key=f"test:{person}",

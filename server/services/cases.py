@@ -24,6 +24,7 @@ from server.models import (
     utcnow,
 )
 from server.services.audit import Actor, record
+from server.services.cycles import office_today
 from server.services.errors import NotFound
 from server.services.regions import in_scope
 
@@ -43,7 +44,7 @@ def add_working_days(start: date, days: int) -> date:
 
 
 def open_case(
-    session: Session,
+    ctx: Ctx,
     *,
     kind: CaseKind,
     beneficiary: Beneficiary,
@@ -57,7 +58,7 @@ def open_case(
 
     The case lies in the beneficiary's village unless `region_code` puts it higher, out of lower levels' sight
     (a duplicate_registration case, which only the county may see)."""
-    if session.scalar(select(ReviewCase.id).where(ReviewCase.dedupe_key == dedupe_key)) is not None:
+    if ctx.session.scalar(select(ReviewCase.id).where(ReviewCase.dedupe_key == dedupe_key)) is not None:
         return None
     actor = actor or Actor.system()
     case = ReviewCase(
@@ -67,13 +68,13 @@ def open_case(
         dedupe_key=dedupe_key,
         summary=summary,
         details=details,
-        due_on=add_working_days(utcnow().date(), REVIEW_WORKING_DAYS),
+        due_on=add_working_days(office_today(ctx.settings), REVIEW_WORKING_DAYS),
         opened_by=uuid.UUID(actor.id) if actor.kind == "staff" else None,
     )
-    session.add(case)
-    session.flush()
+    ctx.session.add(case)
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="case.opened",
         object_type="review_case",

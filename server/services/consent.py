@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.context import Ctx
 from server.models import Beneficiary, BiometricConsent, CaseKind, Device, utcnow
 from server.services.audit import Actor, record
 from server.services.cases import open_case
@@ -98,21 +99,21 @@ def withdrawn_at(session: Session, *, beneficiary_id: uuid.UUID) -> datetime | N
     return max(c.withdrawn_at for c in consents)
 
 
-def withdraw(session: Session, *, actor: Actor, beneficiary: Beneficiary) -> datetime:
+def withdraw(ctx: Ctx, *, actor: Actor, beneficiary: Beneficiary) -> datetime:
     """Withdraw the person's biometric consent on every phone (PIPL art. 15) and tell the supervisors.
 
     Their phones can no longer start a check-in; a `consent_withdrawn` case asks a supervisor to move
     the person to proof that needs no face processing on the phone: a home visit (decide
     `order_visit`) or a check-in in person at the township office. Withdrawing twice changes nothing."""
-    standing = [c for c in consents_of(session, beneficiary_id=beneficiary.id) if c.withdrawn_at is None]
+    standing = [c for c in consents_of(ctx.session, beneficiary_id=beneficiary.id) if c.withdrawn_at is None]
     if not standing:
-        return withdrawn_at(session, beneficiary_id=beneficiary.id) or utcnow()
+        return withdrawn_at(ctx.session, beneficiary_id=beneficiary.id) or utcnow()
     now = utcnow()
     for given in standing:
         given.withdrawn_at = now
-    session.flush()
+    ctx.session.flush()
     record(
-        session,
+        ctx.session,
         actor=actor,
         action="consent.biometric_withdrawn",
         object_type="beneficiary",
@@ -124,7 +125,7 @@ def withdraw(session: Session, *, actor: Actor, beneficiary: Beneficiary) -> dat
         },
     )
     open_case(
-        session,
+        ctx,
         kind=CaseKind.CONSENT_WITHDRAWN,
         beneficiary=beneficiary,
         # One case per withdrawal: consent given again on a new phone and withdrawn again is a new one.

@@ -64,6 +64,12 @@ def local_today(zone: tzinfo) -> date:
     return datetime.now(zone).date()
 
 
+def office_today(settings: Settings) -> date:
+    """Today at the offices: every date a service records or judges (due dates, appeal deadlines, deaths)
+    is the county's, and from 16:00 UTC it is already the next day there."""
+    return local_today(office_zone(settings))
+
+
 def _start_of(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 

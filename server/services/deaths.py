@@ -17,12 +17,13 @@ from sqlalchemy.exc import StatementError
 
 from server.context import Ctx
 from server.db import savepoint
-from server.models import BeneficiaryStatus, CaseKind, utcnow
+from server.models import BeneficiaryStatus, CaseKind
 from server.schemas.death import DeathRowSchema
 from server.services.audit import Actor, record
 from server.services.beneficiaries import find_by_id_number
 from server.services.cases import open_case
 from server.services.csv_rows import read_rows
+from server.services.cycles import office_today
 from server.services.errors import DomainError
 from server.services.recoveries import PAID_AFTER_DEATH, flag_payments_after
 from server.services.regions import within
@@ -48,7 +49,7 @@ class DeathRowResult:
 
 def _import_row(ctx: Ctx, actor: Actor, number: int, data: dict[str, Any]) -> DeathRowResult:
     died = data["date_of_death"]
-    if died > utcnow().date():
+    if died > office_today(ctx.settings):
         return DeathRowResult(row=number, status="error", errors=[{"field": "date_of_death", "reason": "in_future"}])
     beneficiary = find_by_id_number(ctx, id_number=data["id_number"], region_code=actor.region_code)
     # Most registry rows are not beneficiaries; one outside the importer's region looks the same.
@@ -64,7 +65,7 @@ def _import_row(ctx: Ctx, actor: Actor, number: int, data: dict[str, Any]) -> De
         for line in paid
     ]
     case = open_case(
-        ctx.session,
+        ctx,
         kind=CaseKind.DEATH_RECORD,
         beneficiary=beneficiary,
         dedupe_key=f"death_record:{beneficiary.id}:{died.isoformat()}",

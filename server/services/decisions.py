@@ -41,6 +41,7 @@ from server.models import (
 from server.services import duplicate_registrations, notice_reasons, suspensions, terminations, visit_tasks
 from server.services.audit import Actor, record
 from server.services.cases import close_case, set_state
+from server.services.cycles import office_today
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.exemptions import check_span, grant_exemption
 from server.services.regions import within
@@ -125,7 +126,7 @@ def _required(params: Mapping[str, Any], name: str) -> Any:
 
 def _validated_params(ctx: Ctx, case: ReviewCase, decision: DecisionKind, params: Mapping[str, Any]) -> dict[str, Any]:
     """The decision's parameters, checked, as JSON to keep in the history."""
-    today = utcnow().date()
+    today = office_today(ctx.settings)
     if decision == DecisionKind.RESTORE:
         # The arrears as they stand at the proposal, for the approver to see; approval computes them again.
         preview = terminations.preview_restore(ctx, case=case, restored_on=params.get("restored_on"))

@@ -13,8 +13,6 @@ supervisor proposes and a second one approves (four eyes, as for a termination):
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import Select, select, update
 
 from server.context import Ctx
@@ -74,7 +72,7 @@ def open_cases(ctx: Ctx) -> int:
 def _open_case(ctx: Ctx, *, held: Beneficiary) -> None:
     live = ctx.session.get(Beneficiary, held.duplicate_of)
     open_case(
-        ctx.session,
+        ctx,
         kind=KIND,
         beneficiary=held,
         region_code=held.village_code[: CODE_LENGTH[RegionLevel.COUNTY]],
@@ -106,7 +104,7 @@ def resolve(ctx: Ctx, *, actor: Actor, case: ReviewCase, decision: CaseDecision)
         _transfer(ctx, actor=actor, case=case, decision=decision, held=held, live=live)
     else:
         held.status = BeneficiaryStatus.TERMINATED
-        held.terminated_on = _office_today(ctx)
+        held.terminated_on = cycles.office_today(ctx.settings)
         set_state(case, CaseState.REFUSED, actor=actor, reason=decision.reason)
         record(
             ctx.session,
@@ -130,7 +128,7 @@ def _transfer(
             "the record on the rolls was replaced by another registration; refuse this one",
             {"decision": ["duplicate_of_replaced"]},
         )
-    today = _office_today(ctx)
+    today = cycles.office_today(ctx.settings)
     ended = live.status != BeneficiaryStatus.TERMINATED
     if ended:
         ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=live.id)
@@ -188,8 +186,3 @@ def _transfer(
         reason=decision.reason,
         details={**details, "replaces": str(live.id)},
     )
-
-
-def _office_today(ctx: Ctx) -> date:
-    # Records end on the offices' date: after 16:00 UTC it is already the next day in the county.
-    return cycles.local_today(cycles.office_zone(ctx.settings))

@@ -360,7 +360,7 @@ def _check_against_earlier_templates(
     if closest <= ctx.settings.face.review:
         return
     open_case(
-        ctx.session,
+        ctx,
         kind=CaseKind.TEMPLATE_CHANGE,
         beneficiary=beneficiary,
         dedupe_key=f"template_change:{photo.change_id}",
@@ -437,7 +437,7 @@ def find_duplicates(ctx: Ctx, *, beneficiary: Beneficiary) -> list[Candidate]:
 def _open_duplicate_case(ctx: Ctx, beneficiary: Beneficiary, candidate: Candidate, rank: int) -> None:
     pair = sorted([str(beneficiary.id), str(candidate.owner)])
     open_case(
-        ctx.session,
+        ctx,
         kind=CaseKind.DUPLICATE_FACE,
         beneficiary=beneficiary,
         dedupe_key=f"duplicate_face:{pair[0]}:{pair[1]}",

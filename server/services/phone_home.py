@@ -150,7 +150,7 @@ def my_data(ctx: Ctx, *, actor: Actor) -> dict[str, Any]:
 
 def withdraw_consent(ctx: Ctx, *, actor: Actor) -> dict[str, Any]:
     """The device's person withdraws consent to face processing (consent.withdraw)."""
-    when = consent.withdraw(ctx.session, actor=actor, beneficiary=_device_person(ctx, actor))
+    when = consent.withdraw(ctx, actor=actor, beneficiary=_device_person(ctx, actor))
     return {
         "consent_withdrawn_at": when,
         "message": dict(zip(("zh", "en"), consent.WITHDRAWN, strict=True)),

@@ -41,6 +41,7 @@ from server.models import (
 from server.services import notice_reasons
 from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, add_working_days, set_state
+from server.services.cycles import office_today
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.months import period_of, periods_between
 from server.services.regions import in_scope, within
@@ -158,7 +159,7 @@ def start_suspension(
             "effective_on": effective_on.isoformat(),
         },
     )
-    appeal_by = utcnow().date() + timedelta(days=ctx.settings.suspension.appeal_days)
+    appeal_by = office_today(ctx.settings) + timedelta(days=ctx.settings.suspension.appeal_days)
     create_notice(
         ctx,
         actor=actor,
@@ -227,7 +228,7 @@ def appeal(ctx: Ctx, *, actor: Actor, suspension: Suspension, reason: str) -> Re
     notice = ctx.session.scalar(
         select(Notice).where(Notice.suspension_id == suspension.id, Notice.kind == NoticeKind.SUSPENSION)
     )
-    today = utcnow().date()
+    today = office_today(ctx.settings)
     if notice is not None and today > notice.appeal_by:
         # A late appeal is not lost: reinstatement after a verified check-in is open at any time.
         raise Conflict(
@@ -303,7 +304,7 @@ def reinstate(
     suspension = ongoing_suspension(ctx, beneficiary_id=beneficiary.id)
     if beneficiary.status != BeneficiaryStatus.SUSPENDED or suspension is None:
         raise Conflict("the beneficiary is not suspended", {"beneficiary_id": ["not_suspended"]})
-    today = utcnow().date()
+    today = office_today(ctx.settings)
     reinstated_on = reinstated_on or today
     if reinstated_on > today:
         raise DomainError.field("reinstated_on", "in_future", "reinstatement cannot take effect in the future")

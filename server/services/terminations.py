@@ -42,6 +42,7 @@ from server.models import (
 from server.services import notice_reasons, suspensions
 from server.services.audit import Actor, record
 from server.services.cases import REVIEW_WORKING_DAYS, UNDECIDED_STATES, add_working_days, close_case, set_state
+from server.services.cycles import office_today
 from server.services.errors import Conflict, DomainError, NotFound
 from server.services.recoveries import (
     PAID_AFTER_DEATH,
@@ -145,7 +146,7 @@ def terminate(
             details={"decision_id": str(decision.id)},
         )
         return current
-    today = utcnow().date()
+    today = office_today(ctx.settings)
     ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=beneficiary.id)
     if ongoing is not None:
         ongoing.ended_on = today
@@ -261,7 +262,7 @@ def appeal(ctx: Ctx, *, actor: Actor, termination: Termination, reason: str) -> 
     notice = ctx.session.scalar(
         select(Notice).where(Notice.termination_id == termination.id, Notice.kind == NoticeKind.TERMINATION)
     )
-    today = utcnow().date()
+    today = office_today(ctx.settings)
     case = ctx.session.get(ReviewCase, termination.case_id)
     termination.appealed_at = utcnow()
     termination.appeal_recorded_by = _staff_id(actor)
@@ -302,7 +303,7 @@ def preview_restore(ctx: Ctx, *, case: ReviewCase, restored_on: date | None) -> 
         raise Conflict(
             "only a termination under appeal, on its own case, can be undone", {"decision": ["not_under_appeal"]}
         )
-    today = utcnow().date()
+    today = office_today(ctx.settings)
     restored_on = restored_on or today
     if restored_on > today:
         raise DomainError.field("restored_on", "in_future", "a restoration cannot take effect in the future")

@@ -308,7 +308,7 @@ def _refer_repeated_failures(ctx: Ctx, checkin: Checkin) -> None:
     if failures < ctx.settings.checkin.failures_before_review:
         return
     open_case(
-        ctx.session,
+        ctx,
         kind=CaseKind.FAILED_CHECKINS,
         beneficiary=beneficiary,
         dedupe_key=f"failed_checkins:{checkin.beneficiary_id}:{period.key}",

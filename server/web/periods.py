@@ -12,7 +12,7 @@ from server.services.errors import DomainError
 
 
 def today() -> date:
-    return cycles.local_today(cycles.office_zone(current_app.config["FIELDCHECK"]))
+    return cycles.office_today(current_app.config["FIELDCHECK"])
 
 
 def current_quarter() -> tuple[date, date]:

@@ -9,12 +9,12 @@ from sqlalchemy import update
 from server import db
 from server.models import CaseKind, Checkin, CheckinState
 from tests.api.test_visits import visit_body
-from tests.conftest import beneficiary_body
+from tests.conftest import beneficiary_body, office_today
 from tests.support.cases import audit_actions, open_test_case
 from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
 from tests.support.sessions import genuine_session
 
-TODAY = date.today()
+TODAY = office_today()
 
 
 def _person(api, world, serial: int = 1) -> str:

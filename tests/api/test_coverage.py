@@ -2,11 +2,11 @@
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.conftest import beneficiary_body
+from tests.conftest import beneficiary_body, office_today
 from tests.support.cases import open_test_case
 from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
 from tests.support.sessions import genuine_session
@@ -30,12 +30,12 @@ def test_coverage_per_village_and_in_total(app, api, world):
     case_id = open_test_case(app, away)
     proposal = supervisor.post(
         f"/api/v1/cases/{case_id}/decisions",
-        json={"decision": "suspend", "reason": "moved away", "effective_on": date.today().isoformat()},
+        json={"decision": "suspend", "reason": "moved away", "effective_on": office_today().isoformat()},
     ).json()
     api.as_("supervisor_a2").post(f"/api/v1/cases/{case_id}/decisions/{proposal['id']}/approve", json={})
 
-    period = {"region": world["township_a"], "from": (date.today() - timedelta(days=30)).isoformat()}
-    period["to"] = date.today().isoformat()
+    period = {"region": world["township_a"], "from": (office_today() - timedelta(days=30)).isoformat()}
+    period["to"] = office_today().isoformat()
     report = supervisor.get("/api/v1/reports/coverage", params=period)
     assert report.status_code == 200, report.text
     figures = ("beneficiaries", "enrolled", "enrolled_pct", "checked_in", "checked_in_pct", "verified")

@@ -3,14 +3,14 @@ payments for later months are flagged, importing again changes nothing, terminat
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
 from server import db
 from server.models import Beneficiary
-from tests.conftest import beneficiary_body, id_number
+from tests.conftest import beneficiary_body, id_number, office_today
 from tests.support.cases import audit_actions
 from tests.support.cli import run_command
 from tests.support.jobs import import_report, payment_run
@@ -45,7 +45,7 @@ def test_a_death_record_opens_a_case_and_flags_payments_after_the_death(app, api
     # Someone in the other township: supervisor_a's import must not reach or reveal them.
     api.as_("supervisor_b").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_b"], 3))
     village = world["village_a"]
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (office_today() + timedelta(days=1)).isoformat()
     text = "\n".join(
         [
             "id_number,date_of_death,source,reference",

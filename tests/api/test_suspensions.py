@@ -1,7 +1,7 @@
 """Suspension lifecycle through HTTP: appeal reopens the case, reinstatement needs proof of life and pays
 exactly the months withheld, a verified check-in never reinstates by itself."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import update
@@ -63,7 +63,7 @@ def test_an_appeal_reopens_the_case_while_payment_stays_withheld(app, api, world
     assert appealed.status_code == 200, appealed.text
     assert appealed.json()["appealed_at"] is not None
     case = supervisor.get(f"/api/v1/cases/{case_id}").json()
-    assert (case["state"], case["due_on"]) == ("open", add_working_days(date.today(), 3).isoformat())
+    assert (case["state"], case["due_on"]) == ("open", add_working_days(office_today(), 3).isoformat())
     # Reopening is not reinstating: payment stays withheld until a person decides.
     assert supervisor.get(f"/api/v1/beneficiaries/{person}").json()["status"] == "suspended"
     assert supervisor.post(appeal, json={"reason": "again"}).json()["errors"] == {"suspension_id": ["already_appealed"]}
@@ -152,7 +152,6 @@ def test_arrears_count_only_months_no_run_paid_and_the_next_run_pays_them(app, a
 )
 def test_a_missed_check_in_notice_names_the_cycles_frequency(app, api, world, frequency, ground):
     admin = api.as_("admin")
-    # A cycle's dates are the offices' dates, and its deadline may not have passed there.
     today = office_today()
     cycle = admin.post(
         "/api/v1/cycles",

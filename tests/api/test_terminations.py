@@ -6,7 +6,7 @@ then shows as disputed in the per-source report."""
 import csv
 import io
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, update
@@ -16,7 +16,7 @@ from server.context import Ctx
 from server.models import Beneficiary, PaymentLine, PaymentRun
 from server.services import decisions
 from server.services.cases import add_working_days
-from tests.conftest import beneficiary_body, id_number
+from tests.conftest import beneficiary_body, id_number, office_today
 from tests.console.conftest import Console
 from tests.support.cases import audit_actions, open_test_case
 from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
@@ -128,8 +128,8 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     again = supervisor.post(f"/api/v1/terminations/{termination['id']}/appeal", json={"reason": "again"})
     assert (again.status_code, again.json()["errors"]) == (409, {"termination_id": ["already_appealed"]})
     case = supervisor.get(f"/api/v1/cases/{death_case}").json()
-    assert (case["state"], case["due_on"]) == ("open", add_working_days(date.today(), 3).isoformat())
-    restore = {"decision": "restore", "reason": "seen alive at the office", "restored_on": date.today().isoformat()}
+    assert (case["state"], case["due_on"]) == ("open", add_working_days(office_today(), 3).isoformat())
+    restore = {"decision": "restore", "reason": "seen alive at the office", "restored_on": office_today().isoformat()}
     early = supervisor.post(f"/api/v1/cases/{death_case}/decisions", json={**restore, "dispute_reason": "alive"})
     assert (early.status_code, early.json()["errors"]) == (409, {"decision": ["no_proof_of_life"]})
 
@@ -162,7 +162,7 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     assert supervisor.get(f"/api/v1/cases/{death_case}").json()["state"] == "restored"
     restored = supervisor.get(f"/api/v1/terminations/{termination['id']}").json()
     assert (restored["restored_on"], restored["arrears_months"], restored["arrears_amount"]) == (
-        date.today().isoformat(),
+        office_today().isoformat(),
         2,
         "670.00",
     )
@@ -177,7 +177,7 @@ def test_a_person_wrongly_recorded_dead_appeals_checks_in_and_is_restored_by_two
     _propose_and_approve(
         api,
         open_test_case(app, person),
-        {"decision": "terminate", "reason": "moved for good", "effective_on": date.today().isoformat()},
+        {"decision": "terminate", "reason": "moved for good", "effective_on": office_today().isoformat()},
     )
     for period in ("2027-02", "2027-03"):
         payment_run(supervisor, period, township)

@@ -3,7 +3,7 @@
 import json
 import socket
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from server import db
 from server.models import AuditEntry
-from tests.conftest import Api, beneficiary_body, wait_for
+from tests.conftest import Api, beneficiary_body, office_today, wait_for
 from tests.support.photos import photo_bytes
 from tests.support.sessions import genuine_session
 
@@ -439,7 +439,7 @@ def test_an_assisted_check_in_during_a_visit_is_the_cycles_proof_of_life(api, wo
     supervisor = api.as_("supervisor_a")
     visit = worker.post("/api/v1/visits", json=visit_body(person, start=datetime.now(UTC) - timedelta(minutes=30)))
     visit = visit.json()
-    today = date.today()
+    today = office_today()
     quarter = {"region_code": world["village_a"], "opens_on": (today - timedelta(days=10)).isoformat()}
     quarter["deadline"] = (today + timedelta(days=60)).isoformat()
     cycle = supervisor.post("/api/v1/cycles", json=quarter)

@@ -5,7 +5,7 @@ languages with no untranslated text, no console errors, and a screenshot at 1366
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from server.context import Ctx
 from server.models import AuditEntry, Beneficiary, StaffUser
 from server.services import cycles, imports, jobs
 from server.services.auth import staff_actor
-from tests.conftest import PASSWORD, Api, id_number, wait_for
+from tests.conftest import PASSWORD, Api, id_number, office_today, wait_for
 from tests.support.browser import screenshot
 from tests.support.checkins import activate, check_in, enrolled_person
 from tests.support.cli import invoke
@@ -264,7 +264,7 @@ def test_a_wrong_death_record_through_the_console(app, api, world, live_url, bro
             update(Beneficiary).where(Beneficiary.id == person).values(created_at=datetime(2026, 1, 5, tzinfo=UTC))
         )
         db.session().commit()
-    died = date.today().replace(day=1) - relativedelta(months=2) + timedelta(days=9)
+    died = office_today().replace(day=1) - relativedelta(months=2) + timedelta(days=9)
     row = f"{id_number(world['village_a'], 37)},{died.isoformat()},civil_registry,DR-2231"
     report = import_report(
         api.as_("supervisor_a"),

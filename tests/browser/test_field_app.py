@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import cv2
@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from server import db
 from server.models import Visit, VisitFlag, VisitPhoto
-from tests.conftest import beneficiary_body, wait_for
+from tests.conftest import beneficiary_body, office_today, wait_for
 from tests.support.browser import screenshot
 from tests.support.cases import open_test_case
 from tests.support.phone_clips import CLICK_AT, write_genuine_clip
@@ -181,7 +181,7 @@ def test_an_offline_round_of_three_visits_survives_a_reload_and_a_lost_sync_answ
     supervisor = api.as_("supervisor_a")
     case_id = open_test_case(app, near)
     worker_id = api.as_("worker_a").get("/api/v1/me").json()["id"]
-    due = (date.today() + timedelta(days=5)).isoformat()
+    due = (office_today() + timedelta(days=5)).isoformat()
     ordered = supervisor.post(
         f"/api/v1/cases/{case_id}/decisions",
         json={"decision": "order_visit", "reason": "no check-in", "field_worker_id": worker_id, "due_on": due},
@@ -449,7 +449,7 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
     files = [("photos", (name, photo_bytes(name), "image/jpeg")) for name in ("obama.jpg", "obama2.jpg")]
     assert supervisor.post(f"/api/v1/beneficiaries/{person}/photos", files=files).status_code == 202
     wait_for(lambda: supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled")
-    today = date.today()
+    today = office_today()
     quarter = {"region_code": world["village_a"], "opens_on": (today - timedelta(days=10)).isoformat()}
     quarter["deadline"] = (today + timedelta(days=60)).isoformat()
     assert supervisor.post("/api/v1/cycles", json=quarter).status_code == 201

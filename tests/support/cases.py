@@ -22,7 +22,7 @@ def open_test_case(app: Flask, beneficiary_id: str, kind: CaseKind = CaseKind.MI
         session = db.session()
         beneficiary = session.get(Beneficiary, uuid.UUID(beneficiary_id))
         case = open_case(
-            session,
+            Ctx.current(),
             kind=kind,
             beneficiary=beneficiary,
             dedupe_key=f"test:{kind.value}:{beneficiary_id}:{uuid.uuid4().hex}",

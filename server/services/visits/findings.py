@@ -36,7 +36,7 @@ def open_findings(ctx: Ctx, *, actor: Actor, visit: Visit, members: list[Benefic
     }
     if visit.outcome == VisitOutcome.DECEASED:
         open_case(
-            ctx.session,
+            ctx,
             kind=CaseKind.VISIT_FINDING,
             beneficiary=members[0],
             dedupe_key=f"visit_finding:{visit.id}:deceased",
@@ -47,7 +47,7 @@ def open_findings(ctx: Ctx, *, actor: Actor, visit: Visit, members: list[Benefic
     elif visit.outcome == VisitOutcome.MOVED_AWAY:
         for member in members:
             open_case(
-                ctx.session,
+                ctx,
                 kind=CaseKind.VISIT_FINDING,
                 beneficiary=member,
                 dedupe_key=f"visit_finding:{visit.id}:moved_away:{member.id}",
@@ -65,7 +65,7 @@ def open_findings(ctx: Ctx, *, actor: Actor, visit: Visit, members: list[Benefic
             if len(absences) < 2:
                 continue
             open_case(
-                ctx.session,
+                ctx,
                 kind=CaseKind.VISIT_FINDING,
                 beneficiary=member,
                 dedupe_key=f"visit_finding:absent:{member.id}:{period.key}",

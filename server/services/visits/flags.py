@@ -102,7 +102,7 @@ def _flag(ctx: Ctx, actor: Actor, visit: Visit, code: VisitFlagCode, details: di
         ctx.session.get(Beneficiary, visit.beneficiary_id) if visit.beneficiary_id else members_of(ctx, visit=visit)[0]
     )
     open_case(
-        ctx.session,
+        ctx,
         kind=CaseKind.LOCATION_ANOMALY,
         beneficiary=subject,
         dedupe_key=f"location_anomaly:visit:{visit.id}",
