@@ -244,10 +244,8 @@ def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_p
         "visits": "/visits",
         "password": "/password",
     }
-    _every_page_in_both_languages(first, pages)
-    _every_page_in_both_languages(
-        admin, {"admin-staff": "/admin/staff", "admin-audit": "/admin/audit", **admin_screens}
-    )
+    every_page_in_both_languages(first, pages)
+    every_page_in_both_languages(admin, {"admin-staff": "/admin/staff", "admin-audit": "/admin/audit", **admin_screens})
     for desk in (admin, first, second):
         assert not desk.errors, desk.errors
 
@@ -335,7 +333,7 @@ def test_a_wrong_death_record_through_the_console(app, api, world, live_url, bro
     expect(page.locator("table").last).to_contain_text("本人刷脸核验成功，确认健在")
 
     # The restoration is the case's latest word: show the termination page as it stands afterwards too.
-    _every_page_in_both_languages(first, pages)
+    every_page_in_both_languages(first, pages)
     for desk in (first, second):
         assert not desk.errors, desk.errors
 
@@ -351,7 +349,7 @@ def _chinese_strings() -> set[str]:
         return {m.string for m in read_po(fh) if m.id and len(m.string) >= 4 and "%(" not in m.string}
 
 
-def _every_page_in_both_languages(desk: Desk, pages: dict[str, str]) -> None:
+def every_page_in_both_languages(desk: Desk, pages: dict[str, str]) -> None:
     english, chinese = _english_msgids(), _chinese_strings()
     for lang, button in (("zh", None), ("en", "English")):
         if button:

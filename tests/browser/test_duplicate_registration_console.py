@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from server import db
 from server.models import ReviewCase
-from tests.browser.test_console import Desk
+from tests.browser.test_console import Desk, every_page_in_both_languages
 from tests.conftest import beneficiary_body, id_number
 from tests.support.browser import screenshot
 from tests.support.cases import add_supervisor
@@ -42,6 +42,7 @@ def test_the_county_resolves_a_duplicate_registration_in_the_console(app, api, w
     page.click("#pending button.danger")
     expect(page.locator("dl.facts")).to_contain_text("已转移：本人迁居")
     screenshot(page, "console", "duplicate-registration-transferred")
+    every_page_in_both_languages(reviewer, {"duplicate-registration-case": f"/cases/{case_id}"})
     assert reviewer.errors == admin.errors == []
     reviewer.context.close()
     admin.context.close()
