@@ -46,6 +46,9 @@ class Suspension(UUIDPrimaryKey, Base):
 class NoticeKind(StrEnum):
     SUSPENSION = "suspension"
     TERMINATION = "termination"
+    # The answer to an appeal the office turned down: the decision stands, and what the person may do next.
+    SUSPENSION_UPHELD = "suspension_upheld"
+    TERMINATION_UPHELD = "termination_upheld"
 
 
 class NoticeChannel(StrEnum):

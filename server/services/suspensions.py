@@ -128,6 +128,21 @@ def start_suspension(
             reason=decision.reason,
             details={"decision_id": str(decision.id)},
         )
+        notify_upheld(
+            ctx,
+            actor=actor,
+            case=case,
+            decision=decision,
+            kind=NoticeKind.SUSPENSION_UPHELD,
+            what=(
+                f"经复核，维持自{notice_reasons.zh_day(ongoing.effective_on)}起暂停发放救助金的决定。"
+                "完成一次人脸认证后，工作人员仍可恢复发放并补发暂停期间的救助金。 / "
+                f"On review, the suspension of your assistance from {ongoing.effective_on.isoformat()} stands. "
+                "After a verified check-in, staff can still reinstate you and pay what was withheld."
+            ),
+            channel=channel,
+            suspension=ongoing,
+        )
         return ongoing
     if ongoing is not None:
         raise Conflict("the beneficiary is already suspended by another case", {"decision": ["already_suspended"]})
@@ -181,6 +196,45 @@ def start_suspension(
         suspension=suspension,
     )
     return suspension
+
+
+# 行政复议法 art. 20: sixty days from learning of the decision; a law's term, not an office setting.
+RECONSIDERATION_DAYS = 60
+
+
+def notify_upheld(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    case: ReviewCase,
+    decision: CaseDecision,
+    kind: NoticeKind,
+    what: str,
+    channel: NoticeChannel,
+    suspension: Suspension | None = None,
+    termination: Termination | None = None,
+) -> Notice:
+    """Answer an appeal the office turned down. The office's own review is over, so the person's next step
+    lies outside it: administrative reconsideration, or a lawsuit within six months (行政诉讼法 art. 46)."""
+    appeal_by = office_today(ctx.settings) + timedelta(days=RECONSIDERATION_DAYS)
+    return create_notice(
+        ctx,
+        actor=actor,
+        case=case,
+        decision=decision,
+        kind=kind,
+        what=what,
+        how_to_appeal=(
+            f"如不服本决定，可于{notice_reasons.zh_day(appeal_by)}前向县级人民政府申请行政复议，"
+            "也可在六个月内依法向人民法院提起行政诉讼。 / "
+            f"If you disagree, you may apply to the county government for administrative reconsideration by "
+            f"{appeal_by.isoformat()}, or bring a case before a court within six months."
+        ),
+        appeal_by=appeal_by,
+        channel=channel,
+        suspension=suspension,
+        termination=termination,
+    )
 
 
 def get_suspension(ctx: Ctx, *, actor: Actor, suspension_id: uuid.UUID) -> Suspension:

@@ -145,6 +145,19 @@ def terminate(
             reason=decision.reason,
             details={"decision_id": str(decision.id)},
         )
+        suspensions.notify_upheld(
+            ctx,
+            actor=actor,
+            case=case,
+            decision=decision,
+            kind=NoticeKind.TERMINATION_UPHELD,
+            what=(
+                f"经复核，维持自{notice_reasons.zh_day(current.effective_on)}起终止救助的决定。 / "
+                f"On review, the end of your assistance from {current.effective_on.isoformat()} stands."
+            ),
+            channel=channel,
+            termination=current,
+        )
         return current
     today = office_today(ctx.settings)
     ongoing = suspensions.ongoing_suspension(ctx, beneficiary_id=beneficiary.id)

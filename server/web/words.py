@@ -222,6 +222,12 @@ WORDS: dict[str, dict[str, object]] = {
         "supervisor": _l("Supervisor"),
         "field_worker": _l("Field worker"),
     },
+    "notice_kind": {
+        "suspension": _l("Notice of suspension"),
+        "termination": _l("Notice of termination"),
+        "suspension_upheld": _l("Answer to the appeal: the suspension stands"),
+        "termination_upheld": _l("Answer to the appeal: the termination stands"),
+    },
     "channel": {
         "letter": _l("Letter"),
         "sms": _l("SMS"),

@@ -1,7 +1,7 @@
 """Suspension lifecycle through HTTP: appeal reopens the case, reinstatement needs proof of life and pays
 exactly the months withheld, a verified check-in never reinstates by itself."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -10,6 +10,7 @@ from server import db
 from server.models import Beneficiary
 from server.services.cases import add_working_days
 from tests.conftest import beneficiary_body, office_today
+from tests.console.conftest import Console
 from tests.support.cases import audit_actions, open_test_case
 from tests.support.checkins import actions_of, await_verdict, enrolled_person, new_challenge, submit
 from tests.support.jobs import payment_run
@@ -51,7 +52,7 @@ def _verified_check_in(phone, seed: int) -> None:
     assert await_verdict(phone, submitted.json()["id"])["status"] == "verified"
 
 
-def test_an_appeal_reopens_the_case_while_payment_stays_withheld(app, api, world):
+def test_an_appeal_reopens_the_case_while_payment_stays_withheld(app, api, world, live_url):
     supervisor = api.as_("supervisor_a")
     person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 1)).json()["id"]
     case_id = open_test_case(app, person)
@@ -77,6 +78,15 @@ def test_an_appeal_reopens_the_case_while_payment_stays_withheld(app, api, world
     assert upheld["id"] == suspension["id"]
     assert supervisor.get(f"/api/v1/cases/{case_id}").json()["state"] == "suspended"
     assert audit_actions(app, suspension["id"])[-1] == "suspension.upheld"
+    # The person hears the answer, and that the office's own review is over: what is left is reconsideration.
+    first, answer = supervisor.get(f"/api/v1/suspensions/{suspension['id']}").json()["notices"]
+    assert (first["kind"], answer["kind"]) == ("suspension", "suspension_upheld")
+    assert answer["what"].startswith("经复核，维持自2026年12月1日起暂停发放救助金的决定。")
+    assert answer["appeal_by"] == (office_today() + timedelta(days=60)).isoformat()
+    desk = Console(live_url).sign_in("supervisor_a")
+    printed = desk.get(f"/notices/{answer['id']}")
+    assert printed.status_code == 200, printed.text[:300]
+    assert "复核决定告知书" in printed.text and "申请行政复议截止日期" in printed.text
 
 
 @pytest.mark.usefixtures("celery_worker")

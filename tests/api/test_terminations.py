@@ -6,7 +6,7 @@ then shows as disputed in the per-source report."""
 import csv
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -255,3 +255,16 @@ def test_an_appealed_termination_through_a_missed_check_in_keeps_its_case_and_le
     assert supervisor.get(f"/api/v1/cases/{case_id}").json()["state"] == "open"
     no_proof = supervisor.post(f"/api/v1/cases/{case_id}/decisions", json={"decision": "restore", "reason": "back"})
     assert (no_proof.status_code, no_proof.json()["errors"]) == (409, {"decision": ["no_proof_of_life"]})
+
+    # He never checks in: two people uphold the termination, and he is told so, with where to turn next.
+    _propose_and_approve(
+        api, case_id, {"decision": "terminate", "reason": "not back after all", "effective_on": "2026-10-01"}
+    )
+    [termination] = supervisor.get("/api/v1/terminations", params={"beneficiary_id": person}).json()
+    first, answer = termination["notices"]
+    assert first == notice
+    assert answer["kind"] == "termination_upheld"
+    assert answer["what"].startswith("经复核，维持自2026年10月1日起终止救助的决定。")
+    assert "行政复议" in answer["how_to_appeal"] and "行政诉讼" in answer["how_to_appeal"]
+    assert answer["appeal_by"] == (office_today() + timedelta(days=60)).isoformat()
+    assert audit_actions(app, termination["id"])[-1] == "termination.upheld"

@@ -164,7 +164,7 @@ def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_p
     pages["person"] = f"/people/{person}"
     page.click("text=详情")
     pages["suspension"] = second.path()
-    page.click("a:has-text('的告知书')")
+    page.click("a:has-text('暂停发放告知书')")
     pages["notice"] = second.path()
     expect(page.locator("article.notice h1")).to_have_text("暂停发放告知书")
     expect(page.locator("article.notice")).to_contain_text("申请复核截止日期")
@@ -291,7 +291,7 @@ def test_a_wrong_death_record_through_the_console(app, api, world, live_url, bro
     pages = {"terminations": "/terminations"}
     page.locator("tr", has_text="测试").locator("a:has-text('详情')").click()
     pages["termination"] = first.path()
-    page.click("a:has-text('的告知书')")
+    page.click("a:has-text('终止救助告知书')")
     pages["termination-notice"] = first.path()
     expect(page.locator("article.notice h1")).to_have_text("终止救助告知书")
     expect(page.locator("article.notice")).to_contain_text("DR-2231")

@@ -183,6 +183,10 @@ function inLanguage(text) {
   return language() === "zh" ? halves[0] : halves[1];
 }
 
+function upheld(notice) {
+  return notice.kind.endsWith("_upheld");
+}
+
 async function noticesScreen() {
   const me = await loadHome();
   if (!me) return;
@@ -194,8 +198,9 @@ async function noticesScreen() {
       h("p", {}, h("strong", {}, t("notice_why")), inLanguage(n.why)),
       n.note_for_person ? h("p", { class: "note" }, n.note_for_person) : null,
       n.evidence ? h("p", {}, h("strong", {}, t("notice_evidence")), inLanguage(n.evidence)) : null,
-      h("p", {}, h("strong", {}, t("notice_appeal")), inLanguage(n.how_to_appeal)),
-      message(t("notice_appeal_by", { date: formatDate(n.appeal_by) }), "due")));
+      // An upheld appeal's answer points outside the office: reconsideration, not another review.
+      h("p", {}, h("strong", {}, t(upheld(n) ? "notice_reconsider" : "notice_appeal")), inLanguage(n.how_to_appeal)),
+      message(t(upheld(n) ? "notice_reconsider_by" : "notice_appeal_by", { date: formatDate(n.appeal_by) }), "due")));
   show(
     "notices",
     h("h1", {}, t("notices_title")),
