@@ -233,22 +233,28 @@ def test_a_genuine_check_in_from_the_activation_link_ends_verified_despite_a_dro
     _both_languages(page, "14-notices-none")
 
 
-def _suspend(api, app, person: str) -> None:
+def _suspend(api, app, person: str, *, appeal_upheld: bool = False) -> None:
+    """Suspend the person by four eyes; with `appeal_upheld`, record an appeal and suspend again, which upholds."""
     case_id = open_test_case(app, person)
-    proposal = api.as_("supervisor_a").post(
-        f"/api/v1/cases/{case_id}/decisions",
-        json={"decision": "suspend", "reason": "missed the quarter, not at home", "effective_on": "2026-12-01"},
-    )
-    assert proposal.status_code == 201, proposal.text
-    approve = f"/api/v1/cases/{case_id}/decisions/{proposal.json()['id']}/approve"
-    assert api.as_("supervisor_a2").post(approve, json={}).status_code == 200
+    for round_ in range(2 if appeal_upheld else 1):
+        if round_:
+            [suspension] = api.as_("supervisor_a").get("/api/v1/suspensions", params={"beneficiary_id": person}).json()
+            appeal = f"/api/v1/suspensions/{suspension['id']}/appeal"
+            assert api.as_("supervisor_a").post(appeal, json={"reason": "he was away"}).status_code == 200
+        proposal = api.as_("supervisor_a").post(
+            f"/api/v1/cases/{case_id}/decisions",
+            json={"decision": "suspend", "reason": "missed the quarter, not at home", "effective_on": "2026-12-01"},
+        )
+        assert proposal.status_code == 201, proposal.text
+        approve = f"/api/v1/cases/{case_id}/decisions/{proposal.json()['id']}/approve"
+        assert api.as_("supervisor_a2").post(approve, json={}).status_code == 200
 
 
 def test_a_still_photo_is_rejected_and_a_suspended_person_sees_how_to_appeal_in_english(
     app, api, world, live_url, phone_page, camera_clip, console_errors
 ):
     person, code = _enrolled_with_code(api, world, 2, "obama.jpg", "obama2.jpg")
-    _suspend(api, app, person)
+    _suspend(api, app, person, appeal_upheld=True)
     page = phone_page(locale="en-GB")
     _learn_challenge(page, lambda challenge: write_still_clip(camera_clip, challenge, "obama.jpg"))
     Uploads(page, console_errors)
@@ -267,7 +273,10 @@ def test_a_still_photo_is_rejected_and_a_suspended_person_sees_how_to_appeal_in_
     expect(page.locator(".msg-error")).to_contain_text("suspended")
     page.click("#to-notices")
     _screen(page, "notices")
-    expect(page.locator(".notice h2")).to_have_text("Notice of suspension")
+    expect(page.locator(".notice h2")).to_have_text(
+        ["Decision on your appeal (the suspension stands)", "Notice of suspension"]
+    )
+    expect(page.locator(".notice").first).to_contain_text("Apply for reconsideration before")
     _both_languages(page, "14-notices-suspension")
     page.click("text=Back")
     # A still photo looks the same whenever it is captured, so starting again keeps the test's timing.
