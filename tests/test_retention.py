@@ -3,6 +3,7 @@ and keep what a case or a review still needs."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
@@ -26,9 +27,10 @@ from server.models import (
     utcnow,
 )
 from server.queue import enqueue
+from server.services import retention
 from server.services.audit import first_broken_link
 from server.services.cases import open_case
-from tests.conftest import wait_for
+from tests.conftest import office_today, wait_for
 from tests.support.checkins import check_in, enrolled_person
 from tests.support.cli import invoke
 from tests.support.sessions import genuine_session
@@ -130,3 +132,43 @@ def test_a_purge_removes_expired_frames_and_keeps_those_in_review_or_on_an_open_
         assert not any(ctx.store.exists(key) for key in photo_keys)
         assert session.scalar(select(func.count()).where(FaceTemplate.beneficiary_id == uuid.UUID(person))) == 0
         assert session.scalar(select(func.count()).where(mine)) == 0
+
+
+def test_two_purges_at_once_share_the_work(app, api, world):
+    _, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    checkin = check_in(phone, lambda actions: genuine_session("obama3.jpg", actions, seed=2))
+    _age(app, checkin["id"], decided_at=utcnow() - timedelta(days=91))
+    with app.app_context():
+        keys = _frame_keys(db.session(), checkin["id"])
+    results: dict[str, int] = {}
+    locked = threading.Event()
+
+    def run(name: str, hold: threading.Event | None = None) -> None:
+        with app.app_context():
+            ctx = Ctx.current()
+            results[name] = retention.purge(ctx, now=utcnow(), today=office_today()).checkin_frames
+            if hold is not None:
+                # The first run keeps its row locks (its objects already deleted) while the second one starts.
+                locked.set()
+                hold.wait(30)
+            ctx.session.commit()
+
+    release = threading.Event()
+    first = threading.Thread(target=run, args=("first", release))
+    first.start()
+    assert locked.wait(30)
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    # The second run skips the locked rows, then queues behind the first at the audit log's head.
+    second.join(2)
+    release.set()
+    first.join(30)
+    second.join(30)
+
+    assert results == {"first": len(keys), "second": 0}
+    with app.app_context():
+        ctx = Ctx.current()
+        assert _frame_keys(ctx.session, checkin["id"]) == []
+        assert not any(ctx.store.exists(key) for key in keys)
+        assert [p["checkin_frames"] for p in _purges(ctx.session)] == [len(keys), 0]
+        assert first_broken_link(ctx) is None
