@@ -13,13 +13,16 @@ ANALYZE, as autovacuum would have done, and each figure beside its floor from th
 - XLSX: the export as sent vs openpyxl's write-only mode writing the same rows, read beforehand;
 - coverage: the county's report vs one grouped count of its people per township.
 `bench lists`: p50/p95 of page 1 and page 1,000 (50 a page) of every list the console or the apps page
-through, over HTTP in-process (Flask's test client: the server's own time, no network), vs the same page's
-bare query (OFFSET/LIMIT in psycopg, no count, no objects).
+through, page 1,000 both by number and by the cursor page 999 hands out, over HTTP in-process (Flask's test
+client: the server's own time, no network), vs the same page's bare query in psycopg (OFFSET/LIMIT, or the
+keyset comparison from the sort key, no count, no objects).
 """
 
 from __future__ import annotations
 
 import io
+import json
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -254,63 +257,95 @@ def run_payments(people: int, database_url: str, echo: Callable[[str], None] = p
         return ratios
 
 
+# Per list: its path, table, scope (as services.regions.in_scope writes it, both columns for visits) and order,
+# which runs one way (the cursor compares the whole sort key).
 LISTS = {
-    "cases": (
-        "/api/v1/cases",
-        "SELECT * FROM review_case WHERE region_code BETWEEN %s AND %s ORDER BY due_on, created_at, id",
-    ),
-    "check-ins": (
-        "/api/v1/checkins",
-        "SELECT * FROM checkin WHERE region_code BETWEEN %s AND %s ORDER BY created_at DESC, id",
-    ),
+    "cases": ("/api/v1/cases", "review_case", "region_code BETWEEN %(lo)s AND %(hi)s", "due_on, created_at, id", ""),
+    "check-ins": ("/api/v1/checkins", "checkin", "region_code BETWEEN %(lo)s AND %(hi)s", "created_at, id", "DESC"),
     "visits": (
         "/api/v1/visits",
-        "SELECT * FROM visit WHERE region_code BETWEEN %s AND %s ORDER BY started_at DESC, id",
+        "visit",
+        "(region_code BETWEEN %(lo)s AND %(hi)s OR worker_region_code BETWEEN %(lo)s AND %(hi)s)",
+        "started_at, id",
+        "DESC",
     ),
     "beneficiaries": (
         "/api/v1/beneficiaries",
-        "SELECT * FROM beneficiary WHERE village_code BETWEEN %s AND %s ORDER BY village_code, name, id",
+        "beneficiary",
+        "village_code BETWEEN %(lo)s AND %(hi)s",
+        "village_code, name, id",
+        "",
     ),
     "visit tasks": (
         "/api/v1/visit-tasks",
-        "SELECT * FROM visit_task WHERE region_code BETWEEN %s AND %s ORDER BY due_on, created_at, id",
+        "visit_task",
+        "region_code BETWEEN %(lo)s AND %(hi)s",
+        "due_on, created_at, id",
+        "",
     ),
 }
 
 
+def _bare(table: str, scope: str, key: str, direction: str) -> dict[str, str]:
+    """The same pages' bare queries: OFFSET/LIMIT, and the keyset from a sort key, neither with a count."""
+    order = ", ".join(f"{column} {direction}" for column in key.split(", "))
+    after = ", ".join(f"%(k{n})s" for n in range(len(key.split(", "))))
+    return {
+        "offset": f"SELECT * FROM {table} WHERE {scope} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
+        "cursor": f"SELECT * FROM {table} WHERE {scope} AND ({key}) {'<' if direction else '>'} ({after}) "
+        f"ORDER BY {order} LIMIT %(limit)s",
+        "key": f"SELECT {key} FROM {table} WHERE {scope} ORDER BY {order} LIMIT 1 OFFSET %(offset)s",
+    }
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{figure:.2f}" for figure in os.getloadavg())
+
+
 def run_lists(people: int, repeats: int, database_url: str, echo: Callable[[str], None] = print) -> dict[str, float]:
-    """Seed, then print p50/p95 of page 1 and page 1,000 per list beside the bare query's p95; returns the p95s."""
+    """Seed, then print p50/p95 of page 1 and of page 1,000 by number (OFFSET) and by cursor (the cursor page 999
+    gives) per list, beside the bare query's p95; returns the p95s."""
     with _county(people, database_url, echo) as app:
         client = app.test_client()
         token = client.post("/api/v1/auth/token", json={"username": "bench-admin", "password": PASSWORD})
         headers = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
+        lo, hi = regions.scope_bounds(COUNTY)
+        deep = (DEEP_PAGE - 1) * PAGE_SIZE
         figures = {}
-        scope = regions.scope_bounds(COUNTY)
-        echo(f"{'list, page':<26} {'p50 ms':>8} {'p95 ms':>8} {'bare p95':>9} {'ratio':>7}")
+        echo(_load())
+        echo(f"{'list, page':<36} {'p50 ms':>8} {'p95 ms':>8} {'bare p95':>9} {'ratio':>7}")
         with psycopg.connect(_libpq(app)) as conn:
-            for name, (path, bare) in LISTS.items():
-                for page in (1, DEEP_PAGE):
+            for name, (path, table, scope, key, direction) in LISTS.items():
+                bare = _bare(table, scope, key, direction)
+                row = conn.execute(bare["key"], {"lo": lo, "hi": hi, "offset": deep - 1}).fetchone()
+                if row is None:
+                    echo(f"{name:<36} (fewer than {DEEP_PAGE} pages: seed more people)")
+                    continue
+                params = {"lo": lo, "hi": hi, "limit": PAGE_SIZE} | {f"k{n}": value for n, value in enumerate(row)}
+                before = client.get(path, query_string={"page": DEEP_PAGE - 1, "page_size": PAGE_SIZE}, headers=headers)
+                cursor = json.loads(before.headers["X-Pagination"])["next_cursor"]
+                ways = {
+                    "page 1": ({"page": 1}, bare["offset"], {"offset": 0}),
+                    f"page {DEEP_PAGE:,} by number": ({"page": DEEP_PAGE}, bare["offset"], {"offset": deep}),
+                    f"page {DEEP_PAGE:,} by cursor": ({"cursor": cursor}, bare["cursor"], {}),
+                }
+                for way, (query, floor_sql, floor_params) in ways.items():
                     samples, floors = [], []
                     for _ in range(repeats):
                         began = time.perf_counter()
-                        response = client.get(
-                            path, query_string={"page": page, "page_size": PAGE_SIZE}, headers=headers
-                        )
+                        response = client.get(path, query_string=query | {"page_size": PAGE_SIZE}, headers=headers)
                         samples.append((time.perf_counter() - began) * 1000)
                         assert response.status_code == 200, (path, response.status_code, response.get_data(True))
                         began = time.perf_counter()
-                        conn.execute(
-                            f"{bare} LIMIT %s OFFSET %s", (*scope, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-                        ).fetchall()
+                        conn.execute(floor_sql, params | floor_params).fetchall()
                         floors.append((time.perf_counter() - began) * 1000)
-                    if page == DEEP_PAGE and not response.get_json():
-                        echo(f"{name + ', page ' + str(page):<26} (fewer than {DEEP_PAGE} pages: seed more people)")
-                        continue
+                    assert len(response.get_json()) == PAGE_SIZE, (path, way)
                     p95, floor = _percentile(samples, 0.95), _percentile(floors, 0.95)
-                    figures[f"{name} {page}"] = p95
+                    figures[f"{name} {way}"] = p95
                     flag = "" if p95 < TARGET_MS else f"  over {TARGET_MS} ms"
                     echo(
-                        f"{name + ', page ' + str(page):<26} {statistics.median(samples):>8.1f} {p95:>8.1f}"
-                        f" {floor:>9.2f} {p95 / floor:>6.0f}×{flag}"
+                        f"{name + ', ' + way:<36} {statistics.median(samples):>8.1f} {p95:>8.1f}"
+                        f" {floor:>9.2f} {p95 / floor:>6.1f}×{flag}"
                     )
+        echo(_load())
         return figures

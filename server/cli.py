@@ -740,7 +740,8 @@ def bench_payments(count: int) -> None:
 @click.option("--people", "count", default=150_000, show_default=True)
 @click.option("--repeats", default=20, show_default=True, help="Requests per page.")
 def bench_lists(count: int, repeats: int) -> None:
-    """p50/p95 of page 1 and page 1,000 of every paged list beside the bare query (scratch PostgreSQL)."""
+    """p50/p95 of page 1 and of page 1,000 by number and by cursor of every paged list, beside the bare query
+    (scratch PostgreSQL)."""
     from bench.county import run_lists
 
     run_lists(count, repeats, _settings().database_url, echo=click.echo)

@@ -15,6 +15,9 @@ from sqlalchemy.engine import make_url
 from worker.face.limits import LivenessLimits, QualityLimits, Thresholds
 
 PREFIX = "FIELDCHECK_"
+# Lists count their rows up to this many and say "more than" past it (server.db.bounded_count): a county's
+# 150,000 people took longer to count than to page.
+COUNT_UP_TO = 10_000
 T = TypeVar("T")
 
 
@@ -270,6 +273,7 @@ class Settings:
     tokens: TokenLifetimes = field(default_factory=TokenLifetimes)
     # Short, because a heartbeat renews it while a task works: a killed worker's row is free soon.
     task_lease_seconds: int = 15
+    count_up_to: int = COUNT_UP_TO
     face: FaceThresholds = field(default_factory=FaceThresholds)
     uploads: UploadLimits = field(default_factory=UploadLimits)
     quality: QualityLimits = field(default_factory=QualityLimits)
@@ -354,4 +358,5 @@ class Settings:
             retention=_section(RetentionSettings, "RETENTION"),
             ratelimit=ratelimit,
             task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 15),
+            count_up_to=int(_env("COUNT_UP_TO") or COUNT_UP_TO),
         )

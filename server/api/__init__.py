@@ -8,7 +8,6 @@ from http import HTTPStatus
 
 from flask import Blueprint, Flask, jsonify, request
 from flask_smorest import Api
-from flask_smorest.pagination import PaginationMetadataSchema
 from marshmallow import fields
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from swagger_ui_bundle import swagger_ui_path
@@ -34,6 +33,7 @@ from server.api import (
     visits,
 )
 from server.api import errors as errors_
+from server.api.paging import PaginationMetadataSchema
 from server.schemas.common import JSON_MAX_DEPTH, json_depth
 from server.services.errors import DomainError
 from storage import StorageError

@@ -6,12 +6,12 @@ import uuid
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import authenticated, ctx, current_actor, staff_only
 from server.api.errors import answers
 from server.api.jobs import start as start_job
+from server.api.paging import Blueprint, Paging
 from server.models import Beneficiary, StaffRole
 from server.schemas.auth import DeviceCodeRequestSchema, DeviceCodeSchema, DeviceSchema
 from server.schemas.beneficiary import (
@@ -55,18 +55,19 @@ class Beneficiaries(MethodView):
     @staff_only()
     @blp.arguments(BeneficiaryQuerySchema, location="query")
     @blp.response(200, BeneficiarySummarySchema(many=True))
-    @blp.paginate()
-    def get(self, query: dict, pagination_parameters):
+    @blp.paginate(order_by=beneficiaries.LIST_ORDER)
+    def get(self, query: dict, pagination_parameters: Paging):
         """List beneficiaries in your region, filtered, a page at a time (no contact details)."""
         items, total = beneficiaries.list_beneficiaries(
             ctx(),
             actor=current_actor(),
             filters=beneficiaries.ListFilters(**{k: getattr(v, "value", v) for k, v in query.items()}),
             offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            limit=pagination_parameters.fetch_size,
+            count_up_to=pagination_parameters.count_up_to,
+            after=pagination_parameters.after,
         )
-        pagination_parameters.item_count = total
-        return items
+        return pagination_parameters.page_of(items, total)
 
     @staff_only(*REGISTRARS)
     @answers(409)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.paging import Blueprint, Paging
 from server.models import ReviewCase, StaffRole
 from server.schemas.case import (
     ApprovalSchema,
@@ -37,18 +37,19 @@ class Cases(MethodView):
     @staff_only(*REVIEWERS)
     @blp.arguments(CaseQuerySchema, location="query")
     @blp.response(200, CaseSchema(many=True))
-    @blp.paginate()
-    def get(self, query: dict, pagination_parameters):
+    @blp.paginate(order_by=cases.LIST_ORDER)
+    def get(self, query: dict, pagination_parameters: Paging):
         """Cases in your region, soonest due first; filter by kind, state, assignee, region, due date."""
         items, total = cases.list_cases(
             ctx(),
             actor=current_actor(),
             filters=cases.CaseFilters(**query),
             offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            limit=pagination_parameters.fetch_size,
+            count_up_to=pagination_parameters.count_up_to,
+            after=pagination_parameters.after,
         )
-        pagination_parameters.item_count = total
-        return items
+        return pagination_parameters.page_of(items, total)
 
 
 @blp.route("/cases/<uuid:case_id>")
@@ -142,15 +143,16 @@ class VisitTasks(MethodView):
     @staff_only()
     @blp.arguments(VisitTaskQuerySchema, location="query")
     @blp.response(200, VisitTaskSchema(many=True))
-    @blp.paginate()
-    def get(self, query: dict, pagination_parameters):
+    @blp.paginate(order_by=visit_tasks.LIST_ORDER)
+    def get(self, query: dict, pagination_parameters: Paging):
         """A field worker's own visit tasks (supervisors: all in their region), soonest due first."""
         items, total = visit_tasks.list_tasks(
             ctx(),
             actor=current_actor(),
             state=query.get("state"),
             offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            limit=pagination_parameters.fetch_size,
+            count_up_to=pagination_parameters.count_up_to,
+            after=pagination_parameters.after,
         )
-        pagination_parameters.item_count = total
-        return items
+        return pagination_parameters.page_of(items, total)

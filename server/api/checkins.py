@@ -10,6 +10,7 @@ from server import db
 from server.api.access import authenticated, ctx, current_actor, settings, staff_only
 from server.api.errors import answers
 from server.api.multipart import Blueprint
+from server.api.paging import Paging
 from server.models import CheckinState, StaffRole
 from server.queue import enqueue
 from server.schemas.checkin import (
@@ -102,18 +103,19 @@ class Checkins(MethodView):
     @staff_only()
     @blp.arguments(CheckinQuerySchema, location="query")
     @blp.response(200, CheckinSchema(many=True))
-    @blp.paginate()
-    def get(self, query: dict, pagination_parameters):
+    @blp.paginate(order_by=checkins.LIST_ORDER)
+    def get(self, query: dict, pagination_parameters: Paging):
         """Check-ins in your region with their verdicts and reasons, newest first."""
         items, total = checkins.list_checkins(
             ctx(),
             actor=current_actor(),
             filters=query,
             offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            limit=pagination_parameters.fetch_size,
+            count_up_to=pagination_parameters.count_up_to,
+            after=pagination_parameters.after,
         )
-        pagination_parameters.item_count = total
-        return items
+        return pagination_parameters.page_of(items, total)
 
 
 @blp.route("/checkins/<uuid:checkin_id>")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import authenticated, ctx, current_actor, settings, staff_only
 from server.api.errors import answers
 from server.api.jobs import start as start_job
+from server.api.paging import Blueprint
 from server.models import StaffRole
 from server.schemas.cycle import (
     BeneficiaryCycleSchema,

@@ -15,6 +15,8 @@ from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
+from server.api import paging
+
 
 class MultipartParser(FlaskParser):
     __location_map__ = dict(multipart="load_multipart", **FlaskParser.__location_map__)
@@ -24,8 +26,8 @@ class MultipartParser(FlaskParser):
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
 
-class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with a `multipart` argument location."""
+class Blueprint(paging.Blueprint):
+    """The API's Blueprint (server.api.paging) with a `multipart` argument location."""
 
     ARGUMENTS_PARSER = MultipartParser()
     DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {

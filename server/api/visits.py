@@ -6,12 +6,12 @@ import uuid
 
 from flask import Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from server import db
 from server.api.access import ctx, current_actor, settings, staff_only
 from server.api.errors import answers, reason_codes
+from server.api.paging import Blueprint, Paging
 from server.models import StaffRole
 from server.schemas.visit import (
     ChecklistsSchema,
@@ -86,18 +86,20 @@ class Visits(MethodView):
     @db.transaction
     @blp.arguments(VisitQuerySchema, location="query")
     @blp.response(200, VisitSchema(many=True))
-    @blp.paginate()
-    def get(self, query: dict, pagination_parameters):
+    @blp.paginate(order_by=visits.LIST_ORDER)
+    def get(self, query: dict, pagination_parameters: Paging):
         """Visits you may see (a worker: their own), newest first, by region, worker, period, outcome and flag."""
         items, total = visits.list_visits(
             ctx(),
             actor=current_actor(),
             filters=query,
             offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            limit=pagination_parameters.fetch_size,
+            count_up_to=pagination_parameters.count_up_to,
+            after=pagination_parameters.after,
         )
-        pagination_parameters.item_count = total
-        return visits.shown_to(ctx(), actor=current_actor(), visits=items)
+        page = pagination_parameters.page_of(items, total)
+        return visits.shown_to(ctx(), actor=current_actor(), visits=page)
 
 
 @blp.route("/visits/sync")
@@ -236,7 +238,7 @@ class BeneficiaryVisits(MethodView):
     @db.transaction
     @blp.response(200, VisitSchema(many=True))
     @blp.paginate()
-    def get(self, beneficiary_id: uuid.UUID, pagination_parameters):
+    def get(self, beneficiary_id: uuid.UUID, pagination_parameters: Paging):
         """A person's visit history, visits to their household included, newest first."""
         items, total = visits.beneficiary_visits(
             ctx(),

@@ -176,10 +176,21 @@ class ListFilters:
     enrolment: str | None = None
 
 
+# The registry's order, which ix_beneficiary_list holds (scope column first).
+LIST_ORDER = (Beneficiary.village_code, Beneficiary.name, Beneficiary.id)
+
+
 def list_beneficiaries(
-    ctx: Ctx, *, actor: Actor, filters: ListFilters, offset: int, limit: int, count_up_to: int | None = None
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    filters: ListFilters,
+    offset: int,
+    limit: int,
+    count_up_to: int | None = None,
+    after: tuple | None = None,
 ) -> tuple[list[Beneficiary], int]:
-    """A page of beneficiaries in scope, ordered by village then name, and the total count (see bounded_count)."""
+    """A page of beneficiaries in scope, ordered by village then name, and the total count (see fetch_page)."""
     query = scoped_query(actor)
     if filters.id_number:
         _number, index, _masked = _index_resident_id(ctx.cipher, filters.id_number)
@@ -201,10 +212,11 @@ def list_beneficiaries(
     return fetch_page(
         ctx.session,
         query,
-        order_by=(Beneficiary.village_code, Beneficiary.name, Beneficiary.id),
+        order_by=LIST_ORDER,
         offset=offset,
         limit=limit,
         count_up_to=count_up_to,
+        after=after,
     )
 
 

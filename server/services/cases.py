@@ -116,16 +116,29 @@ def _filtered(query: Select, actor: Actor, filters: CaseFilters) -> Select:
     return query
 
 
+# Soonest due first, which ix_review_case_list holds with the scope column.
+LIST_ORDER = (ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id)
+
+
 def list_cases(
-    ctx: Ctx, *, actor: Actor, filters: CaseFilters, offset: int, limit: int
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    filters: CaseFilters,
+    offset: int,
+    limit: int,
+    count_up_to: int | None = None,
+    after: tuple | None = None,
 ) -> tuple[list[ReviewCase], int]:
-    """A page of the actor's queue, soonest due first, and the total."""
+    """A page of the actor's queue, soonest due first, and the total (see fetch_page)."""
     return fetch_page(
         ctx.session,
         _filtered(select(ReviewCase), actor, filters),
-        order_by=(ReviewCase.due_on, ReviewCase.created_at, ReviewCase.id),
+        order_by=LIST_ORDER,
         offset=offset,
         limit=limit,
+        count_up_to=count_up_to,
+        after=after,
     )
 
 

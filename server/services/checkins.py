@@ -429,8 +429,19 @@ def get_checkin(ctx: Ctx, *, actor: Actor, checkin_id: uuid.UUID) -> Checkin:
     return checkin
 
 
+# Newest first, which ix_checkin_list holds (read backwards) with the scope column.
+LIST_ORDER = (Checkin.created_at.desc(), Checkin.id.desc())
+
+
 def list_checkins(
-    ctx: Ctx, *, actor: Actor, filters: dict[str, Any], offset: int, limit: int
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    filters: dict[str, Any],
+    offset: int,
+    limit: int,
+    count_up_to: int | None = None,
+    after: tuple | None = None,
 ) -> tuple[list[Checkin], int]:
     """Check-ins in the actor's region, newest first, filtered by region, state, person and period."""
     query = select(Checkin).where(region_scope(Checkin.region_code, actor.region_code))
@@ -445,7 +456,13 @@ def list_checkins(
     if filters.get("received_to"):
         query = query.where(Checkin.created_at < filters["received_to"])
     return fetch_page(
-        ctx.session, query, order_by=(Checkin.created_at.desc(), Checkin.id.desc()), offset=offset, limit=limit
+        ctx.session,
+        query,
+        order_by=LIST_ORDER,
+        offset=offset,
+        limit=limit,
+        count_up_to=count_up_to,
+        after=after,
     )
 
 

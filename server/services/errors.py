@@ -24,6 +24,12 @@ class DomainError(Exception):
         return cls(message or f"{field}: {reason}", {field: [reason]})
 
 
+class BadRequest(DomainError):
+    """A request that cannot be read at all, such as a page cursor this server did not issue."""
+
+    status = 400
+
+
 class NotFound(DomainError):
     status = 404
 

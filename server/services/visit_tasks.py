@@ -63,8 +63,19 @@ def create_task(
     return task
 
 
+# Soonest due first, which ix_visit_task_list holds with the scope column.
+LIST_ORDER = (VisitTask.due_on, VisitTask.created_at, VisitTask.id)
+
+
 def list_tasks(
-    ctx: Ctx, *, actor: Actor, state: VisitTaskState | None, offset: int, limit: int
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    state: VisitTaskState | None,
+    offset: int,
+    limit: int,
+    count_up_to: int | None = None,
+    after: tuple | None = None,
 ) -> tuple[list[VisitTask], int]:
     """A field worker's own tasks; supervisors and admins see every task in their region. Soonest due first."""
     query = select(VisitTask).where(in_scope(VisitTask.region_code, actor.region_code))
@@ -73,5 +84,11 @@ def list_tasks(
     if state:
         query = query.where(VisitTask.state == state)
     return fetch_page(
-        ctx.session, query, order_by=(VisitTask.due_on, VisitTask.created_at, VisitTask.id), offset=offset, limit=limit
+        ctx.session,
+        query,
+        order_by=LIST_ORDER,
+        offset=offset,
+        limit=limit,
+        count_up_to=count_up_to,
+        after=after,
     )

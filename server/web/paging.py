@@ -3,7 +3,7 @@ next page while pages come back full, rather than counting a whole county on eve
 
 from __future__ import annotations
 
-COUNT_UP_TO = 10_000
+from server.config import COUNT_UP_TO
 
 
 def pager_args(*, page: int, total: int, size: int, shown: int) -> dict:

@@ -9,8 +9,8 @@ import uuid
 from datetime import date
 
 import pytest
-from flask_smorest.pagination import PaginationMetadataSchema
 
+from server.api.paging import PaginationMetadataSchema
 from server.context import Ctx
 from server.models import CaseKind, CycleFrequency
 from server.services import cycles

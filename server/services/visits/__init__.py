@@ -5,7 +5,15 @@ One module per concern; the public names are re-exported here, so callers keep `
 
 from server.services.visits.checklist import CHECKLIST_VERSIONS, EDITABLE_FIELDS, HOUSEHOLD_OUTCOMES
 from server.services.visits.photos import add_photos, read_photo
-from server.services.visits.reads import beneficiary_visits, get_visit, list_visits, photos_of, shown_to, views
+from server.services.visits.reads import (
+    LIST_ORDER,
+    beneficiary_visits,
+    get_visit,
+    list_visits,
+    photos_of,
+    shown_to,
+    views,
+)
 from server.services.visits.recording import NOT_IN_YOUR_REGION, ItemResult, record_visit
 from server.services.visits.sync import (
     BatchItem,
@@ -21,6 +29,7 @@ __all__ = [
     "CHECKLIST_VERSIONS",
     "EDITABLE_FIELDS",
     "HOUSEHOLD_OUTCOMES",
+    "LIST_ORDER",
     "NOT_IN_YOUR_REGION",
     "BatchItem",
     "ItemResult",

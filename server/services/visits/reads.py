@@ -33,10 +33,22 @@ def get_visit(ctx: Ctx, *, actor: Actor, visit_id: uuid.UUID) -> Visit:
     return visit
 
 
+# Newest first, which ix_visit_list holds (read backwards) with both scope columns.
+LIST_ORDER = (Visit.started_at.desc(), Visit.id.desc())
+
+
 def list_visits(
-    ctx: Ctx, *, actor: Actor, filters: Mapping[str, Any], offset: int, limit: int
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    filters: Mapping[str, Any],
+    offset: int,
+    limit: int,
+    count_up_to: int | None = None,
+    after: tuple | None = None,
 ) -> tuple[list[Visit], int]:
-    """Visits the actor may see, newest first, filtered by region, worker, period, outcome and flag."""
+    """Visits the actor may see, newest first, filtered by region, worker, period, outcome and flag (a page and
+    the total, see fetch_page)."""
     query = select(Visit).where(_visible(actor))
     if filters.get("region_code"):
         query = query.where(in_scope(Visit.region_code, filters["region_code"]))
@@ -54,7 +66,13 @@ def list_visits(
         flagged = Visit.id.in_(select(VisitFlag.visit_id))
         query = query.where(flagged if filters["flagged"] else ~flagged)
     return fetch_page(
-        ctx.session, query, order_by=(Visit.started_at.desc(), Visit.id.desc()), offset=offset, limit=limit
+        ctx.session,
+        query,
+        order_by=LIST_ORDER,
+        offset=offset,
+        limit=limit,
+        count_up_to=count_up_to,
+        after=after,
     )
 
 
@@ -64,9 +82,7 @@ def beneficiary_visits(
     """A person's visit history, their household's visits included, newest first."""
     beneficiary = get_beneficiary(ctx, actor=actor, beneficiary_id=beneficiary_id)
     query = select(Visit).where(_visible(actor), about(beneficiary))
-    return fetch_page(
-        ctx.session, query, order_by=(Visit.started_at.desc(), Visit.id.desc()), offset=offset, limit=limit
-    )
+    return fetch_page(ctx.session, query, order_by=LIST_ORDER, offset=offset, limit=limit)
 
 
 def photos_of(ctx: Ctx, *, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[VisitPhoto]]:
