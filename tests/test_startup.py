@@ -43,6 +43,7 @@ APP_LEVEL = (
 
 PROBE = """
 import json, sys
+import apispec
 watched = {watched!r}
 loaded = lambda: sorted(m for m in watched if m in sys.modules)
 seen = {{}}
@@ -50,10 +51,19 @@ from server.cli import cli
 cli.main(["--help"], prog_name="fieldcheck", standalone_mode=False)
 cli.main(["sweep", "--help"], prog_name="fieldcheck", standalone_mode=False)
 seen["help"] = loaded()
+# Counted, not replaced: each operation documented.
+documented = []
+path = apispec.APISpec.path
+apispec.APISpec.path = lambda spec, *args, **kwargs: documented.append(kwargs) or path(spec, *args, **kwargs)
 from server.app import create_app
 from server.config import InstanceUse, Settings
-app = create_app(Settings.from_env(use=InstanceUse.NONE))
+settings = Settings.from_env(use=InstanceUse.NONE)
+app = create_app(settings)
 seen["create_app"] = loaded()
+seen["documented_paths"] = len(documented)
+spec = app.test_client().get("/openapi.json").get_json()
+seen["documented_on_request"] = len(documented)
+seen["paths"] = len(spec["paths"])
 # The Celery app is still there for whoever sends a task, built on that first use.
 seen["broker"] = app.extensions["fieldcheck.celery"].conf.broker_url
 seen["after_first_use"] = loaded()
@@ -75,6 +85,9 @@ def test_help_and_the_app_factory_load_no_heavy_library(tmp_path: Path) -> None:
     seen = json.loads(result.stdout.splitlines()[-1])
     assert seen["help"] == []
     assert [m for m in seen["create_app"] if m in HEAVY] == []
+    # The OpenAPI document is built when first asked for, not by every process that builds the app.
+    assert seen["documented_paths"] == 0
+    assert seen["documented_on_request"] == seen["paths"] > 0
     assert seen["broker"].startswith("sqla+sqlite:///")
     assert {"celery", "kombu"} <= set(seen["after_first_use"])
     # Nothing was written: listing commands and building the app for a command that reads no data.
