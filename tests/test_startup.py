@@ -42,7 +42,7 @@ APP_LEVEL = (
 )
 
 PROBE = """
-import gc, json, sys
+import gc, json, os, sys
 import apispec
 watched = {watched!r}
 loaded = lambda: sorted(m for m in watched if m in sys.modules)
@@ -66,6 +66,12 @@ seen["create_app"] = loaded()
 seen["collections_while_building"] = len(collections)
 seen["collector_enabled"] = gc.isenabled()
 seen["documented_paths"] = len(documented)
+# Libraries the app imported that had to be compiled from source: no bytecode next to them.
+seen["compiled_from_source"] = sorted(
+    name for name, module in list(sys.modules.items())
+    if (spec := getattr(module, "__spec__", None)) and spec.origin and "site-packages" in spec.origin
+    and spec.origin.endswith(".py") and not os.path.exists(spec.cached)
+)
 spec = app.test_client().get("/openapi.json").get_json()
 seen["documented_on_request"] = len(documented)
 seen["paths"] = len(spec["paths"])
@@ -101,6 +107,8 @@ def test_help_and_the_app_factory_load_no_heavy_library(tmp_path: Path) -> None:
     # left as the caller had it.
     assert seen["collections_while_building"] == 0
     assert seen["collector_enabled"] and seen["collector_left_disabled"]
+    # The libraries are installed with their bytecode (`make`): none is compiled again at each start.
+    assert seen["compiled_from_source"] == []
     assert seen["broker"].startswith("sqla+sqlite:///")
     assert {"celery", "kombu"} <= set(seen["after_first_use"])
     # Nothing was written: listing commands and building the app for a command that reads no data.
