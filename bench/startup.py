@@ -39,19 +39,24 @@ IMPORT_BARE = "import bare; bare.app"
 
 
 # Printed by the measured process itself: peak RSS of its own address space (VmHWM starts afresh at
-# exec, unlike ru_maxrss, which counts the forking parent's pages) and its CPU time.
+# exec, unlike ru_maxrss, which counts the forking parent's pages), its CPU time, and how many of the
+# modules it imported had no bytecode to load and were compiled from source (half of the app's
+# start-up when none has: see the Makefile).
 REPORT = (
-    "; import resource; u = resource.getrusage(resource.RUSAGE_SELF);"
+    "; import os, resource, sys; u = resource.getrusage(resource.RUSAGE_SELF);"
     " hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'));"
-    " print(u.ru_utime + u.ru_stime, int(hwm.split()[1]) / 1024)"
+    " specs = [s for m in list(sys.modules.values()) if (s := getattr(m, '__spec__', None)) and s.cached];"
+    " print(u.ru_utime + u.ru_stime, int(hwm.split()[1]) / 1024,"
+    " sum(not os.path.exists(s.cached) for s in specs), len(specs))"
 )
 
 
-def _child_cpu_and_rss(code: str, env: dict[str, str]) -> tuple[float, float]:
-    """CPU seconds (user + system) and peak RSS in MB of running code in a fresh interpreter."""
+def _child_cpu_and_rss(code: str, env: dict[str, str]) -> tuple[float, float, str]:
+    """CPU seconds (user + system), peak RSS in MB and "compiled of imported" modules of running code
+    in a fresh interpreter."""
     out = subprocess.run([sys.executable, "-c", code + REPORT], env=env, check=True, capture_output=True, text=True)
-    cpu, rss = out.stdout.split()[-2:]
-    return float(cpu), float(rss)
+    cpu, rss, compiled, imported = out.stdout.split()[-4:]
+    return float(cpu), float(rss), f"{compiled} of {imported}"
 
 
 def _median(run: Callable[[], float], repeats: int) -> float:
@@ -110,8 +115,8 @@ def run(*, repeats: int = 5, workers: int = 4, echo: Callable[[str], None] = pri
             "FIELDCHECK_SECRET_KEY": secrets.token_urlsafe(32),
             "FIELDCHECK_DATA_KEY": b64encode(secrets.token_bytes(32)).decode(),
         }
-        app_cpu, app_rss = min(_child_cpu_and_rss(IMPORT_APP, env) for _ in range(repeats))
-        bare_cpu, bare_rss = min(_child_cpu_and_rss(IMPORT_BARE, env) for _ in range(repeats))
+        app_cpu, app_rss, app_compiled = min(_child_cpu_and_rss(IMPORT_APP, env) for _ in range(repeats))
+        bare_cpu, bare_rss, _ = min(_child_cpu_and_rss(IMPORT_BARE, env) for _ in range(repeats))
         help_wall = _median(lambda: _wall([fieldcheck, "--help"], env), repeats)
         bare_wall = _median(lambda: _wall([python, "-c", IMPORT_BARE], env), repeats)
         subprocess.run([fieldcheck, "init-db"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -131,7 +136,10 @@ def run(*, repeats: int = 5, workers: int = 4, echo: Callable[[str], None] = pri
         "bare_first_answer_s": served_bare,
     }
     echo(f"start-up, best or median of {repeats} runs; the bare Flask app is measured in the same run")
-    echo(f"  import server.app + create_app: {app_cpu:.2f} CPU-s, peak RSS {app_rss:.0f} MB")
+    echo(
+        f"  import server.app + create_app: {app_cpu:.2f} CPU-s, peak RSS {app_rss:.0f} MB"
+        f"  ({app_compiled} imported modules compiled from source, for want of bytecode)"
+    )
     echo(f"    bare Flask app: {bare_cpu:.2f} CPU-s, {bare_rss:.0f} MB  (ratio {app_cpu / bare_cpu:.1f})")
     echo(f"  fieldcheck --help: {help_wall:.2f} s   (bare Flask app start {bare_wall:.2f} s)")
     echo(f"  fieldcheck sweep, empty database: {command_wall:.2f} s")
