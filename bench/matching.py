@@ -11,9 +11,11 @@ HOG; a frame in which it finds no face is left out of its session, as a check-in
 - **Pairs**: every two photos, same folder = genuine, different folders = impostor.
 - **Check-ins**: for each photo of a person, a session of that photo's frames (and, in the
   "two occasions" variant, the next photo's too) against templates = up to 5 of the person's other
-  photos (the enrolment limit); impostor check-ins are the same sessions against every other
-  person's templates. Each fusion of the frames × templates distances is scored, and so is its
-  T-norm against the gallery of everyone else (the county's other enrolled people).
+  photos (the enrolment limit), encoded as enrolment encodes them (averaged with the mirror image,
+  `encode_enrolment_face`) while frames are encoded as a check-in encodes them; impostor
+  check-ins are the same sessions against every other person's templates. Each fusion of the
+  frames × templates distances is scored, and so is its T-norm against the gallery of everyone
+  else (the county's other enrolled people).
 - **Duplicates**: each person enrolled twice under two identities (photos split in halves) among
   everyone else; the second enrolment searches the gallery.
 - **Alignment**: the descriptors of the product's path (mesh box, dlib's 5-point alignment) against
@@ -65,8 +67,10 @@ MISSING = math.inf  # the score of a comparison that has no face on one side: ne
 @dataclass
 class Person:
     name: str
-    photos: list[np.ndarray | None]  # one template per photo, None where no face was found
-    frames: list[list[np.ndarray]]  # per photo: its augmented copies' templates
+    photos: list[np.ndarray | None]  # one descriptor per photo as a check-in frame is encoded, None: no face
+    frames: list[list[np.ndarray]]  # per photo: its augmented copies' descriptors
+    # Per photo: its template as enrolment encodes it (with the mirror image), None where no face was found.
+    templates: list[np.ndarray | None]
 
 
 def _augmentations(rgb: np.ndarray, box) -> list[np.ndarray]:
@@ -104,6 +108,7 @@ def load(folder: Path, echo: Callable[[str], None]) -> list[Person]:
     for person_dir in folders:
         photos: list[np.ndarray | None] = []
         frames: list[list[np.ndarray]] = []
+        templates: list[np.ndarray | None] = []
         for path in sorted(p for p in person_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             rgb = _read(path)
             boxes = detect_faces(rgb)
@@ -111,6 +116,7 @@ def load(folder: Path, echo: Callable[[str], None]) -> list[Person]:
                 missed += 1
                 photos.append(None)
                 frames.append([])
+                templates.append(None)
                 continue
             found = [(rgb, boxes[0])]
             for frame in _augmentations(rgb, boxes[0]):
@@ -120,7 +126,8 @@ def load(folder: Path, echo: Callable[[str], None]) -> list[Person]:
             vectors = encode_faces(found)
             photos.append(vectors[0])
             frames.append(list(vectors[1:]))
-        people.append(Person(person_dir.name, photos, frames))
+            templates.append(encode_faces(found[:1], mirrored=True)[0])
+        people.append(Person(person_dir.name, photos, frames, templates))
     total = sum(len(p.photos) for p in people)
     echo(
         f"set: {folder.resolve()}: {len(people)} people, {total} photos, no face found in {missed} (failures to enrol)"
@@ -190,17 +197,22 @@ def _report(label: str, rates: Rates, settings: Settings, echo: Callable[[str], 
 # ---- pairs ---------------------------------------------------------------------------------
 
 
-def pair_rates(people: list[Person]) -> Rates:
-    """Every two photos of the set; a photo without a face makes every pair it is in a reject."""
+def pair_rates(people: list[Person], *, enrolled: bool = False) -> Rates:
+    """Every two photos of the set; a photo without a face makes every pair it is in a reject.
+
+    `enrolled`: one side of each pair is the photo's enrolment template (and each ordered pair
+    counts), as a check-in frame meets an enrolment; else both sides are encoded alike.
+    """
     owners = np.array([n for n, p in enumerate(people) for _ in p.photos])
     found = np.array([v is not None for p in people for v in p.photos])
     vectors = np.stack([v if v is not None else np.zeros(128) for p in people for v in p.photos])
-    d = pairwise_distances(vectors, vectors)
+    templates = np.stack([v if v is not None else np.zeros(128) for p in people for v in p.templates])
+    d = pairwise_distances(vectors, templates if enrolled else vectors)
     d[~found, :] = MISSING
     d[:, ~found] = MISSING
-    upper = np.triu_indices(len(vectors), k=1)
-    same = owners[upper[0]] == owners[upper[1]]
-    scores = d[upper]
+    pairs = np.nonzero(~np.eye(len(vectors), dtype=bool)) if enrolled else np.triu_indices(len(vectors), k=1)
+    same = owners[pairs[0]] == owners[pairs[1]]
+    scores = d[pairs]
     return Rates(scores[same], scores[~same])
 
 
@@ -220,8 +232,8 @@ def _templates(person: Person, excluding: tuple[int, ...], start: int = 0) -> np
     chosen = []
     for step in range(n):
         index = (start + step) % n
-        if index not in excluding and person.photos[index] is not None:
-            chosen.append(person.photos[index])
+        if index not in excluding and person.templates[index] is not None:
+            chosen.append(person.templates[index])
         if len(chosen) == MAX_TEMPLATES:
             break
     return np.stack(chosen) if chosen else np.empty((0, 128))
@@ -326,9 +338,9 @@ def duplicate_search(people: list[Person], max_candidates: int = MAX_CANDIDATES)
     true_scores, other_scores = [], []
     enrolled = [_templates(p, ()) for p in people]
     for number, person in enumerate(people):
-        encoded = [i for i, v in enumerate(person.photos) if v is not None]
-        first = np.stack([person.photos[i] for i in encoded[0::2][:MAX_TEMPLATES]])
-        second = np.stack([person.photos[i] for i in encoded[1::2][:MAX_TEMPLATES]])
+        encoded = [i for i, v in enumerate(person.templates) if v is not None]
+        first = np.stack([person.templates[i] for i in encoded[0::2][:MAX_TEMPLATES]])
+        second = np.stack([person.templates[i] for i in encoded[1::2][:MAX_TEMPLATES]])
         gallery = [first if n == number else enrolled[n] for n in range(len(people))]
         raw = np.array([pairwise_distances(second, t).min(axis=1).max() for t in gallery])
         normed = (raw - raw.mean()) / raw.std()
@@ -346,7 +358,7 @@ def _product_search(
     found, false_with, false_without = 0, [], []
     enrolled = [_templates(p, ()) for p in people]
     for number, person in enumerate(people):
-        encoded = [v for v in person.photos if v is not None]
+        encoded = [v for v in person.templates if v is not None]
         first, second = np.stack(encoded[0::2][:MAX_TEMPLATES]), np.stack(encoded[1::2][:MAX_TEMPLATES])
         for with_first in (True, False):
             gallery = [(n, first if n == number else enrolled[n]) for n in range(len(people))]
@@ -484,7 +496,13 @@ def run(faces: Path | None = None, echo: Callable[[str], None] = print) -> None:
         # A cohort needs two other people, a genuine comparison two photos.
         raise ValueError(f"{folder}: needs at least 3 people with 2 or more photos with a face")
     echo("single pairs (one photo each side):")
-    _report("pairs", pair_rates(people), settings, echo)
+    _report("pairs, both encoded as a check-in frame", pair_rates(people), settings, echo)
+    _report(
+        "pairs, one side an enrolment template (with its mirror image)",
+        pair_rates(people, enrolled=True),
+        settings,
+        echo,
+    )
     for occasions in (1, 2):
         runs = sessions(people, occasions)
         echo(
@@ -504,7 +522,8 @@ def run(faces: Path | None = None, echo: Callable[[str], None] = print) -> None:
         genuine, inside, outside = scores.verdicts
         echo(
             f"  decided check-ins as the product decides them ({DEFAULT_FUSION}; accept: distance <= {face.accept:.2f} "
-            f"and T-norm <= {face.norm_accept:.2f}; reject: T-norm > {face.norm_review:.2f} "
+            f"and T-norm <= {face.norm_accept:.2f}, or distance <= {face.accept_close:.2f}; "
+            f"reject: T-norm > {face.norm_review:.2f} "
             f"and distance > {face.accept_without_cohort:.2f}):"
         )
         echo(_verdict_line("    genuine:", genuine))

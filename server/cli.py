@@ -502,7 +502,8 @@ def calibrate(
 ) -> None:
     """Print FAR/FRR per threshold and recommend thresholds, on labelled pairs or the enrolled gallery.
 
-    PAIRS_DIR holds pairs.csv (image_a, image_b, label same|different) and the images. With
+    PAIRS_DIR holds pairs.csv (image_a, image_b, label same|different) and the images; image_a is
+    encoded as an enrolment photo, image_b as a check-in frame. With
     --from-gallery, impostors are different enrolled beneficiaries and genuine comparisons a
     person's enrolment photos among themselves and against their verified check-ins' templates.
     """
@@ -511,7 +512,7 @@ def calibrate(
     from server import db
     from server.services import templates
     from worker.face import calibration
-    from worker.face.encode import encode_face, find_face
+    from worker.face.encode import encode_enrolment_face, encode_face, find_face
     from worker.face.image import decode_image
 
     if from_gallery:
@@ -520,12 +521,18 @@ def calibrate(
     else:
         limits = _settings().uploads
 
-        def encode(path: Path):
-            rgb = decode_image(path.read_bytes(), max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
-            box = find_face(rgb)
-            return encode_face(rgb, box) if box is not None else None
+        def encoder(encode_one):
+            def encode(path: Path):
+                rgb = decode_image(path.read_bytes(), max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+                box = find_face(rgb)
+                return encode_one(rgb, box) if box is not None else None
 
-        scored = calibration.score_pairs(calibration.read_pairs(pairs_dir), encode)
+            return encode
+
+        # image_a is enrolled as the enrolment worker encodes it, image_b is met as a check-in frame.
+        scored = calibration.score_pairs(
+            calibration.read_pairs(pairs_dir), encoder(encode_face), enrol=encoder(encode_enrolment_face)
+        )
         click.echo(
             f"pairs scored: {len(scored.comparisons)} ({scored.genuine} same, {scored.impostor} different); "
             f"images without a face: {scored.no_face} of {scored.images} (their pairs count as rejects)"

@@ -97,18 +97,22 @@ class TokenLifetimes:
 class FaceThresholds:
     """Distances between 128-d templates; strict defaults because dlib is weaker on Chinese faces."""
 
-    # Fused check-in distances (mean of the 3 closest frame × template pairs). Measured on East
-    # Asian faces (`fieldcheck bench matching`): with a cohort, accept needs both distance <= accept
-    # and T-norm <= norm_accept (FAR 0.08 % even for a stranger from outside the county, FRR 14 %
-    # to review, one occasion); without one, 0.45 alone accepts 3.4 % of strangers, so
-    # accept_without_cohort is 0.38 (FAR 0.08 %, FRR 24 % to review).
-    accept: float = 0.45
+    # Fused check-in distances (mean of the 3 closest frame × template pairs; enrolment templates
+    # averaged over the photo and its mirror image, worker.face.encode.encode_enrolment_face).
+    # Measured on East Asian faces (`fieldcheck bench matching`, one occasion): with a cohort,
+    # accept needs both distance <= accept and T-norm <= norm_accept, or distance <= accept_close
+    # alone (a look-alike in the county no longer sends a close match to review): FAR 0.07 % for
+    # a stranger from outside the county, 0.03 % for one enrolled in it, genuine 89.5 % verified.
+    # Without a cohort the raw distance decides: 0.37 is the loosest within FAR 0.1 % (0.38
+    # accepted 0.14 %); `fieldcheck calibrate` on the set's pairs recommends 0.37 too.
+    accept: float = 0.47
     review: float = 0.55
-    accept_without_cohort: float = 0.38
+    accept_without_cohort: float = 0.37
+    accept_close: float = 0.35
     duplicate: float = 0.50
     # With a cohort (the county's other enrolled people), a check-in is decided on its T-normed
     # score: how many cohort standard deviations closer than the cohort the person's templates are.
-    norm_accept: float = -2.6
+    norm_accept: float = -2.65
     norm_review: float = -1.0
     # Duplicate search: T-normed over the county's identities; at most this many candidates.
     norm_duplicate: float = -3.2
@@ -124,6 +128,7 @@ class FaceThresholds:
             norm_review=self.norm_review,
             cohort_min=self.cohort_min,
             accept_without_cohort=self.accept_without_cohort,
+            accept_close=self.accept_close,
         )
 
     # Fewer cohort identities than this give no stable spread: decide on the raw distance.
@@ -324,9 +329,10 @@ class Settings:
         if not all(day.strip().isdigit() for day in reminders.days_before.split(",")):
             raise ConfigError(f"{PREFIX}REMINDER_DAYS_BEFORE must be comma-separated whole days, like 14,7,1")
         face = _section(FaceThresholds, "FACE")
-        if not face.accept_without_cohort <= face.accept <= face.review:
+        if not face.accept_close <= face.accept_without_cohort <= face.accept <= face.review:
             raise ConfigError(
-                f"{PREFIX}FACE_ACCEPT_WITHOUT_COHORT <= {PREFIX}FACE_ACCEPT <= {PREFIX}FACE_REVIEW must hold"
+                f"{PREFIX}FACE_ACCEPT_CLOSE <= {PREFIX}FACE_ACCEPT_WITHOUT_COHORT <= {PREFIX}FACE_ACCEPT "
+                f"<= {PREFIX}FACE_REVIEW must hold"
             )
         if not face.norm_accept < face.norm_review:
             # Without the gap there is no review band for a person to catch the uncertain faces.

@@ -272,7 +272,7 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID, reclaim: int | None = None) -
     `leases.RetryOwnWork`: the task retries with `reclaim` and keeps the photo.
     """
     from worker.face.detect import FaceBox
-    from worker.face.encode import encode_face, template_to_bytes
+    from worker.face.encode import encode_enrolment_face, template_to_bytes
     from worker.face.image import ImageRejected, decode_image
 
     lease = ctx.settings.task_lease_seconds
@@ -293,7 +293,7 @@ def encode_photo(ctx: Ctx, *, photo_id: uuid.UUID, reclaim: int | None = None) -
             rgb = decode_image(data, max_bytes=len(data), max_pixels=ctx.settings.uploads.max_pixels)
         except ImageRejected as exc:
             rgb, rejected = None, exc.code
-        vector = None if rgb is None else encode_face(rgb, FaceBox(**photo.quality["face"]))
+        vector = None if rgb is None else encode_enrolment_face(rgb, FaceBox(**photo.quality["face"]))
     if vector is None:
         return _fail(ctx, photo, beneficiary, attempt, rejected)
 

@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 
 from tests.support.photos import photo_bytes
-from worker.face.detect import detect_faces
-from worker.face.encode import TEMPLATE_BYTES, encode_face, face_distance, template_from_bytes, template_to_bytes
+from worker.face.detect import FaceBox, detect_faces
+from worker.face.encode import (
+    TEMPLATE_BYTES,
+    encode_enrolment_face,
+    encode_face,
+    face_distance,
+    template_from_bytes,
+    template_to_bytes,
+)
 from worker.face.image import decode_image
 
 LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
@@ -51,6 +58,29 @@ def test_lower_resolution_copy_encodes_alike(photos: dict[str, np.ndarray], temp
     rgb = photos["obama3.jpg"]
     small = cv2.resize(rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     assert face_distance(templates["obama3.jpg"], encode_face(small, detect_faces(small)[0])) < 0.1
+
+
+@pytest.mark.parametrize("name", (*OBAMAS, "biden.jpg"))
+def test_an_enrolment_template_is_the_mean_of_the_face_and_its_mirror_image(photos, templates, name):
+    # Encoding the mirrored photo aligns it afresh (its landmarks a pixel apart), so the mean of the
+    # two photos' descriptors is near the enrolment template, nearer than the photo's own descriptor.
+    rgb = photos[name]
+    box = detect_faces(rgb)[0]
+    width = rgb.shape[1]
+    mirrored = np.ascontiguousarray(rgb[:, ::-1])
+    mirrored_box = FaceBox(top=box.top, right=width - box.left, bottom=box.bottom, left=width - box.right)
+    both = (templates[name] + encode_face(mirrored, mirrored_box)) / 2
+    enrolled = encode_enrolment_face(rgb, box)
+    assert face_distance(enrolled, both) < face_distance(enrolled, templates[name])
+    assert face_distance(enrolled, encode_enrolment_face(rgb, box)) == 0.0
+
+
+def test_a_check_in_frame_comes_closer_to_enrolment_templates_than_to_single_photo_ones(photos, templates):
+    # obama3 (a check-in frame) against obama2 enrolled, the suite's hardest genuine pair.
+    rgb = photos["obama2.jpg"]
+    enrolled = encode_enrolment_face(rgb, detect_faces(rgb)[0])
+    probe = templates["obama3.jpg"]
+    assert face_distance(probe, enrolled) < face_distance(probe, templates["obama2.jpg"]) - 0.01
 
 
 def test_template_bytes_round_trip(templates: dict[str, np.ndarray]) -> None:

@@ -19,7 +19,13 @@ from worker.face.matching import (
 )
 
 LIMITS = Thresholds(
-    accept=0.45, review=0.55, norm_accept=-2.6, norm_review=-1.0, cohort_min=3, accept_without_cohort=0.38
+    accept=0.45,
+    review=0.55,
+    norm_accept=-2.6,
+    norm_review=-1.0,
+    cohort_min=3,
+    accept_without_cohort=0.38,
+    accept_close=0.35,
 )
 
 
@@ -82,6 +88,9 @@ def test_decide_with_and_without_a_cohort():
     # Close to the cohort: rejected, unless the raw distance alone would have accepted it.
     assert decide(0.85, wide, LIMITS)[0] == "reject"
     assert decide(0.36, np.array([0.30, 0.35, 0.40, 0.45, 0.50]), LIMITS)[0] == "review"
+    # As close as accept_close: accepted even where the cohort comes as close (a look-alike in the county).
+    outcome, normalised = decide(0.35, np.array([0.30, 0.35, 0.40, 0.45, 0.50]), LIMITS)
+    assert outcome == "accept" and normalised > LIMITS.norm_accept
 
 
 def test_cohort_scores_fuse_against_each_identity(faces):

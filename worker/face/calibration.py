@@ -86,18 +86,29 @@ def read_pairs(folder: Path) -> list[Pair]:
     return pairs
 
 
-def score_pairs(pairs: list[Pair], encode: Callable[[Path], np.ndarray | None]) -> Scored:
-    """Distance and label per pair, encoding each image once; a pair with a faceless image is a reject."""
-    cache: dict[Path, np.ndarray | None] = {}
+def score_pairs(
+    pairs: list[Pair],
+    encode: Callable[[Path], np.ndarray | None],
+    enrol: Callable[[Path], np.ndarray | None] | None = None,
+) -> Scored:
+    """Distance and label per pair, encoding each image once; a pair with a faceless image is a reject.
+
+    With `enrol`, image_a is encoded by it (as the enrolment worker encodes a photo) and image_b
+    by `encode` (as a check-in encodes a frame): the comparison the check-in decision makes.
+    """
+    enrol = enrol or encode
+    cache: dict[tuple[Path, bool], np.ndarray | None] = {}
     scored = []
     for pair in pairs:
-        for path in (pair.a, pair.b):
-            if path not in cache:
-                cache[path] = encode(path)
-        a, b = cache[pair.a], cache[pair.b]
+        for path, enrolled in ((pair.a, True), (pair.b, False)):
+            if (path, enrolled) not in cache:
+                cache[path, enrolled] = (enrol if enrolled else encode)(path)
+        a, b = cache[pair.a, True], cache[pair.b, False]
         distance = NO_FACE if a is None or b is None else float(np.linalg.norm(a - b))
         scored.append((distance, pair.same))
-    return Scored(scored, images=len(cache), no_face=sum(1 for v in cache.values() if v is None))
+    images = {path for path, _ in cache}
+    no_face = {path for (path, _), v in cache.items() if v is None}
+    return Scored(scored, images=len(images), no_face=len(no_face))
 
 
 def score_gallery(people: Iterable[tuple[list[np.ndarray], list[np.ndarray]]], *, chunk: int = 2048) -> Scored:

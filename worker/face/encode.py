@@ -28,11 +28,12 @@ def _network() -> FaceDescriptorNet:
     return FaceDescriptorNet()
 
 
-def encode_faces(faces: Sequence[tuple[np.ndarray, FaceBox]]) -> np.ndarray:
+def encode_faces(faces: Sequence[tuple[np.ndarray, FaceBox]], *, mirrored: bool = False) -> np.ndarray:
     """Return one 128-d float64 descriptor per (RGB image, face box), as an (N, 128) array.
 
     The same descriptors as face_recognition.face_encodings (dlib's ResNet on dlib's aligned chip),
     computed in one batch by the numpy port of the network, several times faster than dlib-bin's.
+    `mirrored` averages each chip's descriptor with its mirror image's (see encode_enrolment_face).
     """
     import dlib
 
@@ -48,12 +49,28 @@ def encode_faces(faces: Sequence[tuple[np.ndarray, FaceBox]]) -> np.ndarray:
     ]
     if not chips:
         return np.empty((0, TEMPLATE_DIMS))
-    return _network().describe(np.stack(chips))
+    batch = np.stack(chips)
+    if not mirrored:
+        return _network().describe(batch)
+    both = _network().describe(np.concatenate([batch, batch[:, :, ::-1]]))
+    return (both[: len(batch)] + both[len(batch) :]) / 2
 
 
 def encode_face(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
-    """Return the 128-d float64 face descriptor for the face in box."""
+    """Return the 128-d float64 face descriptor for the face in box (a check-in frame's)."""
     return encode_faces([(rgb, box)])[0]
+
+
+def encode_enrolment_face(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
+    """The enrolment template of the face in box: the mean of its chip's and the mirrored chip's descriptors.
+
+    A face is nearly symmetric but a photo of it is not (light from one side, a slight turn, hair
+    over one eye); averaging over the mirror image takes out much of what belongs to the photo
+    rather than the person. Measured on the East Asian development set (`fieldcheck bench
+    matching`), it brings genuine check-ins closer to their enrolment than strangers, at one more
+    encoding per enrolment photo and none per check-in (the frames are encoded as they are).
+    """
+    return encode_faces([(rgb, box)], mirrored=True)[0]
 
 
 def face_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -90,3 +90,5 @@ class Thresholds:
     norm_review: float
     cohort_min: int
     accept_without_cohort: float
+    # With a cohort: a fused distance this close is accepted whatever the T-norm says.
+    accept_close: float

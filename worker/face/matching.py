@@ -108,16 +108,18 @@ def decide(distance: float, cohort: np.ndarray | None, limits: Thresholds) -> tu
 
     With a cohort, the normalised score decides, and the raw distance must agree for an accept
     (a stranger from outside the county comes close in raw distance only; a cohort that happens
-    to lie far off cannot pull a distant face into accept); a raw accept is never rejected outright.
-    Without one, the raw distance decides, with a stricter accept (raw distances of strangers
-    overlap the genuine ones far more than normalised scores do).
+    to lie far off cannot pull a distant face into accept), unless the raw distance is so close
+    (`accept_close`) that strangers almost never reach it: a person whose county holds a
+    look-alike is then not sent to review for the look-alike's sake. A raw accept is never
+    rejected outright. Without a cohort, the raw distance decides, with a stricter accept (raw
+    distances of strangers overlap the genuine ones far more than normalised scores do).
     """
     if cohort is None or cohort.size < limits.cohort_min:
         if distance <= limits.accept_without_cohort:
             return "accept", None
         return ("review" if distance <= limits.review else "reject"), None
     normalised = t_norm(distance, cohort)
-    if normalised <= limits.norm_accept and distance <= limits.accept:
+    if (normalised <= limits.norm_accept and distance <= limits.accept) or distance <= limits.accept_close:
         return "accept", normalised
     if normalised <= limits.norm_review or distance <= limits.accept_without_cohort:
         return "review", normalised
