@@ -54,9 +54,9 @@ def _frontal(analysis: FrameAnalysis) -> float:
     return abs(analysis.pose.yaw) + abs(analysis.pose.pitch)
 
 
-def _phase(frame: FrameInput) -> tuple[str, str | None]:
-    """The part of the session a frame was captured in: the hold, one action's prompt, or the colour phase."""
-    return ("colour", None) if frame.colour is not None else ("prompt", frame.action)
+def _phase(frame: FrameInput) -> str:
+    """The part of the session a frame was captured in: "hold", the action prompted, or "colour"."""
+    return "colour" if frame.colour is not None else frame.action or "hold"
 
 
 def _identity_frames(
@@ -64,24 +64,25 @@ def _identity_frames(
 ) -> tuple[FrameAnalysis, list[FrameAnalysis]]:
     """The frame to match against enrolment, and the frames that must show the same person.
 
-    The match uses the most frontal face of the session outside the colour phase (a tinted face is
-    a poorer likeness), the best likeness to an enrolment photo.
+    The match uses the most frontal face of the hold (the person looks at the screen and holds
+    still), or, without one there, of the session outside the colour phase (a tinted face is a
+    poorer likeness): the best likeness to an enrolment photo.
     Every frame in which a challenged action was seen must show the matched person (only a live
     person produces those frames, so a photo of the enrolled person cannot carry a check-in whose
-    actions someone else performed), and so must one frame of every part of the session that has
-    none yet (the hold, each prompt, the colour phase: a person swapped in for a part of it, the
-    colour phase above all, is caught), its most frontal, up to `limit` frames in all. Each face encoded
-    costs about as much as meshing two frames: these are the frames identity needs.
+    actions someone else performed), and so must one frame of every other part of the session
+    (each prompt without a seen action, the colour phase: a person swapped in for a part of it,
+    the colour phase above all, is caught), its most frontal, up to `limit` frames in all. Each
+    face encoded costs about as much as meshing two frames: these are the frames identity needs.
     """
     with_face = [a for a in liveness.frames if a.box is not None and a.pose is not None]
+    parts: dict[str, list[FrameAnalysis]] = {}
+    for analysis in with_face:
+        parts.setdefault(_phase(frames[analysis.index]), []).append(analysis)
     unlit = [a for a in with_face if frames[a.index].colour is None]
-    matched = min(unlit or with_face, key=_frontal)
+    matched = min(parts.get("hold") or unlit or with_face, key=_frontal)
     performed = {entry["frame"] for entry in liveness.actions.values()}
     acting = [a for a in with_face if a.index in performed and a is not matched]
     covered = {_phase(frames[a.index]) for a in (matched, *acting)}
-    parts: dict[tuple[str, str | None], list[FrameAnalysis]] = {}
-    for analysis in with_face:
-        parts.setdefault(_phase(frames[analysis.index]), []).append(analysis)
     others = [min(members, key=_frontal) for part, members in parts.items() if part not in covered]
     return matched, acting + others[: max(0, limit - 1 - len(acting))]
 
