@@ -164,8 +164,9 @@ class CheckinSettings:
     lockout_minutes: int = 60
     # This many failures in a cycle send the person to assisted verification by a human.
     failures_before_review: int = 3
-    # Faces encoded per check-in to prove one person throughout (each costs about 10 ms): the
-    # matched one, every one that performed an action, and others sampled evenly.
+    # At most this many faces encoded per check-in to prove one person throughout (each costs about
+    # 10 ms): the matched one, every one that performed an action, one of every other part of the
+    # session (server/services/verification.py).
     identity_frames: int = 8
     # Largest distance between the matched face and any other encoded face for one person. dlib's
     # descriptors of one person's frames in one session (turned, eyes shut, mouth open) spread more

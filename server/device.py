@@ -67,7 +67,8 @@ def schedule(challenge: dict[str, Any]) -> list[Shot]:
     return shots
 
 
-def _jpeg(bgr: np.ndarray) -> bytes:
+def app_jpeg(bgr: np.ndarray) -> bytes:
+    """A BGR camera frame as the app uploads it (camera.js captureFrame): longer side 480 px, JPEG quality 70."""
     height, width = bgr.shape[:2]
     scale = min(1.0, FRAME_LONG_SIDE / max(height, width))
     if scale < 1:
@@ -98,7 +99,7 @@ def sample_video(video: Path, shots: list[Shot]) -> list[bytes]:
                     f"{video} ends after {index / fps:.1f} s; the challenge needs {max(s.at for s in shots):.1f} s"
                 )
             if index in wanted:
-                frames[index] = _jpeg(bgr)
+                frames[index] = app_jpeg(bgr)
             index += 1
         return [frames[i] for i in wanted]
     finally:

@@ -54,26 +54,37 @@ def _frontal(analysis: FrameAnalysis) -> float:
     return abs(analysis.pose.yaw) + abs(analysis.pose.pitch)
 
 
-def _identity_frames(liveness: LivenessResult, limit: int, lit: set[int]) -> tuple[FrameAnalysis, list[FrameAnalysis]]:
+def _phase(frame: FrameInput) -> str:
+    """The part of the session a frame was captured in: "hold", the action prompted, or "colour"."""
+    return "colour" if frame.colour is not None else frame.action or "hold"
+
+
+def _identity_frames(
+    liveness: LivenessResult, frames: list[FrameInput], limit: int
+) -> tuple[FrameAnalysis, list[FrameAnalysis]]:
     """The frame to match against enrolment, and the frames that must show the same person.
 
-    The match uses the most frontal face of the session outside the colour phase (`lit`: a tinted
-    face is a poorer likeness), the best likeness to an enrolment photo.
+    The match uses the most frontal face of the hold (the person looks at the screen and holds
+    still), or, without one there, of the session outside the colour phase (a tinted face is a
+    poorer likeness): the best likeness to an enrolment photo.
     Every frame in which a challenged action was seen must show the matched person (only a live
     person produces those frames, so a photo of the enrolled person cannot carry a check-in whose
-    actions someone else performed), and so must the other frames, sampled evenly up to `limit`.
+    actions someone else performed), and so must one frame of every other part of the session
+    (each prompt without a seen action, the colour phase: a person swapped in for a part of it,
+    the colour phase above all, is caught), its most frontal, up to `limit` frames in all. Each
+    face encoded costs about as much as meshing two frames: these are the frames identity needs.
     """
-    import numpy as np
-
     with_face = [a for a in liveness.frames if a.box is not None and a.pose is not None]
-    matched = min([a for a in with_face if a.index not in lit] or with_face, key=_frontal)
+    parts: dict[str, list[FrameAnalysis]] = {}
+    for analysis in with_face:
+        parts.setdefault(_phase(frames[analysis.index]), []).append(analysis)
+    unlit = [a for a in with_face if frames[a.index].colour is None]
+    matched = min(parts.get("hold") or unlit or with_face, key=_frontal)
     performed = {entry["frame"] for entry in liveness.actions.values()}
     acting = [a for a in with_face if a.index in performed and a is not matched]
-    others = [a for a in with_face if a.index not in performed and a is not matched]
-    room = max(0, limit - 1 - len(acting))
-    if len(others) > room:
-        others = [others[i] for i in np.linspace(0, len(others) - 1, room).round().astype(int)] if room else []
-    return matched, acting + others
+    covered = {_phase(frames[a.index]) for a in (matched, *acting)}
+    others = [min(members, key=_frontal) for part, members in parts.items() if part not in covered]
+    return matched, acting + others[: max(0, limit - 1 - len(acting))]
 
 
 def assess(
@@ -107,8 +118,7 @@ def assess(
     if liveness.reasons:
         return Assessment(CheckinState.REJECTED, list(liveness.reasons), scores)
     uncertain = list(liveness.review)
-    lit = {i for i, f in enumerate(frames) if f.colour is not None}
-    matched, performers = _identity_frames(liveness, settings.checkin.identity_frames, lit)
+    matched, performers = _identity_frames(liveness, frames, settings.checkin.identity_frames)
     analysed = (matched, *performers)
     vectors = encode_faces([(frames[a.index].rgb, a.box) for a in analysed])
     probe, others = vectors[0], vectors[1:]

@@ -136,3 +136,18 @@ def test_identical_pixels_give_identical_landmarks(photos: dict[str, np.ndarray]
     first, second = find_faces(frame), find_faces(frame.copy())
     assert np.array_equal(first[0].mesh, second[0].mesh)
     assert first[0].box == second[0].box
+
+
+@pytest.mark.parametrize("name", SINGLE_FACE)
+def test_the_mesh_is_read_from_mediapipe_exactly(photos: dict[str, np.ndarray], name: str) -> None:
+    # find_faces reads the points off MediaPipe's serialised message in one pass; every value must
+    # be the one each point's attributes hold, and a message laid out otherwise (a point with a
+    # visibility, as other MediaPipe graphs send) is still read right.
+    from worker.face.detect import _normalised_points, _run
+
+    (landmarks,) = _run(np.ascontiguousarray(photos[name]))
+    expected = np.array([(p.x, p.y, p.z) for p in landmarks.landmark], dtype=np.float64)
+    assert expected.shape == (478, 3)
+    assert np.array_equal(_normalised_points(landmarks), expected)
+    landmarks.landmark[7].visibility = 0.5
+    assert np.array_equal(_normalised_points(landmarks), expected)

@@ -117,3 +117,19 @@ def test_the_liveness_bench_dumps_each_decided_session(tmp_path):
         assert results[line["kind"]]["verdicts"] == {line["state"]: 1}
         assert line["scores"]["light"]["outcome"] in ("matched", "mismatched", "unmeasurable")
     assert lines[1]["reasons"] == ["light_response_mismatch"]
+
+
+def test_a_person_swapped_in_for_the_colour_phase_alone_is_caught(session_frames, enrolled):
+    # The colour phase is what an animated photo of the enrolled person cannot do: someone else
+    # sitting in for it alone, and reflecting the colours as a live face does, must not carry the check-in.
+    from tests.support.sessions import with_light_phase
+    from worker.face.light import light_sequence
+    from worker.face.liveness import LightChallenge
+
+    colours = light_sequence("swapped-colour-phase")
+    stranger = with_light_phase(genuine_session("biden.jpg", ACTIONS, seed=1), {"colours": colours, "step_ms": 700})
+    lit = [FrameInput(decode_image(f.jpeg, **LIMITS), f.action, f.captured_at, f.colour) for f in stranger if f.colour]
+    light = LightChallenge(colours, 700)
+    outcome = assess([*session_frames, *lit], ACTIONS, enrolled, SETTINGS, light=light)
+    assert outcome.scores["light"]["outcome"] == "matched"
+    assert (outcome.state, outcome.reasons) == (CheckinState.REJECTED, ["identity_changed"])
