@@ -60,8 +60,9 @@ class LocalStore:
 
         Every file is synced before any is renamed into place, and every directory after the renames, as
         one after another would be; the syncs of each step run side by side. A journaling filesystem
-        commits syncs that wait together in one journal commit: a submission's five frames took about
-        a quarter of the time to become durable, and less CPU, than synced one after the other.
+        commits syncs that wait together in one journal commit: on a disk busy with other writers a
+        submission's five frames became durable in 3–6 ms instead of 28; on an idle disk the time is
+        about the same, at some tenths of a millisecond more CPU for the threads.
         """
         paths = {key: self._path(key) for key in objects}
         # Every renamed file's directory, and the parent of every directory made here (its new entry).
