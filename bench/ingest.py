@@ -12,6 +12,13 @@ metadata part differs per request):
 - latency: an open loop at R requests/s for D seconds, p50/p99 measured from each request's
   scheduled send time (a late send counts as waiting, as a phone's would).
 
+Each server is warmed up first (a closed loop of two connections per worker for a few seconds): a
+worker's first requests import what the app loads lazily, seconds on a busy machine, which is
+start-up, not intake. Beside each figure, the CPU time the server's processes (and, for the service,
+the PostgreSQL backends serving its database) spent per answered request, read from /proc: unlike
+the rates, it hardly depends on what else the machine runs, and two cores divided by it is the rate
+those two cores could reach.
+
 The bare endpoint is the ceiling: if it does not answer well above the service, the generator
 itself is the bottleneck. The database, the objects and the bench's Redis queue are dropped after.
 """
@@ -45,6 +52,7 @@ import numpy as np
 from flask import Flask, request
 from PIL import Image
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bench.scratch import scratch_app
 from server import db
@@ -60,6 +68,7 @@ FRAMES = 5
 BOUNDARY = "fieldcheckbenchboundary"
 # Enough single-use challenges for the closed loop to run its whole time at this rate.
 MAX_RATE = 400
+WARM_UP_SECONDS = 3.0
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -218,6 +227,27 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _cpu_seconds(*, group: int | None = None, database: str | None = None) -> float:
+    """CPU time (user and system, all threads) of the processes in a process group, or of the PostgreSQL
+    backends connected to `database` (their command line names it); processes that have exited are not counted."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if group is not None:
+                ours = int(fields[2]) == group
+            else:
+                ours = f" {database} ".encode() in (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if ours:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def _wait_answering(port: int, process: subprocess.Popen, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -237,7 +267,7 @@ def _running(command: list[str], env: dict[str, str], port: int):
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL)
     try:
         _wait_answering(port, process)
-        yield
+        yield process.pid
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -324,7 +354,8 @@ def run(
 ) -> dict[str, float]:
     with scratch_app(database_url) as app:
         with app.app_context():
-            jobs = _seed(app, devices, -(-int((rate + MAX_RATE) * seconds) // devices))
+            needed = (rate + MAX_RATE) * seconds + MAX_RATE * WARM_UP_SECONDS
+            jobs = _seed(app, devices, -(-int(needed) // devices))
         settings = app.config["FIELDCHECK"]
         env = os.environ | {
             "FIELDCHECK_INSTANCE_PATH": str(settings.instance_path),
@@ -341,30 +372,45 @@ def run(
         generator = multiprocessing.get_context("spawn").Pool(1)
         figures: dict[str, float] = {}
         try:
-            with _running(serve, env, service_port), _running([*gunicorn, "bench.ingest:bare_app()"], env, bare_port):
-                plan = [
-                    ("bare", bare_port, "closed", connections),
-                    ("fieldcheck", service_port, "closed", connections),
-                    ("bare", bare_port, "open", rate),
-                    ("fieldcheck", service_port, "open", rate),
-                ]
+            with (
+                _running(serve, env, service_port) as service_group,
+                _running([*gunicorn, "bench.ingest:bare_app()"], env, bare_port) as bare_group,
+            ):
+                database = make_url(settings.database_url).database
+                servers = {"bare": (bare_port, bare_group, None), "fieldcheck": (service_port, service_group, database)}
                 reserved = int(rate * seconds) + 1
-                shares = {"open": jobs[:reserved], "closed": jobs[reserved:]}
-                for name, port, mode, level in plan:
-                    share = shares[mode]
-                    result = generator.apply(drive, (port, share, mode, level, seconds))
+                warm_up = int(MAX_RATE * WARM_UP_SECONDS)
+                shares = {
+                    "open": jobs[:reserved],
+                    "warm": jobs[reserved : reserved + warm_up],
+                    "closed": jobs[reserved + warm_up :],
+                }
+                for port, _group, _database in servers.values():
+                    generator.apply(drive, (port, shares["warm"], "closed", 2 * workers, WARM_UP_SECONDS))
+                plan = [("bare", "closed", connections), ("fieldcheck", "closed", connections)]
+                plan += [("bare", "open", rate), ("fieldcheck", "open", rate)]
+                for name, mode, level in plan:
+                    port, group, database_name = servers[name]
+                    before = _cpu_seconds(group=group), _cpu_seconds(database=database_name) if database_name else 0.0
+                    result = generator.apply(drive, (port, shares[mode], mode, level, seconds))
+                    after = _cpu_seconds(group=group), _cpu_seconds(database=database_name) if database_name else 0.0
+                    answered = max(1, result.answered)
+                    cpu_ms, pg_ms = ((a - b) * 1000 / answered for a, b in zip(after, before, strict=True))
                     others = {s: n for s, n in result.statuses.items() if s != 202}
                     label = f"{connections} connections" if mode == "closed" else f"{rate:g}/s open loop"
                     p50, p99 = result.percentile(0.5), result.percentile(0.99)
                     extra = f"  other statuses {others}" if others else ""
+                    cpu = f"CPU {cpu_ms:5.1f} ms" + (f" + PostgreSQL {pg_ms:4.1f} ms" if database_name else "")
                     echo(
                         f"{name:<11} {label:<20} {result.rate:7.1f}/s answered 202,"
-                        f" p50 {p50:6.1f} ms, p99 {p99:6.1f} ms{extra}"
+                        f" p50 {p50:6.1f} ms, p99 {p99:6.1f} ms; {cpu} per request{extra}"
                     )
                     key = f"{name}_{mode}"
                     figures[f"{key}_rate"] = result.rate
                     figures[f"{key}_p50"] = result.percentile(0.5)
                     figures[f"{key}_p99"] = result.percentile(0.99)
+                    figures[f"{key}_cpu_ms"] = cpu_ms
+                    figures[f"{key}_pg_ms"] = pg_ms
         finally:
             generator.close()
             generator.join()
@@ -377,5 +423,11 @@ def run(
         echo(
             f"at {rate:g}/s: p50 {figures['fieldcheck_open_p50']:.1f} ms, p99 {figures['fieldcheck_open_p99']:.1f} ms"
             f" (bare p99 {figures['bare_open_p99']:.1f} ms; target p99 < 150 ms)"
+        )
+        spent = figures["fieldcheck_closed_cpu_ms"] + figures["fieldcheck_closed_pg_ms"]
+        echo(
+            f"CPU per submission: service {figures['fieldcheck_closed_cpu_ms']:.1f} ms + PostgreSQL"
+            f" {figures['fieldcheck_closed_pg_ms']:.1f} ms (backends; WAL writer and checkpointer not counted):"
+            f" two idle cores would answer at most {2000 / spent:.0f}/s"
         )
         return figures

@@ -435,11 +435,13 @@ def beat() -> None:
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
+@click.option("--workers", type=int, help="gunicorn worker processes  [default: two per core, and one more]")
 @click.option("--with-worker", is_flag=True, help="Also run a Celery worker with beat (the embedded default).")
-def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
+def serve(host: str, port: int, workers: int | None, with_worker: bool) -> None:
     """Serve the API with gunicorn, optionally with a background worker in the same process tree."""
-    run_service(host=host, port=port, workers=workers, with_worker=with_worker)
+    from server.serving import default_workers
+
+    run_service(host=host, port=port, workers=workers or default_workers(), with_worker=with_worker)
 
 
 def run_service(*, host: str, port: int, workers: int, with_worker: bool) -> None:
@@ -713,18 +715,19 @@ def bench_gallery(count: int, old_at: int) -> None:
 
 @bench.command("ingest")
 @click.option("--devices", default=200, show_default=True, help="Activated phones submitting.")
-@click.option("--workers", default=4, show_default=True, help="gunicorn sync workers for both servers.")
+@click.option("--workers", type=int, help="gunicorn sync workers for both servers  [default: as `serve` starts]")
 @click.option("--rate", default=100.0, show_default=True, help="Open-loop submissions per second for p50/p99.")
 @click.option("--connections", default=8, show_default=True, help="Closed-loop connections for saturation.")
 @click.option("--seconds", default=10.0, show_default=True, help="Length of each load pattern.")
 @click.option("--broker", default="redis://127.0.0.1:6379/15", show_default=True, help="Redis the service sends to.")
-def bench_ingest(devices: int, workers: int, rate: float, connections: int, seconds: float, broker: str) -> None:
+def bench_ingest(devices: int, workers: int | None, rate: float, connections: int, seconds: float, broker: str) -> None:
     """Check-in submissions/s and latency of `fieldcheck serve` beside a bare multipart endpoint, same run."""
     from bench.ingest import run
+    from server.serving import default_workers
 
     run(
         devices=devices,
-        workers=workers,
+        workers=workers or default_workers(),
         rate=rate,
         connections=connections,
         seconds=seconds,

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from server.context import Ctx
 from server.models import AuditChainHead, AuditEntry, utcnow
@@ -50,6 +50,18 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+# Built once: their cache keys and compiled forms are reused by every entry, and the head stays locked from
+# the first to the commit, so the less each append costs, the less every other writer waits.
+_ADVANCE_HEAD = (
+    update(AuditChainHead)
+    .where(AuditChainHead.id == CHAIN_HEAD_ID)
+    .values(seq=AuditChainHead.seq + 1)
+    .returning(AuditChainHead.seq, AuditChainHead.last_hash)
+)
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+_LINK_HEAD = update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=bindparam("entry_hash"))
+
+
 def record(
     session: Session,
     *,
@@ -63,12 +75,7 @@ def record(
 ) -> AuditEntry:
     """Append an entry in the caller's transaction; it commits or rolls back with the change it records."""
     # Updating the head first takes its row lock (a write lock on SQLite), so concurrent writers queue here.
-    seq, prev_hash = session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == CHAIN_HEAD_ID)
-        .values(seq=AuditChainHead.seq + 1)
-        .returning(AuditChainHead.seq, AuditChainHead.last_hash)
-    ).one()
+    seq, prev_hash = session.execute(_ADVANCE_HEAD).one()
     entry = AuditEntry(
         seq=seq,
         at=utcnow(),
@@ -83,8 +90,11 @@ def record(
         prev_hash=prev_hash,
     )
     entry.entry_hash = entry_hash(entry)
+    session.execute(_INSERT_ENTRY, {column.key: getattr(entry, column.key) for column in AuditEntry.__table__.columns})
+    # Every column is set: the session holds the entry as inserted, without a flush of its own.
+    make_transient_to_detached(entry)
     session.add(entry)
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=entry.entry_hash))
+    session.execute(_LINK_HEAD, {"entry_hash": entry.entry_hash})
     return entry
 
 

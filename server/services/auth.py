@@ -11,7 +11,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import exists, literal, select
+from sqlalchemy import bindparam, exists, literal, select
 from sqlalchemy.orm import Session, load_only
 
 from server.config import Settings
@@ -280,6 +280,21 @@ def _revoked(claims: dict):
     return exists().where(RevokedToken.jti == jti) if isinstance(jti, str) else literal(False)
 
 
+# Every phone's request runs this, so it is built once (its cache key and compiled form are reused).
+# Columns, not the person's row: loading it would decrypt their identity fields on every request.
+_DEVICE_TOKEN = (
+    select(
+        Device.revoked_at,
+        Device.activated_at,
+        Beneficiary.id,
+        Beneficiary.village_code,
+        exists().where(RevokedToken.jti == bindparam("jti")),
+    )
+    .join(Beneficiary, Beneficiary.id == Device.beneficiary_id)
+    .where(Device.id == bindparam("device"))
+)
+
+
 def actor_from_token(ctx: Ctx, *, token: str) -> Actor:
     """Verify a bearer token and load who it speaks for, refusing disabled accounts, revoked devices and
     logged-out or reset tokens. One query by primary key (plus an indexed existence test) per request."""
@@ -295,11 +310,10 @@ def actor_from_token(ctx: Ctx, *, token: str) -> Actor:
             raise AuthError("token_revoked")
         return staff_actor(user)
     if kind == "device":
-        # Columns, not the person's row: loading it would decrypt their identity fields on every request.
+        jti = claims.get("jti")
+        # A token issued before token ids existed (jti None) matches no revoked id.
         row = ctx.session.execute(
-            select(Device.revoked_at, Device.activated_at, Beneficiary.id, Beneficiary.village_code, _revoked(claims))
-            .join(Beneficiary, Beneficiary.id == Device.beneficiary_id)
-            .where(Device.id == subject_id)
+            _DEVICE_TOKEN, {"device": subject_id, "jti": jti if isinstance(jti, str) else None}
         ).one_or_none()
         if row is None or row.revoked_at is not None or row.activated_at is None:
             raise AuthError("device_revoked")

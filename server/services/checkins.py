@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, ScalarSelect, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from server.config import Settings
 from server.context import Ctx
-from server.db import fetch_page, savepoint
+from server.db import fetch_page
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -34,6 +34,7 @@ from server.services.audit import Actor, record
 from server.services.beneficiaries import scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.regions import in_scope as region_scope
+from server.sqlfuncs import insert_ignoring_conflicts
 
 # The face library's light sequence and image checks (numpy, Pillow) load in the functions that use
 # them: the API must start without them.
@@ -286,12 +287,9 @@ def submit(
     if not _owns(actor, challenge):
         raise Forbidden("this challenge was issued to someone else", {"challenge_id": ["challenge_not_yours"]})
     if existing_id is not None:
-        existing = ctx.session.get(Checkin, existing_id)
-        if existing.challenge_id != challenge.id:
-            raise Conflict("this client id was used for another check-in", {"client_id": ["client_id_reused"]})
-        return existing, False
+        return _resubmitted(ctx.session.get(Checkin, existing_id), challenge), False
     if challenge.used_at is not None:
-        raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
+        raise _used()
     if challenge.expires_at < utcnow():
         raise Gone("this challenge has expired; ask for a new one", {"challenge_id": ["challenge_expired"]})
     until = _lockout_end(ctx.settings, failed, last_failed)
@@ -300,70 +298,145 @@ def submit(
     _validate_frames(ctx.settings, challenge, frames)
 
     checkin_id = uuid.uuid4()
-    stored: list[str] = []
+    objects = {f"checkins/{checkin_id}/{position}": frame.data for position, frame in enumerate(frames)}
+    # Stored before the rows that point to them (and before the audit log's lock is taken); removed again,
+    # all of them, if the rows are not added: a write that fails halfway leaves nothing behind either.
     try:
-        with savepoint(ctx.session):
-            checkin = Checkin(
-                id=checkin_id,
-                beneficiary_id=challenge.beneficiary_id,
-                challenge_id=challenge.id,
-                client_id=client_id,
-                mode=challenge.mode,
-                device_id=challenge.device_id,
-                staff_id=challenge.staff_id,
-                visit_id=challenge.visit_id,
-                region_code=village_code,
-                gps=gps,
-                device_info=device_info,
-            )
-            ctx.session.add(checkin)
-            objects = {f"checkins/{checkin_id}/{position}": frame.data for position, frame in enumerate(frames)}
-            # Listed before the write: a write that fails halfway leaves nothing behind either.
-            stored.extend(objects)
-            biometrics.put_many(ctx, objects=objects)
-            ctx.session.add_all(
-                CheckinFrame(
-                    checkin_id=checkin_id,
-                    position=position,
-                    object_key=key,
-                    sha256=hashlib.sha256(frame.data).hexdigest(),
-                    captured_at=frame.captured_at,
-                    action=frame.action,
-                    colour=frame.colour.lower() if frame.colour else None,
-                )
-                for position, (key, frame) in enumerate(zip(objects, frames, strict=True))
-            )
-            used = ctx.session.execute(
-                update(CheckinChallenge)
-                .where(CheckinChallenge.id == challenge.id, CheckinChallenge.used_at.is_(None))
-                .values(used_at=utcnow())
-            ).rowcount
-            if not used:
-                raise Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
-            # Flushed here, so a failed insert removes the frames it would have pointed to.
-            ctx.session.flush()
-            record(
-                ctx.session,
-                actor=actor,
-                action="checkin.received",
-                object_type="checkin",
-                object_id=checkin_id,
-                region_code=village_code,
-                details={"frames": len(frames), "mode": challenge.mode.value},
-            )
-    except IntegrityError:
-        # The same client id arrived twice at once: the other request stored it.
-        _discard(ctx, stored)
-        existing = ctx.session.scalar(
+        biometrics.put_many(ctx, objects=objects)
+        checkin, created = _add_checkin(
+            ctx, actor, challenge, checkin_id, client_id, village_code, objects, frames, gps, device_info
+        )
+    except BaseException:
+        _discard(ctx, list(objects))
+        raise
+    if not created:
+        _discard(ctx, list(objects))
+    return checkin, created
+
+
+# Built once, as the statements of every submission: their cache keys and compiled forms are reused.
+_SPEND_CHALLENGE = (
+    update(CheckinChallenge)
+    .where(CheckinChallenge.id == bindparam("challenge"), CheckinChallenge.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
+_INSERT_CHECKIN: dict[str, Insert] = {}
+
+
+def _add_checkin(
+    ctx: Ctx,
+    actor: Actor,
+    challenge: CheckinChallenge,
+    checkin_id: uuid.UUID,
+    client_id: str,
+    village_code: str,
+    objects: dict[str, bytes],
+    frames: list[FrameUpload],
+    gps: dict[str, Any] | None,
+    device_info: dict[str, Any],
+) -> tuple[Checkin, bool]:
+    """The check-in's rows and audit entry, (check-in, True); or (check-in, False) when a concurrent request
+    sent the same check-in and stored it first.
+
+    Statements built once rather than the session's unit of work, and no savepoint: a client id taken
+    meanwhile inserts nothing instead of failing the transaction, so nothing needs rolling back to.
+    """
+    session = ctx.session
+    # Spending the challenge first takes its row lock: a concurrent submission of it waits here until
+    # this one has committed, then finds it spent.
+    spent = session.execute(_SPEND_CHALLENGE, {"challenge": challenge.id, "now": utcnow()}).rowcount
+    if not spent:
+        existing = session.scalar(
             select(Checkin).where(Checkin.beneficiary_id == challenge.beneficiary_id, Checkin.client_id == client_id)
         )
         if existing is None:
-            raise
-        return existing, False
-    except BaseException:
-        _discard(ctx, stored)
-        raise
+            raise _used()
+        return _resubmitted(existing, challenge), False
+    now = utcnow()
+    # Every column given (the model's defaults among them), so the object is the row as inserted.
+    checkin = Checkin(
+        id=checkin_id,
+        beneficiary_id=challenge.beneficiary_id,
+        challenge_id=challenge.id,
+        client_id=client_id,
+        mode=challenge.mode,
+        device_id=challenge.device_id,
+        staff_id=challenge.staff_id,
+        visit_id=challenge.visit_id,
+        region_code=village_code,
+        gps=gps,
+        device_info=device_info,
+        state=CheckinState.RECEIVED,
+        attempts=0,
+        lease_expires_at=None,
+        reasons=[],
+        scores={},
+        decided_at=None,
+        decided_by=None,
+        created_at=now,
+        updated_at=now,
+    )
+    row = {column.key: getattr(checkin, column.key) for column in Checkin.__table__.columns}
+    # A client id that another challenge's check-in took meanwhile inserts nothing, rather than failing
+    # the transaction.
+    if session.execute(_insert_checkin(session), row).first() is None:
+        raise _client_id_reused()
+    # The session has it without reading it back.
+    make_transient_to_detached(checkin)
+    session.add(checkin)
+    session.execute(
+        insert(CheckinFrame),
+        [
+            {
+                "checkin_id": checkin_id,
+                "position": position,
+                "object_key": key,
+                "sha256": hashlib.sha256(frame.data).hexdigest(),
+                "captured_at": frame.captured_at,
+                "action": frame.action,
+                "colour": frame.colour.lower() if frame.colour else None,
+            }
+            for position, (key, frame) in enumerate(zip(objects, frames, strict=True))
+        ],
+    )
+    # Last: the audit log's head stays locked until the commit.
+    record(
+        session,
+        actor=actor,
+        action="checkin.received",
+        object_type="checkin",
+        object_id=checkin_id,
+        region_code=village_code,
+        details={"frames": len(frames), "mode": challenge.mode.value},
+    )
     return checkin, True
+
+
+def _insert_checkin(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERT_CHECKIN:
+        # RETURNING tells an insert from a conflict: psycopg reports no rowcount for it.
+        _INSERT_CHECKIN[dialect] = (
+            insert_ignoring_conflicts(session, Checkin)
+            .on_conflict_do_nothing(index_elements=["beneficiary_id", "client_id"])
+            .returning(Checkin.__table__.c.id)
+        )
+    return _INSERT_CHECKIN[dialect]
+
+
+def _resubmitted(existing: Checkin, challenge: CheckinChallenge) -> Checkin:
+    """The check-in stored earlier with this client id, if it answered this challenge."""
+    if existing.challenge_id != challenge.id:
+        raise _client_id_reused()
+    return existing
+
+
+def _used() -> Conflict:
+    return Conflict("this challenge has been used; ask for a new one", {"challenge_id": ["challenge_used"]})
+
+
+def _client_id_reused() -> Conflict:
+    return Conflict("this client id was used for another check-in", {"client_id": ["client_id_reused"]})
 
 
 def _discard(ctx: Ctx, keys: list[str]) -> None:
