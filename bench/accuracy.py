@@ -12,15 +12,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-import numpy as np
-
-from bench.faces import faces_dir
-from bench.faces import photo as photo_bytes
+from bench.faces import DECODE_LIMITS, enrolment_template, faces_dir
 from server.config import Settings
 from server.models import CheckinState
 from server.services.verification import assess
-from worker.face.detect import detect_faces
-from worker.face.encode import encode_face
 from worker.face.image import decode_image
 from worker.face.liveness import FrameInput
 from worker.face.synthetic import (
@@ -51,7 +46,6 @@ PEOPLE = {
     "obama3.jpg": ("obama.jpg", "obama2.jpg"),
 }
 OTHER = "biden.jpg"
-LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
 
 Maker = Callable[[str, list[str], int], list[SyntheticFrame]]
 KINDS: dict[str, tuple[Maker, frozenset[CheckinState]]] = {
@@ -80,15 +74,10 @@ def _path(name: str):
     return faces_dir() / name
 
 
-def _template(name: str) -> np.ndarray:
-    rgb = decode_image(photo_bytes(name), **LIMITS)
-    return encode_face(rgb, detect_faces(rgb)[0])
-
-
 def run(seeds: int = 2, echo: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
     """Decide every kind over people × challenges × seeds; print and return pass rates and reasons."""
     settings = Settings.from_env()
-    templates = {name: _template(name) for name in {p for photos in PEOPLE.values() for p in photos}}
+    templates = {name: enrolment_template(name) for name in {p for photos in PEOPLE.values() for p in photos}}
     results: dict[str, dict[str, float]] = {}
     count = len(PEOPLE) * len(CHALLENGES) * seeds
     echo(f"sessions per kind: {count} ({len(PEOPLE)} photos x {len(CHALLENGES)} challenges x {seeds} seeds)")
@@ -99,7 +88,7 @@ def run(seeds: int = 2, echo: Callable[[str], None] = print) -> dict[str, dict[s
             for number, actions in enumerate(CHALLENGES):
                 for seed in range(seeds):
                     frames = [
-                        FrameInput(decode_image(f.jpeg, **LIMITS), f.action, f.captured_at)
+                        FrameInput(decode_image(f.jpeg, **DECODE_LIMITS), f.action, f.captured_at)
                         for f in make(_path(photo), actions, 100 * number + seed)
                     ]
                     outcome = assess(frames, actions, [templates[p] for p in enrolled], settings, light=None)

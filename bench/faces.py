@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
+# Photos and frames a bench decodes: the suite's and the development set's, well inside these.
+DECODE_LIMITS = {"max_bytes": 50_000_000, "max_pixels": 40_000_000}
 # The suite fetches face_recognition 1.3.0's test photos here (tests/support/photos.py); a
 # checkout that ran the tests has them, an installed wheel is given a folder.
 SUITE_PHOTOS = Path(__file__).resolve().parents[1] / ".cache" / "test-photos"
@@ -29,3 +32,13 @@ def photo(name: str, folder: Path | None = None) -> bytes:
 def photos(folder: Path) -> list[Path]:
     """Every image under folder (recursively), in a stable order."""
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def enrolment_template(name: str, folder: Path | None = None) -> np.ndarray:
+    """The template enrolment stores for one photo of the folder (its first face)."""
+    from worker.face.detect import detect_faces
+    from worker.face.encode import encode_enrolment_face
+    from worker.face.image import decode_image
+
+    rgb = decode_image(photo(name, folder), **DECODE_LIMITS)
+    return encode_enrolment_face(rgb, detect_faces(rgb)[0])

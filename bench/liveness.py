@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.faces import faces_dir, photos
+from bench.faces import DECODE_LIMITS, faces_dir, photos
 from server.config import Settings
 from server.services.verification import assess
 from worker.face import synthetic
@@ -44,7 +44,6 @@ from worker.face.liveness import FrameInput, LightChallenge
 from worker.face.matching import decide
 from worker.face.quality import assess_enrolment_photo
 
-LIMITS = {"max_bytes": 50_000_000, "max_pixels": 40_000_000}
 CHALLENGES = (
     ["blink", "turn_left"],
     ["turn_right", "open_mouth"],
@@ -206,7 +205,7 @@ def _spread(pairs: list[tuple[Path, list[Path]]], people: list[Path], limit: int
 def _template(path: Path) -> np.ndarray | None:
     """The photo's enrolment template, as the enrolment worker encodes it; None if the server would refuse it."""
     try:
-        rgb = decode_image(path.read_bytes(), **LIMITS)
+        rgb = decode_image(path.read_bytes(), **DECODE_LIMITS)
     except ImageRejected:
         return None
     faces = find_faces(rgb)
@@ -250,7 +249,7 @@ def run(
     sessions = dump.open("w") if dump is not None else None
     for number, (photo, enrolled) in enumerate(pairs):
         try:
-            usable = assess_enrolment_photo(decode_image(photo.read_bytes(), **LIMITS)).ok
+            usable = assess_enrolment_photo(decode_image(photo.read_bytes(), **DECODE_LIMITS)).ok
         except ImageRejected:
             usable = False
         if not usable:

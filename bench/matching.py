@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from bench.faces import DECODE_LIMITS
 from server.config import Settings
 from worker.face.detect import FaceBox, detect_faces
 from worker.face.encode import encode_faces
@@ -56,7 +57,6 @@ from worker.face.matching import (
 from worker.face.models import face_models
 
 DEFAULT_FACES = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "asian-faces"
-LIMITS = {"max_bytes": 20_000_000, "max_pixels": 40_000_000}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 MAX_TEMPLATES = 5
 TARGET_FAR = 0.001
@@ -89,7 +89,7 @@ def _augmentations(rgb: np.ndarray, box) -> list[np.ndarray]:
 def _read(path: Path) -> np.ndarray:
     data = path.read_bytes()
     try:
-        return decode_image(data, **LIMITS)
+        return decode_image(data, **DECODE_LIMITS)
     except ImageRejected as exc:
         if exc.code != "unsupported_format":
             raise
@@ -97,7 +97,7 @@ def _read(path: Path) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="PNG")
-    return decode_image(buffer.getvalue(), **LIMITS)
+    return decode_image(buffer.getvalue(), **DECODE_LIMITS)
 
 
 def load(folder: Path, echo: Callable[[str], None]) -> list[Person]:

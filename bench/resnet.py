@@ -22,6 +22,7 @@ import dlib  # noqa: E402
 import face_recognition.api as fr_api  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.faces import DECODE_LIMITS  # noqa: E402
 from bench.faces import photo as photo_bytes  # noqa: E402
 from worker.face.detect import detect_faces  # noqa: E402
 from worker.face.image import decode_image  # noqa: E402
@@ -29,12 +30,11 @@ from worker.face.resnet import FaceDescriptorNet  # noqa: E402
 
 BATCH_SIZES = (1, 2, 3)
 PHOTOS = ("obama.jpg", "obama2.jpg", "biden.jpg")
-LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
 
 
 def _chip(name: str) -> np.ndarray:
     """The aligned 150 px chip face_recognition feeds the network for the photo's largest face."""
-    rgb = decode_image(photo_bytes(name), **LIMITS)
+    rgb = decode_image(photo_bytes(name), **DECODE_LIMITS)
     box = detect_faces(rgb)[0]
     shape = fr_api.pose_predictor_5_point(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom))
     return dlib.get_face_chip(rgb, shape, 150, 0.25)

@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from bench.faces import faces_dir
-from bench.faces import photo as photo_bytes
+from bench.faces import enrolment_template, faces_dir
 from server.config import Settings
 from server.device import app_jpeg
 from server.services.verification import assess
@@ -45,7 +44,6 @@ from worker.face.synthetic import SyntheticFrame, genuine_session
 STANDARD_ACTIONS = (["blink", "turn_left"], ["turn_right", "open_mouth"], ["nod", "blink"], ["open_mouth", "turn_left"])
 ENROLLED = ("obama.jpg", "obama2.jpg", "32bit.png")
 SUBJECT = "obama3.jpg"
-LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,6 @@ class _Session:
     frames: list[tuple[bytes, str | None, float, str | None]]  # (JPEG, action, captured_at, colour)
     actions: list[str]
     light: LightChallenge | None
-
-
-def _template(name: str) -> np.ndarray:
-    rgb = decode_image(photo_bytes(name), **LIMITS)
-    return encode_face(rgb, detect_faces(rgb)[0])
 
 
 def _as_phone(frame: SyntheticFrame) -> bytes:
@@ -195,7 +188,7 @@ def _report(title: str, figures: dict[str, float], echo: Callable[[str], None]) 
 def run(sessions: int = 40, echo: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
     """Verify `sessions` phone sessions and as many standard ones in this process and print the figures."""
     settings = Settings.from_env()
-    templates = [_template(name) for name in ENROLLED]
+    templates = [enrolment_template(name) for name in ENROLLED]
     results = {
         "phone": measure(phone_sessions(sessions, settings), templates, settings),
         "standard": measure(standard_sessions(sessions), templates, settings),

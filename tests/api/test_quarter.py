@@ -77,7 +77,7 @@ def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
     visited, _ = enrolled_person(api, world, 3, "biden.jpg")
     # The fourth person looks like the first (the test photos have two people): a duplicate_face case
     # opens at enrolment, which is not what this quarter is about.
-    misses, misses_phone = enrolled_person(api, world, 4, "obama.jpg", "obama3.jpg")
+    misses, misses_phone = enrolled_person(api, world, 4, "obama.jpg", "obama2.jpg")
     _on_the_rolls_since_january(app, checks_in, exempt, visited, misses)
 
     quarter = {
@@ -120,7 +120,7 @@ def test_a_quarter_from_check_ins_to_the_payment_run(app, api, world):
     assert notice["why"] and notice["how_to_appeal"] and notice["appeal_by"] > today.isoformat()
 
     # Alive after all: a verified check-in, then a person reinstates; two months were withheld.
-    assert check_in(misses_phone, lambda a: genuine_session("obama2.jpg", a, seed=62))["status"] == "verified"
+    assert check_in(misses_phone, lambda a: genuine_session("obama3.jpg", a, seed=62))["status"] == "verified"
     assert supervisor.get(f"/api/v1/beneficiaries/{misses}").json()["status"] == "suspended"
     reinstated = supervisor.post(f"/api/v1/beneficiaries/{misses}/reinstate", json={"reason": "checked in again"})
     assert reinstated.status_code == 200, reinstated.text
