@@ -139,14 +139,15 @@ def fetch_page(
     limit: int | None,
     count_up_to: int | None = None,
     after: tuple | None = None,
-) -> tuple[list, int]:
+) -> tuple[list, int | None]:
     """One page of a query's rows in a stable order, and the total row count (bounded by `count_up_to`).
 
     `query` selects one entity. The page starts `offset` rows in, or (a keyset) right after the row whose sort
     key is `after`, which an index holding the order reaches directly however deep the page: an OFFSET reads
     and skips every row before it. The count and, past the first page, an offset page's keys are read from the
     keys alone, which an index holding the sort and scope columns answers without visiting the table; only
-    the page's own rows are loaded. The total counts the whole query, not the rows after `after`."""
+    the page's own rows are loaded. A keyset page counts nothing (its total is None): the walk's first page
+    said how many rows there are, and counting them again cost a deep page as much as reading it."""
     keys = query.with_only_columns(query.column_descriptions[0]["entity"].id)
     if after is not None:
         columns, descending = sort_columns(order_by)
@@ -157,6 +158,8 @@ def fetch_page(
         page = query.where(keys.selected_columns[0].in_(page_keys.scalar_subquery()))
     else:
         page = query.limit(limit)
+    if after is not None:
+        return list(db_session.scalars(page.order_by(*order_by))), None
     # The count rides along with the page (PostgreSQL runs the uncorrelated subquery once): one round trip
     # fewer, which on a busy server is a millisecond or more. Only a page past the end counts on its own.
     count = _count_of(keys, count_up_to).scalar_subquery()

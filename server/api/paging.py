@@ -7,7 +7,7 @@ response's `X-Pagination` header is a JSON object:
 
 - `total`, `total_exact`: the rows counted, up to the `count_up_to` setting (10,000): past it `total` is that
   bound and `total_exact` false ("more than 10,000"). Counting a county's 150,000 people exactly took longer
-  than reading the page.
+  than reading the page. A page asked for by cursor has neither: the first page of the walk said them.
 - `page`, `first_page`, `previous_page`, `next_page` on a page asked for by number; `last_page` and
   `total_pages` too when the total is exact.
 - `next_cursor` on the lists that offer one, while rows follow: send it back as `cursor` (instead of `page`)
@@ -79,7 +79,10 @@ class PaginationMetadataSchema(Schema):
     """The X-Pagination header (see server.api.paging)."""
 
     total = fields.Integer(
-        metadata={"description": "Rows in the list; when total_exact is false, there are more than this many."}
+        metadata={
+            "description": "Rows in the list; when total_exact is false, there are more than this many. "
+            "Pages asked for by cursor carry no total: the walk's first page said it."
+        }
     )
     total_exact = fields.Boolean(metadata={"description": "Whether total is the exact count."})
     total_pages = fields.Integer(metadata={"description": "Pages in the list (exact totals only)."})
@@ -171,8 +174,9 @@ class Paging:
         """The rows to read: one more than the page, whose presence says another page follows."""
         return self.page_size + 1
 
-    def page_of(self, items: list, total: int) -> list:
-        """The page's rows out of the `fetch_size` read, noting the total and where the next page starts."""
+    def page_of(self, items: list, total: int | None) -> list:
+        """The page's rows out of the `fetch_size` read, noting the total (None on a cursor's page) and where
+        the next page starts."""
         self.item_count = total
         self._more = len(items) > self.page_size
         items = items[: self.page_size]
@@ -181,16 +185,19 @@ class Paging:
         return items
 
     def metadata(self) -> dict:
+        meta: dict[str, Any] = {}
+        if self._next is not None:
+            meta["next_cursor"] = encode_cursor(self._next)
+        if self.page is None:
+            return PaginationMetadataSchema().dump(meta)
         total = self.item_count or 0
         exact = total <= self.count_up_to
         more = self._more if self._more is not None else self.first_item + self.page_size < total
-        meta: dict[str, Any] = {"total": total if exact else self.count_up_to, "total_exact": exact}
-        if self._next is not None:
-            meta["next_cursor"] = encode_cursor(self._next)
-        if self.page is not None and exact:
+        meta.update(total=total if exact else self.count_up_to, total_exact=exact)
+        if exact:
             # flask-smorest's own numbering, which the API has always sent.
             meta.update(flask_smorest.Blueprint._make_pagination_metadata(self.page, self.page_size, total))
-        elif self.page is not None:
+        else:
             meta.update(first_page=1, page=self.page)
             if self.page > 1:
                 meta["previous_page"] = self.page - 1

@@ -157,6 +157,11 @@ def test_a_cursor_walks_every_row_once_in_the_lists_order(api, app, world, name)
     last = admin.get(path, params={"page_size": PEOPLE})
     assert "next_cursor" not in _pagination(last)
     assert "next_page" not in _pagination(last)
+    # The first page counts; a cursor's page does not count again (a deep page's count cost as much as the page).
+    first = _pagination(admin.get(path, params={"page_size": 1}))
+    assert (first["total"], first["total_exact"]) == (PEOPLE, True)
+    deeper = _pagination(admin.get(path, params={"page_size": 1, "cursor": first["next_cursor"]}))
+    assert "total" not in deeper and "next_cursor" in deeper
 
 
 def test_a_cursor_walk_sees_rows_added_meanwhile_after_it_and_none_twice(api, app, world):
