@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -126,20 +127,22 @@ def sort_columns(order_by: tuple) -> tuple[list[ColumnElement], bool]:
 
 
 def sort_key(row: Any, order_by: tuple) -> tuple:
-    """A row's values of the list's sort key: where the next page starts (`fetch_page(after=...)`)."""
+    """A row's values of the list's sort key: where the next page starts (`PageRequest.after`)."""
     return tuple(getattr(row, column.key) for column in sort_columns(order_by)[0])
 
 
-def fetch_page(
-    db_session: Session,
-    query: Select,
-    *,
-    order_by: tuple,
-    offset: int,
-    limit: int | None,
-    count_up_to: int | None = None,
-    after: tuple | None = None,
-) -> tuple[list, int | None]:
+@dataclass(frozen=True)
+class PageRequest:
+    """Which rows of a list to read: `limit` rows from `offset`, or (a keyset) the `limit` rows after the row
+    whose sort key is `after`; the total is counted up to `count_up_to` (all of them when None)."""
+
+    offset: int = 0
+    limit: int | None = None
+    count_up_to: int | None = None
+    after: tuple | None = None
+
+
+def fetch_page(db_session: Session, query: Select, *, order_by: tuple, page: PageRequest) -> tuple[list, int | None]:
     """One page of a query's rows in a stable order, and the total row count (bounded by `count_up_to`).
 
     `query` selects one entity. The page starts `offset` rows in, or (a keyset) right after the row whose sort
@@ -149,22 +152,20 @@ def fetch_page(
     the page's own rows are loaded. A keyset page counts nothing (its total is None): the walk's first page
     said how many rows there are, and counting them again cost a deep page as much as reading it."""
     keys = query.with_only_columns(query.column_descriptions[0]["entity"].id)
-    if after is not None:
+    if page.after is not None:
         columns, descending = sort_columns(order_by)
-        past = tuple_(*columns) < tuple_(*after) if descending else tuple_(*columns) > tuple_(*after)
-        page = query.where(past).limit(limit)
-    elif offset:
-        page_keys = keys.order_by(*order_by).offset(offset).limit(limit)
-        page = query.where(keys.selected_columns[0].in_(page_keys.scalar_subquery()))
+        past = tuple_(*columns) < tuple_(*page.after) if descending else tuple_(*columns) > tuple_(*page.after)
+        return list(db_session.scalars(query.where(past).order_by(*order_by).limit(page.limit))), None
+    if page.offset:
+        page_keys = keys.order_by(*order_by).offset(page.offset).limit(page.limit)
+        rows_query = query.where(keys.selected_columns[0].in_(page_keys.scalar_subquery()))
     else:
-        page = query.limit(limit)
-    if after is not None:
-        return list(db_session.scalars(page.order_by(*order_by))), None
+        rows_query = query.limit(page.limit)
     # The count rides along with the page (PostgreSQL runs the uncorrelated subquery once): one round trip
     # fewer, which on a busy server is a millisecond or more. Only a page past the end counts on its own.
-    count = _count_of(keys, count_up_to).scalar_subquery()
-    rows = db_session.execute(page.add_columns(count).order_by(*order_by)).all()
-    total = rows[0][1] if rows else bounded_count(db_session, keys, count_up_to)
+    count = _count_of(keys, page.count_up_to).scalar_subquery()
+    rows = db_session.execute(rows_query.add_columns(count).order_by(*order_by)).all()
+    total = rows[0][1] if rows else bounded_count(db_session, keys, page.count_up_to)
     return [row[0] for row in rows], total
 
 

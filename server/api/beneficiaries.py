@@ -62,10 +62,7 @@ class Beneficiaries(MethodView):
             ctx(),
             actor=current_actor(),
             filters=beneficiaries.ListFilters(**{k: getattr(v, "value", v) for k, v in query.items()}),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.fetch_size,
-            count_up_to=pagination_parameters.count_up_to,
-            after=pagination_parameters.after,
+            page=pagination_parameters.rows,
         )
         return pagination_parameters.page_of(items, total)
 

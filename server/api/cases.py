@@ -44,10 +44,7 @@ class Cases(MethodView):
             ctx(),
             actor=current_actor(),
             filters=cases.CaseFilters(**query),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.fetch_size,
-            count_up_to=pagination_parameters.count_up_to,
-            after=pagination_parameters.after,
+            page=pagination_parameters.rows,
         )
         return pagination_parameters.page_of(items, total)
 
@@ -150,9 +147,6 @@ class VisitTasks(MethodView):
             ctx(),
             actor=current_actor(),
             state=query.get("state"),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.fetch_size,
-            count_up_to=pagination_parameters.count_up_to,
-            after=pagination_parameters.after,
+            page=pagination_parameters.rows,
         )
         return pagination_parameters.page_of(items, total)

@@ -110,10 +110,7 @@ class Checkins(MethodView):
             ctx(),
             actor=current_actor(),
             filters=query,
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.fetch_size,
-            count_up_to=pagination_parameters.count_up_to,
-            after=pagination_parameters.after,
+            page=pagination_parameters.rows,
         )
         return pagination_parameters.page_of(items, total)
 

@@ -45,10 +45,9 @@ class Cycles(MethodView):
         items, total = cycles.list_cycles(
             ctx(),
             actor=current_actor(),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            page=pagination_parameters.rows,
         )
-        pagination_parameters.item_count = total
+        items = pagination_parameters.page_of(items, total)
         return items
 
     @staff_only(*MANAGERS)

@@ -1,8 +1,9 @@
 """One way to page every list of the API: by page number, or by an opaque cursor that reaches any depth as
 fast as the first page, with a total counted up to a bound.
 
-A paginated view takes `pagination_parameters` (a `Paging`), hands its offset or cursor key, fetch size and
-bound to the service (`server.db.fetch_page` does the paging) and returns `page_of(items, total)`. Its
+A paginated view takes `pagination_parameters` (a `Paging`), hands its `rows` (a `server.db.PageRequest`:
+offset or cursor key, fetch size and bound) to the service, whose `server.db.fetch_page` reads them, and
+returns `page_of(items, total)`. Its
 response's `X-Pagination` header is a JSON object:
 
 - `total`, `total_exact`: the rows counted, up to the `count_up_to` setting (10,000): past it `total` is that
@@ -173,6 +174,13 @@ class Paging:
     def fetch_size(self) -> int:
         """The rows to read: one more than the page, whose presence says another page follows."""
         return self.page_size + 1
+
+    @property
+    def rows(self) -> db.PageRequest:
+        """What the service reads for this page (`server.db.fetch_page`); hand what it finds to `page_of`."""
+        return db.PageRequest(
+            offset=self.first_item, limit=self.fetch_size, count_up_to=self.count_up_to, after=self.after
+        )
 
     def page_of(self, items: list, total: int | None) -> list:
         """The page's rows out of the `fetch_size` read, noting the total (None on a cursor's page) and where

@@ -36,10 +36,9 @@ class StaffNotifications(MethodView):
         items, total = staff_notifications.list_notifications(
             ctx(),
             actor=current_actor(),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            page=pagination_parameters.rows,
         )
-        pagination_parameters.item_count = total
+        items = pagination_parameters.page_of(items, total)
         return items
 
 
@@ -53,10 +52,9 @@ class StaffAccounts(MethodView):
         items, total = staff.list_staff(
             ctx(),
             actor=current_actor(),
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            page=pagination_parameters.rows,
         )
-        pagination_parameters.item_count = total
+        items = pagination_parameters.page_of(items, total)
         return items
 
     @staff_only(StaffRole.ADMIN)

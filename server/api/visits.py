@@ -93,10 +93,7 @@ class Visits(MethodView):
             ctx(),
             actor=current_actor(),
             filters=query,
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.fetch_size,
-            count_up_to=pagination_parameters.count_up_to,
-            after=pagination_parameters.after,
+            page=pagination_parameters.rows,
         )
         page = pagination_parameters.page_of(items, total)
         return visits.shown_to(ctx(), actor=current_actor(), visits=page)
@@ -244,8 +241,7 @@ class BeneficiaryVisits(MethodView):
             ctx(),
             actor=current_actor(),
             beneficiary_id=beneficiary_id,
-            offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size,
+            page=pagination_parameters.rows,
         )
-        pagination_parameters.item_count = total
+        items = pagination_parameters.page_of(items, total)
         return visits.shown_to(ctx(), actor=current_actor(), visits=items)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from server.context import Ctx
 from server.crypto import DataCipher
-from server.db import fetch_page, savepoint, unit_of_work
+from server.db import PageRequest, fetch_page, savepoint, unit_of_work
 from server.models import Beneficiary, Region, RegionLevel
 from server.services import enrolment
 from server.services.audit import Actor, record
@@ -185,10 +185,7 @@ def list_beneficiaries(
     *,
     actor: Actor,
     filters: ListFilters,
-    offset: int,
-    limit: int,
-    count_up_to: int | None = None,
-    after: tuple | None = None,
+    page: PageRequest,
 ) -> tuple[list[Beneficiary], int]:
     """A page of beneficiaries in scope, ordered by village then name, and the total count (see fetch_page)."""
     query = scoped_query(actor)
@@ -213,10 +210,7 @@ def list_beneficiaries(
         ctx.session,
         query,
         order_by=LIST_ORDER,
-        offset=offset,
-        limit=limit,
-        count_up_to=count_up_to,
-        after=after,
+        page=page,
     )
 
 

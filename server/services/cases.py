@@ -12,7 +12,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from server.context import Ctx
-from server.db import fetch_page
+from server.db import PageRequest, fetch_page
 from server.models import (
     Beneficiary,
     CaseDecision,
@@ -125,20 +125,14 @@ def list_cases(
     *,
     actor: Actor,
     filters: CaseFilters,
-    offset: int,
-    limit: int,
-    count_up_to: int | None = None,
-    after: tuple | None = None,
+    page: PageRequest,
 ) -> tuple[list[ReviewCase], int]:
     """A page of the actor's queue, soonest due first, and the total (see fetch_page)."""
     return fetch_page(
         ctx.session,
         _filtered(select(ReviewCase), actor, filters),
         order_by=LIST_ORDER,
-        offset=offset,
-        limit=limit,
-        count_up_to=count_up_to,
-        after=after,
+        page=page,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from server.config import Settings
 from server.context import Ctx
-from server.db import fetch_page
+from server.db import PageRequest, fetch_page
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -511,10 +511,7 @@ def list_checkins(
     *,
     actor: Actor,
     filters: dict[str, Any],
-    offset: int,
-    limit: int,
-    count_up_to: int | None = None,
-    after: tuple | None = None,
+    page: PageRequest,
 ) -> tuple[list[Checkin], int]:
     """Check-ins in the actor's region, newest first, filtered by region, state, person and period."""
     query = select(Checkin).where(region_scope(Checkin.region_code, actor.region_code))
@@ -532,10 +529,7 @@ def list_checkins(
         ctx.session,
         query,
         order_by=LIST_ORDER,
-        offset=offset,
-        limit=limit,
-        count_up_to=count_up_to,
-        after=after,
+        page=page,
     )
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import CTE, ColumnElement, Date, Select, and_, func, literal, or
 
 from server.config import Settings
 from server.context import Ctx
-from server.db import fetch_page
+from server.db import PageRequest, fetch_page
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -387,13 +387,9 @@ def visible_cycles(actor: Actor):
     return select(Cycle).where(_applies_to_region(actor.region_code))
 
 
-def list_cycles(ctx: Ctx, *, actor: Actor, offset: int, limit: int) -> tuple[list[Cycle], int]:
+def list_cycles(ctx: Ctx, *, actor: Actor, page: PageRequest) -> tuple[list[Cycle], int]:
     return fetch_page(
-        ctx.session,
-        visible_cycles(actor),
-        order_by=(Cycle.opens_on.desc(), Cycle.region_code, Cycle.id),
-        offset=offset,
-        limit=limit,
+        ctx.session, visible_cycles(actor), order_by=(Cycle.opens_on.desc(), Cycle.region_code, Cycle.id), page=page
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.context import Ctx
-from server.db import fetch_page
+from server.db import PageRequest, fetch_page
 from server.models import Region, StaffRole, StaffUser
 from server.services import passwords
 from server.services.audit import Actor, record
@@ -86,10 +86,10 @@ def get_staff_user(ctx: Ctx, *, actor: Actor, user_id: uuid.UUID) -> StaffUser:
     return user
 
 
-def list_staff(ctx: Ctx, *, actor: Actor, offset: int = 0, limit: int | None = None) -> tuple[list[StaffUser], int]:
+def list_staff(ctx: Ctx, *, actor: Actor, page: PageRequest | None = None) -> tuple[list[StaffUser], int]:
     """Accounts in the actor's region, by username, a page (or all of them) and the total."""
     query = select(StaffUser).where(in_scope(StaffUser.region_code, actor.region_code))
-    return fetch_page(ctx.session, query, order_by=(StaffUser.username, StaffUser.id), offset=offset, limit=limit)
+    return fetch_page(ctx.session, query, order_by=(StaffUser.username, StaffUser.id), page=page or PageRequest())
 
 
 def update_staff_user(ctx: Ctx, *, actor: Actor, user: StaffUser, changes: Mapping[str, Any], reason: str) -> list[str]:

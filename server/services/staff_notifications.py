@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.context import Ctx
-from server.db import fetch_page
+from server.db import PageRequest, fetch_page
 from server.models import Beneficiary, StaffNotification
 from server.services.audit import Actor
 from server.services.regions import in_scope
@@ -31,13 +31,9 @@ def notify_staff(
     return notice
 
 
-def list_notifications(ctx: Ctx, *, actor: Actor, offset: int, limit: int) -> tuple[list[StaffNotification], int]:
+def list_notifications(ctx: Ctx, *, actor: Actor, page: PageRequest) -> tuple[list[StaffNotification], int]:
     """Notices in the actor's region, newest first."""
     query = select(StaffNotification).where(in_scope(StaffNotification.region_code, actor.region_code))
     return fetch_page(
-        ctx.session,
-        query,
-        order_by=(StaffNotification.created_at.desc(), StaffNotification.id),
-        offset=offset,
-        limit=limit,
+        ctx.session, query, order_by=(StaffNotification.created_at.desc(), StaffNotification.id), page=page
     )

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 
 from server.context import Ctx
-from server.db import fetch_page
+from server.db import PageRequest, fetch_page
 from server.models import Beneficiary, ReviewCase, StaffRole, StaffUser, VisitTask, VisitTaskState
 from server.services.audit import Actor, record
 from server.services.errors import DomainError
@@ -72,10 +72,7 @@ def list_tasks(
     *,
     actor: Actor,
     state: VisitTaskState | None,
-    offset: int,
-    limit: int,
-    count_up_to: int | None = None,
-    after: tuple | None = None,
+    page: PageRequest,
 ) -> tuple[list[VisitTask], int]:
     """A field worker's own tasks; supervisors and admins see every task in their region. Soonest due first."""
     query = select(VisitTask).where(in_scope(VisitTask.region_code, actor.region_code))
@@ -87,8 +84,5 @@ def list_tasks(
         ctx.session,
         query,
         order_by=LIST_ORDER,
-        offset=offset,
-        limit=limit,
-        count_up_to=count_up_to,
-        after=after,
+        page=page,
     )

@@ -9,6 +9,7 @@ from flask_babel import gettext
 
 from server import db
 from server.context import Ctx
+from server.db import PageRequest
 from server.models import CaseKind, CaseState
 from server.schemas.case import DecisionRequestSchema
 from server.services import (
@@ -89,10 +90,12 @@ def case_page(case_id: uuid.UUID):
     case = cases.get_case(context, actor=g.actor, case_id=case_id)
     person = beneficiaries.get_beneficiary(context, actor=g.actor, beneficiary_id=case.beneficiary_id)
     history, _ = checkins.list_checkins(
-        context, actor=g.actor, filters={"beneficiary_id": person.id}, offset=0, limit=10
+        context, actor=g.actor, filters={"beneficiary_id": person.id}, page=PageRequest(limit=10)
     )
     latest = next((c for c in history if c.gps), history[0] if history else None)
-    person_visits, _ = visits.beneficiary_visits(context, actor=g.actor, beneficiary_id=person.id, offset=0, limit=10)
+    person_visits, _ = visits.beneficiary_visits(
+        context, actor=g.actor, beneficiary_id=person.id, page=PageRequest(limit=10)
+    )
     pending = decisions.pending_proposal(context, case_id=case.id)
     allowed = [d.value for d in decisions.allowed_decisions(context, case=case, beneficiary=person)]
     # Restoring shows the arrears before anyone confirms: as proposed, and as they stand now.

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext
 
 from server import db
+from server.db import PageRequest
 from server.models import Beneficiary, CheckinState
 from server.services import beneficiaries, checkins, enrolment, verification
 from server.services.errors import DomainError
@@ -26,7 +27,10 @@ def review_list():
     context = ctx()
     page = page_number()
     items, total = checkins.list_checkins(
-        context, actor=g.actor, filters={"state": CheckinState.REVIEW}, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        context,
+        actor=g.actor,
+        filters={"state": CheckinState.REVIEW},
+        page=PageRequest(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE),
     )
     people = {
         b.id: b

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext
 
 from server import db
+from server.db import PageRequest
 from server.models import CycleFrequency, Program
 from server.services import cycles, reminders
 from server.services.errors import DomainError
@@ -26,7 +27,7 @@ def _zone():
 @db.transaction
 def list_cycles():
     context = ctx()
-    items, _ = cycles.list_cycles(context, actor=g.actor, offset=0, limit=40)
+    items, _ = cycles.list_cycles(context, actor=g.actor, page=PageRequest(limit=40))
     # Status counts scan everyone due (seconds at a county of 150,000): one cycle's page, not the list.
     return render_template(
         "cycles/list.html",

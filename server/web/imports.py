@@ -11,6 +11,7 @@ from dataclasses import asdict, is_dataclass
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
 from server import db
+from server.db import PageRequest
 from server.models import JobState
 from server.queue import enqueue
 from server.services import cycles, imports, jobs
@@ -53,7 +54,7 @@ def _flat(rows: list) -> list[dict]:
 @db.transaction
 def imports_page():
     context = ctx()
-    visible, _ = cycles.list_cycles(context, actor=g.actor, offset=0, limit=50)
+    visible, _ = cycles.list_cycles(context, actor=g.actor, page=PageRequest(limit=50))
     recent = jobs.recent_jobs(context, actor=g.actor, kinds=imports.KINDS, limit=10)
     return render_template("imports/imports.html", cycles=visible, recent=recent, names=NAMES)
 

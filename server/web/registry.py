@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext
 
 from server import db
+from server.db import PageRequest
 from server.models import Program
 from server.schemas.beneficiary import BeneficiaryUpdateSchema
 from server.services import (
@@ -64,9 +65,7 @@ def search():
             context,
             actor=g.actor,
             filters=filters,
-            offset=(page - 1) * PAGE_SIZE,
-            limit=PAGE_SIZE,
-            count_up_to=COUNT_UP_TO,
+            page=PageRequest(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, count_up_to=COUNT_UP_TO),
         )
     return render_template(
         "registry/search.html",
@@ -84,9 +83,11 @@ def person(beneficiary_id: uuid.UUID):
     who = beneficiaries.get_beneficiary(context, actor=g.actor, beneficiary_id=beneficiary_id)
     beneficiaries.record_view(context, actor=g.actor, beneficiary=who)
     person_checkins, _ = checkins.list_checkins(
-        context, actor=g.actor, filters={"beneficiary_id": who.id}, offset=0, limit=20
+        context, actor=g.actor, filters={"beneficiary_id": who.id}, page=PageRequest(limit=20)
     )
-    person_visits, _ = visits.beneficiary_visits(context, actor=g.actor, beneficiary_id=who.id, offset=0, limit=20)
+    person_visits, _ = visits.beneficiary_visits(
+        context, actor=g.actor, beneficiary_id=who.id, page=PageRequest(limit=20)
+    )
     person_suspensions = suspensions.list_suspensions(context, actor=g.actor, beneficiary_id=who.id, ongoing=None)
     return render_template(
         "registry/person.html",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from server import db
+from server.db import PageRequest
 from server.services import visits
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.lists import page_number
@@ -21,7 +22,7 @@ def list_visits():
     page = page_number()
     filters = {"flag": request.args.get("flag") or None, "flagged": True if request.args.get("flagged") else None}
     items, total = visits.list_visits(
-        context, actor=g.actor, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        context, actor=g.actor, filters=filters, page=PageRequest(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     )
     return render_template(
         "visits/list.html",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from server.context import Ctx
-from server.db import fetch_page
+from server.db import PageRequest, fetch_page
 from server.models import Checkin, CheckinState, StaffRole, Visit, VisitFlag, VisitOutcome, VisitPhoto
 from server.services.audit import Actor, record
 from server.services.beneficiaries import get_beneficiary
@@ -42,10 +42,7 @@ def list_visits(
     *,
     actor: Actor,
     filters: Mapping[str, Any],
-    offset: int,
-    limit: int,
-    count_up_to: int | None = None,
-    after: tuple | None = None,
+    page: PageRequest,
 ) -> tuple[list[Visit], int]:
     """Visits the actor may see, newest first, filtered by region, worker, period, outcome and flag (a page and
     the total, see fetch_page)."""
@@ -69,20 +66,17 @@ def list_visits(
         ctx.session,
         query,
         order_by=LIST_ORDER,
-        offset=offset,
-        limit=limit,
-        count_up_to=count_up_to,
-        after=after,
+        page=page,
     )
 
 
 def beneficiary_visits(
-    ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID, offset: int, limit: int
+    ctx: Ctx, *, actor: Actor, beneficiary_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[Visit], int]:
     """A person's visit history, their household's visits included, newest first."""
     beneficiary = get_beneficiary(ctx, actor=actor, beneficiary_id=beneficiary_id)
     query = select(Visit).where(_visible(actor), about(beneficiary))
-    return fetch_page(ctx.session, query, order_by=LIST_ORDER, offset=offset, limit=limit)
+    return fetch_page(ctx.session, query, order_by=LIST_ORDER, page=page)
 
 
 def photos_of(ctx: Ctx, *, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[VisitPhoto]]:
