@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from server.context import Ctx
+from server.db import insert_as_loaded
 from server.models import AuditChainHead, AuditEntry, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -90,10 +91,7 @@ def record(
         prev_hash=prev_hash,
     )
     entry.entry_hash = entry_hash(entry)
-    session.execute(_INSERT_ENTRY, {column.key: getattr(entry, column.key) for column in AuditEntry.__table__.columns})
-    # Every column is set: the session holds the entry as inserted, without a flush of its own.
-    make_transient_to_detached(entry)
-    session.add(entry)
+    insert_as_loaded(session, _INSERT_ENTRY, entry)
     session.execute(_LINK_HEAD, {"entry_hash": entry.entry_hash})
     return entry
 

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Insert, ScalarSelect, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.context import Ctx
-from server.db import PageRequest, fetch_page
+from server.db import PageRequest, fetch_page, insert_as_loaded
 from server.models import (
     Beneficiary,
     BeneficiaryStatus,
@@ -376,14 +376,10 @@ def _add_checkin(
         created_at=now,
         updated_at=now,
     )
-    row = {column.key: getattr(checkin, column.key) for column in Checkin.__table__.columns}
     # A client id that another challenge's check-in took meanwhile inserts nothing, rather than failing
     # the transaction.
-    if session.execute(_insert_checkin(session), row).first() is None:
+    if not insert_as_loaded(session, _insert_checkin(session), checkin):
         raise _client_id_reused()
-    # The session has it without reading it back.
-    make_transient_to_detached(checkin)
-    session.add(checkin)
     session.execute(
         insert(CheckinFrame),
         [
