@@ -18,7 +18,7 @@ from server.services.errors import DomainError
 from server.web.access import ctx, staff_page
 from server.web.forms import load
 from server.web.lists import page_number
-from server.web.paging import COUNT_UP_TO, pager_args
+from server.web.paging import count_bound, pager_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN = StaffRole.ADMIN.value
@@ -141,12 +141,12 @@ def devices():
         state=state,
         offset=(page - 1) * DEVICES_PAGE_SIZE,
         limit=DEVICES_PAGE_SIZE,
-        count_up_to=COUNT_UP_TO,
+        count_up_to=count_bound(),
     )
     return render_template(
         "admin/devices.html",
         rows=rows,
-        paging=pager_args(page=page, total=total, size=DEVICES_PAGE_SIZE, shown=len(rows)),
+        paging=pager_args(page=page, total=total, size=DEVICES_PAGE_SIZE, shown=len(rows), bound=count_bound()),
         person=person,
         state=state,
         states=auth.DEVICE_STATES,

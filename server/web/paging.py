@@ -3,12 +3,19 @@ next page while pages come back full, rather than counting a whole county on eve
 
 from __future__ import annotations
 
+from flask import current_app
+
 from server.config import COUNT_UP_TO
 
 
-def pager_args(*, page: int, total: int, size: int, shown: int) -> dict:
-    """The pager macro's arguments for a total counted with `count_up_to=COUNT_UP_TO`."""
-    if total > COUNT_UP_TO:
-        return {"page": page, "pages": None, "total": COUNT_UP_TO, "more": shown == size}
+def count_bound() -> int:
+    """How far the console counts a list: as far as the API does (`FIELDCHECK_COUNT_UP_TO`)."""
+    return current_app.config["FIELDCHECK"].count_up_to
+
+
+def pager_args(*, page: int, total: int, size: int, shown: int, bound: int = COUNT_UP_TO) -> dict:
+    """The pager macro's arguments for a total counted up to `bound` (the list's `count_up_to`)."""
+    if total > bound:
+        return {"page": page, "pages": None, "total": bound, "more": shown == size}
     pages = max(1, -(-total // size))
     return {"page": page, "pages": pages, "total": total, "more": page < pages}

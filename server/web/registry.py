@@ -31,7 +31,7 @@ from server.services.regions import within
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.forms import load
 from server.web.lists import page_number
-from server.web.paging import COUNT_UP_TO, pager_args
+from server.web.paging import count_bound, pager_args
 
 bp = Blueprint("registry", __name__)
 PAGE_SIZE = 50
@@ -65,12 +65,12 @@ def search():
             context,
             actor=g.actor,
             filters=filters,
-            page=PageRequest(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, count_up_to=COUNT_UP_TO),
+            page=PageRequest(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, count_up_to=count_bound()),
         )
     return render_template(
         "registry/search.html",
         items=items,
-        paging=pager_args(page=page, total=total, size=PAGE_SIZE, shown=len(items)),
+        paging=pager_args(page=page, total=total, size=PAGE_SIZE, shown=len(items), bound=count_bound()),
         args=args,
     )
 
