@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, ScalarSelect, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Insert, ScalarSelect, Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -31,7 +31,7 @@ from server.models import (
 )
 from server.services import biometrics, consent, terminations
 from server.services.audit import Actor, record
-from server.services.beneficiaries import scoped_query
+from server.services.beneficiaries import BOUND_SCOPE, scope_parameters, scoped_query
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
 from server.services.regions import in_scope as region_scope
 from server.sqlfuncs import insert_ignoring_conflicts
@@ -87,15 +87,19 @@ def is_enrolled(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> bool:
     )
 
 
-def _recent_failures(settings: Settings, beneficiary_id: Any) -> tuple[ScalarSelect, ScalarSelect]:
-    """How many rejected check-ins the person had in the failure window, and when the latest was decided.
+def _failure_window_start(settings: Settings) -> datetime:
+    return utcnow() - timedelta(minutes=settings.checkin.failure_window_minutes)
 
-    Scalar subqueries, so that with a column for beneficiary_id submit reads them in the same
-    statement as the challenge."""
+
+def _recent_failures(beneficiary_id: Any, since: Any) -> tuple[ScalarSelect, ScalarSelect]:
+    """How many rejected check-ins the person had since `since`, and when the latest was decided.
+
+    Scalar subqueries, so that with a column for beneficiary_id (and a bound parameter for since)
+    submit reads them in the same statement as the challenge."""
     recent = (
         Checkin.beneficiary_id == beneficiary_id,
         Checkin.state == CheckinState.REJECTED,
-        Checkin.decided_at >= utcnow() - timedelta(minutes=settings.checkin.failure_window_minutes),
+        Checkin.decided_at >= since,
     )
     return (
         select(func.count()).select_from(Checkin).where(*recent).scalar_subquery(),
@@ -112,7 +116,8 @@ def _lockout_end(settings: Settings, failures: int, latest: datetime | None) -> 
 
 def lockout_until(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> datetime | None:
     """When a lockout after too many recent failures ends, or None if there is none."""
-    failures, latest = ctx.session.execute(select(*_recent_failures(ctx.settings, beneficiary_id))).one()
+    since = _failure_window_start(ctx.settings)
+    failures, latest = ctx.session.execute(select(*_recent_failures(beneficiary_id, since))).one()
     return _lockout_end(ctx.settings, failures, latest)
 
 
@@ -250,6 +255,32 @@ def _validate_frames(settings: Settings, challenge: CheckinChallenge, frames: li
         raise DomainError("one or more frames cannot be used", errors)
 
 
+def _submission_facts(scope: ColumnElement[bool]) -> Select:
+    """Everything submit decides on, in one statement: the challenge if its person is in scope, that
+    person's village, an earlier check-in with this client id, and the recent failures.
+
+    Built once per kind of actor (beneficiaries.BOUND_SCOPE), with bound parameters: every submission
+    reuses its cache key and compiled form."""
+    return (
+        select(
+            CheckinChallenge,
+            Beneficiary.village_code,
+            select(Checkin.id)
+            .where(
+                Checkin.beneficiary_id == CheckinChallenge.beneficiary_id,
+                Checkin.client_id == bindparam("client_id"),
+            )
+            .scalar_subquery(),
+            *_recent_failures(CheckinChallenge.beneficiary_id, bindparam("since")),
+        )
+        .join(Beneficiary, Beneficiary.id == CheckinChallenge.beneficiary_id)
+        .where(CheckinChallenge.id == bindparam("challenge"), scope)
+    )
+
+
+_SUBMISSION_FACTS = {kind: _submission_facts(scope) for kind, scope in BOUND_SCOPE.items()}
+
+
 def submit(
     ctx: Ctx,
     *,
@@ -264,22 +295,14 @@ def submit(
 
     A resubmission with the same client id returns the stored check-in and changes nothing.
     """
-    # Everything submit decides on, in one statement: the challenge if the actor may see its person,
-    # that person's village, an earlier check-in with this client id, and the recent failures.
     row = ctx.session.execute(
-        select(
-            CheckinChallenge,
-            Beneficiary.village_code,
-            select(Checkin.id)
-            .where(Checkin.beneficiary_id == CheckinChallenge.beneficiary_id, Checkin.client_id == client_id)
-            .scalar_subquery(),
-            *_recent_failures(ctx.settings, CheckinChallenge.beneficiary_id),
-        )
-        .join(Beneficiary, Beneficiary.id == CheckinChallenge.beneficiary_id)
-        .where(
-            CheckinChallenge.id == challenge_id,
-            Beneficiary.id.in_(scoped_query(actor).with_only_columns(Beneficiary.id)),
-        )
+        _SUBMISSION_FACTS[actor.kind],
+        {
+            "challenge": challenge_id,
+            "client_id": client_id,
+            "since": _failure_window_start(ctx.settings),
+            **scope_parameters(actor),
+        },
     ).one_or_none()
     if row is None:
         raise NotFound("challenge not found", {"challenge_id": ["challenge_not_found"]})
