@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server import db, migrate
 from server.app import create_app
@@ -127,6 +127,32 @@ def stack(app, tmp_path) -> Iterator[tuple[Broker, Worker]]:
             broker.stop()
 
 
+def _open_transactions(app) -> int:
+    """Backends of this database, other than the asking one, inside a transaction."""
+    with app.app_context():
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        )
+        return db.session().scalar(query)
+
+
+def _stop_between_transactions(app, worker: Worker) -> None:
+    """SIGSTOP the worker at a moment it has no transaction open.
+
+    A beat duty stopped inside one may hold the audit log's head, and every request the test then
+    makes would wait on it until the worker runs again.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        worker.signal(signal.SIGSTOP)
+        if not _open_transactions(app):
+            return
+        worker.signal(signal.SIGCONT)
+        assert time.monotonic() < deadline, "the worker never left its transactions"
+        time.sleep(0.05)
+
+
 def _checkin(app, checkin_id: str) -> Checkin:
     with app.app_context():
         return db.session().get(Checkin, checkin_id)
@@ -201,7 +227,7 @@ def test_storage_unreadable_then_readable_keeps_the_lease_and_decides_within_30_
     _person, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
     objects = Path(app.config["FIELDCHECK"].storage_url.removeprefix("file://"))
     away = objects.with_name("objects-away")
-    worker.signal(signal.SIGSTOP)
+    _stop_between_transactions(app, worker)
     try:
         checkin_id = _send(phone, 5)
         shutil.move(objects, away)
