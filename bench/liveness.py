@@ -7,10 +7,10 @@ brightness, JPEG quality 30, noise σ=15); attacks should never be verified. Pho
 decoded or fail the enrolment quality check (a face cut off, turned away) are skipped as session
 sources. The identity is enrolled from other photos of the same person when the folder holds
 one sub-folder per person (as the East Asian development set does: the first two the server
-would accept, encoded as the enrolment worker encodes them; photos listed in MISLABELLED, with
-the reason, are left out), else from the photo itself: this bench measures liveness, `bench
-accuracy` and `calibrate` measure matching. With one folder per person the face
-match is decided as the product decides it in a county: T-normed against a cohort of everyone
+would accept, or as many as `--enrolled` says, encoded as the enrolment worker encodes them;
+photos listed in MISLABELLED, with the reason, are left out), else from the photo itself: this
+bench measures liveness, `bench accuracy` and `calibrate` measure matching. With one folder per
+person the face match is decided as the product decides it in a county: T-normed against a cohort of everyone
 else's enrolment (`verify_checkin` passes the county's gallery; with fewer than
 `face.cohort_min` people the raw distance decides, with the stricter `accept_without_cohort`).
 The same sessions are also tallied as the raw distance alone decides them (what a county with
@@ -154,7 +154,7 @@ def _by_person(folder: Path) -> dict[Path, list[Path]]:
 
 def _people(folder: Path, limit: int | None) -> list[tuple[Path, list[Path]]]:
     """(session photo, candidate enrolment photos) pairs: the person's other photos when the folder has one
-    folder per person, in order (the first two that give a template are enrolled), else the photo itself."""
+    folder per person, in order (the first that give a template are enrolled), else the photo itself."""
     by_person = _by_person(folder)
     pairs = []
     nested = len(by_person) > 1
@@ -165,27 +165,27 @@ def _people(folder: Path, limit: int | None) -> list[tuple[Path, list[Path]]]:
     return _spread(pairs, list(by_person), limit) if limit else pairs
 
 
-def _enrolment(candidates: list[Path]) -> list[np.ndarray]:
-    """The templates of the first two photos that give one, as a field worker enrols two photos the
-    server accepts (a GIF or BMP is refused at upload, and another photo taken)."""
+def _enrolment(candidates: list[Path], count: int) -> list[np.ndarray]:
+    """The templates of the first `count` photos that give one, as a field worker enrols photos the server
+    accepts (a GIF or BMP is refused at upload, and another photo taken)."""
     templates = []
     for path in candidates:
         template = _template(path)
         if template is not None:
             templates.append(template)
-        if len(templates) == 2:
+        if len(templates) == count:
             break
     return templates
 
 
-def _cohorts(folder: Path) -> dict[Path, np.ndarray]:
-    """Each person's enrolment as the county's gallery holds it (two usable photos), by folder; {} if flat."""
+def _cohorts(folder: Path, count: int) -> dict[Path, np.ndarray]:
+    """Each person's enrolment as the county's gallery holds it (`count` usable photos), by folder; {} if flat."""
     by_person = _by_person(folder)
     if len(by_person) < 2:
         return {}
     enrolled = {}
     for person, members in by_person.items():
-        vectors = _enrolment(members)
+        vectors = _enrolment(members, count)
         if vectors:
             enrolled[person] = np.stack(vectors)
     return enrolled
@@ -218,9 +218,12 @@ def run(
     limit: int | None = None,
     kinds: list[str] | None = None,
     dump: Path | None = None,
+    enrolled_photos: int = 2,
     echo: Callable[[str], None] = print,
 ) -> dict[str, dict]:
     """Decide every kind for every face of the folder; print and return verdict counts, reasons and timing.
+
+    `enrolled_photos` is how many of a person's other photos are enrolled (everyone's, the cohort's too).
 
     `dump` names a JSON-lines file that gets one line per decided session (kind, photo, state,
     reasons, scores), for finding out why sessions of a kind failed.
@@ -234,7 +237,7 @@ def run(
     frame_counts: list[int] = []
     skipped = 0
     pairs = _people(folder, limit)
-    gallery = _cohorts(folder)
+    gallery = _cohorts(folder, enrolled_photos)
     accept_raw = settings.face.accept_without_cohort
     others = max(len(gallery) - 1, 0)
     cohort_note = "" if others >= settings.face.cohort_min else f" (under {settings.face.cohort_min}: raw distance)"
@@ -257,7 +260,7 @@ def run(
             # off at the border or turned away is no source for one.
             unusable += 1
             continue
-        templates = _enrolment(enrolled)
+        templates = _enrolment(enrolled, enrolled_photos)
         cohort = [t for person, t in gallery.items() if person != photo.parent]
         actions = CHALLENGES[number % len(CHALLENGES)]
         colours = light_sequence(f"bench-{number}")

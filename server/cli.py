@@ -626,8 +626,20 @@ def bench_matching(faces: Path | None) -> None:
 @click.option(
     "--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write each session's verdict and scores (JSONL)"
 )
+@click.option(
+    "--enrolled",
+    type=click.IntRange(1, 5),
+    default=2,
+    show_default=True,
+    help="Photos enrolled per person, with one folder per person",
+)
 def bench_liveness(
-    faces: Path | None, limit: int | None, kinds: tuple[str, ...], videos: Path | None, dump: Path | None
+    faces: Path | None,
+    limit: int | None,
+    kinds: tuple[str, ...],
+    videos: Path | None,
+    dump: Path | None,
+    enrolled: int,
 ) -> None:
     """Verified / review / rejected per genuine and attack kind over a folder of faces, and time per check-in."""
     from bench.liveness import run, run_videos
@@ -635,7 +647,7 @@ def bench_liveness(
     if videos is not None:
         run_videos(videos, faces, echo=click.echo)
         return
-    run(faces, limit=limit, kinds=list(kinds) or None, dump=dump, echo=click.echo)
+    run(faces, limit=limit, kinds=list(kinds) or None, dump=dump, enrolled_photos=enrolled, echo=click.echo)
 
 
 @bench.command("visits")
