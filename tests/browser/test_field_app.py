@@ -399,7 +399,8 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
         stored = db.session().get(Visit, visit.id)
         assert (stored.version, stored.notes) == (3, "edited on the phone")
 
-    # Enrolment: a photo without a face is refused in words at once; a good one enrols.
+    # Enrolment: photos are taken one by one (a phone's camera gives one a shot) and sent together; a
+    # photo without a face is refused in words at once and dropped, the good ones kept and enrolled.
     page.goto(f"{live_url}/m/field.html#/person?id={person}")
     _screen(page, "person")
     _both_languages(page, "13-person-not-enrolled")
@@ -407,13 +408,26 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     _screen(page, "enrol")
     _both_languages(page, "14-enrol")
     console_errors.expect("422 (UNPROCESSABLE ENTITY)")
-    page.set_input_files("#enrol-input", str(_no_face_photo(tmp_path)))
-    expect(page.locator('#verdict[data-kind="error"]')).to_contain_text("No face in the photo", timeout=20_000)
-    _both_languages(page, "15-enrol-no-face")
     page.set_input_files("#enrol-input", str(photo))
+    expect(page.locator("#enrol-thumbs")).to_have_attribute("data-count", "1")
+    expect(page.locator("#enrol-count")).to_have_text("1 taken; 3 recommended")
+    page.set_input_files("#enrol-input", str(_no_face_photo(tmp_path)))
+    expect(page.locator("#enrol-thumbs")).to_have_attribute("data-count", "2")
+    page.click("#enrol-send")
+    expect(page.locator('#verdict[data-kind="error"]')).to_contain_text("Photo 2 cannot be used", timeout=20_000)
+    expect(page.locator("#verdict")).to_contain_text("No face in the photo")
+    expect(page.locator("#enrol-thumbs")).to_have_attribute("data-count", "1")
+    _both_languages(page, "15-enrol-no-face")
+    page.set_input_files("#enrol-input", str(_photo_file(tmp_path, "obama2.jpg")))
+    expect(page.locator("#enrol-thumbs")).to_have_attribute("data-count", "2")
+    _both_languages(page, "16-enrol-taken")
+    page.click("#enrol-send")
     expect(page.locator('#verdict[data-kind="ok"]')).to_contain_text("Face enrolled", timeout=60_000)
+    expect(page.locator("#enrol-thumbs")).to_have_count(0)
     _both_languages(page, "16-enrol-enrolled")
-    assert api.as_("supervisor_a").get(f"/api/v1/beneficiaries/{person}/enrolment").json()["state"] == "enrolled"
+    enrolment = api.as_("supervisor_a").get(f"/api/v1/beneficiaries/{person}/enrolment").json()
+    assert enrolment["state"] == "enrolled"
+    assert [p["state"] for p in enrolment["photos"]] == ["encoded", "encoded"]
 
     page.click("text=Back")
     _screen(page, "person")
