@@ -584,10 +584,15 @@ async function syncScreen() {
 
 // --- enrolment photos and the activation code (online) -------------------------------------------
 
-// Photos taken for one person's enrolment and not yet sent, kept across redraws (a switch of language).
-// A phone's camera input gives one photo a shot: they are gathered here and sent together, since a
-// person's second photo, sent once the first has enrolled them, is a change a supervisor must approve.
-let enrolShots = { id: null, blobs: [] };
+// Photos taken for one person's enrolment and not yet sent ({ blob, url } each: the thumbnail's URL made
+// once), kept across redraws (a switch of language). A phone's camera input gives one photo a shot: they
+// are gathered here and sent together, since a person's second photo, sent once the first has enrolled
+// them, is a change a supervisor must approve.
+let enrolShots = { id: null, shots: [] };
+
+function dropShots(shots) {
+  for (const shot of shots) URL.revokeObjectURL(shot.url);
+}
 // Measured on East Asian faces (`fieldcheck bench liveness`, 174 genuine check-ins): verified 72 % with
 // one enrolment photo, 81 % with two, 82 % with three; the server keeps at most five.
 const ENROL_RECOMMENDED = 3;
@@ -597,23 +602,29 @@ async function enrolScreen(params, verdict) {
   const people = (await store.getMeta("people")) || [];
   const person = people.find((p) => p.id === params.get("id"));
   if (!person) return go("#/home");
-  if (enrolShots.id !== person.id) enrolShots = { id: person.id, blobs: [] };
-  const shots = enrolShots.blobs;
+  if (enrolShots.id !== person.id) {
+    dropShots(enrolShots.shots);
+    enrolShots = { id: person.id, shots: [] };
+  }
+  const shots = enrolShots.shots;
   const input = h("input", {
     id: "enrol-input", type: "file", accept: "image/*", capture: "user", multiple: true, class: "file",
     onchange: async () => {
-      for (const file of [...input.files].slice(0, ENROL_MAX - shots.length)) shots.push(await compressPhoto(file));
+      for (const file of [...input.files].slice(0, ENROL_MAX - shots.length)) {
+        const blob = await compressPhoto(file);
+        shots.push({ blob, url: URL.createObjectURL(blob) });
+      }
       enrolScreen(params, null);
     },
   });
   const replace = h("input", { type: "checkbox", id: "replace", checked: person.enrolment === "enrolled" });
   const send = async () => {
     const form = new FormData();
-    for (const [i, blob] of shots.entries()) form.append("photos", blob, `${i}.jpg`);
+    for (const [i, shot] of shots.entries()) form.append("photos", shot.blob, `${i}.jpg`);
     show("loading", h("p", {}, t("f_enrol_sending")));
     try {
       const answer = (await api.enrolmentPhotos(person.id, form, replace.checked)).body;
-      shots.length = 0;
+      dropShots(shots.splice(0));
       return enrolScreen(params, await enrolmentOutcome(answer));
     } catch (error) {
       const errors = error instanceof api.ApiError ? error.body.errors || {} : {};
@@ -624,7 +635,8 @@ async function enrolScreen(params, verdict) {
       });
       // The photos refused are dropped, the others kept: one retake, not a new set.
       const refused = new Set(Object.keys(errors).map((field) => field.match(/^photos\.(\d+)$/)?.[1]).filter(Boolean).map(Number));
-      enrolShots.blobs = shots.filter((_, i) => !refused.has(i));
+      dropShots(shots.filter((_, i) => refused.has(i)));
+      enrolShots.shots = shots.filter((_, i) => !refused.has(i));
       return enrolScreen(params, { kind: "error", lines: lines.length ? lines : [() => failure(error)] });
     }
   };
@@ -635,7 +647,7 @@ async function enrolScreen(params, verdict) {
     h("p", {}, t(`f_enrolment_${person.enrolment}`)),
     verdict && h("div", { id: "verdict", "data-kind": verdict.kind }, verdict.lines.map((line) => message(line(), verdict.kind))),
     taken > 0 && h("div", { class: "thumbs", id: "enrol-thumbs", "data-count": String(taken) },
-      shots.map((blob, i) => h("img", { src: URL.createObjectURL(blob), alt: t("f_photo_n", { n: i + 1 }) }))),
+      shots.map((shot, i) => h("img", { src: shot.url, alt: t("f_photo_n", { n: i + 1 }) }))),
     taken > 0 && message(
       t(taken < ENROL_RECOMMENDED ? "f_enrol_taken_few" : "f_enrol_taken", { n: taken, recommended: ENROL_RECOMMENDED }),
       taken < ENROL_RECOMMENDED ? "due" : "ok", { id: "enrol-count" }),
@@ -645,7 +657,8 @@ async function enrolScreen(params, verdict) {
       t(taken ? "f_enrol_take_more" : "f_enrol_take")),
     input,
     taken > 0 && button(t("f_enrol_send", { n: taken }), send, "big", { id: "enrol-send" }),
-    taken > 0 && button(t("f_enrol_clear"), () => { shots.length = 0; enrolScreen(params, verdict); }, "secondary", { id: "enrol-clear" }),
+    taken > 0 && button(t("f_enrol_clear"), () => { dropShots(shots.splice(0)); enrolScreen(params, verdict); },
+      "secondary", { id: "enrol-clear" }),
     back(`#/person?id=${person.id}`));
   redraw = () => enrolScreen(params, verdict);
 }
