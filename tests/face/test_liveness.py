@@ -216,6 +216,21 @@ def test_light_that_does_not_follow_the_sequence_or_is_not_face_shaped_is_a_mism
     assert result.reasons == (LIGHT_RESPONSE_MISMATCH,)
 
 
+def test_a_replay_whose_recorded_colours_mostly_agree_with_the_challenge_is_a_mismatch() -> None:
+    # Recorded under white, blue, red, green, yellow, cyan; sent for cyan, blue, red, green, yellow,
+    # white: four of six steps agree, and the correlation over the whole phase passes. The first and
+    # last steps show white and cyan where the challenge says cyan and white.
+    actions = ["blink", "open_mouth"]
+    challenge = ("#00ffff", "#0000ff", "#ff0000", "#00ff00", "#ffff00", "#ffffff")
+    recorded = {"colours": ["#ffffff", "#0000ff", "#ff0000", "#00ff00", "#ffff00", "#00ffff"], "step_ms": 700}
+    light = {"colours": list(challenge), "step_ms": 700}
+    frames = replayed_session("obama3.jpg", actions, seed=38, recorded=recorded, light=light)
+    result = check_liveness(inputs(frames), actions, LIMITS, light=LightChallenge(challenge, 700))
+    assert result.light["correlation"] >= LIMITS.light_min_correlation
+    assert result.reasons == (LIGHT_RESPONSE_MISMATCH,)
+    assert (result.light["why"], result.light["steps_mismatched"]) == ("wrong_colour_step", 2)
+
+
 def test_light_drowned_by_the_sun_goes_to_review_never_verified() -> None:
     actions = ["blink", "nod"]
     frames = genuine_session("obama3.jpg", actions, seed=36)

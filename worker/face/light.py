@@ -86,6 +86,7 @@ def check_light(
     max_background_share: float,
     min_shape_ratio: float,
     min_shape_ratio_alone: float,
+    step_margin: float,
 ) -> LightVerdict:
     """Whether the faces in the colour-phase frames reflected the challenge's colours, in time and face-shaped."""
     tagged = [f for f in frames if f.mesh is not None and f.colour in colours]
@@ -108,7 +109,7 @@ def check_light(
     times = np.array([f.captured_at for f in tagged])
     # The phone starts capturing 200 ms into each step: the earliest frame sets the phase's clock.
     phase_start = float(np.min(times - index * step)) - 0.2
-    best: tuple[float, float, np.ndarray, np.ndarray] | None = None
+    best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
     for lag in np.arange(0.0, max_lag_ms / 1000.0 + 1e-9, 0.05):
         shown = np.floor((times - lag - phase_start) / step).astype(int)
         keep = (shown >= 0) & (shown < len(colours))
@@ -117,10 +118,10 @@ def check_light(
         expected = np.array([colour_rgb(colours[k]) for k in shown[keep]])
         corr = _correlation(samples[keep, 0][:, channels], expected[:, channels])
         if best is None or corr > best[1]:
-            best = (float(lag), corr, keep, expected)
+            best = (float(lag), corr, keep, expected, shown[keep])
     if best is None:
         return LightVerdict(MISMATCHED, {"frames": len(tagged), "why": "too_few_steps"})
-    lag, corr, keep, expected = best
+    lag, corr, keep, expected, steps = best
     face, centre, outer = (_gain(samples[keep, i][:, channels], expected[:, channels]) for i in range(3))
     # The background is compared with the face on the channels where both could be measured.
     background, face_there = (
@@ -143,6 +144,8 @@ def check_light(
     }
     changed = float(np.sqrt(np.mean(_centred(samples[keep, 0][:, channels]) ** 2)))
     details["change"] = round(changed, 2)
+    mismatched = _steps_mismatched(samples[keep, 0][:, channels], expected[:, channels], steps, channels, step_margin)
+    details["steps_mismatched"] = mismatched
     if face < min_gain:
         # Too little reflection of the sequence. A face whose colour changed anyway followed
         # another sequence (a replay); one that stayed put either was drowned out by bright light
@@ -154,6 +157,11 @@ def check_light(
         return LightVerdict(UNMEASURABLE if brightness >= ambient_brightness else MISMATCHED, details)
     if corr < min_correlation:
         details["why"] = "wrong_sequence"
+        return LightVerdict(MISMATCHED, details)
+    if mismatched:
+        # A recording made under another challenge follows this one where their colours agree and
+        # betrays itself where they differ; the correlation over the whole phase can miss that.
+        details["why"] = "wrong_colour_step"
         return LightVerdict(MISMATCHED, details)
     if outer <= 0 or centre < min_shape_ratio * outer:
         details["why"] = "flat"
@@ -246,6 +254,33 @@ def _regions(sampled: list[_Sampled]) -> tuple[np.ndarray, np.ndarray, np.ndarra
             background[c] = True
             out[:, 3, c] = small[:, behind, c].mean(axis=1)
     return out, face, background
+
+
+def _steps_mismatched(
+    observed: np.ndarray, expected: np.ndarray, steps: np.ndarray, channels: np.ndarray, margin: float
+) -> int:
+    """How many colour steps another palette colour explains clearly better than the one the step claims.
+
+    The face's colour is modelled as ambient light plus a per-channel gain times the screen's colour
+    (both fitted over the frames against the claimed sequence); each step's mean is then compared with
+    the model for its claimed colour and for every other palette colour, which must miss it by less
+    than `margin` times the claimed colour's miss to count against the step.
+    """
+    mean_obs, mean_exp = observed.mean(axis=0), expected.mean(axis=0)
+    o, e = observed - mean_obs, expected - mean_exp
+    gain = (o * e).sum(axis=0) / np.maximum((e * e).sum(axis=0), 1e-9)
+    palette = np.array([colour_rgb(c) for c in PALETTE])[:, channels]
+    predicted = mean_obs + gain * (palette - mean_exp)
+    wrong = 0
+    for k in sorted(set(steps.tolist())):
+        seen = observed[steps == k].mean(axis=0)
+        claimed = expected[steps == k][0]
+        misses = np.linalg.norm(predicted - seen, axis=1)
+        own = float(np.linalg.norm(mean_obs + gain * (claimed - mean_exp) - seen))
+        others = [m for m, c in zip(misses, palette, strict=True) if not np.allclose(c, claimed)]
+        if others and min(others) < margin * own:
+            wrong += 1
+    return wrong
 
 
 def _centred(values: np.ndarray) -> np.ndarray:

@@ -59,8 +59,13 @@ class LivenessLimits:
     # a face from a screen, this much (below it the light is unmeasurable: a person decides), ...
     light_min_shape_ratio_alone: float = 1.08
     # ... and at most this share of it on the background (genuine up to 0.15, screens from 0.93,
-    # most prints from 0.56, measured as above).
+    # most prints from 0.56, measured as above), ...
     light_max_background_share: float = 0.3
+    # ... and no colour step explained by another palette colour with a miss under this share of
+    # its own colour's. A recording made under another challenge matches this one's colours where
+    # the two sequences agree: on the East Asian set 4 of 174 such replays passed the correlation
+    # (0.72-0.83), each with 1-2 steps another colour explains; no genuine session had one.
+    light_step_margin: float = 0.7
 
 
 @dataclass(frozen=True)

@@ -497,6 +497,7 @@ def _decide(
             max_background_share=limits.light_max_background_share,
             min_shape_ratio=limits.light_min_shape_ratio,
             min_shape_ratio_alone=limits.light_min_shape_ratio_alone,
+            step_margin=limits.light_step_margin,
         )
         light_report = {"outcome": verdict.outcome, **verdict.details}
         if verdict.outcome == colour_light.MISMATCHED:
