@@ -628,13 +628,13 @@ async function enrolScreen(params, verdict) {
       return enrolScreen(params, await enrolmentOutcome(answer));
     } catch (error) {
       const errors = error instanceof api.ApiError ? error.body.errors || {} : {};
+      // Each error with the photo it names (photos.N), or null for one about the whole request.
+      const named = Object.entries(errors).map(([field, codes]) => [field.match(/^photos\.(\d+)$/)?.[1], codes]);
       // Kept as functions, so the verdict reads right after a switch of language.
-      const lines = Object.entries(errors).map(([field, codes]) => {
-        const n = field.match(/^photos\.(\d+)$/);
-        return () => (n ? t("f_enrol_photo_bad", { n: Number(n[1]) + 1, why: reasonWords(codes) }) : reasonWords(codes));
-      });
+      const lines = named.map(([n, codes]) => () =>
+        (n ? t("f_enrol_photo_bad", { n: Number(n) + 1, why: reasonWords(codes) }) : reasonWords(codes)));
       // The photos refused are dropped, the others kept: one retake, not a new set.
-      const refused = new Set(Object.keys(errors).map((field) => field.match(/^photos\.(\d+)$/)?.[1]).filter(Boolean).map(Number));
+      const refused = new Set(named.filter(([n]) => n).map(([n]) => Number(n)));
       dropShots(shots.filter((_, i) => refused.has(i)));
       enrolShots.shots = shots.filter((_, i) => !refused.has(i));
       return enrolScreen(params, { kind: "error", lines: lines.length ? lines : [() => failure(error)] });
