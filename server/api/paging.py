@@ -97,6 +97,10 @@ class PaginationMetadataSchema(Schema):
     )
 
 
+# One instance for every page's header: a schema's construction copies its fields, which each request paid.
+_METADATA = PaginationMetadataSchema()
+
+
 def _invalid_cursor() -> BadRequest:
     return BadRequest(
         "the cursor is not one this list gave out: start again from the first page", {"cursor": ["invalid_cursor"]}
@@ -197,7 +201,7 @@ class Paging:
         if self._next is not None:
             meta["next_cursor"] = encode_cursor(self._next)
         if self.page is None:
-            return PaginationMetadataSchema().dump(meta)
+            return _METADATA.dump(meta)
         total = self.item_count or 0
         exact = total <= self.count_up_to
         more = self._more if self._more is not None else self.first_item + self.page_size < total
@@ -211,7 +215,7 @@ class Paging:
                 meta["previous_page"] = self.page - 1
             if more:
                 meta["next_page"] = self.page + 1
-        return PaginationMetadataSchema().dump(meta)
+        return _METADATA.dump(meta)
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -11,7 +11,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, exists, literal, select
+from sqlalchemy import Row, bindparam, exists, select
 from sqlalchemy.orm import Session, load_only
 
 from server.config import Settings
@@ -102,7 +102,8 @@ def issue_staff_token(ctx: Ctx, *, user: StaffUser) -> IssuedToken:
     return _issue(ctx.settings, staff_actor(user), timedelta(hours=ctx.settings.tokens.staff_hours))
 
 
-def staff_actor(user: StaffUser) -> Actor:
+def staff_actor(user: StaffUser | Row) -> Actor:
+    """The actor a staff member acts as (from their row, or from the id, role and region_code columns)."""
     return Actor(kind="staff", id=str(user.id), role=user.role.value, region_code=user.region_code)
 
 
@@ -274,11 +275,16 @@ def _subject(claims: dict) -> tuple[str, uuid.UUID]:
         raise AuthError("invalid_token") from exc
 
 
-def _revoked(claims: dict):
-    """SQL for "this token logged out"; tokens issued before token ids existed cannot have."""
-    jti = claims.get("jti")
-    return exists().where(RevokedToken.jti == jti) if isinstance(jti, str) else literal(False)
-
+# Every staff request through the API runs this, so it is built once; columns, not the row, whose password hash
+# and the rest of it no request needs.
+_STAFF_TOKEN = select(
+    StaffUser.id,
+    StaffUser.role,
+    StaffUser.region_code,
+    StaffUser.is_active,
+    StaffUser.tokens_valid_after,
+    exists().where(RevokedToken.jti == bindparam("jti")).label("revoked"),
+).where(StaffUser.id == bindparam("staff"))
 
 # Every phone's request runs this, so it is built once (its cache key and compiled form are reused).
 # Columns, not the person's row: loading it would decrypt their identity fields on every request.
@@ -288,7 +294,7 @@ _DEVICE_TOKEN = (
         Device.activated_at,
         Beneficiary.id,
         Beneficiary.village_code,
-        exists().where(RevokedToken.jti == bindparam("jti")),
+        exists().where(RevokedToken.jti == bindparam("jti")).label("revoked"),
     )
     .join(Beneficiary, Beneficiary.id == Device.beneficiary_id)
     .where(Device.id == bindparam("device"))
@@ -301,23 +307,21 @@ def actor_from_token(ctx: Ctx, *, token: str) -> Actor:
     claims = _claims(ctx.settings, token)
     kind, subject_id = _subject(claims)
     issued_at = datetime.fromtimestamp(claims["iat"], UTC)
+    jti = claims.get("jti")
+    # A token issued before token ids existed (jti None) matches no revoked id.
+    token_id = jti if isinstance(jti, str) else None
     if kind == "staff":
-        row = ctx.session.execute(select(StaffUser, _revoked(claims)).where(StaffUser.id == subject_id)).one_or_none()
-        if row is None or not row[0].is_active:
+        row = ctx.session.execute(_STAFF_TOKEN, {"staff": subject_id, "jti": token_id}).one_or_none()
+        if row is None or not row.is_active:
             raise AuthError("account_disabled")
-        user, revoked = row
-        if revoked or (user.tokens_valid_after is not None and issued_at < user.tokens_valid_after):
+        if row.revoked or (row.tokens_valid_after is not None and issued_at < row.tokens_valid_after):
             raise AuthError("token_revoked")
-        return staff_actor(user)
+        return staff_actor(row)
     if kind == "device":
-        jti = claims.get("jti")
-        # A token issued before token ids existed (jti None) matches no revoked id.
-        row = ctx.session.execute(
-            _DEVICE_TOKEN, {"device": subject_id, "jti": jti if isinstance(jti, str) else None}
-        ).one_or_none()
+        row = ctx.session.execute(_DEVICE_TOKEN, {"device": subject_id, "jti": token_id}).one_or_none()
         if row is None or row.revoked_at is not None or row.activated_at is None:
             raise AuthError("device_revoked")
-        if row[4]:
+        if row.revoked:
             raise AuthError("token_revoked")
         return Actor(kind="device", id=str(subject_id), region_code=row.village_code, beneficiary_id=str(row.id))
     raise AuthError("invalid_token")
