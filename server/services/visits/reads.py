@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, bindparam, or_, select
 
 from server.context import Ctx
 from server.db import PageRequest, fetch_page
@@ -110,14 +110,22 @@ def shown_to(ctx: Ctx, *, actor: Actor, visits: list[Visit]) -> list[dict[str, A
     return shown
 
 
+# What a visit's view shows of its check-ins, and no more: a check-in's row carries its scores and the rest.
+_LINKED_CHECKINS = (
+    select(Checkin.visit_id, Checkin.id, Checkin.mode, Checkin.state, Checkin.decided_at)
+    .where(Checkin.visit_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Checkin.created_at)
+)
+
+
 def views(ctx: Ctx, *, visits: list[Visit]) -> list[dict[str, Any]]:
     """Visits with their flags, photos, linked check-ins and whether they prove the person alive."""
     ids = [v.id for v in visits]
     flags: dict[uuid.UUID, list[VisitFlag]] = defaultdict(list)
     for flag in ctx.session.scalars(select(VisitFlag).where(VisitFlag.visit_id.in_(ids)).order_by(VisitFlag.id)):
         flags[flag.visit_id].append(flag)
-    checkins: dict[uuid.UUID, list[Checkin]] = defaultdict(list)
-    for checkin in ctx.session.scalars(select(Checkin).where(Checkin.visit_id.in_(ids)).order_by(Checkin.created_at)):
+    checkins: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    for checkin in ctx.session.execute(_LINKED_CHECKINS, {"ids": ids}):
         checkins[checkin.visit_id].append(checkin)
     photos = photos_of(ctx, visit_ids=ids)
     return [
@@ -132,5 +140,5 @@ def views(ctx: Ctx, *, visits: list[Visit]) -> list[dict[str, Any]]:
     ]
 
 
-def _proves_life(visit: Visit, checkins: list[Checkin]) -> bool:
+def _proves_life(visit: Visit, checkins: list[Row]) -> bool:
     return visit.outcome == VisitOutcome.CONFIRMED_PRESENT and any(c.state == CheckinState.VERIFIED for c in checkins)
