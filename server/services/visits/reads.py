@@ -79,11 +79,24 @@ def beneficiary_visits(
     return fetch_page(ctx.session, query, order_by=LIST_ORDER, page=page)
 
 
+# Every visit's view runs these, so they are built once (their cache keys and compiled forms are reused).
+_PHOTOS = (
+    select(VisitPhoto)
+    .where(VisitPhoto.visit_id.in_(bindparam("ids", expanding=True)))
+    .order_by(VisitPhoto.created_at, VisitPhoto.id)
+)
+_FLAGS = select(VisitFlag).where(VisitFlag.visit_id.in_(bindparam("ids", expanding=True))).order_by(VisitFlag.id)
+# Of its linked check-ins a view shows these columns, and no more: a check-in's row carries its scores and the rest.
+_LINKED_CHECKINS = (
+    select(Checkin.visit_id, Checkin.id, Checkin.mode, Checkin.state, Checkin.decided_at)
+    .where(Checkin.visit_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Checkin.created_at)
+)
+
+
 def photos_of(ctx: Ctx, *, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[VisitPhoto]]:
     photos: dict[uuid.UUID, list[VisitPhoto]] = {v: [] for v in visit_ids}
-    for photo in ctx.session.scalars(
-        select(VisitPhoto).where(VisitPhoto.visit_id.in_(visit_ids)).order_by(VisitPhoto.created_at, VisitPhoto.id)
-    ):
+    for photo in ctx.session.scalars(_PHOTOS, {"ids": visit_ids}):
         photos[photo.visit_id].append(photo)
     return photos
 
@@ -110,19 +123,11 @@ def shown_to(ctx: Ctx, *, actor: Actor, visits: list[Visit]) -> list[dict[str, A
     return shown
 
 
-# What a visit's view shows of its check-ins, and no more: a check-in's row carries its scores and the rest.
-_LINKED_CHECKINS = (
-    select(Checkin.visit_id, Checkin.id, Checkin.mode, Checkin.state, Checkin.decided_at)
-    .where(Checkin.visit_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Checkin.created_at)
-)
-
-
 def views(ctx: Ctx, *, visits: list[Visit]) -> list[dict[str, Any]]:
     """Visits with their flags, photos, linked check-ins and whether they prove the person alive."""
     ids = [v.id for v in visits]
     flags: dict[uuid.UUID, list[VisitFlag]] = defaultdict(list)
-    for flag in ctx.session.scalars(select(VisitFlag).where(VisitFlag.visit_id.in_(ids)).order_by(VisitFlag.id)):
+    for flag in ctx.session.scalars(_FLAGS, {"ids": ids}):
         flags[flag.visit_id].append(flag)
     checkins: dict[uuid.UUID, list[Row]] = defaultdict(list)
     for checkin in ctx.session.execute(_LINKED_CHECKINS, {"ids": ids}):
