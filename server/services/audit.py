@@ -53,14 +53,16 @@ def entry_hash(entry: AuditEntry) -> str:
 
 # Built once: their cache keys and compiled forms are reused by every entry, and the head stays locked from
 # the first to the commit, so the less each append costs, the less every other writer waits.
+# On the tables: the ORM-enabled forms would also look for loaded heads to synchronise, per entry.
+_HEAD = AuditChainHead.__table__
 _ADVANCE_HEAD = (
-    update(AuditChainHead)
-    .where(AuditChainHead.id == CHAIN_HEAD_ID)
-    .values(seq=AuditChainHead.seq + 1)
-    .returning(AuditChainHead.seq, AuditChainHead.last_hash)
+    update(_HEAD)
+    .where(_HEAD.c.id == CHAIN_HEAD_ID)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.last_hash)
 )
 _INSERT_ENTRY = insert(AuditEntry.__table__)
-_LINK_HEAD = update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=bindparam("entry_hash"))
+_LINK_HEAD = update(_HEAD).where(_HEAD.c.id == CHAIN_HEAD_ID).values(last_hash=bindparam("entry_hash"))
 
 
 def record(

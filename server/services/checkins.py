@@ -337,12 +337,16 @@ def submit(
     return checkin, created
 
 
-# Built once, as the statements of every submission: their cache keys and compiled forms are reused.
+# Built once, as the statements of every submission: their cache keys and compiled forms are reused. On the
+# tables, not the models: an ORM-enabled UPDATE would also evaluate its WHERE against the loaded challenge, and an
+# ORM-enabled INSERT goes through the bulk-save machinery, both per submission for nothing read afterwards.
+_CHALLENGE = CheckinChallenge.__table__
 _SPEND_CHALLENGE = (
-    update(CheckinChallenge)
-    .where(CheckinChallenge.id == bindparam("challenge"), CheckinChallenge.used_at.is_(None))
+    update(_CHALLENGE)
+    .where(_CHALLENGE.c.id == bindparam("challenge"), _CHALLENGE.c.used_at.is_(None))
     .values(used_at=bindparam("now"))
 )
+_INSERT_FRAMES = insert(CheckinFrame.__table__)
 _INSERT_CHECKIN: dict[str, Insert] = {}
 
 
@@ -404,7 +408,7 @@ def _add_checkin(
     if not insert_as_loaded(session, _insert_checkin(session), checkin):
         raise _client_id_reused()
     session.execute(
-        insert(CheckinFrame),
+        _INSERT_FRAMES,
         [
             {
                 "checkin_id": checkin_id,
