@@ -732,7 +732,10 @@ def bench_gallery(count: int, old_at: int) -> None:
 @click.option("--connections", default=8, show_default=True, help="Closed-loop connections for saturation.")
 @click.option("--seconds", default=10.0, show_default=True, help="Length of each load pattern.")
 @click.option("--broker", default="redis://127.0.0.1:6379/15", show_default=True, help="Redis the service sends to.")
-def bench_ingest(devices: int, workers: int | None, rate: float, connections: int, seconds: float, broker: str) -> None:
+@click.option("--frames", default=5, show_default=True, help="Frames per submission (the phone app sends about 21).")
+def bench_ingest(
+    devices: int, workers: int | None, rate: float, connections: int, seconds: float, broker: str, frames: int
+) -> None:
     """Check-in submissions/s and latency of `fieldcheck serve` beside a bare multipart endpoint, same run."""
     from bench.ingest import run
     from server.serving import default_workers
@@ -745,6 +748,7 @@ def bench_ingest(devices: int, workers: int | None, rate: float, connections: in
         seconds=seconds,
         broker_url=broker,
         database_url=_settings().database_url,
+        frames=frames,
         echo=click.echo,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
@@ -32,10 +31,7 @@ class ObjectStore(Protocol):
     """A flat key/bytes store that can hand out time-limited URLs."""
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        """Store data under key, replacing any previous object."""
-
-    def put_many(self, objects: Mapping[str, bytes], content_type: str = "application/octet-stream") -> None:
-        """Store several objects, each replacing any previous one; all are durable when it returns."""
+        """Store data under key, replacing any previous object; durable when it returns."""
 
     def get(self, key: str) -> bytes:
         """Return the object's bytes or raise ObjectNotFound."""

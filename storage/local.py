@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,27 +11,6 @@ from storage.base import ObjectNotFound, StorageError, validate_key, validate_me
 
 # Face photos are personal data: only the service account may read them.
 _DIR_MODE = 0o700
-# Enough threads for a submission's frames (at most ten) to be synced at once.
-_SYNC_THREADS = 10
-_sync_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _side_by_side(sync: Callable[[object], None], targets: Iterable) -> None:
-    """Call sync on every target at once and wait for all of them; then raise the first error, if any."""
-    global _sync_pool
-    targets = list(targets)
-    if len(targets) < 2:
-        for target in targets:
-            sync(target)
-        return
-    # A pool is this process's own: one forked from a parent (gunicorn's master, a Celery pool) has
-    # none of its threads, and would queue work for ever.
-    if _sync_pool is None or _sync_pool[0] != os.getpid():
-        _sync_pool = (os.getpid(), ThreadPoolExecutor(_SYNC_THREADS, thread_name_prefix="fsync"))
-    futures = [_sync_pool[1].submit(sync, target) for target in targets]
-    errors = [error for error in (future.exception() for future in futures) if error is not None]
-    if errors:
-        raise errors[0]
 
 
 class LocalStore:
@@ -52,53 +29,33 @@ class LocalStore:
         return self.root.joinpath(*validate_key(key).split("/"))
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        """Write data atomically under key with mode 0600; content_type is not kept."""
-        self.put_many({key: data}, content_type)
+        """Write data atomically under key with mode 0600, durable when it returns; content_type is not kept.
 
-    def put_many(self, objects: Mapping[str, bytes], content_type: str = "application/octet-stream") -> None:
-        """Write each object atomically with mode 0600, then sync each directory involved once.
-
-        Every file is synced before any is renamed into place, and every directory after the renames, as
-        one after another would be; the syncs of each step run side by side. A journaling filesystem
-        commits syncs that wait together in one journal commit: on a disk busy with other writers a
-        submission's five frames became durable in 3–6 ms instead of 28; on an idle disk the time is
-        about the same, at some tenths of a millisecond more CPU for the threads.
+        The file is synced before it is renamed into place, and its directory after (with the parent of
+        every directory made for it, which gained an entry).
         """
-        paths = {key: self._path(key) for key in objects}
-        # Every renamed file's directory, and the parent of every directory made here (its new entry).
-        to_sync: set[Path] = set()
-        unsynced: list[int] = []
-        unrenamed: list[tuple[str, Path]] = []
+        path = self._path(key)
+        made = self._make_dirs(path.parent)
         try:
-            for key, data in objects.items():
-                path = paths[key]
-                to_sync.add(path.parent)
-                to_sync.update(missing.parent for missing in self._make_dirs(path.parent))
-                try:
-                    # mkstemp creates the file 0600 with O_EXCL, so no reader ever sees a
-                    # half-written or world-readable object.
-                    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-                except OSError as exc:
-                    raise StorageError(f"cannot prepare a file for key {key!r}: {exc}") from exc
-                unsynced.append(fd)
-                unrenamed.append((tmp_name, path))
+            # mkstemp creates the file 0600 with O_EXCL, so no reader ever sees a half-written or
+            # world-readable object.
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:
+            raise StorageError(f"cannot prepare a file for key {key!r}: {exc}") from exc
+        try:
+            try:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
-            _side_by_side(os.fsync, unsynced)
-            while unsynced:
-                os.close(unsynced.pop())
-            while unrenamed:
-                os.replace(*unrenamed[0])
-                unrenamed.pop(0)
-            _side_by_side(self._sync_dir, to_sync)
-        except OSError as exc:
-            raise StorageError(f"cannot write keys {', '.join(map(repr, objects))}: {exc}") from exc
-        finally:
-            for fd in unsynced:
+                os.fsync(fd)
+            finally:
                 os.close(fd)
-            for tmp_name, _ in unrenamed:
-                Path(tmp_name).unlink(missing_ok=True)
+            os.replace(tmp_name, path)
+            for directory in (path.parent, *(directory.parent for directory in made)):
+                self._sync_dir(directory)
+        except OSError as exc:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise StorageError(f"cannot write key {key!r}: {exc}") from exc
 
     def _make_dirs(self, directory: Path) -> list[Path]:
         """Create directory (0700, with missing parents); the directories it created."""

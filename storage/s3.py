@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -97,11 +97,6 @@ class S3Store:
         self._ready()
         with self._errors("put", key):
             self._client.put_object(self.bucket, key, io.BytesIO(data), length=len(data), content_type=content_type)
-
-    def put_many(self, objects: Mapping[str, bytes], content_type: str = "application/octet-stream") -> None:
-        """Upload each object in turn: a completed PUT is durable on the server's side."""
-        for key, data in objects.items():
-            self.put(key, data, content_type)
 
     def get(self, key: str) -> bytes:
         """Return the bytes stored under key or raise ObjectNotFound."""

@@ -77,7 +77,12 @@ class Checkin(UUIDPrimaryKey, Timestamps, Base):
 
 
 class CheckinFrame(Base):
-    """One submitted frame: where its ciphertext lives, and its hash for replay detection."""
+    """One submitted frame: where its ciphertext lives, and its hash for replay detection.
+
+    A submission's frames are stored as one object, each frame at its byte range of the decrypted
+    object: one write and one sync per check-in however many frames the phone sends. Rows from
+    before that (no range) have an object of their own.
+    """
 
     __tablename__ = "checkin_frame"
     __table_args__ = (UniqueConstraint("checkin_id", "position"),)
@@ -86,8 +91,16 @@ class CheckinFrame(Base):
     checkin_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checkin.id"), index=True)
     position: Mapped[int]
     object_key: Mapped[str] = mapped_column(String(200))
+    byte_offset: Mapped[int | None]
+    byte_length: Mapped[int | None]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     captured_at: Mapped[datetime]
     action: Mapped[str | None] = mapped_column(String(32))
     # The screen colour ("#rrggbb") while it was captured, in the colour-light phase; None before it.
     colour: Mapped[str | None] = mapped_column(String(7))
+
+    def cut_from(self, stored: bytes) -> bytes:
+        """This frame's bytes, out of its object's (decrypted) bytes."""
+        if self.byte_offset is None or self.byte_length is None:
+            return stored
+        return stored[self.byte_offset : self.byte_offset + self.byte_length]

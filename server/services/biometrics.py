@@ -18,13 +18,6 @@ def put(ctx: Ctx, *, key: str, data: bytes) -> None:
     ctx.store.put(key, ctx.cipher.encrypt(data, context=key), "application/octet-stream")
 
 
-def put_many(ctx: Ctx, *, objects: dict[str, bytes]) -> None:
-    """Encrypt and store several objects (a submission's frames), made durable together."""
-    ctx.store.put_many(
-        {key: ctx.cipher.encrypt(data, context=key) for key, data in objects.items()}, "application/octet-stream"
-    )
-
-
 def get(ctx: Ctx, *, key: str) -> bytes:
     """Fetch and decrypt without auditing: for the worker's own processing."""
     return ctx.cipher.decrypt(ctx.store.get(key), context=key)

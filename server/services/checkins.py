@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import ColumnElement, Insert, ScalarSelect, Select, bindparam, func, insert, select, update
@@ -321,19 +322,19 @@ def submit(
     _validate_frames(ctx.settings, challenge, frames)
 
     checkin_id = uuid.uuid4()
-    objects = {f"checkins/{checkin_id}/{position}": frame.data for position, frame in enumerate(frames)}
-    # Stored before the rows that point to them (and before the audit log's lock is taken); removed again,
-    # all of them, if the rows are not added: a write that fails halfway leaves nothing behind either.
+    # All the frames in one object (CheckinFrame): one write, one sync and one PUT per check-in. Stored before
+    # the rows that point into it (and before the audit log's lock is taken); removed again if they are not added.
+    key = f"checkins/{checkin_id}"
     try:
-        biometrics.put_many(ctx, objects=objects)
+        biometrics.put(ctx, key=key, data=b"".join(frame.data for frame in frames))
         checkin, created = _add_checkin(
-            ctx, actor, challenge, checkin_id, client_id, village_code, objects, frames, gps, device_info
+            ctx, actor, challenge, checkin_id, client_id, village_code, key, frames, gps, device_info
         )
     except BaseException:
-        _discard(ctx, list(objects))
+        biometrics.discard(ctx, key=key)
         raise
     if not created:
-        _discard(ctx, list(objects))
+        biometrics.discard(ctx, key=key)
     return checkin, created
 
 
@@ -357,7 +358,7 @@ def _add_checkin(
     checkin_id: uuid.UUID,
     client_id: str,
     village_code: str,
-    objects: dict[str, bytes],
+    key: str,
     frames: list[FrameUpload],
     gps: dict[str, Any] | None,
     device_info: dict[str, Any],
@@ -407,6 +408,7 @@ def _add_checkin(
     # the transaction.
     if not insert_as_loaded(session, _insert_checkin(session), checkin):
         raise _client_id_reused()
+    offsets = list(accumulate((len(frame.data) for frame in frames), initial=0))
     session.execute(
         _INSERT_FRAMES,
         [
@@ -414,12 +416,14 @@ def _add_checkin(
                 "checkin_id": checkin_id,
                 "position": position,
                 "object_key": key,
+                "byte_offset": offsets[position],
+                "byte_length": len(frame.data),
                 "sha256": hashlib.sha256(frame.data).hexdigest(),
                 "captured_at": frame.captured_at,
                 "action": frame.action,
                 "colour": frame.colour.lower() if frame.colour else None,
             }
-            for position, (key, frame) in enumerate(zip(objects, frames, strict=True))
+            for position, frame in enumerate(frames)
         ],
     )
     # Last: the audit log's head stays locked until the commit.
@@ -460,11 +464,6 @@ def _used() -> Conflict:
 
 def _client_id_reused() -> Conflict:
     return Conflict("this client id was used for another check-in", {"client_id": ["client_id_reused"]})
-
-
-def _discard(ctx: Ctx, keys: list[str]) -> None:
-    for key in keys:
-        biometrics.discard(ctx, key=key)
 
 
 # What a device may be told: an answer it can act on, never a score or the detector's reasoning.
@@ -572,7 +571,7 @@ def read_frame(ctx: Ctx, *, actor: Actor, checkin: Checkin, position: int, reaso
     )
     if frame is None:
         raise NotFound("frame not found", {"position": ["not_found"]})
-    return biometrics.read_for_person(
+    stored = biometrics.read_for_person(
         ctx,
         actor=actor,
         key=frame.object_key,
@@ -581,3 +580,4 @@ def read_frame(ctx: Ctx, *, actor: Actor, checkin: Checkin, position: int, reaso
         region_code=checkin.region_code,
         reason=reason,
     )
+    return frame.cut_from(stored)

@@ -68,16 +68,20 @@ def _no_open_case(beneficiary_id: ColumnElement) -> ColumnElement[bool]:
 
 
 def _delete_objects(ctx: Ctx, rows: Iterable[tuple[object, str]], result: PurgeResult) -> list:
-    """Delete each row's object; returns the ids of the rows whose object is gone."""
-    gone = []
+    """Delete each row's object, once where rows share one (a check-in's frames); returns the ids of the rows
+    whose object is gone."""
+    rows_of: dict[str, list] = {}
     for row_id, key in rows:
+        rows_of.setdefault(key, []).append(row_id)
+    gone = []
+    for key, row_ids in rows_of.items():
         try:
             ctx.store.delete(key)
         except StorageError:
             result.failed += 1
-            log.warning("retention: could not delete object %s; its row stays for the next run", key)
+            log.warning("retention: could not delete object %s; its rows stay for the next run", key)
             continue
-        gone.append(row_id)
+        gone.extend(row_ids)
     return gone
 
 

@@ -224,8 +224,12 @@ def _decode(ctx: Ctx, rows: list[CheckinFrame]) -> list[FrameInput]:
 
     start = rows[0].captured_at
     frames = []
+    # A check-in's frames share one object (older check-ins have one per frame): each fetched once.
+    objects: dict[str, bytes] = {}
     for row in rows:
-        data = biometrics.get(ctx, key=row.object_key)
+        if row.object_key not in objects:
+            objects[row.object_key] = biometrics.get(ctx, key=row.object_key)
+        data = row.cut_from(objects[row.object_key])
         rgb = decode_image(data, max_bytes=len(data), max_pixels=ctx.settings.checkin.max_frame_pixels)
         at = (row.captured_at - start).total_seconds()
         frames.append(FrameInput(rgb=rgb, action=row.action, captured_at=at, colour=row.colour))
