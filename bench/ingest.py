@@ -5,7 +5,7 @@ Seeds a scratch PostgreSQL database with one village of beneficiaries, activates
 thousands through the API would time the seeding). It then starts `fieldcheck serve` (gunicorn
 sync workers, Redis as the broker: the task is sent, no worker takes it) and, beside it, the same
 gunicorn serving a bare Flask endpoint that only reads the uploaded files. A load generator in its
-own process sends each the same multipart bodies (5 JPEG frames of 640×480, built once; only the
+own process sends each the same multipart bodies (5 JPEG frames of 640×480 unless told, built once; only the
 metadata part differs per request):
 
 - saturation: a closed loop of C connections for D seconds, submissions answered per second;
@@ -64,6 +64,7 @@ from server.services.auth import activate_device, issue_activation_code, staff_a
 
 COUNTY = "431299"
 VILLAGE = COUNTY + "001001"
+# The issue's figure: 5 frames. The phone app's sessions (actions and the colour phase) send about 21.
 FRAMES = 5
 BOUNDARY = "fieldcheckbenchboundary"
 # Enough single-use challenges for the closed loop to run its whole time at this rate.
@@ -89,12 +90,12 @@ def bare_app() -> Flask:
     return app
 
 
-def _frames() -> list[bytes]:
-    """Five distinct 640×480 JPEGs, about the size a phone sends (smooth content, a little noise)."""
+def _frames(count: int) -> list[bytes]:
+    """count distinct 640×480 JPEGs, about the size a phone sends (smooth content, a little noise)."""
     rng = np.random.default_rng(17)
     y, x = np.mgrid[0:480, 0:640]
     frames = []
-    for k in range(FRAMES):
+    for k in range(count):
         base = np.stack([(x / 3 + 9 * k) % 256, (y / 2) % 256, ((x + y) / 4) % 256], axis=-1)
         rgb = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
         out = io.BytesIO()
@@ -114,14 +115,14 @@ def _files_part(frames: list[bytes]) -> bytes:
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
-def _metadata_part(challenge_id: str) -> bytes:
+def _metadata_part(challenge_id: str, count: int) -> bytes:
     start = datetime.now(UTC)
     metadata = {
         "challenge_id": challenge_id,
         "client_id": uuid.uuid4().hex,
         "frames": [
             {"captured_at": (start + timedelta(seconds=0.5 * i)).isoformat(), "action": None, "colour": None}
-            for i in range(FRAMES)
+            for i in range(count)
         ],
         "gps": None,
         "device": {"model": "bench", "os": "bench", "app_version": "bench-1"},
@@ -165,9 +166,9 @@ def _post(port: int, token: str, body: bytes) -> int:
         conn.close()
 
 
-def drive(port: int, jobs: list[tuple[str, str]], mode: str, level: float, seconds: float) -> Result:
+def drive(port: int, jobs: list[tuple[str, str]], mode: str, level: float, seconds: float, frames: int) -> Result:
     """Run one load pattern (in the generator's process): 'closed' with level connections or 'open' at level/s."""
-    files = _files_part(_frames())
+    files = _files_part(_frames(frames))
     pending: queue.SimpleQueue = queue.SimpleQueue()
     lock = threading.Lock()
     latencies: list[float] = []
@@ -180,7 +181,7 @@ def drive(port: int, jobs: list[tuple[str, str]], mode: str, level: float, secon
 
     def send(job: tuple[str, str], scheduled: float) -> None:
         token, challenge = job
-        status = _post(port, token, _metadata_part(challenge) + files)
+        status = _post(port, token, _metadata_part(challenge, frames) + files)
         elapsed = (time.perf_counter() - scheduled) * 1000
         with lock:
             statuses[status] += 1
@@ -350,6 +351,7 @@ def run(
     seconds: float,
     broker_url: str,
     database_url: str,
+    frames: int = FRAMES,
     echo: Callable[[str], None] = print,
 ) -> dict[str, float]:
     with scratch_app(database_url) as app:
@@ -368,7 +370,10 @@ def run(
         service_port, bare_port = _free_port(), _free_port()
         serve = [sys.executable, "-m", "server.cli", "serve", "--workers", str(workers), "--port", str(service_port)]
         gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{bare_port}"]
-        echo(f"{devices} phones, {len(jobs):,} challenges; {workers} gunicorn sync workers; {os.cpu_count()} cores")
+        echo(
+            f"{devices} phones, {len(jobs):,} challenges, {frames} frames each; {workers} gunicorn sync workers;"
+            f" {os.cpu_count()} cores"
+        )
         generator = multiprocessing.get_context("spawn").Pool(1)
         figures: dict[str, float] = {}
         try:
@@ -386,13 +391,13 @@ def run(
                     "closed": jobs[reserved + warm_up :],
                 }
                 for port, _group, _database in servers.values():
-                    generator.apply(drive, (port, shares["warm"], "closed", 2 * workers, WARM_UP_SECONDS))
+                    generator.apply(drive, (port, shares["warm"], "closed", 2 * workers, WARM_UP_SECONDS, frames))
                 plan = [("bare", "closed", connections), ("fieldcheck", "closed", connections)]
                 plan += [("bare", "open", rate), ("fieldcheck", "open", rate)]
                 for name, mode, level in plan:
                     port, group, database_name = servers[name]
                     before = _cpu_seconds(group=group), _cpu_seconds(database=database_name) if database_name else 0.0
-                    result = generator.apply(drive, (port, shares[mode], mode, level, seconds))
+                    result = generator.apply(drive, (port, shares[mode], mode, level, seconds, frames))
                     after = _cpu_seconds(group=group), _cpu_seconds(database=database_name) if database_name else 0.0
                     answered = max(1, result.answered)
                     cpu_ms, pg_ms = ((a - b) * 1000 / answered for a, b in zip(after, before, strict=True))
