@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.access import current_actor, staff_only
 from server.api.errors import answers
 from server.api.jobs import start as start_job
+from server.api.paging import Blueprint
 from server.models import StaffRole
 from server.schemas.death import DeathUploadSchema
 from server.schemas.job import JobSchema

@@ -6,12 +6,12 @@ import uuid
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.paging import Blueprint
 from server.models import EnrolmentPhoto, PhotoState, StaffRole
 from server.queue import enqueue
 from server.schemas.enrolment import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.paging import Blueprint
 from server.schemas.index import ApiIndexSchema
 
 blp = Blueprint("index", __name__, url_prefix="/api/v1", description="Where to start")

@@ -6,10 +6,10 @@ import uuid
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.paging import Blueprint
 from server.queue import enqueue
 from server.schemas.beneficiary import ImportReportSchema
 from server.schemas.cycle import EvidenceReportSchema

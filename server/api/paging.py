@@ -221,6 +221,11 @@ class Paging:
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint whose `paginate` pages by number or cursor and bounds the total."""
 
+    def arguments(self, schema: type[Schema] | Schema, *args: Any, **kwargs: Any) -> Callable:
+        """flask-smorest's `arguments`, with a schema class made an instance once, when the view is declared:
+        given the class, webargs makes one per request, and with it a copy of every field and nested schema."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
     def paginate(self, *, order_by: tuple | None = None) -> Callable:
         """Page the view's list. `order_by` is the list's order (one direction): with it the list also pages
         by cursor, whose key it is."""

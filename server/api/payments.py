@@ -6,12 +6,12 @@ import uuid
 
 from flask import Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
 from server.api.jobs import start
+from server.api.paging import Blueprint
 from server.models import StaffRole
 from server.schemas.job import JobSchema
 from server.schemas.payment import (

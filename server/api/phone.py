@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import authenticated, ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.paging import Blueprint
 from server.schemas.auth import ActivationLinkRequestSchema, ConsentTextSchema
 from server.schemas.phone import ConsentWithdrawnSchema, MyDataSchema, PhoneHomeSchema
 from server.services import activation_links, consent, phone_home

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.paging import Blueprint
 from server.models import StaffRole
 from server.schemas.region import RegionCreateSchema, RegionQuerySchema, RegionSchema
 from server.services import regions

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import ctx, current_actor, staff_only
+from server.api.paging import Blueprint
 from server.models import StaffRole
 from server.schemas.report import CoverageQuerySchema, CoverageSchema
 from server.services import coverage

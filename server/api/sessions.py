@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api import throttle
 from server.api.access import Unauthorized, authenticated, bearer_token, ctx, current_actor
 from server.api.errors import answers
+from server.api.paging import Blueprint
 from server.schemas.auth import ActivationSchema, ActorSchema, LoginSchema, TokenSchema
 from server.services import auth
 

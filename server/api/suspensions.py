@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.paging import Blueprint
 from server.models import StaffRole, Suspension
 from server.schemas.common import ReasonSchema
 from server.schemas.suspension import ReinstateSchema, SuspensionQuerySchema, SuspensionSchema

@@ -7,11 +7,11 @@ from dataclasses import asdict
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server import db
 from server.api.access import ctx, current_actor, staff_only
 from server.api.errors import answers
+from server.api.paging import Blueprint
 from server.models import StaffRole, Termination
 from server.schemas.common import ReasonSchema
 from server.schemas.termination import (
