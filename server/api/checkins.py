@@ -65,6 +65,10 @@ class Challenges(MethodView):
         }
 
 
+# One instance: a schema built per request copies its fields.
+_GPS_FIX = GpsFixSchema()
+
+
 @blp.route("/checkins")
 class Checkins(MethodView):
     @authenticated
@@ -93,7 +97,7 @@ class Checkins(MethodView):
                 client_id=meta["client_id"],
                 frames=frames,
                 # Dumped back to JSON types for storage: timestamps as ISO strings.
-                gps=GpsFixSchema().dump(meta["gps"]) if meta["gps"] else None,
+                gps=_GPS_FIX.dump(meta["gps"]) if meta["gps"] else None,
                 device_info=meta["device"],
             )
         if created:
