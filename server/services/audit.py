@@ -11,7 +11,6 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.context import Ctx
-from server.db import insert_as_loaded
 from server.models import AuditChainHead, AuditEntry, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -61,8 +60,18 @@ _ADVANCE_HEAD = (
     .values(seq=_HEAD.c.seq + 1)
     .returning(_HEAD.c.seq, _HEAD.c.last_hash)
 )
-_INSERT_ENTRY = insert(AuditEntry.__table__)
+_ENTRY = AuditEntry.__table__
+_INSERT_ENTRY = insert(_ENTRY)
 _LINK_HEAD = update(_HEAD).where(_HEAD.c.id == CHAIN_HEAD_ID).values(last_hash=bindparam("entry_hash"))
+# On PostgreSQL the entry's insert rides in the head's update (a data-modifying WITH): one round trip less for
+# every audited change, while the head is locked. SQLite has no such WITH: it runs the two statements.
+# (Its parameters are named apart from the columns: an UPDATE reserves its table's column names.)
+_APPEND_ON_POSTGRESQL = (
+    update(_HEAD)
+    .where(_HEAD.c.id == CHAIN_HEAD_ID)
+    .values(last_hash=bindparam("entry_entry_hash"))
+    .add_cte(insert(_ENTRY).values({c.key: bindparam(f"entry_{c.key}") for c in _ENTRY.columns}).cte("entry"))
+)
 
 
 def record(
@@ -75,7 +84,7 @@ def record(
     region_code: str | None = None,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> None:
     """Append an entry in the caller's transaction; it commits or rolls back with the change it records."""
     # Updating the head first takes its row lock (a write lock on SQLite), so concurrent writers queue here.
     seq, prev_hash = session.execute(_ADVANCE_HEAD).one()
@@ -93,9 +102,12 @@ def record(
         prev_hash=prev_hash,
     )
     entry.entry_hash = entry_hash(entry)
-    insert_as_loaded(session, _INSERT_ENTRY, entry)
-    session.execute(_LINK_HEAD, {"entry_hash": entry.entry_hash})
-    return entry
+    values = {column.key: getattr(entry, column.key) for column in _ENTRY.columns}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_APPEND_ON_POSTGRESQL, {f"entry_{key}": value for key, value in values.items()})
+    else:
+        session.execute(_INSERT_ENTRY, values)
+        session.execute(_LINK_HEAD, {"entry_hash": entry.entry_hash})
 
 
 def trail(ctx: Ctx, *, object_ids: list[str], limit: int = 100) -> list[AuditEntry]:
