@@ -424,10 +424,26 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     page.click("#enrol-send")
     expect(page.locator('#verdict[data-kind="ok"]')).to_contain_text("Face enrolled", timeout=60_000)
     expect(page.locator("#enrol-thumbs")).to_have_count(0)
+    # Said once, by the verdict; and what a photo sent now would do: add, unless replacing is chosen, and only
+    # once a supervisor approves.
+    expect(page.locator("#verdict")).to_have_text("Face enrolled")
+    expect(page.locator("#enrol-state")).to_have_count(0)
+    expect(page.locator("#enrol-approval")).to_contain_text("once a supervisor approves")
+    expect(page.locator("#replace")).not_to_be_checked()
     _both_languages(page, "16-enrol-enrolled")
-    enrolment = api.as_("supervisor_a").get(f"/api/v1/beneficiaries/{person}/enrolment").json()
+    supervisor = api.as_("supervisor_a")
+    enrolment = supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()
     assert enrolment["state"] == "enrolled"
     assert [p["state"] for p in enrolment["photos"]] == ["encoded", "encoded"]
+
+    # One more photo for the enrolled person: the screen says it waits for a supervisor, and it does.
+    page.set_input_files("#enrol-input", str(_photo_file(tmp_path, "obama3.jpg")))
+    page.click("#enrol-send")
+    proposed = page.locator('#verdict[data-kind="info"]')
+    expect(proposed).to_contain_text("added once a supervisor approves", timeout=20_000)
+    _both_languages(page, "16-enrol-proposed")
+    pending = supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["pending_change"]
+    assert (pending["kind"], pending["status"]) == ("add", "pending")
 
     page.click("text=Back")
     _screen(page, "person")

@@ -617,7 +617,9 @@ async function enrolScreen(params, verdict) {
       enrolScreen(params, null);
     },
   });
-  const replace = h("input", { type: "checkbox", id: "replace", checked: person.enrolment === "enrolled" });
+  const enrolled = person.enrolment === "enrolled";
+  // Adding photos is the default: replacing drops the photos the person checks in against.
+  const replace = h("input", { type: "checkbox", id: "replace" });
   const send = async () => {
     const form = new FormData();
     for (const [i, shot] of shots.entries()) form.append("photos", shot.blob, `${i}.jpg`);
@@ -644,8 +646,12 @@ async function enrolScreen(params, verdict) {
   show("enrol",
     h("h1", {}, t("f_enrol_title", { name: person.name })),
     h("p", {}, t("f_enrol_help", { n: ENROL_RECOMMENDED })),
-    h("p", {}, t(`f_enrolment_${person.enrolment}`)),
-    verdict && h("div", { id: "verdict", "data-kind": verdict.kind }, verdict.lines.map((line) => message(line(), verdict.kind))),
+    // The verdict of a send says where the enrolment stands; before one, the person's state does.
+    verdict
+      ? h("div", { id: "verdict", "data-kind": verdict.kind }, verdict.lines.map((line) => message(line(), verdict.kind)))
+      : h("p", { id: "enrol-state" }, t(`f_enrolment_${person.enrolment}`)),
+    // The server makes any change to an enrolled person's photos a proposal a supervisor decides.
+    enrolled && message(t("f_enrol_change_approved"), "due", { id: "enrol-approval" }),
     taken > 0 && h("div", { class: "thumbs", id: "enrol-thumbs", "data-count": String(taken) },
       shots.map((shot, i) => h("img", { src: shot.url, alt: t("f_photo_n", { n: i + 1 }) }))),
     taken > 0 && message(
@@ -653,7 +659,7 @@ async function enrolScreen(params, verdict) {
       taken < ENROL_RECOMMENDED ? "due" : "ok", { id: "enrol-count" }),
     // Nothing to replace before a first enrolment.
     person.enrolment !== "not_enrolled" && h("label", { class: "choice" }, replace, h("span", {}, t("f_enrol_replace"))),
-    taken < ENROL_MAX && h("label", { class: `btn ${taken ? "btn-secondary" : "btn-big"} file-label`, for: "enrol-input" },
+    taken < ENROL_MAX && h("label", { class: `btn ${taken || enrolled ? "btn-secondary" : "btn-big"} file-label`, for: "enrol-input" },
       t(taken ? "f_enrol_take_more" : "f_enrol_take")),
     input,
     taken > 0 && button(t("f_enrol_send", { n: taken }), send, "big", { id: "enrol-send" }),
@@ -668,6 +674,8 @@ async function enrolmentOutcome(answer) {
   // Replacing an enrolled person's photos may become a proposal a second person approves: whatever else
   // the API answers is shown in its own words.
   if (!answer?.state) return { kind: "info", lines: [() => answer?.message || t("f_enrol_sent")] };
+  // An enrolled person stays enrolled with the photos they had until a supervisor approves the new ones.
+  if (answer.pending_change) return { kind: "info", lines: [() => t(`f_enrol_proposed_${answer.pending_change.kind}`)] };
   let state = answer;
   for (let i = 0; i < 40 && state.state === "processing"; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
