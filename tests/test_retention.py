@@ -3,6 +3,7 @@ and keep what a case or a review still needs."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from datetime import timedelta
@@ -132,6 +133,30 @@ def test_a_purge_removes_expired_frames_and_keeps_those_in_review_or_on_an_open_
         assert not any(ctx.store.exists(key) for key in photo_keys)
         assert session.scalar(select(func.count()).where(FaceTemplate.beneficiary_id == uuid.UUID(person))) == 0
         assert session.scalar(select(func.count()).where(mine)) == 0
+
+
+def test_a_batch_ending_inside_a_check_in_leaves_that_check_in_whole_for_the_next_run(app, api, world):
+    _, phone = enrolled_person(api, world, 1, "obama.jpg", "obama2.jpg")
+    first, second = (check_in(phone, lambda a, s=seed: genuine_session("obama3.jpg", a, seed=s)) for seed in (3, 4))
+    # Whatever their verdicts, both final and old enough.
+    for checkin in (first, second):
+        _age(app, checkin["id"], decided_at=utcnow() - timedelta(days=91), state=CheckinState.VERIFIED)
+    with app.app_context():
+        ctx = Ctx.current()
+        keys = {c["id"]: _frame_keys(ctx.session, c["id"]) for c in (first, second)}
+        # A batch of the first check-in's frames and one of the second's.
+        small = dataclasses.replace(ctx.settings.retention, batch=len(keys[first["id"]]) + 1)
+        narrow = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, retention=small))
+        assert retention.purge(narrow, now=utcnow(), today=office_today()).checkin_frames == len(keys[first["id"]])
+        ctx.session.commit()
+        assert _frame_keys(ctx.session, first["id"]) == []
+        assert _frame_keys(ctx.session, second["id"]) == keys[second["id"]]
+        assert ctx.store.exists(keys[second["id"]][0])
+        # (The next run with the usual batch: the second check-in may have more frames than the narrow one.)
+        assert retention.purge(ctx, now=utcnow(), today=office_today()).checkin_frames == len(keys[second["id"]])
+        ctx.session.commit()
+        assert _frame_keys(ctx.session, second["id"]) == []
+        assert not ctx.store.exists(keys[second["id"]][0])
 
 
 def test_two_purges_at_once_share_the_work(app, api, world):

@@ -85,6 +85,16 @@ def _delete_objects(ctx: Ctx, rows: Iterable[tuple[object, str]], result: PurgeR
     return gone
 
 
+def _whole_objects(rows: list[tuple[object, str]], batch: int) -> list[tuple[object, str]]:
+    """A full batch's rows but those of its last object, whose rows may go on past the batch (a check-in's
+    frames share one object): left whole for the next run, not deleted under rows still pointing at it. A
+    batch that is all one object is kept: splitting it is the only way on."""
+    if len(rows) < batch:
+        return rows
+    last = rows[-1][1]
+    return [row for row in rows if row[1] != last] or rows
+
+
 def _locked(ctx: Ctx, query: Select, of: type) -> list[tuple[object, str]]:
     """(id, object key) of up to a batch of rows no other run holds, locked until the commit."""
     batch = ctx.settings.retention.batch
@@ -112,7 +122,8 @@ def purge(ctx: Ctx, *, now: datetime, today: date, actor: Actor | None = None) -
         Checkin.decided_at < now - timedelta(days=settings.checkin_frame_days),
         _no_open_case(Checkin.beneficiary_id),
     )
-    gone = _delete_objects(ctx, _locked(ctx, frames.order_by(CheckinFrame.id), CheckinFrame), result)
+    locked = _locked(ctx, frames.order_by(CheckinFrame.id), CheckinFrame)
+    gone = _delete_objects(ctx, _whole_objects(locked, settings.batch), result)
     if gone:
         session.execute(delete(CheckinFrame).where(CheckinFrame.id.in_(gone)))
     result.checkin_frames = len(gone)
