@@ -671,8 +671,7 @@ async function enrolScreen(params, verdict) {
 
 // The photos are checked at once (refusals come back as 422); the face template follows in the worker.
 async function enrolmentOutcome(answer) {
-  // Replacing an enrolled person's photos may become a proposal a second person approves: whatever else
-  // the API answers is shown in its own words.
+  // An answer without an enrolment state is shown in its own words.
   if (!answer?.state) return { kind: "info", lines: [() => answer?.message || t("f_enrol_sent")] };
   // An enrolled person stays enrolled with the photos they had until a supervisor approves the new ones.
   if (answer.pending_change) return { kind: "info", lines: [() => t(`f_enrol_proposed_${answer.pending_change.kind}`)] };
