@@ -441,6 +441,8 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     page.click("#enrol-send")
     proposed = page.locator('#verdict[data-kind="info"]')
     expect(proposed).to_contain_text("added once a supervisor approves", timeout=20_000)
+    # The proposal's verdict says what the general note said, and more: the note is not said again beside it.
+    expect(page.locator("#enrol-approval")).to_have_count(0)
     _both_languages(page, "16-enrol-proposed")
     pending = supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["pending_change"]
     assert (pending["kind"], pending["status"]) == ("add", "pending")

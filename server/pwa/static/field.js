@@ -650,8 +650,9 @@ async function enrolScreen(params, verdict) {
     verdict
       ? h("div", { id: "verdict", "data-kind": verdict.kind }, verdict.lines.map((line) => message(line(), verdict.kind)))
       : h("p", { id: "enrol-state" }, t(`f_enrolment_${person.enrolment}`)),
-    // The server makes any change to an enrolled person's photos a proposal a supervisor decides.
-    enrolled && message(t("f_enrol_change_approved"), "due", { id: "enrol-approval" }),
+    // The server makes any change to an enrolled person's photos a proposal a supervisor decides; once one
+    // is made, its verdict says so.
+    enrolled && !verdict?.proposal && message(t("f_enrol_change_approved"), "due", { id: "enrol-approval" }),
     taken > 0 && h("div", { class: "thumbs", id: "enrol-thumbs", "data-count": String(taken) },
       shots.map((shot, i) => h("img", { src: shot.url, alt: t("f_photo_n", { n: i + 1 }) }))),
     taken > 0 && message(
@@ -674,7 +675,9 @@ async function enrolmentOutcome(answer) {
   // An answer without an enrolment state is shown in its own words.
   if (!answer?.state) return { kind: "info", lines: [() => answer?.message || t("f_enrol_sent")] };
   // An enrolled person stays enrolled with the photos they had until a supervisor approves the new ones.
-  if (answer.pending_change) return { kind: "info", lines: [() => t(`f_enrol_proposed_${answer.pending_change.kind}`)] };
+  if (answer.pending_change) {
+    return { kind: "info", proposal: true, lines: [() => t(`f_enrol_proposed_${answer.pending_change.kind}`)] };
+  }
   let state = answer;
   for (let i = 0; i < 40 && state.state === "processing"; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
