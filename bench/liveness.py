@@ -6,13 +6,14 @@ challenge (actions and a colour-light sequence from a nonce), decoded and decide
 brightness, JPEG quality 30, noise σ=15); attacks should never be verified. Photos that cannot be
 decoded or fail the enrolment quality check (a face cut off, turned away) are skipped as session
 sources. The identity is enrolled from other photos of the same person when the folder holds
-one sub-folder per person (as the East Asian development set does: the first two the server
-would accept, or as many as `--enrolled` says, encoded as the enrolment worker encodes them;
-photos listed in MISLABELLED, with the reason, are left out), else from the photo itself: this
-bench measures liveness, `bench accuracy` and `calibrate` measure matching. With one folder per
-person the face match is decided as the product decides it in a county: T-normed against a cohort of everyone
-else's enrolment (`verify_checkin` passes the county's gallery; with fewer than
-`face.cohort_min` people the raw distance decides, with the stricter `accept_without_cohort`).
+one sub-folder per person (as the East Asian development set does: the first five the server
+would accept, as many as the field app asks for, or as many as `--enrolled` says, encoded as the
+enrolment worker encodes them; photos listed in MISLABELLED, with the reason, are left out), else
+from the photo itself: this bench measures liveness, `bench accuracy` and `calibrate` measure
+matching. With one folder per person the face match is decided as the product decides it in a
+county: T-normed against a cohort of everyone else's enrolment (`verify_checkin` passes the
+county's gallery; with fewer than `face.cohort_min` people the raw distance decides, with the
+stricter `accept_without_cohort`).
 The same sessions are also tallied as the raw distance alone decides them (what a county with
 fewer enrolled people than that gets, and what this bench printed before it used a cohort).
 
@@ -55,6 +56,8 @@ CHALLENGES = (
     ["turn_left", "blink", "nod"],
 )
 STEP_MS = 700
+# Enrolment photos per person: as many as the field app asks for (ENROL_RECOMMENDED in field.js).
+ENROLLED_PHOTOS = 5
 
 
 def _resized(rgb: np.ndarray) -> np.ndarray:
@@ -218,7 +221,7 @@ def run(
     limit: int | None = None,
     kinds: list[str] | None = None,
     dump: Path | None = None,
-    enrolled_photos: int = 2,
+    enrolled_photos: int = ENROLLED_PHOTOS,
     echo: Callable[[str], None] = print,
 ) -> dict[str, dict]:
     """Decide every kind for every face of the folder; print and return verdict counts, reasons and timing.

@@ -629,9 +629,9 @@ def bench_matching(faces: Path | None) -> None:
 @click.option(
     "--enrolled",
     type=click.IntRange(1, 5),
-    default=2,
+    default=5,
     show_default=True,
-    help="Photos enrolled per person, with one folder per person",
+    help="Photos enrolled per person, with one folder per person (the field app asks for 5)",
 )
 def bench_liveness(
     faces: Path | None,

@@ -410,7 +410,7 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     console_errors.expect("422 (UNPROCESSABLE ENTITY)")
     page.set_input_files("#enrol-input", str(photo))
     expect(page.locator("#enrol-thumbs")).to_have_attribute("data-count", "1")
-    expect(page.locator("#enrol-count")).to_have_text("1 taken; 3 recommended")
+    expect(page.locator("#enrol-count")).to_have_text("1 taken; 5 recommended")
     page.set_input_files("#enrol-input", str(_no_face_photo(tmp_path)))
     expect(page.locator("#enrol-thumbs")).to_have_attribute("data-count", "2")
     page.click("#enrol-send")
