@@ -446,6 +446,44 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     _both_languages(page, "16-enrol-proposed")
     pending = supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["pending_change"]
     assert (pending["kind"], pending["status"]) == ("add", "pending")
+    # While it waits nothing more can be sent (the server takes one proposal at a time), and coming back to
+    # the screen says why.
+    expect(page.locator('label[for="enrol-input"]')).to_have_count(0)
+    expect(page.locator("#enrol-send")).to_have_count(0)
+    page.reload()
+    _screen(page, "enrol")
+    expect(page.locator("#enrol-pending")).to_contain_text("wait for a supervisor's approval")
+    expect(page.locator('label[for="enrol-input"]')).to_have_count(0)
+    _both_languages(page, "16-enrol-pending")
+
+    # Once it is approved the screen counts the photos on file and takes no more than the server keeps:
+    # two more to add, and with five on file new photos can only replace them, so replacing is then chosen.
+    _approve_and_wait(supervisor, person, pending["id"], encoded=3)
+    page.reload()
+    _screen(page, "enrol")
+    expect(page.locator("#enrol-kept")).to_have_attribute("data-count", "3")
+    expect(page.locator("#enrol-pending")).to_have_count(0)
+    expect(page.locator("#replace")).not_to_be_checked()
+    page.set_input_files("#enrol-input", [str(photo), str(_photo_file(tmp_path, "obama2.jpg"))])
+    expect(page.locator("#enrol-count")).to_have_text("2 taken")
+    expect(page.locator('label[for="enrol-input"]')).to_have_count(0)
+    page.click("#enrol-send")
+    proposed = page.locator('#verdict[data-kind="info"]')
+    expect(proposed).to_contain_text("added once a supervisor approves", timeout=20_000)
+    pending = supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["pending_change"]
+    _approve_and_wait(supervisor, person, pending["id"], encoded=5)
+    page.reload()
+    _screen(page, "enrol")
+    expect(page.locator("#enrol-kept")).to_have_attribute("data-count", "5")
+    expect(page.locator("#replace")).to_be_checked()
+    expect(page.locator("#enrol-full")).to_have_count(0)
+    expect(page.locator('label[for="enrol-input"]')).to_be_visible()
+    page.uncheck("#replace")
+    expect(page.locator("#enrol-full")).to_contain_text("Already 5 photos")
+    expect(page.locator('label[for="enrol-input"]')).to_have_count(0)
+    _both_languages(page, "16-enrol-full")
+    page.check("#replace")
+    expect(page.locator("#enrol-full")).to_have_count(0)
 
     page.click("text=Back")
     _screen(page, "person")
@@ -455,6 +493,17 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     page.wait_for_function("() => document.querySelector('#qr').naturalWidth > 0")
     assert len(page.locator("#activation-code").inner_text().replace("-", "")) >= 8
     _both_languages(page, "17-activation")
+
+
+def _approve_and_wait(supervisor, person: str, change_id: str, *, encoded: int) -> None:
+    """A supervisor approves the proposed photo change; wait until `encoded` photos count."""
+    answer = supervisor.post(f"/api/v1/beneficiaries/{person}/photo-changes/{change_id}/approve", json={})
+    assert answer.status_code == 200, answer.text
+
+    def photo_states() -> list[str]:
+        return [p["state"] for p in supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["photos"]]
+
+    wait_for(lambda: photo_states().count("encoded") == encoded)
 
 
 def _tap_start_on_cue(page: Page) -> None:

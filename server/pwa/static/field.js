@@ -587,8 +587,9 @@ async function syncScreen() {
 // Photos taken for one person's enrolment and not yet sent ({ blob, url } each: the thumbnail's URL made
 // once), kept across redraws (a switch of language). A phone's camera input gives one photo a shot: they
 // are gathered here and sent together, since a person's second photo, sent once the first has enrolled
-// them, is a change a supervisor must approve.
-let enrolShots = { id: null, shots: [] };
+// them, is a change a supervisor must approve. `current` is the person's enrolment as the server last
+// gave it (null: not known, as offline), `replace` the worker's own choice (null: not made).
+let enrolShots = { id: null, shots: [], current: null, replace: null };
 
 function dropShots(shots) {
   for (const shot of shots) URL.revokeObjectURL(shot.url);
@@ -605,13 +606,22 @@ async function enrolScreen(params, verdict) {
   if (!person) return go("#/home");
   if (enrolShots.id !== person.id) {
     dropShots(enrolShots.shots);
-    enrolShots = { id: person.id, shots: [] };
+    enrolShots = { id: person.id, shots: [], current: await currentEnrolment(person), replace: null };
   }
-  const shots = enrolShots.shots;
+  const { shots, current } = enrolShots;
+  // The server keeps ENROL_MAX photos: with that many already, new ones can only replace them, so
+  // replacing is then the default; otherwise adding is (replacing drops the photos the person checks in
+  // against).
+  const kept = keptPhotos(current);
+  const replacing = person.enrolment !== "not_enrolled" && (enrolShots.replace ?? kept >= ENROL_MAX);
+  const room = replacing ? ENROL_MAX : ENROL_MAX - kept;
+  const recommended = Math.min(ENROL_RECOMMENDED, room);
+  // One change to a person's photos waits for approval at a time: nothing more can be sent until it is decided.
+  const pending = Boolean(current?.pending_change);
   const input = h("input", {
     id: "enrol-input", type: "file", accept: "image/*", capture: "user", multiple: true, class: "file",
     onchange: async () => {
-      for (const file of [...input.files].slice(0, ENROL_MAX - shots.length)) {
+      for (const file of [...input.files].slice(0, room - shots.length)) {
         const blob = await compressPhoto(file);
         shots.push({ blob, url: URL.createObjectURL(blob) });
       }
@@ -619,16 +629,20 @@ async function enrolScreen(params, verdict) {
     },
   });
   const enrolled = person.enrolment === "enrolled";
-  // Adding photos is the default: replacing drops the photos the person checks in against.
-  const replace = h("input", { type: "checkbox", id: "replace" });
+  const replace = h("input", {
+    type: "checkbox", id: "replace", checked: replacing,
+    onchange: () => { enrolShots.replace = replace.checked; enrolScreen(params, verdict); },
+  });
   const send = async () => {
     const form = new FormData();
     for (const [i, shot] of shots.entries()) form.append("photos", shot.blob, `${i}.jpg`);
     show("loading", h("p", {}, t("f_enrol_sending")));
     try {
-      const answer = (await api.enrolmentPhotos(person.id, form, replace.checked)).body;
+      const answer = (await api.enrolmentPhotos(person.id, form, replacing)).body;
       dropShots(shots.splice(0));
-      return enrolScreen(params, await enrolmentOutcome(answer));
+      const outcome = await enrolmentOutcome(answer);
+      Object.assign(enrolShots, { current: outcome.current, replace: null });
+      return enrolScreen(params, outcome);
     } catch (error) {
       const errors = error instanceof api.ApiError ? error.body.errors || {} : {};
       // Each error with the photo it names (photos.N), or null for one about the whole request.
@@ -646,38 +660,62 @@ async function enrolScreen(params, verdict) {
   const taken = shots.length;
   show("enrol",
     h("h1", {}, t("f_enrol_title", { name: person.name })),
-    h("p", {}, t("f_enrol_help", { n: ENROL_RECOMMENDED })),
+    // Advice on taking photos only where photos can be taken and sent.
+    !pending && room > 0 && h("p", {}, t(recommended === 1 ? "f_enrol_help_one" : "f_enrol_help", { n: recommended })),
     // The verdict of a send says where the enrolment stands; before one, the person's state does.
     verdict
       ? h("div", { id: "verdict", "data-kind": verdict.kind }, verdict.lines.map((line) => message(line(), verdict.kind)))
       : h("p", { id: "enrol-state" }, t(`f_enrolment_${person.enrolment}`)),
+    kept > 0 && h("p", { id: "enrol-kept", "data-count": String(kept) }, t("f_enrol_kept", { n: kept })),
+    // A proposal just made says so in its verdict.
+    pending && !verdict?.proposal && message(t("f_enrol_pending"), "due", { id: "enrol-pending" }),
     // The server makes any change to an enrolled person's photos a proposal a supervisor decides; once one
     // is made, its verdict says so.
-    enrolled && !verdict?.proposal && message(t("f_enrol_change_approved"), "due", { id: "enrol-approval" }),
+    !pending && enrolled && !verdict?.proposal && message(t("f_enrol_change_approved"), "due", { id: "enrol-approval" }),
+    !pending && room === 0 && message(t("f_enrol_full", { n: ENROL_MAX }), "due", { id: "enrol-full" }),
     taken > 0 && h("div", { class: "thumbs", id: "enrol-thumbs", "data-count": String(taken) },
       shots.map((shot, i) => h("img", { src: shot.url, alt: t("f_photo_n", { n: i + 1 }) }))),
     taken > 0 && message(
-      t(taken < ENROL_RECOMMENDED ? "f_enrol_taken_few" : "f_enrol_taken", { n: taken, recommended: ENROL_RECOMMENDED }),
-      taken < ENROL_RECOMMENDED ? "due" : "ok", { id: "enrol-count" }),
+      t(taken < recommended ? "f_enrol_taken_few" : "f_enrol_taken", { n: taken, recommended }),
+      taken < recommended ? "due" : "ok", { id: "enrol-count" }),
     // Nothing to replace before a first enrolment.
-    person.enrolment !== "not_enrolled" && h("label", { class: "choice" }, replace, h("span", {}, t("f_enrol_replace"))),
-    taken < ENROL_MAX && h("label", { class: `btn ${taken || enrolled ? "btn-secondary" : "btn-big"} file-label`, for: "enrol-input" },
-      t(taken ? "f_enrol_take_more" : "f_enrol_take")),
+    !pending && person.enrolment !== "not_enrolled" &&
+      h("label", { class: "choice" }, replace, h("span", {}, t("f_enrol_replace"))),
+    !pending && taken < room &&
+      h("label", { class: `btn ${taken || enrolled ? "btn-secondary" : "btn-big"} file-label`, for: "enrol-input" },
+        t(taken ? "f_enrol_take_more" : "f_enrol_take")),
     input,
-    taken > 0 && button(t("f_enrol_send", { n: taken }), send, "big", { id: "enrol-send" }),
+    !pending && taken > 0 && taken <= room && button(t("f_enrol_send", { n: taken }), send, "big", { id: "enrol-send" }),
     taken > 0 && button(t("f_enrol_clear"), () => { dropShots(shots.splice(0)); enrolScreen(params, verdict); },
       "secondary", { id: "enrol-clear" }),
     back(`#/person?id=${person.id}`));
   redraw = () => enrolScreen(params, verdict);
 }
 
+// The person's enrolment, or null where it cannot be read now (the screen then offers what it always may).
+async function currentEnrolment(person) {
+  if (person.enrolment === "not_enrolled") return null;
+  try {
+    return (await api.enrolment(person.id)).body;
+  } catch {
+    return null;
+  }
+}
+
+// Photos the server counts against its limit, short of those waiting in a proposal.
+function keptPhotos(enrolment) {
+  return (enrolment?.photos || []).filter((p) => ["received", "processing", "encoded"].includes(p.state)).length;
+}
+
 // The photos are checked at once (refusals come back as 422); the face template follows in the worker.
+// The outcome says so in lines, and carries the enrolment it ends with (`current`, null when not known).
 async function enrolmentOutcome(answer) {
   // An answer without an enrolment state is shown in its own words.
-  if (!answer?.state) return { kind: "info", lines: [() => answer?.message || t("f_enrol_sent")] };
+  if (!answer?.state) return { kind: "info", current: null, lines: [() => answer?.message || t("f_enrol_sent")] };
   // An enrolled person stays enrolled with the photos they had until a supervisor approves the new ones.
   if (answer.pending_change) {
-    return { kind: "info", proposal: true, lines: [() => t(`f_enrol_proposed_${answer.pending_change.kind}`)] };
+    const line = () => t(`f_enrol_proposed_${answer.pending_change.kind}`);
+    return { kind: "info", proposal: true, current: answer, lines: [line] };
   }
   let state = answer;
   for (let i = 0; i < 40 && state.state === "processing"; i += 1) {
@@ -688,7 +726,7 @@ async function enrolmentOutcome(answer) {
   await store.setMeta("people", people.map((p) => (p.id === state.beneficiary_id ? { ...p, enrolment: state.state } : p)));
   const kind = state.state === "enrolled" ? "ok" : state.state === "failed" ? "error" : "info";
   const failed = (state.photos || []).filter((p) => p.failure_reason).map((p) => () => reasonWords([p.failure_reason]));
-  return { kind, lines: [() => t(`f_enrolment_${state.state}`), ...failed] };
+  return { kind, current: state, lines: [() => t(`f_enrolment_${state.state}`), ...failed] };
 }
 
 async function activationScreen(params) {
