@@ -450,8 +450,7 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     # the screen says why.
     expect(page.locator('label[for="enrol-input"]')).to_have_count(0)
     expect(page.locator("#enrol-send")).to_have_count(0)
-    page.reload()
-    _screen(page, "enrol")
+    _reenter_enrolment(page)
     expect(page.locator("#enrol-pending")).to_contain_text("wait for a supervisor's approval")
     expect(page.locator('label[for="enrol-input"]')).to_have_count(0)
     _both_languages(page, "16-enrol-pending")
@@ -459,8 +458,7 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     # Once it is approved the screen counts the photos on file and takes no more than the server keeps:
     # two more to add, and with five on file new photos can only replace them, so replacing is then chosen.
     _approve_and_wait(supervisor, person, pending["id"], encoded=3)
-    page.reload()
-    _screen(page, "enrol")
+    _reenter_enrolment(page)
     expect(page.locator("#enrol-kept")).to_have_attribute("data-count", "3")
     expect(page.locator("#enrol-pending")).to_have_count(0)
     expect(page.locator("#replace")).not_to_be_checked()
@@ -472,8 +470,7 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     expect(proposed).to_contain_text("added once a supervisor approves", timeout=20_000)
     pending = supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["pending_change"]
     _approve_and_wait(supervisor, person, pending["id"], encoded=5)
-    page.reload()
-    _screen(page, "enrol")
+    _reenter_enrolment(page)
     expect(page.locator("#enrol-kept")).to_have_attribute("data-count", "5")
     expect(page.locator("#replace")).to_be_checked()
     expect(page.locator("#enrol-full")).to_have_count(0)
@@ -493,6 +490,14 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     page.wait_for_function("() => document.querySelector('#qr').naturalWidth > 0")
     assert len(page.locator("#activation-code").inner_text().replace("-", "")) >= 8
     _both_languages(page, "17-activation")
+
+
+def _reenter_enrolment(page: Page) -> None:
+    """Back to the person, and into their enrolment again."""
+    page.click("text=Back")
+    _screen(page, "person")
+    page.click("#enrol")
+    _screen(page, "enrol")
 
 
 def _approve_and_wait(supervisor, person: str, change_id: str, *, encoded: int) -> None:

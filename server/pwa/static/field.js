@@ -606,14 +606,22 @@ async function enrolScreen(params, verdict) {
   if (!person) return go("#/home");
   if (enrolShots.id !== person.id) {
     dropShots(enrolShots.shots);
-    enrolShots = { id: person.id, shots: [], current: await currentEnrolment(person), replace: null };
+    enrolShots = { id: person.id, shots: [], current: null, replace: null };
   }
+  // Entered from elsewhere (no verdict given, not a redraw): what the server holds now, which others may
+  // have changed since (a supervisor deciding a proposal, another worker enrolling the person).
+  if (verdict === undefined) {
+    show("loading", h("p", {}, t("loading")));
+    enrolShots.current = await currentEnrolment(person);
+  }
+  const again = () => enrolScreen(params, verdict ?? null);
   const { shots, current } = enrolShots;
+  const state = current?.state ?? person.enrolment;
   // The server keeps ENROL_MAX photos: with that many already, new ones can only replace them, so
   // replacing is then the default; otherwise adding is (replacing drops the photos the person checks in
   // against).
   const kept = keptPhotos(current);
-  const replacing = person.enrolment !== "not_enrolled" && (enrolShots.replace ?? kept >= ENROL_MAX);
+  const replacing = state !== "not_enrolled" && (enrolShots.replace ?? kept >= ENROL_MAX);
   const room = replacing ? ENROL_MAX : ENROL_MAX - kept;
   const recommended = Math.min(ENROL_RECOMMENDED, room);
   // One change to a person's photos waits for approval at a time: nothing more can be sent until it is decided.
@@ -628,10 +636,10 @@ async function enrolScreen(params, verdict) {
       enrolScreen(params, null);
     },
   });
-  const enrolled = person.enrolment === "enrolled";
+  const enrolled = state === "enrolled";
   const replace = h("input", {
     type: "checkbox", id: "replace", checked: replacing,
-    onchange: () => { enrolShots.replace = replace.checked; enrolScreen(params, verdict); },
+    onchange: () => { enrolShots.replace = replace.checked; again(); },
   });
   const send = async () => {
     const form = new FormData();
@@ -653,7 +661,8 @@ async function enrolScreen(params, verdict) {
       // The photos refused are dropped, the others kept: one retake, not a new set.
       const refused = new Set(named.filter(([n]) => n).map(([n]) => Number(n)));
       dropShots(shots.filter((_, i) => refused.has(i)));
-      enrolShots.shots = shots.filter((_, i) => !refused.has(i));
+      // A refusal may come of a change made meanwhile (another worker's proposal): the screen then says so.
+      Object.assign(enrolShots, { shots: shots.filter((_, i) => !refused.has(i)), current: await currentEnrolment(person) });
       return enrolScreen(params, { kind: "error", lines: lines.length ? lines : [() => failure(error)] });
     }
   };
@@ -665,7 +674,7 @@ async function enrolScreen(params, verdict) {
     // The verdict of a send says where the enrolment stands; before one, the person's state does.
     verdict
       ? h("div", { id: "verdict", "data-kind": verdict.kind }, verdict.lines.map((line) => message(line(), verdict.kind)))
-      : h("p", { id: "enrol-state" }, t(`f_enrolment_${person.enrolment}`)),
+      : h("p", { id: "enrol-state" }, t(`f_enrolment_${state}`)),
     kept > 0 && h("p", { id: "enrol-kept", "data-count": String(kept) }, t("f_enrol_kept", { n: kept })),
     // A proposal just made says so in its verdict.
     pending && !verdict?.proposal && message(t("f_enrol_pending"), "due", { id: "enrol-pending" }),
@@ -679,22 +688,21 @@ async function enrolScreen(params, verdict) {
       t(taken < recommended ? "f_enrol_taken_few" : "f_enrol_taken", { n: taken, recommended }),
       taken < recommended ? "due" : "ok", { id: "enrol-count" }),
     // Nothing to replace before a first enrolment.
-    !pending && person.enrolment !== "not_enrolled" &&
+    !pending && state !== "not_enrolled" &&
       h("label", { class: "choice" }, replace, h("span", {}, t("f_enrol_replace"))),
     !pending && taken < room &&
       h("label", { class: `btn ${taken || enrolled ? "btn-secondary" : "btn-big"} file-label`, for: "enrol-input" },
         t(taken ? "f_enrol_take_more" : "f_enrol_take")),
     input,
     !pending && taken > 0 && taken <= room && button(t("f_enrol_send", { n: taken }), send, "big", { id: "enrol-send" }),
-    taken > 0 && button(t("f_enrol_clear"), () => { dropShots(shots.splice(0)); enrolScreen(params, verdict); },
+    taken > 0 && button(t("f_enrol_clear"), () => { dropShots(shots.splice(0)); again(); },
       "secondary", { id: "enrol-clear" }),
     back(`#/person?id=${person.id}`));
-  redraw = () => enrolScreen(params, verdict);
+  redraw = again;
 }
 
 // The person's enrolment, or null where it cannot be read now (the screen then offers what it always may).
 async function currentEnrolment(person) {
-  if (person.enrolment === "not_enrolled") return null;
   try {
     return (await api.enrolment(person.id)).body;
   } catch {
