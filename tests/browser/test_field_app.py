@@ -326,7 +326,7 @@ def _visit_online(page: Page, person: str, photo: Path) -> str:
 def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_once(
     app, api, world, live_url, phone_context, console_errors, tmp_path
 ):
-    person, mover = _people(api, world, 2)
+    person, mover, elsewhere = _people(api, world, 3)
     context = phone_context(geolocation=_fix(15))
     page = console_errors.watch(context.new_page())
     photo = _photo_file(tmp_path, "obama.jpg")
@@ -490,6 +490,22 @@ def test_a_stale_edit_is_shown_and_redone_and_enrolment_photos_are_judged_at_onc
     page.wait_for_function("() => document.querySelector('#qr').naturalWidth > 0")
     assert len(page.locator("#activation-code").inner_text().replace("-", "")) >= 8
     _both_languages(page, "17-activation")
+
+    # Enrolled meanwhile by someone else: the phone's list still says not enrolled; the enrolment screen
+    # reads how the enrolment stands, and the person's screen agrees from then on.
+    files = [("photos", ("biden.jpg", photo_bytes("biden.jpg"), "image/jpeg"))]
+    assert supervisor.post(f"/api/v1/beneficiaries/{elsewhere}/photos", files=files).status_code == 202
+    wait_for(lambda: supervisor.get(f"/api/v1/beneficiaries/{elsewhere}/enrolment").json()["state"] == "enrolled")
+    page.goto(f"{live_url}/m/field.html#/person?id={elsewhere}")
+    expect(_screen(page, "person")).to_contain_text("Face not enrolled")
+    page.click("#enrol")
+    _screen(page, "enrol")
+    expect(page.locator("#enrol-state")).to_have_text("Face enrolled")
+    expect(page.locator("#enrol-kept")).to_have_attribute("data-count", "1")
+    page.click("text=Back")
+    person_screen = _screen(page, "person")
+    expect(person_screen).to_contain_text("Face enrolled")
+    expect(person_screen).not_to_contain_text("Face not enrolled")
 
 
 def _reenter_enrolment(page: Page) -> None:

@@ -613,6 +613,7 @@ async function enrolScreen(params, verdict) {
   if (verdict === undefined) {
     show("loading", h("p", {}, t("loading")));
     enrolShots.current = await currentEnrolment(person);
+    if (enrolShots.current) await rememberEnrolment(enrolShots.current);
   }
   const again = () => enrolScreen(params, verdict ?? null);
   const { shots, current } = enrolShots;
@@ -710,6 +711,13 @@ async function currentEnrolment(person) {
   }
 }
 
+// The person's enrolment state as the server gave it, kept with the people synced (the person screen shows it).
+async function rememberEnrolment(enrolment) {
+  const people = (await store.getMeta("people")) || [];
+  const id = enrolment.beneficiary_id;
+  await store.setMeta("people", people.map((p) => (p.id === id ? { ...p, enrolment: enrolment.state } : p)));
+}
+
 // Photos the server counts against its limit, short of those waiting in a proposal.
 function keptPhotos(enrolment) {
   return (enrolment?.photos || []).filter((p) => ["received", "processing", "encoded"].includes(p.state)).length;
@@ -730,8 +738,7 @@ async function enrolmentOutcome(answer) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     state = (await api.enrolment(state.beneficiary_id)).body;
   }
-  const people = await store.getMeta("people");
-  await store.setMeta("people", people.map((p) => (p.id === state.beneficiary_id ? { ...p, enrolment: state.state } : p)));
+  await rememberEnrolment(state);
   const kind = state.state === "enrolled" ? "ok" : state.state === "failed" ? "error" : "info";
   const failed = (state.photos || []).filter((p) => p.failure_reason).map((p) => () => reasonWords([p.failure_reason]));
   return { kind, current: state, lines: [() => t(`f_enrolment_${state.state}`), ...failed] };
