@@ -131,16 +131,14 @@ class PhotoChangeApproval(MethodView):
     @blp.response(200, EnrolmentSchema)
     def post(self, body: dict, beneficiary_id: uuid.UUID, change_id: uuid.UUID):
         """Approve a proposed photo change (not your own: 403 `four_eyes_required`); new photos go to encoding."""
-        context = ctx()
-        # Committed before the tasks are sent: the worker must find the released photos.
-        with db.unit_of_work(context.session):
-            beneficiary = get_beneficiary(context, actor=current_actor(), beneficiary_id=beneficiary_id)
-            change = photo_changes.get_change(context, beneficiary=beneficiary, change_id=change_id)
-            released = photo_changes.approve(
-                context, actor=current_actor(), beneficiary=beneficiary, change=change, reason=body.get("reason")
-            )
-        for photo_id in released:
-            enqueue(enrolment.ENCODE_TASK, str(photo_id))
+        photo_changes.approve_and_release(
+            ctx(),
+            actor=current_actor(),
+            beneficiary_id=beneficiary_id,
+            change_id=change_id,
+            reason=body.get("reason"),
+            ring=enqueue,
+        )
         return _enrolment(beneficiary_id)
 
 

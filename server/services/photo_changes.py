@@ -8,10 +8,12 @@ other than the proposer approves. A rejected proposal's photos are retired unsee
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 
 from server.context import Ctx
+from server.db import PageRequest, fetch_page, unit_of_work
 from server.models import (
     Beneficiary,
     EnrolmentPhoto,
@@ -22,8 +24,10 @@ from server.models import (
     utcnow,
 )
 from server.services.audit import Actor, record
-from server.services.enrolment import Upload, add_photos, retire_photos
+from server.services.beneficiaries import get_beneficiary
+from server.services.enrolment import ENCODE_TASK, Upload, add_photos, retire_photos
 from server.services.errors import Conflict, DomainError, Forbidden, NotFound
+from server.services.regions import in_scope
 
 APPROVER_ROLES = ("admin", "supervisor")
 
@@ -121,6 +125,16 @@ def pending_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> PhotoChange | None:
     )
 
 
+def pending_changes(ctx: Ctx, *, actor: Actor, page: PageRequest) -> tuple[list[PhotoChange], int | None]:
+    """The proposals waiting for a decision about people in the actor's region, oldest first, and how many."""
+    query = (
+        select(PhotoChange)
+        .join(Beneficiary, Beneficiary.id == PhotoChange.beneficiary_id)
+        .where(PhotoChange.status == PhotoChangeStatus.PENDING, in_scope(Beneficiary.village_code, actor.region_code))
+    )
+    return fetch_page(ctx.session, query, order_by=(PhotoChange.created_at, PhotoChange.id), page=page)
+
+
 def changes_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[PhotoChange]:
     return list(
         ctx.session.scalars(
@@ -201,6 +215,25 @@ def approve(
         details={"beneficiary_id": str(beneficiary.id), "proposed_by": str(change.proposed_by)},
     )
     return released
+
+
+def approve_and_release(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    beneficiary_id: uuid.UUID,
+    change_id: uuid.UUID,
+    reason: str | None,
+    ring: Callable[[str, str], object],
+) -> None:
+    """`approve` in a unit of work of its own, then `ring(ENCODE_TASK, photo_id)` for each photo it released, once
+    committed (the worker must find them). Call it outside a unit of work."""
+    with unit_of_work(ctx.session):
+        beneficiary = get_beneficiary(ctx, actor=actor, beneficiary_id=beneficiary_id)
+        change = get_change(ctx, beneficiary=beneficiary, change_id=change_id)
+        released = approve(ctx, actor=actor, beneficiary=beneficiary, change=change, reason=reason)
+    for photo_id in released:
+        ring(ENCODE_TASK, str(photo_id))
 
 
 def reject(ctx: Ctx, *, actor: Actor, beneficiary: Beneficiary, change: PhotoChange, reason: str | None) -> None:

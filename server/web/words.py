@@ -152,6 +152,11 @@ WORDS: dict[str, dict[str, object]] = {
         "enrolled": _l("Enrolled"),
         "failed": _l("Enrolment failed"),
     },
+    "photo_change_kind": {
+        "add": _l("Add photos"),
+        "replace": _l("Replace all photos"),
+        "retire": _l("Retire a photo"),
+    },
     "exemption_kind": {
         "institution_care": _l("Institution care"),
         "hospitalisation": _l("Hospitalisation"),
@@ -186,6 +191,10 @@ WORDS: dict[str, dict[str, object]] = {
         "closed_by_termination": _l("Closed: the person's assistance was terminated through another case"),
         "closed_by_restoration": _l("Closed: the person's assistance was restored through another case"),
         "closed_by_transfer": _l("Closed: the person moved to another township"),
+        # What a photo change proposed without a reason of its own says (services/photo_changes.py).
+        "add enrolment photos": _l("Add enrolment photos"),
+        "replace enrolment photos": _l("Replace the enrolment photos"),
+        "retire an enrolment photo": _l("Retire an enrolment photo"),
     },
     # The notice's grounds as staff choose them; the notice itself prints the standard wording.
     "notice_reason": {
