@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
 from server import db
-from server.services import cases, coverage
+from server.db import PageRequest
+from server.services import cases, coverage, photo_changes
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.periods import current_quarter, date_arg, today
 
@@ -30,6 +31,7 @@ def overview():
         context, actor=g.actor, region_code=region, first=first, last=last
     )
     open_by_kind, overdue = cases.open_and_overdue(context, actor=g.actor, region=region, today=today())
+    _, photo_changes_waiting = photo_changes.pending_changes(context, actor=g.actor, page=PageRequest(limit=0))
     chart = {
         "labels": [row.name for row in rows],
         "enrolled": [float(row.rate(row.enrolled) or 0) for row in rows],
@@ -45,6 +47,7 @@ def overview():
         region=region,
         open_by_kind=open_by_kind,
         overdue=overdue,
+        photo_changes_waiting=photo_changes_waiting,
         chart=chart,
         counted_at=counted_at,
     )

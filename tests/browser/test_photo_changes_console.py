@@ -50,6 +50,9 @@ def test_a_photo_change_is_decided_in_the_console_by_someone_other_than_its_prop
     expect(page.locator(".hint")).to_contain_text("自己提议")
     expect(page.locator("#reject-form button")).to_have_text("撤回这项变更")
 
+    # The overview counts it among what needs a decision.
+    expect(reviewer.go("/").locator("#photo-changes-waiting td.num").first).to_have_text("1")
+
     # The reviewer comes from the person's page, opens the photos with a reason (audited), and approves.
     page = reviewer.go(f"/people/{person}")
     page.click("#pending-photo-change")
