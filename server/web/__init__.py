@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from server.services.errors import DomainError
 from server.web import (
     admin,
+    alerts,
     auth,
     cases,
     checkins,
@@ -45,6 +46,7 @@ CHILDREN = (
     checkins.bp,
     registry.bp,
     photo_changes.bp,
+    alerts.bp,
     suspensions.bp,
     terminations.bp,
     imports.bp,

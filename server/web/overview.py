@@ -6,7 +6,7 @@ from flask import Blueprint, Response, g, redirect, render_template, request, ur
 
 from server import db
 from server.db import PageRequest
-from server.services import cases, coverage, photo_changes
+from server.services import cases, coverage, photo_changes, staff_notifications
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.periods import current_quarter, date_arg, today
 
@@ -32,6 +32,7 @@ def overview():
     )
     open_by_kind, overdue = cases.open_and_overdue(context, actor=g.actor, region=region, today=today())
     _, photo_changes_waiting = photo_changes.pending_changes(context, actor=g.actor, page=PageRequest(limit=0))
+    alerts_unseen = staff_notifications.unseen_count(context, actor=g.actor)
     chart = {
         "labels": [row.name for row in rows],
         "enrolled": [float(row.rate(row.enrolled) or 0) for row in rows],
@@ -48,6 +49,7 @@ def overview():
         open_by_kind=open_by_kind,
         overdue=overdue,
         photo_changes_waiting=photo_changes_waiting,
+        alerts_unseen=alerts_unseen,
         chart=chart,
         counted_at=counted_at,
     )

@@ -127,6 +127,7 @@ WORDS: dict[str, dict[str, object]] = {
         "staff.password_reset": _l("Password reset by an administrator"),
         "staff.login_failed": _l("Failed sign-in"),
         "device.code_issued": _l("Phone activation code issued"),
+        "staff_notification.seen": _l("Alert marked as seen"),
         "device.activated": _l("Phone activated"),
         "device.revoked": _l("Phone revoked"),
         "job.created": _l("Import started"),
@@ -151,6 +152,9 @@ WORDS: dict[str, dict[str, object]] = {
         "processing": _l("Enrolment in progress"),
         "enrolled": _l("Enrolled"),
         "failed": _l("Enrolment failed"),
+    },
+    "alert_kind": {
+        "device_added": _l("A further phone was issued for the person"),
     },
     "photo_change_kind": {
         "add": _l("Add photos"),
