@@ -11,6 +11,7 @@ from server import db
 from server.db import PageRequest
 from server.models import Program
 from server.schemas.beneficiary import BeneficiaryUpdateSchema
+from server.schemas.cycle import ExemptionCreateSchema
 from server.services import (
     audit,
     beneficiaries,
@@ -135,4 +136,17 @@ def edit_post(beneficiary_id: uuid.UUID):
     # An edit committed by someone else after the read above fails at commit: the unit of work answers 409.
     beneficiaries.update_beneficiary(context, actor=g.actor, beneficiary=who, changes=body, reason=reason)
     flash(gettext("The record is saved."), "info")
+    return redirect(url_for(".person", beneficiary_id=who.id), 303)
+
+
+@bp.post("/people/<uuid:beneficiary_id>/exemptions")
+@staff_page(*REVIEWERS)
+@db.transaction
+def grant_exemption(beneficiary_id: uuid.UUID):
+    """An exemption known before any case asks for one (the person goes into hospital, away for work)."""
+    context = ctx()
+    who = beneficiaries.get_beneficiary(context, actor=g.actor, beneficiary_id=beneficiary_id)
+    body = load(ExemptionCreateSchema(), request.form, only=("kind", "starts_on", "ends_on", "reason", "evidence"))
+    exemptions.grant_exemption(context, actor=g.actor, beneficiary=who, **body)
+    flash(gettext("The exemption is recorded."), "info")
     return redirect(url_for(".person", beneficiary_id=who.id), 303)

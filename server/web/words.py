@@ -333,6 +333,10 @@ REASONS: dict[str, object] = {
     "own_account": _l("you may not disable or demote your own account"),
     "common": _l("this password is among the most common ones; choose another"),
     "trivial": _l("this password is a repeated or running pattern; choose another"),
+    "before_start": _l("the end is before the start"),
+    "work_absence_span": _l("an absence for work lasts from 3 to 12 months"),
+    "already_decided": _l("this was already decided"),
+    "photo_change_pending": _l("a change to this person's photos already waits for approval"),
 }
 
 
