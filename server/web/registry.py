@@ -10,7 +10,7 @@ from flask_babel import gettext
 from server import db
 from server.db import PageRequest
 from server.models import Program
-from server.schemas.beneficiary import BeneficiaryUpdateSchema
+from server.schemas.beneficiary import BeneficiaryCreateSchema, BeneficiaryUpdateSchema
 from server.schemas.cycle import ExemptionCreateSchema
 from server.services import (
     audit,
@@ -75,6 +75,21 @@ def search():
         paging=pager_args(page=page, total=total, size=PAGE_SIZE, shown=len(items), bound=count_bound()),
         args=args,
     )
+
+
+@bp.get("/people/new")
+@staff_page(*REVIEWERS)
+def new():
+    return render_template("registry/new.html")
+
+
+@bp.post("/people/new")
+@staff_page(*REVIEWERS)
+@db.transaction
+def create():
+    who = beneficiaries.create_beneficiary(ctx(), actor=g.actor, data=load(BeneficiaryCreateSchema(), request.form))
+    flash(gettext("The person is registered."), "info")
+    return redirect(url_for(".person", beneficiary_id=who.id), 303)
 
 
 @bp.get("/people/<uuid:beneficiary_id>")

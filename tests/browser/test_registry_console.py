@@ -1,0 +1,76 @@
+"""The registry's own forms in a real browser: one person registered (the same ID number again is refused in
+words), and an exemption recorded from the person's page before any case asks for one (a stay in hospital
+recorded and listed; an absence for work shorter than three months refused in words)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from tests.browser.test_console import Desk
+from tests.conftest import beneficiary_body, id_number, office_today
+from tests.support.browser import screenshot
+
+
+def test_an_exemption_is_recorded_from_the_persons_page(api, world, live_url, browser):
+    supervisor = api.as_("supervisor_a")
+    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 44)).json()["id"]
+    desk = Desk(browser, live_url, "supervisor_a")
+    today = office_today()
+
+    page = desk.go(f"/people/{person}")
+    page.click("#new-exemption summary")
+    form = page.locator("#new-exemption form")
+    form.locator("select[name=kind]").select_option("hospitalisation")
+    form.locator("input[name=starts_on]").fill(today.isoformat())
+    form.locator("input[name=ends_on]").fill((today + timedelta(days=40)).isoformat())
+    form.locator("textarea[name=evidence]").fill("县人民医院住院证明")
+    form.locator("textarea[name=reason]").fill("本人住院，家属到村委会说明")
+    screenshot(page, "console", "zh-person-new-exemption")
+    form.locator("button").click()
+    expect(page.locator(".flash.info")).to_contain_text("豁免已登记")
+    [granted] = supervisor.get(f"/api/v1/beneficiaries/{person}/exemptions").json()
+    assert (granted["kind"], granted["starts_on"]) == ("hospitalisation", today.isoformat())
+    expect(page.locator("table", has_text="本人住院")).to_contain_text("住院")
+
+    page.click("#new-exemption summary")
+    form.locator("select[name=kind]").select_option("work_absence")
+    form.locator("input[name=starts_on]").fill(today.isoformat())
+    form.locator("input[name=ends_on]").fill((today + timedelta(days=30)).isoformat())
+    form.locator("textarea[name=reason]").fill("外出务工")
+    form.locator("button").click()
+    expect(page.locator("main")).to_contain_text("外出务工须为 3 至 12 个月")
+    assert len(supervisor.get(f"/api/v1/beneficiaries/{person}/exemptions").json()) == 1
+    assert len(desk.errors) == 1 and "422" in desk.errors[0]
+
+
+def test_a_person_is_registered_from_the_registry(api, world, live_url, browser):
+    desk = Desk(browser, live_url, "supervisor_a")
+    page = desk.go("/people")
+    page.click("#register")
+    form = page.locator("#new-person")
+    form.locator("input[name=id_number]").fill(id_number(world["village_a"], 45))
+    form.locator("input[name=name]").fill("赵桂兰")
+    form.locator("select[name=program]").select_option("rural_minimum_allowance")
+    form.locator("input[name=village_code]").fill(world["village_a"])
+    form.locator("input[name=monthly_amount]").fill("335.00")
+    form.locator("input[name=home_address]").fill("河西村3组15号")
+    screenshot(page, "console", "zh-person-new")
+    form.locator("button").click()
+    expect(page.locator(".flash.info")).to_contain_text("救助对象已登记")
+    expect(page.locator("h1")).to_contain_text("赵桂兰")
+    [found] = api.as_("supervisor_a").get("/api/v1/beneficiaries", params={"name": "赵桂兰"}).json()
+    assert (found["village_code"], found["monthly_amount"]) == (world["village_a"], "335.00")
+
+    # The same ID number again, in the same region: refused in words, nothing added.
+    page = desk.go("/people/new")
+    form = page.locator("#new-person")
+    form.locator("input[name=id_number]").fill(id_number(world["village_a"], 45))
+    form.locator("input[name=name]").fill("赵桂兰")
+    form.locator("input[name=village_code]").fill(world["village_a"])
+    form.locator("input[name=monthly_amount]").fill("335.00")
+    form.locator("button").click()
+    expect(page.locator("main")).to_contain_text("该身份证号已登记")
+    assert len(api.as_("supervisor_a").get("/api/v1/beneficiaries", params={"name": "赵桂兰"}).json()) == 1
+    assert len(desk.errors) == 1 and "422" in desk.errors[0]
