@@ -17,7 +17,7 @@ from server.services import audit, auth, beneficiaries, staff
 from server.services.errors import DomainError
 from server.web.access import ctx, staff_page
 from server.web.forms import load
-from server.web.lists import page_number
+from server.web.lists import page_number, staff_names
 from server.web.paging import count_bound, pager_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -62,7 +62,7 @@ def staff_member(user_id: uuid.UUID):
         user=user,
         own=str(user.id) == g.actor.id,
         trail=audit.trail(context, object_ids=[str(user.id)], limit=30),
-        staff_names={str(u.id): u.display_name for u in staff.list_staff(context, actor=g.actor)[0]},
+        staff_names=staff_names(context),
     )
 
 
@@ -176,7 +176,7 @@ def audit_log():
     page = page_number()
     context = ctx()
     entries = audit.latest(context, region_code=g.actor.region_code, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    names = {str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)[0]}
+    names = staff_names(context)
     return render_template(
         "admin/audit.html", entries=entries, page=page, more=len(entries) == PAGE_SIZE, staff_names=names
     )

@@ -10,9 +10,9 @@ from flask_babel import gettext
 
 from server import db
 from server.db import PageRequest
-from server.services import staff, staff_notifications
+from server.services import staff_notifications
 from server.web.access import REVIEWERS, ctx, staff_page
-from server.web.lists import page_number, people_of
+from server.web.lists import page_number, people_of, staff_names
 
 bp = Blueprint("alerts", __name__)
 PAGE_SIZE = 50
@@ -31,7 +31,7 @@ def alerts():
         "alerts/list.html",
         items=items,
         people=people_of(context, items),
-        staff_names={str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)[0]},
+        staff_names=staff_names(context),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),

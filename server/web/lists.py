@@ -1,5 +1,5 @@
-"""What the console's lists share: the people a page of rows names, and the list of payment stops (suspensions
-and terminations), newest approved first, a page at a time."""
+"""What the console's lists share: the people a page of rows names, the staff by id, and the list of payment
+stops (suspensions and terminations), newest approved first, a page at a time."""
 
 from __future__ import annotations
 
@@ -7,18 +7,24 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import render_template, request
+from flask import g, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
 from server.context import Ctx
 from server.models import Beneficiary
+from server.services import staff
 
 STOPS_PAGE_SIZE = 50
 
 
 def page_number() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def staff_names(context: Ctx) -> dict[str, str]:
+    """The display names of the staff in the signed-in user's region, by id as text (as audit entries hold it)."""
+    return {str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)[0]}
 
 
 def people_of(context: Ctx, rows: Iterable[Any]) -> dict[uuid.UUID, Beneficiary]:

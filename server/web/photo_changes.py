@@ -12,16 +12,12 @@ from server import db
 from server.db import PageRequest
 from server.models import PhotoChangeKind, PhotoChangeStatus, PhotoState
 from server.queue import enqueue
-from server.services import beneficiaries, enrolment, photo_changes, staff
+from server.services import beneficiaries, enrolment, photo_changes
 from server.web.access import REVIEWERS, ctx, staff_page
-from server.web.lists import page_number, people_of
+from server.web.lists import page_number, people_of, staff_names
 
 bp = Blueprint("photo_changes", __name__)
 PAGE_SIZE = 50
-
-
-def _staff_names() -> dict[str, str]:
-    return {str(user.id): user.display_name for user in staff.list_staff(ctx(), actor=g.actor)[0]}
 
 
 @bp.get("/photo-changes")
@@ -37,7 +33,7 @@ def pending():
         "photo_changes/list.html",
         items=items,
         people=people_of(context, items),
-        staff_names=_staff_names(),
+        staff_names=staff_names(context),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
@@ -69,7 +65,7 @@ def change_page(beneficiary_id: uuid.UUID, change_id: uuid.UUID):
         in_use=in_use,
         leaving=leaving,
         proposed=[p for p in photos if p.change_id == change.id],
-        staff_names=_staff_names(),
+        staff_names=staff_names(context),
         reason=request.args.get("reason", "").strip(),
     )
 

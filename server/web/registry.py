@@ -23,7 +23,6 @@ from server.services import (
     payments,
     photo_changes,
     reminders,
-    staff,
     suspensions,
     terminations,
     visits,
@@ -32,7 +31,7 @@ from server.services.errors import DomainError, PreconditionFailed
 from server.services.regions import within
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.forms import load
-from server.web.lists import page_number
+from server.web.lists import page_number, staff_names
 from server.web.paging import count_bound, pager_args
 
 bp = Blueprint("registry", __name__)
@@ -122,7 +121,7 @@ def person(beneficiary_id: uuid.UUID):
         ],
         notifications=reminders.list_notifications(context, beneficiary=who),
         payment_lines=payments.lines_of(context, beneficiary=who),
-        staff_names={str(user.id): user.display_name for user in staff.list_staff(context, actor=g.actor)[0]},
+        staff_names=staff_names(context),
         trail=audit.trail(context, object_ids=[str(who.id), *(str(s.case_id) for s in person_suspensions)]),
         consents=consent.consents_of(context.session, beneficiary_id=who.id),
         consent_withdrawn_at=consent.withdrawn_at(context.session, beneficiary_id=who.id),
