@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, url_for
 from flask_babel import gettext
 
 from server import db
-from server.db import PageRequest
 from server.services import staff_notifications
 from server.web.access import REVIEWERS, ctx, staff_page
-from server.web.lists import page_number, people_of, staff_names
+from server.web.lists import queue_page
 
 bp = Blueprint("alerts", __name__)
-PAGE_SIZE = 50
 
 
 @bp.get("/alerts")
@@ -23,18 +21,10 @@ PAGE_SIZE = 50
 @db.transaction
 def alerts():
     context = ctx()
-    page = page_number()
-    items, total = staff_notifications.list_notifications(
-        context, actor=g.actor, page=PageRequest(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    )
-    return render_template(
+    return queue_page(
+        context,
         "alerts/list.html",
-        items=items,
-        people=people_of(context, items),
-        staff_names=staff_names(context),
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        lambda page: staff_notifications.list_notifications(context, actor=g.actor, page=page),
     )
 
 

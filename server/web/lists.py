@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
 from server.context import Ctx
+from server.db import PageRequest
 from server.models import Beneficiary
 from server.services import staff
 
 STOPS_PAGE_SIZE = 50
+QUEUE_PAGE_SIZE = 50
 
 
 def page_number() -> int:
@@ -52,4 +54,20 @@ def stops_page(context: Ctx, template: str, fetch: Callable[..., list], **values
         people=people_of(context, items),
         paging={"page": page, "pages": None, "total": None, "more": len(rows) > STOPS_PAGE_SIZE},
         **values,
+    )
+
+
+def queue_page(context: Ctx, template: str, fetch: Callable[[PageRequest], tuple[list, int]]) -> str:
+    """A counted page of rows that name a person and a staff member (a queue of proposals, alerts); `fetch(page)`
+    lists them with their total."""
+    page = page_number()
+    items, total = fetch(PageRequest(offset=(page - 1) * QUEUE_PAGE_SIZE, limit=QUEUE_PAGE_SIZE))
+    return render_template(
+        template,
+        items=items,
+        people=people_of(context, items),
+        staff_names=staff_names(context),
+        total=total,
+        page=page,
+        pages=max(1, -(-total // QUEUE_PAGE_SIZE)),
     )

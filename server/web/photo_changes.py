@@ -9,15 +9,13 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext
 
 from server import db
-from server.db import PageRequest
 from server.models import PhotoChangeKind, PhotoChangeStatus, PhotoState
 from server.queue import enqueue
 from server.services import beneficiaries, enrolment, photo_changes
 from server.web.access import REVIEWERS, ctx, staff_page
-from server.web.lists import page_number, people_of, staff_names
+from server.web.lists import queue_page, staff_names
 
 bp = Blueprint("photo_changes", __name__)
-PAGE_SIZE = 50
 
 
 @bp.get("/photo-changes")
@@ -25,18 +23,10 @@ PAGE_SIZE = 50
 @db.transaction
 def pending():
     context = ctx()
-    page = page_number()
-    items, total = photo_changes.pending_changes(
-        context, actor=g.actor, page=PageRequest(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    )
-    return render_template(
+    return queue_page(
+        context,
         "photo_changes/list.html",
-        items=items,
-        people=people_of(context, items),
-        staff_names=staff_names(context),
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        lambda page: photo_changes.pending_changes(context, actor=g.actor, page=page),
     )
 
 
