@@ -375,6 +375,11 @@ def devices_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[Device]:
 DEVICE_STATES = ("active", "pending", "revoked")
 
 
+def device_ids_of(ctx: Ctx, *, beneficiary_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every phone and code ever issued for the person, revoked ones included."""
+    return list(ctx.session.scalars(select(Device.id).where(Device.beneficiary_id == beneficiary_id)))
+
+
 def list_devices(
     ctx: Ctx,
     *,

@@ -14,6 +14,7 @@ from server.schemas.beneficiary import BeneficiaryCreateSchema, BeneficiaryUpdat
 from server.schemas.cycle import ExemptionCreateSchema
 from server.services import (
     audit,
+    auth,
     beneficiaries,
     checkins,
     consent,
@@ -105,15 +106,27 @@ def person(beneficiary_id: uuid.UUID):
         context, actor=g.actor, beneficiary_id=who.id, page=PageRequest(limit=20)
     )
     person_suspensions = suspensions.list_suspensions(context, actor=g.actor, beneficiary_id=who.id, ongoing=None)
+    photos = enrolment.photos_of(context, beneficiary_id=who.id)
+    person_exemptions = exemptions.list_exemptions(context, beneficiary=who)
+    # The trail of the record and of what decides who the person is: their photos, the changes to them and
+    # their phones; their exemptions and suspension cases.
+    trail_of = [
+        who.id,
+        *(s.case_id for s in person_suspensions),
+        *(p.id for p in photos),
+        *(c.id for c in photo_changes.changes_of(context, beneficiary_id=who.id)),
+        *(e.id for e in person_exemptions),
+        *auth.device_ids_of(context, beneficiary_id=who.id),
+    ]
     return render_template(
         "registry/person.html",
         person=who,
-        enrolment_state=enrolment.enrolment_state(enrolment.photos_of(context, beneficiary_id=who.id)),
+        enrolment_state=enrolment.enrolment_state(photos),
         pending_photo_change=photo_changes.pending_of(context, beneficiary_id=who.id),
         cycles=cycles.beneficiary_cycles(context, beneficiary=who, zone=cycles.office_zone(context.settings)),
         checkins=person_checkins,
         visits=visits.shown_to(context, actor=g.actor, visits=person_visits),
-        exemptions=exemptions.list_exemptions(context, beneficiary=who),
+        exemptions=person_exemptions,
         suspensions=[(s, suspensions.notices_of(context, suspension=s)) for s in person_suspensions],
         terminations=[
             (t, terminations.notices_of(context, termination=t))
@@ -122,7 +135,7 @@ def person(beneficiary_id: uuid.UUID):
         notifications=reminders.list_notifications(context, beneficiary=who),
         payment_lines=payments.lines_of(context, beneficiary=who),
         staff_names=staff_names(context),
-        trail=audit.trail(context, object_ids=[str(who.id), *(str(s.case_id) for s in person_suspensions)]),
+        trail=audit.trail(context, object_ids=[str(i) for i in trail_of]),
         consents=consent.consents_of(context.session, beneficiary_id=who.id),
         consent_withdrawn_at=consent.withdrawn_at(context.session, beneficiary_id=who.id),
     )

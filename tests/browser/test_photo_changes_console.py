@@ -90,6 +90,14 @@ def test_a_photo_change_is_decided_in_the_console_by_someone_other_than_its_prop
     assert enrolment["pending_change"] is None
     assert _photo_states(supervisor, person) == ["encoded", "retired", "retired", "retired"]
     expect(reviewer.go("/photo-changes").locator("tbody")).to_contain_text("没有待批准的照片变更")
+    # The person's audit trail tells who changed the photos their check-ins are matched against, and who looked.
+    trail = reviewer.go(f"/people/{person}").locator("table").last
+    for action in ("提议照片变更", "照片变更已批准", "照片变更已退回", "查看照片", "建模照片停用", "建模照片处理完成"):
+        expect(trail).to_contain_text(action)
+    # The reasons the system gave, in words too.
+    expect(trail).to_contain_text("已被批准的新照片替换")
+    expect(trail).not_to_contain_text("replaced by approved photos")
+    pages["person-after-photo-changes"] = f"/people/{person}"
 
     pages["photo-change-rejected"] = f"/people/{person}/photo-changes/{change['id']}"
     every_page_in_both_languages(reviewer, pages)
