@@ -150,7 +150,7 @@ def devices():
         person=person,
         state=state,
         states=auth.DEVICE_STATES,
-        staff_names={u.id: u.display_name for u in staff.list_staff(context, actor=g.actor)[0]},
+        staff_names=staff_names(context),
     )
 
 

@@ -8,7 +8,6 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from flask_babel import gettext
 
 from server import db
-from server.context import Ctx
 from server.db import PageRequest
 from server.models import CaseKind, CaseState
 from server.schemas.case import DecisionRequestSchema
@@ -28,7 +27,7 @@ from server.services.errors import DomainError, PreconditionFailed
 from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.evidence import fix_picture
 from server.web.forms import load
-from server.web.lists import page_number, people_of
+from server.web.lists import page_number, people_of, staff_names
 from server.web.periods import date_arg, today
 
 bp = Blueprint("cases", __name__)
@@ -72,14 +71,10 @@ def queue():
         people=people_of(context, items),
         counts=counts,
         reviewers=staff.reviewers_for(context, region_code=g.actor.region_code),
-        staff_names=_names(context),
+        staff_names=staff_names(context),
         today=today(),
         args=request.args,
     )
-
-
-def _names(context: Ctx) -> dict:
-    return {user.id: user.display_name for user in staff.list_staff(context, actor=g.actor)[0]}
 
 
 @bp.get("/cases/<uuid:case_id>")
@@ -130,7 +125,7 @@ def case_page(case_id: uuid.UUID):
         termination=terminations.termination_of_case(context, case_id=case.id),
         default_notice_reason=notice_reasons.default_reason(case).value,
         reason=request.args.get("reason", "").strip(),
-        staff_names=_names(context),
+        staff_names=staff_names(context),
         reviewers=staff.reviewers_for(context, region_code=case.region_code),
         workers=staff.field_workers_in(context, region_code=g.actor.region_code),
         today=today(),

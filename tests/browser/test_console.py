@@ -156,7 +156,8 @@ def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_p
 
     # The second supervisor approves: payment stops and a notice exists.
     page = second.go(case_path)
-    expect(page.locator("#pending")).to_contain_text("提议人")
+    expect(page.locator("#pending h3")).to_contain_text("提议人")
+    expect(page.locator("#pending h3")).to_contain_text("supervisor_a")
     page.locator("#pending button.danger").click()
     expect(page.locator(".flash.info")).to_contain_text("提议已批准")
     expect(page.locator("dl.facts")).to_contain_text("已暂停")
