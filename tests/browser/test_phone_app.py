@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -414,3 +415,70 @@ def test_my_data_lists_what_is_held_and_withdrawing_consent_asks_first_then_stop
     with app.app_context():
         [when] = db.session().scalars(select(BiometricConsent.withdrawn_at)).all()
         assert when is not None
+
+
+def _held(page: Page, pattern: str) -> list[Route]:
+    """Requests to `pattern` from now on reach nothing and are never answered (a signal that carries nothing)."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(pattern, hold)
+    return held
+
+
+def _eventually(page: Page, check: Callable[[], bool], what: str) -> None:
+    """Wait, in real time (the page's own timers may be on a test clock), until check() holds."""
+    for _ in range(200):
+        if check():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"never happened: {what}")
+
+
+def test_an_answer_that_never_comes_is_given_up_after_30_s_and_an_upload_is_given_time_for_its_bytes(
+    api, world, live_url, phone_page
+):
+    supervisor = api.as_("supervisor_a")
+    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 5)).json()["id"]
+    code = supervisor.post(f"/api/v1/beneficiaries/{person}/devices", json={}).json()["activation_code"]
+    page = phone_page()
+    # The page's timers run on a clock the test can move on: 30 s pass in an instant.
+    page.clock.install()
+    page.goto(f"{live_url}/m/#/activate?code={code}")
+    page.click("#next")
+    page.click("#agree")
+    _screen(page, "home")
+
+    held = _held(page, "**/api/v1/me/home")
+    page.reload()
+    _eventually(page, lambda: len(held) == 1, "the home screen asked for its data")
+    page.clock.fast_forward(29_000)
+    _screen(page, "loading")
+    page.clock.fast_forward(2_000)
+    expect(_screen(page, "home").locator(".msg-error")).to_have_text("连不上网络。请到信号好的地方再试。")
+    screenshot(page, "phone", "17-no-answer-zh")
+    page.unroute("**/api/v1/me/home")
+    page.click("text=再试一次")
+    expect(page.locator("#start-checkin")).to_be_visible()
+
+    # An upload of 400 kB is given 100 s on top (32 kbit/s): a slow line that is still sending is not cut off.
+    held = _held(page, "**/api/v1/checkins")
+    page.evaluate(
+        """async () => {
+            const api = await import("/m/api.js");
+            const form = new FormData();
+            form.append("frames", new Blob([new Uint8Array(400000)], { type: "image/jpeg" }), "0.jpg");
+            window.__upload = "waiting";
+            api.submitCheckin(form).then(() => { window.__upload = "answered"; },
+                                         (error) => { window.__upload = error.constructor.name; });
+        }"""
+    )
+    _eventually(page, lambda: len(held) == 1, "the upload was sent")
+    page.clock.fast_forward(129_000)
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => window.__upload") == "waiting"
+    page.clock.fast_forward(2_000)
+    _eventually(page, lambda: page.evaluate("() => window.__upload") != "waiting", "the upload was given up")
+    assert page.evaluate("() => window.__upload") == "NetworkError"

@@ -9,6 +9,22 @@ export function useTokenKey(key) {
 
 export class NetworkError extends Error {}
 
+// A request that has had no answer this long is given up as a failed network: a weak rural signal can keep a
+// connection open and carry nothing, and the browser would wait minutes. The callers then retry (a check-in
+// with the same client id, which the server answers with the same check-in) or tell the person.
+const ANSWER_WITHIN_MS = 30000;
+// An upload is given, on top, the time its bytes take at 32 kbit/s (a GPRS line), so a slow line that is
+// moving is not cut off: 4 bytes a millisecond.
+const UPLOAD_BYTES_PER_MS = 4;
+
+function bodyBytes(body) {
+  if (typeof body === "string") return new Blob([body]).size;
+  if (!(body instanceof FormData)) return 0;
+  let total = 0;
+  for (const [, value] of body) total += typeof value === "string" ? value.length : value.size;
+  return total;
+}
+
 export class ApiError extends Error {
   constructor(status, body, headers) {
     super(body?.message || `HTTP ${status}`);
@@ -39,23 +55,30 @@ export async function request(method, path, { json, form, blob = false } = {}) {
   } else if (form) {
     body = form;
   }
-  let response;
+  // The timer covers the answer's body too: it can stall after its headers.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ANSWER_WITHIN_MS + bodyBytes(body) / UPLOAD_BYTES_PER_MS);
   try {
-    response = await fetch(BASE + path, { method, headers, body, cache: "no-store" });
-  } catch (error) {
-    throw new NetworkError(String(error));
+    let response;
+    try {
+      response = await fetch(BASE + path, { method, headers, body, cache: "no-store", signal: abort.signal });
+    } catch (error) {
+      throw new NetworkError(String(error));
+    }
+    const isJson = response.headers.get("Content-Type")?.includes("json");
+    let data = null;
+    try {
+      if (blob && response.ok && !isJson) return { status: response.status, body: await response.blob() };
+      if (isJson) data = await response.json();
+    } catch (error) {
+      // The answer broke off on the way (the signal went): the server may well have acted on the request.
+      throw new NetworkError(String(error));
+    }
+    if (!response.ok) throw new ApiError(response.status, data, response.headers);
+    return { status: response.status, body: data };
+  } finally {
+    clearTimeout(timer);
   }
-  const isJson = response.headers.get("Content-Type")?.includes("json");
-  let data = null;
-  try {
-    if (blob && response.ok && !isJson) return { status: response.status, body: await response.blob() };
-    if (isJson) data = await response.json();
-  } catch (error) {
-    // The answer broke off on the way (the signal went): the server may well have acted on the request.
-    throw new NetworkError(String(error));
-  }
-  if (!response.ok) throw new ApiError(response.status, data, response.headers);
-  return { status: response.status, body: data };
 }
 
 export const consentText = () => request("GET", "/consent/biometric");
