@@ -122,7 +122,7 @@ def county_ids() -> dict[str, str]:
     }
 
 
-def _reuse(app) -> dict[str, str]:
+def reuse_county(app) -> dict[str, str]:
     """A county a first run kept: a fresh password for its admin, then the ids."""
     context = Ctx.current()
     with db.unit_of_work(context.session):
@@ -144,7 +144,7 @@ def run(
         with app.app_context():
             seeded = db.session().scalar(select(StaffUser.id).where(StaffUser.username == "bench-admin"))
             if seeded:
-                ids = _reuse(app)
+                ids = reuse_county(app)
                 echo(f"reusing {keep}: {ids['cases']:,} cases")
             else:
                 start = time.perf_counter()

@@ -32,7 +32,7 @@ import psycopg
 from flask import Flask
 from sqlalchemy import select, text
 
-from bench.console import PASSWORD, seed_county
+from bench.console import PASSWORD, reuse_county, seed_county
 from bench.scratch import scratch_app
 from bench.sweep import COUNTY
 from server import db
@@ -98,12 +98,18 @@ def _line(echo: Callable[[str], None], label: str, figure: float, floor: float, 
 
 
 @contextmanager
-def _county(people: int, database_url: str, echo: Callable[[str], None]) -> Iterator[Flask]:
-    with scratch_app(database_url) as app, app.app_context():
-        began = time.perf_counter()
-        seed_county(app, people)
+def _county(people: int, database_url: str, echo: Callable[[str], None], keep: str | None = None) -> Iterator[Flask]:
+    """The seeded county; with `keep`, the one a first run seeded and left (its admin given a fresh password)."""
+    with scratch_app(database_url, keep=keep) as app, app.app_context():
         context = Ctx.current()
         session = context.session
+        if keep and session.scalar(text("SELECT count(*) FROM visit_task")):
+            reuse_county(app)
+            echo(f"reusing {keep}: {session.scalar(text('SELECT count(*) FROM beneficiary')):,} beneficiaries")
+            yield app
+            return
+        began = time.perf_counter()
+        seed_county(app, people)
         staff = session.scalar(select(StaffUser.id).where(StaffUser.username == "bench"))
         at = session.scalar(text("SELECT max(created_at) FROM checkin"))
         params = {
@@ -302,10 +308,12 @@ def _load() -> str:
     return "load average " + " ".join(f"{figure:.2f}" for figure in os.getloadavg())
 
 
-def run_lists(people: int, repeats: int, database_url: str, echo: Callable[[str], None] = print) -> dict[str, float]:
-    """Seed, then print p50/p95 of page 1 and of page 1,000 by number (OFFSET) and by cursor (the cursor page 999
-    gives) per list, beside the bare query's p95; returns the p95s."""
-    with _county(people, database_url, echo) as app:
+def run_lists(
+    people: int, repeats: int, database_url: str, echo: Callable[[str], None] = print, keep: str | None = None
+) -> dict[str, float]:
+    """Seed (or, with `keep`, reuse a county kept before), then print p50/p95 of page 1 and of page 1,000 by number
+    (OFFSET) and by cursor (the cursor page 999 gives) per list, beside the bare query's p95; returns the p95s."""
+    with _county(people, database_url, echo, keep) as app:
         client = app.test_client()
         token = client.post("/api/v1/auth/token", json={"username": "bench-admin", "password": PASSWORD})
         headers = {"Authorization": f"Bearer {token.get_json()['access_token']}"}

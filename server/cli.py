@@ -765,12 +765,13 @@ def bench_payments(count: int) -> None:
 @bench.command("lists")
 @click.option("--people", "count", default=150_000, show_default=True)
 @click.option("--repeats", default=20, show_default=True, help="Requests per page.")
-def bench_lists(count: int, repeats: int) -> None:
+@click.option("--keep", default=None, help="Seed this database once and leave it; later runs reuse it.")
+def bench_lists(count: int, repeats: int, keep: str | None) -> None:
     """p50/p95 of page 1 and of page 1,000 by number and by cursor of every paged list, beside the bare query
     (scratch PostgreSQL)."""
     from bench.county import run_lists
 
-    run_lists(count, repeats, _settings().database_url, echo=click.echo)
+    run_lists(count, repeats, _settings().database_url, echo=click.echo, keep=keep)
 
 
 @cli.command("seed-demo")
