@@ -39,7 +39,9 @@ def change_page(beneficiary_id: uuid.UUID, change_id: uuid.UUID):
     change = photo_changes.get_change(context, beneficiary=person, change_id=change_id)
     photos = enrolment.photos_of(context, beneficiary_id=person.id)
     pending = change.status == PhotoChangeStatus.PENDING
-    in_use = [p for p in photos if p.state == PhotoState.ENCODED]
+    # A change's own photos are shown once, as sent with it (once approved they are in use too: one audited view
+    # of each, not two).
+    in_use = [p for p in photos if p.state == PhotoState.ENCODED and p.change_id != change.id]
     # What approving would take out of matching: every photo in use for a replacement, the named ones for a
     # retirement (nothing once the change is decided).
     leaving: set[uuid.UUID] = set()
@@ -52,6 +54,7 @@ def change_page(beneficiary_id: uuid.UUID, change_id: uuid.UUID):
         "photo_changes/change.html",
         person=person,
         change=change,
+        pending=pending,
         in_use=in_use,
         leaving=leaving,
         proposed=[p for p in photos if p.change_id == change.id],

@@ -71,17 +71,30 @@ def test_a_photo_change_is_decided_in_the_console_by_someone_other_than_its_prop
     page.click("#approve-form button")
     expect(page.locator(".flash.info")).to_contain_text("照片变更已批准")
     wait_for(lambda: _photo_states(supervisor, person) == ["encoded", "retired", "retired"])
+    # Once approved, the change's photo is the one in use: shown once, as sent with the change (one view, not two).
+    page = reviewer.go(f"/people/{person}/photo-changes/{change['id']}")
+    page.fill("input[name=reason]", "复查已批准的照片")
+    page.click("button:has-text('查看照片')")
+    expect(page.locator("#in-use")).to_contain_text("没有其他正在使用的照片")
+    expect(page.locator("#proposed img")).to_have_count(1)
+    expect(page.locator("#proposed figcaption")).to_contain_text("正在使用")
+    with app.app_context():
+        viewed = db.session().scalars(
+            select(AuditEntry).where(AuditEntry.action == "biometric.viewed", AuditEntry.reason == "复查已批准的照片")
+        ).all()
+        assert len(viewed) == 1
+    pages["photo-change-approved"] = f"/people/{person}/photo-changes/{change['id']}"
 
     # A second proposal, turned down: without a reason the form is refused; with one, the photo in use stays.
-    change = _propose(supervisor, person, "obama.jpg", replace=False)
-    page = reviewer.go(f"/people/{person}/photo-changes/{change['id']}")
+    second = _propose(supervisor, person, "obama.jpg", replace=False)
+    page = reviewer.go(f"/people/{person}/photo-changes/{second['id']}")
     page.locator("#reject-form textarea").evaluate("(area) => area.removeAttribute('required')")
     page.click("#reject-form button")
     expect(page.locator("main")).to_contain_text("此项必填")
     assert len(reviewer.errors) == 1 and "422" in reviewer.errors[0]
     reviewer.errors.clear()
-    assert supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["pending_change"]["id"] == change["id"]
-    page = reviewer.go(f"/people/{person}/photo-changes/{change['id']}")
+    assert supervisor.get(f"/api/v1/beneficiaries/{person}/enrolment").json()["pending_change"]["id"] == second["id"]
+    page = reviewer.go(f"/people/{person}/photo-changes/{second['id']}")
     page.fill("#reject-form textarea", "照片不是本人")
     page.click("#reject-form button")
     expect(page.locator(".flash.info")).to_contain_text("照片变更已退回")
@@ -99,7 +112,7 @@ def test_a_photo_change_is_decided_in_the_console_by_someone_other_than_its_prop
     expect(trail).not_to_contain_text("replaced by approved photos")
     pages["person-after-photo-changes"] = f"/people/{person}"
 
-    pages["photo-change-rejected"] = f"/people/{person}/photo-changes/{change['id']}"
+    pages["photo-change-rejected"] = f"/people/{person}/photo-changes/{second['id']}"
     every_page_in_both_languages(reviewer, pages)
     for desk in (proposer, reviewer):
         assert not desk.errors, desk.errors
