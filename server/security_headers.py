@@ -29,7 +29,10 @@ FIXED_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Addresses (many name a person) never go to another site. The console's own forms send theirs: over HTTPS
+    # Flask-WTF's CSRF check refuses a form without a Referer from this console (with "no-referrer", every
+    # sign-in behind an office's HTTPS proxy was refused).
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"

@@ -104,13 +104,14 @@ def app(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
 
 
 @contextmanager
-def served(app: Flask) -> Iterator[str]:
-    """The app served over HTTP on a free loopback port, for as long as the block runs."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def served(app: Flask, *, tls: bool = False) -> Iterator[str]:
+    """The app served on a free loopback port for as long as the block runs: over HTTP, or with `tls` over
+    HTTPS with a self-signed certificate made for the run (as an office's proxy would terminate it)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context="adhoc" if tls else None)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
 
@@ -119,6 +120,13 @@ def served(app: Flask) -> Iterator[str]:
 def live_url(app: Flask) -> Iterator[str]:
     """The app served over HTTP on a free loopback port."""
     with served(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def live_https_url(app: Flask) -> Iterator[str]:
+    """The app served over HTTPS on another free loopback port."""
+    with served(app, tls=True) as url:
         yield url
 
 

@@ -1,9 +1,9 @@
-"""What a refused request looks like in the console: 404 and 403 pages, and refused forms sent back with the
+"""What a refused request looks like in the console: 404 and 403 pages, and refused forms answered with the
 reasons in words."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request
+from flask import render_template
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
@@ -18,12 +18,10 @@ def domain_error(exc: DomainError):
             title=gettext("Not found"),
             message=gettext("There is nothing here, or it is outside your region."),
         ), 404
-    if request.method == "GET" or not request.referrer:
-        title = gettext("Not allowed") if exc.status == 403 else gettext("Request refused")
-        return render_template("error.html", title=title, message=reasons_of(exc)), exc.status
-    # A refused form: back to the page it came from, saying why in the reader's language.
-    flash(reasons_of(exc), "error")
-    return redirect(request.referrer, 303)
+    # A refused form is answered with its reasons, not sent back to a fresh copy of its page: the browser's
+    # Back returns to the form with what was typed in it.
+    title = gettext("Not allowed") if exc.status == 403 else gettext("Request refused")
+    return render_template("error.html", title=title, message=reasons_of(exc)), exc.status
 
 
 def csrf_error(_exc: CSRFError):

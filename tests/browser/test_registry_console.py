@@ -44,6 +44,11 @@ def test_an_exemption_is_recorded_from_the_persons_page(api, world, live_url, br
     form.locator("button").click()
     expect(page.locator("main")).to_contain_text("外出务工须为 3 至 12 个月")
     assert len(supervisor.get(f"/api/v1/beneficiaries/{person}/exemptions").json()) == 1
+    # The refusal says how to get back to the form, and Back finds it as it was left.
+    expect(page.locator("#back-to-form")).to_contain_text("已填写的内容仍在")
+    screenshot(page, "console", "zh-form-refused")
+    page.go_back()
+    expect(form.locator("textarea[name=reason]")).to_have_value("外出务工")
     assert len(desk.errors) == 1 and "422" in desk.errors[0]
 
 

@@ -241,7 +241,6 @@ def test_an_edit_based_on_an_older_version_is_refused(api, console, world) -> No
     stale = first.post(
         f"/people/{person}/edit",
         {"version": version, "name": "另一个名字", "reason": "改名"},
-        headers={"Referer": f"{first.base_url}/people/{person}/edit"},
     )
     assert "其他人刚修改过" in stale.text
     assert "测试三" in first.get(f"/people/{person}").text
