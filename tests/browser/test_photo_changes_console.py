@@ -79,9 +79,15 @@ def test_a_photo_change_is_decided_in_the_console_by_someone_other_than_its_prop
     expect(page.locator("#proposed img")).to_have_count(1)
     expect(page.locator("#proposed figcaption")).to_contain_text("正在使用")
     with app.app_context():
-        viewed = db.session().scalars(
-            select(AuditEntry).where(AuditEntry.action == "biometric.viewed", AuditEntry.reason == "复查已批准的照片")
-        ).all()
+        viewed = (
+            db.session()
+            .scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "biometric.viewed", AuditEntry.reason == "复查已批准的照片"
+                )
+            )
+            .all()
+        )
         assert len(viewed) == 1
     pages["photo-change-approved"] = f"/people/{person}/photo-changes/{change['id']}"
 
