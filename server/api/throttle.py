@@ -31,7 +31,9 @@ def _failed(response) -> bool:
 
 def _account() -> str:
     # Hashed so the counter's key in Redis does not spell out what was typed (sometimes a password).
-    username = str((request.get_json(silent=True) or {}).get("username", "")).strip().lower()
+    sent = request.get_json(silent=True)
+    # Any JSON may arrive (a number, a list): only an object names an account; the schema refuses the rest.
+    username = str(sent.get("username", "") if isinstance(sent, dict) else "").strip().lower()
     # surrogatepass: a lone surrogate (which the schema then refuses) must not fail the key itself.
     return "account:" + hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
 

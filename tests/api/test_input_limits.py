@@ -1,5 +1,6 @@
 """Input that used to answer 500: control characters, page overflow, extreme dates, a cycle that broke
-its township, CSV fields past the csv module's limit, JSON nested too deep; and the protocol details
+its township, CSV fields past the csv module's limit, JSON nested too deep, a login whose JSON is not an
+object; and the protocol details
 a client relies on (405 with Allow, X-Pagination as documented)."""
 
 from __future__ import annotations
@@ -194,6 +195,16 @@ def test_json_nested_too_deep_is_refused_before_it_is_parsed(app, api, world):
     assert body.json()["errors"] == {"json": ["too_deep"]}
     # Brackets inside strings are text, not nesting.
     assert supervisor.post("/api/v1/auth/token", json={"username": "[" * 60, "password": "x"}).status_code == 401
+
+
+@pytest.mark.parametrize("sent", ["2.0", "[]", '"supervisor_a"', "null", "true"])
+def test_a_login_whose_json_is_not_an_object_is_refused_with_422(api, world, sent):
+    # The login's throttle reads the username before the schema does: it must not trip over the body either.
+    response = api.http.post(
+        f"{api.base_url}/api/v1/auth/token", data=sent, headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"], response.text
 
 
 def test_405_names_the_allowed_methods(api, world):
