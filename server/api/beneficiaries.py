@@ -18,6 +18,7 @@ from server.schemas.beneficiary import (
     BeneficiaryCreateSchema,
     BeneficiaryQuerySchema,
     BeneficiarySchema,
+    BeneficiarySearchSchema,
     BeneficiarySummarySchema,
     BeneficiaryUpdateSchema,
     RosterUploadSchema,
@@ -57,14 +58,9 @@ class Beneficiaries(MethodView):
     @blp.response(200, BeneficiarySummarySchema(many=True))
     @blp.paginate(order_by=beneficiaries.LIST_ORDER)
     def get(self, query: dict, pagination_parameters: Paging):
-        """List beneficiaries in your region, filtered, a page at a time (no contact details)."""
-        items, total = beneficiaries.list_beneficiaries(
-            ctx(),
-            actor=current_actor(),
-            filters=beneficiaries.ListFilters(**{k: getattr(v, "value", v) for k, v in query.items()}),
-            page=pagination_parameters.rows,
-        )
-        return pagination_parameters.page_of(items, total)
+        """List beneficiaries in your region, filtered, a page at a time (no contact details). To find one by
+        resident ID number, POST /beneficiaries/search: the number must not travel in a URL."""
+        return _listed(query, pagination_parameters)
 
     @staff_only(*REGISTRARS)
     @answers(409)
@@ -82,6 +78,28 @@ class Beneficiaries(MethodView):
         beneficiary = beneficiaries.create_beneficiary(ctx(), actor=current_actor(), data=body)
         blp.set_etag(_etag(beneficiary))
         return beneficiary
+
+
+@blp.route("/beneficiaries/search")
+class BeneficiarySearch(MethodView):
+    @staff_only()
+    @blp.arguments(BeneficiarySearchSchema)
+    @blp.response(200, BeneficiarySummarySchema(many=True))
+    @blp.paginate(order_by=beneficiaries.LIST_ORDER)
+    def post(self, body: dict, pagination_parameters: Paging):
+        """Find beneficiaries in your region by resident ID number (with the list's other filters if you like),
+        a page at a time. The number is in the body, so no browser history or proxy log keeps it."""
+        return _listed(body, pagination_parameters)
+
+
+def _listed(filters: dict, paging: Paging):
+    items, total = beneficiaries.list_beneficiaries(
+        ctx(),
+        actor=current_actor(),
+        filters=beneficiaries.ListFilters(**{k: getattr(v, "value", v) for k, v in filters.items()}),
+        page=paging.rows,
+    )
+    return paging.page_of(items, total)
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>")

@@ -81,9 +81,16 @@ class BeneficiaryQuerySchema(Schema):
     region_code = fields.String(validate=validate.Regexp(r"^\d{6}(\d{3}(\d{3})?)?$"))
     household_code = fields.String()
     name = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class BeneficiarySearchSchema(BeneficiaryQuerySchema):
     id_number = fields.String(
+        required=True,
         validate=validate.Length(min=15, max=18),
-        metadata={"description": "Exact resident ID number (matched through its keyed hash; never logged)"},
+        metadata={
+            "description": "Exact resident ID number, matched through its keyed hash and never logged. It is sent "
+            "in the body because a URL stays in browsers' histories and proxies' logs."
+        },
     )
 
 

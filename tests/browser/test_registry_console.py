@@ -81,3 +81,31 @@ def test_a_person_is_registered_from_the_registry(api, world, live_url, browser)
     expect(page.locator("main")).to_contain_text("该身份证号已登记")
     assert len(api.as_("supervisor_a").get("/api/v1/beneficiaries", params={"name": "赵桂兰"}).json()) == 1
     assert len(desk.errors) == 1 and "422" in desk.errors[0]
+
+
+def test_a_person_is_found_by_id_number_without_the_number_in_any_address(api, world, live_url, browser):
+    supervisor = api.as_("supervisor_a")
+    wanted = id_number(world["village_a"], 46)
+    supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 46, name="钱玉珍"))
+    desk = Desk(browser, live_url, "supervisor_a")
+    requested: list[str] = []
+    desk.page.on("request", lambda sent: requested.append(f"{sent.url} {sent.headers.get('referer', '')}"))
+    page = desk.go("/people")
+    page.fill("#find-by-id-number input[name=id_number]", wanted)
+    page.click("#find-by-id-number button")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody")).to_contain_text("钱玉珍")
+    screenshot(page, "console", "zh-people-found-by-id")
+    page.click("tbody a")
+    expect(page.locator("h1")).to_contain_text("钱玉珍")
+    # Not in the address bar, the history, nor any request's address or Referer (a proxy logs both).
+    assert wanted not in page.url and not [line for line in requested if wanted in line]
+    assert wanted not in str(page.evaluate("() => [location.href, document.referrer, history.length]"))
+
+    # Someone outside the caller's region is not found.
+    outside = Desk(browser, live_url, "supervisor_b")
+    page = outside.go("/people")
+    page.fill("#find-by-id-number input[name=id_number]", wanted)
+    page.click("#find-by-id-number button")
+    expect(page.locator("tbody")).to_contain_text("没有符合条件的对象")
+    assert not desk.errors and not outside.errors, (desk.errors, outside.errors)
