@@ -59,7 +59,8 @@ csrf = CSRFProtect()
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
-    """The session cookie is Secure whenever the request came over HTTPS (behind a proxy: ProxyFix)."""
+    """The session cookie is Secure whenever the request came over HTTPS (behind a proxy: once gunicorn believes
+    its X-Forwarded-Proto)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
