@@ -60,5 +60,12 @@ def _build(settings: Settings | None, *, http: bool) -> Flask:
         pwa.init_app(app)
         security_headers.init_app(app)
         throttle.init_app(app)
+        if settings.proxies:
+            from werkzeug.middleware.proxy_fix import ProxyFix
+
+            # The client's address, scheme and host, as the proxies in front say (throttling, the audit of
+            # failed logins, Secure cookies, HSTS and the activation links need them).
+            hops = settings.proxies
+            app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     celery_app.init_app(app)
     return app

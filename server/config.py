@@ -34,6 +34,13 @@ def _env(name: str) -> str | None:
     return os.environ.get(PREFIX + name) or None
 
 
+def _proxies() -> int:
+    raw = _env("PROXIES") or "0"
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError(f"{PREFIX}PROXIES must be how many proxies stand in front, 0 to 5")
+    return int(raw)
+
+
 def _section(cls: type[T], prefix: str) -> T:
     """Override a settings dataclass field by field from FIELDCHECK_<PREFIX>_<FIELD> variables."""
     defaults = cls()
@@ -280,6 +287,11 @@ class Settings:
     # Short, because a heartbeat renews it while a task works: a killed worker's row is free soon.
     task_lease_seconds: int = 15
     count_up_to: int = COUNT_UP_TO
+    # How many proxies stand in front and set X-Forwarded-For, -Proto and -Host. Behind one, every request
+    # comes from the proxy's address: unless the app takes the client's from the header, throttling "per
+    # address" counts every phone and office together. 0: clients connect directly, and a header a client
+    # sets itself is ignored (it could otherwise name a new address for every guess).
+    proxies: int = 0
     face: FaceThresholds = field(default_factory=FaceThresholds)
     uploads: UploadLimits = field(default_factory=UploadLimits)
     quality: QualityLimits = field(default_factory=QualityLimits)
@@ -366,4 +378,5 @@ class Settings:
             ratelimit=ratelimit,
             task_lease_seconds=int(_env("TASK_LEASE_SECONDS") or 15),
             count_up_to=int(_env("COUNT_UP_TO") or COUNT_UP_TO),
+            proxies=_proxies(),
         )

@@ -57,8 +57,7 @@ def _secure(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = _docs_policy(response.get_data())
     for name, value in FIXED_HEADERS.items():
         response.headers.setdefault(name, value)
-    # Only a response that came over HTTPS may pin HTTPS (behind a proxy: once gunicorn believes its
-    # X-Forwarded-Proto, see FORWARDED_ALLOW_IPS in the README).
+    # Only a response that came over HTTPS may pin HTTPS (behind a proxy: as FIELDCHECK_PROXIES lets it say).
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS
     # Everything under /api is about people or their cases: no browser or proxy keeps a copy.

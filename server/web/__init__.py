@@ -59,8 +59,8 @@ csrf = CSRFProtect()
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
-    """The session cookie is Secure whenever the request came over HTTPS (behind a proxy: once gunicorn believes
-    its X-Forwarded-Proto)."""
+    """The session cookie is Secure whenever the request came over HTTPS (behind a proxy: as FIELDCHECK_PROXIES
+    lets it say)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or super().get_cookie_secure(app)

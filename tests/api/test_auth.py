@@ -1,11 +1,17 @@
 """Staff login, device activation and what each token may touch."""
 
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import requests
 from sqlalchemy import select, update
 
 from server import db
+from server.app import create_app
 from server.models import AuditEntry, StaffUser
 from server.services import consent
-from tests.conftest import PASSWORD, beneficiary_body
+from tests.conftest import PASSWORD, beneficiary_body, served
 from tests.support.checkins import activate
 
 
@@ -117,4 +123,52 @@ def test_guessing_activation_codes_is_throttled(api):
         ).status_code
         for n in range(11)
     ]
+    assert answers == [401] * 10 + [429]
+
+
+@pytest.fixture
+def behind_a_proxy(app) -> Iterator[str]:
+    """The suite's app as an office runs it behind one proxy (FIELDCHECK_PROXIES=1), on a port of its own."""
+    with served(create_app(replace(app.config["FIELDCHECK"], proxies=1))) as url:
+        yield url
+
+
+def _activate_from(base_url: str, address: str, n: int) -> int:
+    code = {"code": f"ABCD-EFGH-{n:04d}", "consent_version": consent.VERSION}
+    headers = {"X-Forwarded-For": address}
+    return requests.post(f"{base_url}/api/v1/devices/activate", json=code, headers=headers, timeout=10).status_code
+
+
+def test_behind_a_proxy_each_client_is_throttled_on_its_own_and_audited_by_its_address(app, api, world, behind_a_proxy):
+    # Every request reaches the app from the proxy's address; the proxy names the client's.
+    assert [_activate_from(behind_a_proxy, "203.0.113.7", n) for n in range(11)] == [401] * 10 + [429]
+    # Another phone behind the same proxy is not locked out by the first one's mistakes.
+    assert _activate_from(behind_a_proxy, "203.0.113.8", 99) == 401
+
+    wrong = {"username": "worker_a", "password": "wrong password"}
+    headers = {"X-Forwarded-For": "198.51.100.4"}
+    refused = requests.post(f"{behind_a_proxy}/api/v1/auth/token", json=wrong, headers=headers, timeout=10)
+    assert refused.status_code == 401
+    with app.app_context():
+        failed = db.session().scalar(select(AuditEntry).where(AuditEntry.action == "staff.login_failed"))
+    assert failed.details["address"] == "198.51.100.4"
+
+    # The links it hands out are on the address people use, over HTTPS, not the proxy's upstream.
+    person = api.as_("supervisor_a").post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 71))
+    issued = requests.post(
+        f"{behind_a_proxy}/api/v1/beneficiaries/{person.json()['id']}/devices",
+        json={},
+        headers={
+            "Authorization": api.as_("supervisor_a").http.headers["Authorization"],
+            "X-Forwarded-For": "198.51.100.5",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "fieldcheck.example.cn",
+        },
+        timeout=10,
+    )
+    assert issued.json()["activation_url"].startswith("https://fieldcheck.example.cn/m/#/activate?code=")
+
+
+def test_without_a_proxy_a_client_cannot_name_a_new_address_for_each_guess(live_url):
+    answers = [_activate_from(live_url, f"203.0.113.{n}", n) for n in range(11)]
     assert answers == [401] * 10 + [429]
