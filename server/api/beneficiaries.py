@@ -60,7 +60,7 @@ class Beneficiaries(MethodView):
     def get(self, query: dict, pagination_parameters: Paging):
         """List beneficiaries in your region, filtered, a page at a time (no contact details). To find one by
         resident ID number, POST /beneficiaries/search: the number must not travel in a URL."""
-        return _listed(query, pagination_parameters)
+        return _page(beneficiaries.list_beneficiaries, query, pagination_parameters)
 
     @staff_only(*REGISTRARS)
     @answers(409)
@@ -83,17 +83,19 @@ class Beneficiaries(MethodView):
 @blp.route("/beneficiaries/search")
 class BeneficiarySearch(MethodView):
     @staff_only()
+    @db.transaction
     @blp.arguments(BeneficiarySearchSchema)
     @blp.response(200, BeneficiarySummarySchema(many=True))
     @blp.paginate(order_by=beneficiaries.LIST_ORDER)
     def post(self, body: dict, pagination_parameters: Paging):
         """Find beneficiaries in your region by resident ID number (with the list's other filters if you like),
-        a page at a time. The number is in the body, so no browser history or proxy log keeps it."""
-        return _listed(body, pagination_parameters)
+        a page at a time. The number is in the body, so no browser history or proxy log keeps it. Each
+        lookup is audited (`beneficiary.looked_up`, naming whom it found, not the number)."""
+        return _page(beneficiaries.look_up_by_id_number, body, pagination_parameters)
 
 
-def _listed(filters: dict, paging: Paging):
-    items, total = beneficiaries.list_beneficiaries(
+def _page(service, filters: dict, paging: Paging):
+    items, total = service(
         ctx(),
         actor=current_actor(),
         filters=beneficiaries.ListFilters(**{k: getattr(v, "value", v) for k, v in filters.items()}),

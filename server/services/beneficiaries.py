@@ -230,6 +230,34 @@ def list_beneficiaries(
     )
 
 
+def look_up_by_id_number(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    filters: ListFilters,
+    page: PageRequest,
+) -> tuple[list[Beneficiary], int]:
+    """The list's page for a resident ID number (and the other filters), with the lookup audited.
+
+    Whether a number is on the rolls is itself personal data (who lives on assistance), and a lookup
+    aims at one person: the entry names who asked and whom it found, never the number.
+    """
+    if not filters.id_number:
+        raise ValueError("a lookup needs an ID number; the list pages without one")
+    items, total = list_beneficiaries(ctx, actor=actor, filters=filters, page=page)
+    one = items[0] if len(items) == 1 else None
+    record(
+        ctx.session,
+        actor=actor,
+        action="beneficiary.looked_up",
+        object_type="beneficiary",
+        object_id=one.id if one else "list",
+        region_code=one.village_code if one else actor.region_code,
+        details={"found": [str(b.id) for b in items]},
+    )
+    return items, total
+
+
 @dataclass
 class ImportRowResult:
     row: int

@@ -87,6 +87,7 @@ WORDS: dict[str, dict[str, object]] = {
         "beneficiary.created": _l("Record created"),
         "beneficiary.updated": _l("Record changed"),
         "beneficiary.viewed": _l("Record viewed"),
+        "beneficiary.looked_up": _l("Looked up by ID number"),
         "beneficiary.reinstated": _l("Reinstated"),
         "beneficiary.terminated": _l("Terminated"),
         "beneficiary.moved_in": _l("Moved in: this record replaces the one in the old township"),

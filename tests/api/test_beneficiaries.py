@@ -154,7 +154,7 @@ def test_id_numbers_never_reach_the_logs(api, world, caplog):
     assert bad["id_number"] not in caplog.text
 
 
-def test_an_id_number_finds_exactly_that_person_in_scope_and_is_never_logged(api, world, caplog):
+def test_an_id_number_finds_exactly_that_person_in_scope_and_is_never_logged(app, api, world, caplog):
     admin = api.as_("admin")
     for serial in (1, 2):
         admin.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], serial))
@@ -179,3 +179,15 @@ def test_an_id_number_finds_exactly_that_person_in_scope_and_is_never_logged(api
     # which the test client and server log as they would any URL).
     logged = [r.getMessage() for r in caplog.records if wanted in r.getMessage()]
     assert logged and all("GET /api/v1/beneficiaries?id_number=" in message for message in logged), logged
+    # Each lookup that ran is audited with whom it found (township B's found nobody), never with the number.
+    with app.app_context():
+        entries = (
+            db.session()
+            .scalars(select(AuditEntry).where(AuditEntry.action == "beneficiary.looked_up").order_by(AuditEntry.seq))
+            .all()
+        )
+    assert [(e.object_id, e.details["found"]) for e in entries] == [
+        (found.json()[0]["id"], [found.json()[0]["id"]]),
+        ("list", []),
+    ]
+    assert wanted not in str([(e.object_id, e.details, e.reason) for e in entries])

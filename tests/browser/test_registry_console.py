@@ -98,6 +98,8 @@ def test_a_person_is_found_by_id_number_without_the_number_in_any_address(api, w
     screenshot(page, "console", "zh-people-found-by-id")
     page.click("tbody a")
     expect(page.locator("h1")).to_contain_text("钱玉珍")
+    # The person's trail tells who looked them up by their number.
+    expect(page.locator("table").last).to_contain_text("按身份证号查找")
     # Not in the address bar, the history, nor any request's address or Referer (a proxy logs both).
     assert wanted not in page.url and not [line for line in requested if wanted in line]
     assert wanted not in str(page.evaluate("() => [location.href, document.referrer, history.length]"))
