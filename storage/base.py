@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
@@ -41,6 +42,9 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool:
         """Tell whether an object is stored under key."""
+
+    def walk(self) -> Iterator[str]:
+        """Every stored key, in no set order: a walk over the whole store, for maintenance (a key rotation)."""
 
     def presigned_url(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -110,6 +111,14 @@ class LocalStore:
             return path.is_file()
         except OSError as exc:
             raise StorageError(f"cannot inspect key {key!r}: {exc}") from exc
+
+    def walk(self) -> Iterator[str]:
+        """Every stored key: the files below root, without the temporary ones a write in progress makes."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                yield path.relative_to(self.root).as_posix()
 
     def presigned_url(
         self,

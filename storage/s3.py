@@ -136,6 +136,16 @@ class S3Store:
                 raise
         return True
 
+    def walk(self) -> Iterator[str]:
+        """Every key in the bucket (none if it does not exist yet)."""
+        with self._errors("list"):
+            try:
+                for item in self._client.list_objects(self.bucket, recursive=True):
+                    yield item.object_name
+            except S3Error as exc:
+                if exc.code != "NoSuchBucket":
+                    raise
+
     def presigned_url(
         self,
         key: str,

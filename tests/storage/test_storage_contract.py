@@ -97,6 +97,14 @@ def test_invalid_key_is_a_value_error() -> None:
         validate_key("../etc/passwd")
 
 
+def test_walk_lists_every_object_and_nothing_else(store: ObjectStore) -> None:
+    assert list(store.walk()) == []
+    for key in ("checkins/one", "photos/a/b.jpg", "top"):
+        store.put(key, b"x")
+    store.delete("top")
+    assert sorted(store.walk()) == ["checkins/one", "photos/a/b.jpg"]
+
+
 def test_presigned_get_serves_the_object(store: ObjectStore) -> None:
     store.put("visits/v-1.jpg", ALL_BYTES, content_type="image/jpeg")
     url = store.presigned_url("visits/v-1.jpg", expires=timedelta(minutes=5))
