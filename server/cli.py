@@ -327,6 +327,61 @@ def purge_command(today: datetime | None) -> None:
     )
 
 
+@cli.command("rotate-data-key")
+@click.option(
+    "--new-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="A file holding the new key as FIELDCHECK_DATA_KEY takes it (base64 of 32 bytes); never on the command line.",
+)
+@click.option("--check", is_flag=True, help="Only count the values and objects the new key cannot open yet.")
+def rotate_data_key_command(new_key_file: Path, check: bool) -> None:
+    """Re-encrypt every encrypted value and object under a new data key (stop the API and the workers first).
+
+    A run that stops part-way is run again. Unused activation codes are voided: issue new ones.
+    """
+    from server.config import PREFIX, ConfigError, decode_data_key
+    from server.context import Ctx
+    from server.crypto import DataCipher, DecryptionError
+    from server.services import key_rotation
+
+    ctx = Ctx.current()
+    try:
+        new = DataCipher(decode_data_key(new_key_file.read_text().strip()))
+    except ConfigError as exc:
+        raise click.ClickException(f"{new_key_file}: {exc}") from exc
+    if check:
+        left = key_rotation.remaining(ctx, cipher=new)
+        click.echo(f"{left} values and objects the new key cannot open yet")
+        sys.exit(1 if left else 0)
+    if key_rotation.key_fingerprint(new) == key_rotation.key_fingerprint(ctx.cipher):
+        raise click.ClickException("the new key is the key in use: make a new one")
+    try:
+        done = key_rotation.rotate(ctx, new=new, actor=_cli_actor())
+    except DecryptionError as exc:
+        raise click.ClickException(f"{exc}; what was done so far is kept, and a run again carries on") from exc
+    click.echo(
+        f"re-encrypted {done.values} values and {done.objects} objects under key {key_rotation.key_fingerprint(new)}"
+        f" ({done.already} were already); {done.voided_codes} unused activation codes voided"
+    )
+    if os.environ.get(f"{PREFIX}DATA_KEY"):
+        click.echo(f"Now set {PREFIX}DATA_KEY to the new key, start the service, and destroy the old key.")
+    else:
+        # The embedded default keeps its key in the instance folder: the new one takes its place.
+        _replace_instance_key(ctx.settings.instance_path / "data.key", new_key_file.read_text().strip())
+        click.echo(f"The new key is now in {ctx.settings.instance_path / 'data.key'}; the old one is gone.")
+
+
+def _replace_instance_key(path: Path, key: str) -> None:
+    staged = path.with_name(".data.key.new")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(staged, path)
+
+
 @cli.group("cycles")
 def cycles_group() -> None:
     """Check-in cycles."""

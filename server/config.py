@@ -34,6 +34,17 @@ def _env(name: str) -> str | None:
     return os.environ.get(PREFIX + name) or None
 
 
+def decode_data_key(text: str) -> bytes:
+    """A data key as FIELDCHECK_DATA_KEY gives it: base64 of 32 bytes."""
+    try:
+        key = base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}DATA_KEY must be base64") from exc
+    if len(key) != 32:
+        raise ConfigError(f"{PREFIX}DATA_KEY must decode to 32 bytes, got {len(key)}")
+    return key
+
+
 def _proxies() -> int:
     raw = _env("PROXIES") or "0"
     if not raw.isdigit() or int(raw) > 5:
@@ -327,13 +338,7 @@ class Settings:
                 f"{PREFIX}SECRET_KEY and {PREFIX}DATA_KEY must be set when the database is not the embedded SQLite"
             )
         secret_key = secret_key or _instance_secret(instance, "secret.key", use)
-        data_key_b64 = data_key_b64 or _instance_secret(instance, "data.key", use)
-        try:
-            data_key = base64.b64decode(data_key_b64, validate=True)
-        except ValueError as exc:
-            raise ConfigError(f"{PREFIX}DATA_KEY must be base64") from exc
-        if len(data_key) != 32:
-            raise ConfigError(f"{PREFIX}DATA_KEY must decode to 32 bytes, got {len(data_key)}")
+        data_key = decode_data_key(data_key_b64 or _instance_secret(instance, "data.key", use))
         reminders = _section(ReminderSettings, "REMINDER")
         if reminders.sender not in REMINDER_SENDERS:
             raise ConfigError(f"{PREFIX}REMINDER_SENDER must be one of {', '.join(REMINDER_SENDERS)}")

@@ -127,6 +127,7 @@ WORDS: dict[str, dict[str, object]] = {
         "staff.updated": _l("Account changed"),
         "staff.password_reset": _l("Password reset by an administrator"),
         "staff.login_failed": _l("Failed sign-in"),
+        "data_key.rotated": _l("Data key rotated"),
         "device.code_issued": _l("Phone activation code issued"),
         "staff_notification.seen": _l("Alert marked as seen"),
         "beneficiary.imported": _l("Record imported from a roster"),
