@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.context import Ctx
 from server.crypto import DataCipher, DecryptionError
+from server.db import unit_of_work
 from server.models import Base, Beneficiary, Device
 from server.models.base import EncryptedText
 from server.services.audit import Actor, record
@@ -52,7 +53,7 @@ def key_fingerprint(cipher: DataCipher) -> str:
 def rotate(ctx: Ctx, *, new: DataCipher, actor: Actor) -> Rotation:
     """Re-encrypt every encrypted value and object from the context's key to `new`; record it in the audit log.
 
-    Commits as it goes (a batch of rows at a time): run it outside any unit of work, with the service stopped.
+    A unit of work per batch of rows (outside any other), so run it with the service stopped.
     """
     session, store, old = ctx.session, ctx.store, ctx.cipher
     done = Rotation()
@@ -64,19 +65,23 @@ def rotate(ctx: Ctx, *, new: DataCipher, actor: Actor) -> Rotation:
             if column is Beneficiary.__table__.c.id_number
             else None
         )
-        for row_id, token in _raw_values(session, table, column):
-            plain = _reopen(token, context, old=old, new=new, what=f"{table.name}.{column.name} of {row_id}")
-            if plain is None:
-                done.already += 1
-                continue
-            values = {column.name: type_coerce(new.encrypt(plain, context=context), LargeBinary)}
-            values |= index(plain) if index else {}
-            session.execute(update(table).where(table.c.id == row_id).values(values))
-            done.values += 1
-    done.voided_codes = session.execute(
-        update(Device).where(Device.activation_code_index.is_not(None)).values(activation_code_index=None)
-    ).rowcount
-    session.commit()
+        for batch in _batches(session, table, column):
+            # A batch is one unit: a run that stops keeps every batch before it.
+            with unit_of_work(session):
+                for row_id, token in batch:
+                    what = f"{table.name}.{column.name} of {row_id}"
+                    plain = _reopen(token, context, old=old, new=new, what=what)
+                    if plain is None:
+                        done.already += 1
+                        continue
+                    values = {column.name: type_coerce(new.encrypt(plain, context=context), LargeBinary)}
+                    values |= index(plain) if index else {}
+                    session.execute(update(table).where(table.c.id == row_id).values(values))
+                    done.values += 1
+    with unit_of_work(session):
+        done.voided_codes = session.execute(
+            update(Device).where(Device.activation_code_index.is_not(None)).values(activation_code_index=None)
+        ).rowcount
     for key in list(store.walk()):
         plain = _reopen(store.get(key), key, old=old, new=new, what=f"object {key}")
         if plain is None:
@@ -84,29 +89,29 @@ def rotate(ctx: Ctx, *, new: DataCipher, actor: Actor) -> Rotation:
             continue
         store.put(key, new.encrypt(plain, context=key))
         done.objects += 1
-    record(
-        session,
-        actor=actor,
-        action="data_key.rotated",
-        object_type="data_key",
-        object_id=key_fingerprint(new),
-        details={"from": key_fingerprint(old), **vars(done)},
-    )
-    session.commit()
+    with unit_of_work(session):
+        record(
+            session,
+            actor=actor,
+            action="data_key.rotated",
+            object_type="data_key",
+            object_id=key_fingerprint(new),
+            details={"from": key_fingerprint(old), **vars(done)},
+        )
     return done
 
 
-def _raw_values(session: Session, table: Table, column: Column) -> Iterator[tuple[object, bytes]]:
-    """(id, ciphertext) of every row with a value, a batch at a time, committing after each batch."""
+def _batches(session: Session, table: Table, column: Column) -> Iterator[list[tuple[object, bytes]]]:
+    """(id, ciphertext) of every row with a value, in batches by id (each read after the last was written)."""
     raw = type_coerce(column, LargeBinary)
     after = None
     while True:
         query = select(table.c.id, raw).where(column.is_not(None)).order_by(table.c.id).limit(BATCH)
         if after is not None:
             query = query.where(table.c.id > bindparam("after", after, type_=table.c.id.type))
-        rows = session.execute(query).all()
-        yield from rows
-        session.commit()
+        rows = [tuple(row) for row in session.execute(query)]
+        if rows:
+            yield rows
         if len(rows) < BATCH:
             return
         after = rows[-1][0]
@@ -127,8 +132,8 @@ def remaining(ctx: Ctx, *, cipher: DataCipher) -> int:
     count = 0
     for table, column in encrypted_columns():
         context = column.type.context
-        rows = _raw_values(ctx.session, table, column)
-        count += sum(1 for _id, token in rows if not _opens(cipher, token, context))
+        batches = _batches(ctx.session, table, column)
+        count += sum(1 for batch in batches for _id, token in batch if not _opens(cipher, token, context))
     count += sum(1 for key in ctx.store.walk() if not _opens(cipher, ctx.store.get(key), key))
     return count
 
