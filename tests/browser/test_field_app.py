@@ -596,3 +596,54 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
     page.goto(f"{live_url}/m/field.html#/prepare")
     _screen(page, "home")
     expect(page.locator(f'#people [data-id="{person}"] .badge-covered')).to_be_visible()
+
+
+def _prepared_days_ago(page: Page, days: int) -> None:
+    """Date the round on the phone as prepared `days` ago (the test's stand-in for the days a phone lies unused)."""
+    page.evaluate(
+        """async (days) => {
+            const { setMeta } = await import("/m/store.js");
+            await setMeta("prepared_at", new Date(Date.now() - days * 86400000).toISOString());
+        }""",
+        days,
+    )
+
+
+def test_a_round_prepared_over_a_week_ago_is_deleted_when_the_app_opens_once_nothing_is_left_to_send(
+    api, world, live_url, phone_context, console_errors, tmp_path
+):
+    [person] = _people(api, world, 1)
+    context = phone_context(geolocation=_fix())
+    page = console_errors.watch(context.new_page())
+    _login(page, live_url, console_errors)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    context.set_offline(True)
+    _record_visit(page, context, person, [_fix()], _photo_file(tmp_path, "obama.jpg"))
+    expect(page.locator("#waiting")).to_have_attribute("data-count", "1")
+
+    # Eight days on, a visit still waits to be sent: the round stays.
+    _prepared_days_ago(page, 8)
+    page.reload()
+    expect(_screen(page, "home").locator("#waiting")).to_have_attribute("data-count", "1")
+    context.set_offline(False)
+    page.click("#sync")
+    page.goto(f"{live_url}/m/field.html#/home")
+    expect(page.locator("#waiting")).to_have_attribute("data-count", "0", timeout=30_000)
+    # Six days on, with nothing to send, it stays too.
+    _prepared_days_ago(page, 6)
+    page.reload()
+    expect(_screen(page, "home").locator(f'#people [data-id="{person}"]')).to_be_visible()
+
+    # A week and more, with nothing left to send: opening the app deletes the region's people and the session,
+    # and says why.
+    _prepared_days_ago(page, 8)
+    page.reload()
+    expect(_screen(page, "login").locator(".msg-error")).to_contain_text("已超过 7 天，已删除")
+    screenshot(page, "field", "17-round-forgotten-zh")
+    kept = page.evaluate(
+        """async () => {
+            const { getMeta } = await import("/m/store.js");
+            return { people: (await getMeta("people")) ?? null, token: localStorage.getItem("fc.field.token") };
+        }"""
+    )
+    assert kept == {"people": None, "token": None}

@@ -806,13 +806,28 @@ langButton.addEventListener("click", () => {
   redraw ??= again;
 });
 
+// A round holds the names, masked ID numbers and home positions of a region's people. Once prepared more
+// than this long ago, with nothing left to send, it is deleted when the app opens, with the session: a
+// phone left in a drawer, or lost, does not keep it.
+const ROUND_KEPT_DAYS = 7;
+
+async function forgetStaleRound() {
+  const preparedAt = await store.getMeta("prepared_at");
+  if (!preparedAt || Date.now() - Date.parse(preparedAt) < ROUND_KEPT_DAYS * 86400000) return false;
+  if (await waitingCount()) return false;
+  api.token.clear();
+  await store.wipe();
+  return true;
+}
+
 async function boot() {
   setLanguage(language());
   await loadMessages("field-messages.json");
   window.addEventListener("hashchange", render);
   window.addEventListener("online", () => { refreshIfIdle(); autoSync(); });
   window.addEventListener("offline", refreshIfIdle);
-  render();
+  if (await forgetStaleRound()) loginScreen(t("f_round_forgotten", { days: ROUND_KEPT_DAYS }));
+  else render();
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js", { scope: "/m/" }).catch(() => {});
   if (navigator.onLine) autoSync();
 }
