@@ -598,6 +598,12 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
     expect(page.locator(f'#people [data-id="{person}"] .badge-covered')).to_be_visible()
 
 
+def _reopen_home(page: Page, live_url: str) -> None:
+    """Open the app afresh on its home screen, as a worker does who picks the phone up again."""
+    page.goto(f"{live_url}/m/field.html#/home")
+    page.reload()
+
+
 def _prepared_days_ago(page: Page, days: int) -> None:
     """Date the round on the phone as prepared `days` ago (the test's stand-in for the days a phone lies unused)."""
     page.evaluate(
@@ -626,20 +632,19 @@ def test_a_round_prepared_over_a_week_ago_is_deleted_when_the_app_opens_once_not
     page.reload()
     expect(_screen(page, "home").locator("#waiting")).to_have_attribute("data-count", "1")
     context.set_offline(False)
-    page.click("#sync")
-    page.goto(f"{live_url}/m/field.html#/home")
-    expect(page.locator("#waiting")).to_have_attribute("data-count", "0", timeout=30_000)
+    page.goto(f"{live_url}/m/field.html#/sync")
+    expect(_screen(page, "sync-result", timeout=30_000).locator("#waiting")).to_have_attribute("data-count", "0")
     # Six days on, with nothing to send, it stays too.
     _prepared_days_ago(page, 6)
-    page.reload()
+    _reopen_home(page, live_url)
     expect(_screen(page, "home").locator(f'#people [data-id="{person}"]')).to_be_visible()
 
     # A week and more, with nothing left to send: opening the app deletes the region's people and the session,
     # and says why.
     _prepared_days_ago(page, 8)
-    page.reload()
+    _reopen_home(page, live_url)
     expect(_screen(page, "login").locator(".msg-error")).to_contain_text("已超过 7 天，已删除")
-    screenshot(page, "field", "17-round-forgotten-zh")
+    _both_languages(page, "17-round-forgotten")
     kept = page.evaluate(
         """async () => {
             const { getMeta } = await import("/m/store.js");

@@ -73,6 +73,7 @@ function errorList(errors) {
 
 // --- login and logout --------------------------------------------------------------------------
 
+// `problem` is a function giving the words, so that a language switch says them again in the other language.
 function loginScreen(problem) {
   const user = h("input", { id: "username", class: "field", name: "username", autocomplete: "username", autocapitalize: "none" });
   const pass = h("input", { id: "password", class: "field", name: "password", type: "password", autocomplete: "current-password" });
@@ -83,7 +84,7 @@ function loginScreen(problem) {
     // colleague may not log in over visits that are still to be sent under the first worker's name.
     if (before && before.username !== username) {
       const count = await waitingCount();
-      if (count) return loginScreen(t("f_other_worker", { name: before.username, n: count }));
+      if (count) return loginScreen(() => t("f_other_worker", { name: before.username, n: count }));
       await store.wipe();
     }
     try {
@@ -92,14 +93,14 @@ function loginScreen(problem) {
       await store.setMeta("user", { username, expires_at: issued.expires_at });
       go("#/prepare");
     } catch (error) {
-      loginScreen(error instanceof api.ApiError && error.status === 401 ? t("f_login_failed") : failure(error));
+      loginScreen(() => (error instanceof api.ApiError && error.status === 401 ? t("f_login_failed") : failure(error)));
     }
   };
   show("login",
     h("h1", {}, t("f_login_title")),
     h("label", { for: "username", class: "label" }, t("f_username")), user,
     h("label", { for: "password", class: "label" }, t("f_password")), pass,
-    problem && message(problem, "error"),
+    problem && message(problem(), "error"),
     button(t("f_login"), submit, "big", { id: "login" }));
   redraw = () => loginScreen(problem);
 }
@@ -144,7 +145,7 @@ async function prepareScreen() {
 
 function sessionOver() {
   api.token.clear();
-  loginScreen(t("f_session_over"));
+  loginScreen(() => t("f_session_over"));
 }
 
 // --- home: tasks, search, the queue --------------------------------------------------------------
@@ -826,7 +827,7 @@ async function boot() {
   window.addEventListener("hashchange", render);
   window.addEventListener("online", () => { refreshIfIdle(); autoSync(); });
   window.addEventListener("offline", refreshIfIdle);
-  if (await forgetStaleRound()) loginScreen(t("f_round_forgotten", { days: ROUND_KEPT_DAYS }));
+  if (await forgetStaleRound()) loginScreen(() => t("f_round_forgotten", { days: ROUND_KEPT_DAYS }));
   else render();
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js", { scope: "/m/" }).catch(() => {});
   if (navigator.onLine) autoSync();
