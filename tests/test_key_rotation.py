@@ -10,7 +10,6 @@ import secrets
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,108 +21,19 @@ from server.app import create_app
 from server.config import InstanceUse, Settings
 from server.context import Ctx
 from server.crypto import DataCipher, DecryptionError
-from server.demo import seed_demo
 from server.models import (
     AuditEntry,
-    Beneficiary,
     Device,
-    EnrolmentPhoto,
-    FaceTemplate,
-    StaffUser,
-    Visit,
-    VisitOutcome,
 )
-from server.services import auth, beneficiaries, biometrics, key_rotation
+from server.services import key_rotation
 from server.services.audit import Actor
 from storage import StorageError
 from tests.conftest import REDIS_URL, fresh_pg_database, make_settings
-
-PHOTO_KEY = "photos/rotation-test/1.jpg"
-PHOTO = b"\xff\xd8 a face, as bytes"
-VECTOR = bytes(range(128)) * 4
-GPS = [{"lat": 27.8312, "lon": 112.9188, "accuracy_m": 8}]
+from tests.support.sensitive_data import reads_everything_seeded, seed_sensitive_data
 
 
 def _store_gone(*_args, **_kwargs) -> None:
     raise StorageError("the object store went away")
-
-
-def _seed(app: Flask) -> dict:
-    """Demo people, one with a phone and an address, a photo with its template, a visit, and an unused code."""
-    with app.app_context():
-        ctx = Ctx.current()
-        session = ctx.session
-        with db.unit_of_work(session):
-            seed_demo(ctx)
-            person = session.scalars(select(Beneficiary).order_by(Beneficiary.name)).first()
-            person.phone, person.home_address = "13800138000", "河西村3组15号"
-            worker = session.scalar(select(StaffUser).where(StaffUser.username == "fieldworker"))
-            biometrics.put(ctx, key=PHOTO_KEY, data=PHOTO)
-            photo = EnrolmentPhoto(
-                beneficiary_id=person.id,
-                uploaded_by=worker.id,
-                object_key=PHOTO_KEY,
-                sha256="0" * 64,
-                content_type="image/jpeg",
-                width=640,
-                height=480,
-                quality={},
-            )
-            session.add(photo)
-            session.flush()
-            now = datetime.now(UTC)
-            session.add(
-                FaceTemplate(
-                    photo_id=photo.id,
-                    beneficiary_id=person.id,
-                    county_code=person.village_code[:6],
-                    model="dlib-resnet",
-                    vector=VECTOR,
-                    created_at=now,
-                )
-            )
-            session.add(
-                Visit(
-                    field_worker_id=worker.id,
-                    client_id="rotation-visit",
-                    beneficiary_id=person.id,
-                    region_code=person.village_code,
-                    worker_region_code=worker.region_code,
-                    started_at=now,
-                    ended_at=now,
-                    received_at=now,
-                    gps_fixes=GPS,
-                    checklist_version=1,
-                    checklist={"present": True},
-                    outcome=VisitOutcome.CONFIRMED_PRESENT,
-                    notes="老人在家",
-                    device_info={},
-                )
-            )
-            admin = session.scalar(select(StaffUser).where(StaffUser.username == "admin"))
-            _device, code = auth.issue_activation_code(
-                ctx, actor=auth.staff_actor(admin), beneficiary=person, label=None
-            )
-        return {"person": person.id, "id_number": person.id_number, "code": code}
-
-
-def _reads_everything(app: Flask, seeded: dict) -> None:
-    with app.app_context():
-        ctx = Ctx.current()
-        session = ctx.session
-        person = session.get(Beneficiary, seeded["person"])
-        assert (person.id_number, person.phone, person.home_address) == (
-            seeded["id_number"],
-            "13800138000",
-            "河西村3组15号",
-        )
-        found = beneficiaries.find_by_id_number(ctx, id_number=seeded["id_number"], region_code="431099")
-        assert found is not None and found.id == person.id
-        assert session.scalar(select(FaceTemplate.vector)) == VECTOR
-        visit = session.scalar(select(Visit))
-        assert (visit.gps_fixes, visit.checklist, visit.notes) == (GPS, {"present": True}, "老人在家")
-        assert biometrics.get(ctx, key=PHOTO_KEY) == PHOTO
-        session.rollback()
 
 
 def _old_key_opens_nothing(app: Flask, old: DataCipher) -> None:
@@ -153,7 +63,7 @@ def test_a_rotation_on_postgresql_re_encrypts_everything_and_resumes(tmp_path, m
         old_app = create_app(settings, http=False)
         with old_app.app_context():
             migrate.upgrade(db.engine())
-        seeded = _seed(old_app)
+        seeded = seed_sensitive_data(old_app)
         new_key = secrets.token_bytes(32)
         new = DataCipher(new_key)
 
@@ -172,7 +82,7 @@ def test_a_rotation_on_postgresql_re_encrypts_everything_and_resumes(tmp_path, m
         assert _rotation_audited(old_app, new)["objects"] == 1
 
         new_app = create_app(replace(settings, data_key=new_key), http=False)
-        _reads_everything(new_app, seeded)
+        reads_everything_seeded(new_app, seeded)
         _old_key_opens_nothing(new_app, DataCipher(settings.data_key))
         with new_app.app_context():
             ctx = Ctx.current()
@@ -194,7 +104,7 @@ def test_the_command_rotates_the_embedded_default_and_keeps_the_new_key_in_the_i
     env["FIELDCHECK_INSTANCE_PATH"] = str(instance)
     subprocess.run([sys.executable, "-m", "server.cli", "init-db"], env=env, check=True, capture_output=True)
     settings = Settings.from_env(instance, use=InstanceUse.REQUIRE)
-    seeded = _seed(create_app(settings, http=False))
+    seeded = seed_sensitive_data(create_app(settings, http=False))
     new_key = secrets.token_bytes(32)
     key_file = tmp_path / "new.key"
     key_file.write_text(base64.b64encode(new_key).decode())
@@ -222,6 +132,6 @@ def test_the_command_rotates_the_embedded_default_and_keeps_the_new_key_in_the_i
     assert after.returncode == 0 and after.stdout.startswith("0 values"), after.stdout
 
     reopened = create_app(Settings.from_env(instance, use=InstanceUse.REQUIRE), http=False)
-    _reads_everything(reopened, seeded)
+    reads_everything_seeded(reopened, seeded)
     _old_key_opens_nothing(reopened, DataCipher(settings.data_key))
     assert _rotation_audited(reopened, DataCipher(new_key))["objects"] == 1
