@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from flask import request
 from flask.views import MethodView
@@ -94,7 +95,8 @@ class BeneficiarySearch(MethodView):
         return _page(beneficiaries.look_up_by_id_number, body, pagination_parameters)
 
 
-def _page(service, filters: dict, paging: Paging):
+def _page(service: Callable[..., tuple[list[Beneficiary], int | None]], filters: dict, paging: Paging):
+    """One page of what the list service (or the lookup) finds for the request's filters."""
     items, total = service(
         ctx(),
         actor=current_actor(),
