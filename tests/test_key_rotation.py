@@ -69,6 +69,8 @@ def test_a_rotation_on_postgresql_re_encrypts_everything_and_resumes(tmp_path, m
 
         actor = Actor(kind="system", id="test")
         store = old_app.extensions["fieldcheck.store"]
+        # Batches of two, so the five ID numbers take three and each batch starts after the last one's id.
+        monkeypatch.setattr(key_rotation, "BATCH", 2)
         with old_app.app_context(), monkeypatch.context() as failing:
             # The object store goes away after the database's values are done: the run stops there.
             failing.setattr(store, "put", _store_gone)
