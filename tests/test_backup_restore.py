@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from server import db, migrate
+from server import db
 from server.app import create_app
-from tests.conftest import REDIS_URL, fresh_pg_database, make_settings
-from tests.support.sensitive_data import reads_everything_seeded, seed_sensitive_data
+from tests.conftest import REDIS_URL, fresh_pg_database
+from tests.support.sensitive_data import reads_everything_seeded, seeded_app
 
 
 def _libpq(url: str) -> str:
@@ -25,12 +25,8 @@ def _libpq(url: str) -> str:
 
 def test_a_backup_restored_on_another_database_reads_everything_and_its_audit_chain_verifies(tmp_path: Path):
     with fresh_pg_database() as url, fresh_pg_database() as elsewhere:
-        (tmp_path / "instance").mkdir()
-        settings = make_settings(tmp_path / "instance", database_url=url, broker_url=REDIS_URL)
-        app = create_app(settings, http=False)
-        with app.app_context():
-            migrate.upgrade(db.engine())
-        seeded = seed_sensitive_data(app)
+        app, seeded = seeded_app(tmp_path / "instance", url)
+        settings = app.config["FIELDCHECK"]
 
         # The database first, then the objects: an object is stored before the rows that name it, so a copy
         # of the folder made after the dump holds every object the dump refers to.

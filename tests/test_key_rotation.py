@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import LargeBinary, select, type_coerce
 
-from server import db, migrate
+from server import db
 from server.app import create_app
 from server.config import InstanceUse, Settings
 from server.context import Ctx
@@ -28,8 +28,8 @@ from server.models import (
 from server.services import key_rotation
 from server.services.audit import Actor
 from storage import StorageError
-from tests.conftest import REDIS_URL, fresh_pg_database, make_settings
-from tests.support.sensitive_data import reads_everything_seeded, seed_sensitive_data
+from tests.conftest import fresh_pg_database
+from tests.support.sensitive_data import reads_everything_seeded, seed_sensitive_data, seeded_app
 
 
 def _store_gone(*_args, **_kwargs) -> None:
@@ -58,12 +58,8 @@ def _rotation_audited(app: Flask, new: DataCipher) -> dict:
 
 def test_a_rotation_on_postgresql_re_encrypts_everything_and_resumes(tmp_path, monkeypatch):
     with fresh_pg_database() as url:
-        (tmp_path / "instance").mkdir()
-        settings = make_settings(tmp_path / "instance", database_url=url, broker_url=REDIS_URL)
-        old_app = create_app(settings, http=False)
-        with old_app.app_context():
-            migrate.upgrade(db.engine())
-        seeded = seed_sensitive_data(old_app)
+        old_app, seeded = seeded_app(tmp_path / "instance", url)
+        settings = old_app.config["FIELDCHECK"]
         new_key = secrets.token_bytes(32)
         new = DataCipher(new_key)
 

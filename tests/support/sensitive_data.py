@@ -4,11 +4,14 @@ restored elsewhere) and then read it all back."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
 
-from server import db
+from server import db, migrate
+from server.app import create_app
+from server.config import Settings
 from server.context import Ctx
 from server.demo import seed_demo
 from server.models import Beneficiary, EnrolmentPhoto, FaceTemplate, StaffUser, Visit, VisitOutcome
@@ -18,6 +21,18 @@ PHOTO_KEY = "photos/seeded/1.jpg"
 PHOTO = b"\xff\xd8 a face, as bytes"
 VECTOR = bytes(range(128)) * 4
 GPS = [{"lat": 27.8312, "lon": 112.9188, "accuracy_m": 8}]
+
+
+def seeded_app(instance: Path, database_url: str) -> tuple[Flask, dict]:
+    """An app without routes on a new database (migrated) with the sensitive data seeded, and what was seeded."""
+    from tests.conftest import REDIS_URL, make_settings
+
+    instance.mkdir()
+    settings: Settings = make_settings(instance, database_url=database_url, broker_url=REDIS_URL)
+    app = create_app(settings, http=False)
+    with app.app_context():
+        migrate.upgrade(db.engine())
+    return app, seed_sensitive_data(app)
 
 
 def seed_sensitive_data(app: Flask) -> dict:
