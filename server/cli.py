@@ -364,15 +364,17 @@ def rotate_data_key_command(new_key_file: Path, check: bool) -> None:
         f"re-encrypted {done.values} values and {done.objects} objects under key {key_rotation.key_fingerprint(new)}"
         f" ({done.already} were already); {done.voided_codes} unused activation codes voided"
     )
+    backups = "backups made before now open only with the old key: keep it while they are needed"
     if os.environ.get(f"{PREFIX}DATA_KEY"):
-        click.echo(f"Now set {PREFIX}DATA_KEY to the new key, start the service, and destroy the old key.")
+        click.echo(f"Now set {PREFIX}DATA_KEY to the new key and start the service; {backups}.")
     else:
         # The embedded default keeps its key in the instance folder: the new one takes its place.
         _replace_instance_key(ctx.settings.instance_path / "data.key", new_key_file.read_text().strip())
-        click.echo(f"The new key is now in {ctx.settings.instance_path / 'data.key'}; the old one is gone.")
+        click.echo(f"The new key is now in {ctx.settings.instance_path / 'data.key'}; {backups}.")
 
 
 def _replace_instance_key(path: Path, key: str) -> None:
+    """Put the key in place whole and durably: everything is already encrypted under it."""
     staged = path.with_name(".data.key.new")
     fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -380,6 +382,12 @@ def _replace_instance_key(path: Path, key: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(staged, path)
+    # The rename is durable only once the folder is synced: a crash could otherwise bring the old key back.
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 @cli.group("cycles")
