@@ -429,7 +429,8 @@ def _held(page: Page, pattern: str) -> list[Route]:
 
 
 def _eventually(page: Page, check: Callable[[], bool], what: str) -> None:
-    """Wait, in real time (the page's own timers may be on a test clock), until check() holds."""
+    """Wait until check() holds. Playwright's own wait, not time.sleep: the route handlers run only while the test
+    is inside a Playwright call, and it waits in real time however the page's clock has been moved."""
     for _ in range(200):
         if check():
             return
@@ -459,9 +460,19 @@ def test_an_answer_that_never_comes_is_given_up_after_30_s_and_an_upload_is_give
     page.clock.fast_forward(2_000)
     expect(_screen(page, "home").locator(".msg-error")).to_have_text("连不上网络。请到信号好的地方再试。")
     screenshot(page, "phone", "17-no-answer-zh")
+    # Switched to English, the screen asks again, and again hears nothing.
+    page.click("#lang")
+    _eventually(page, lambda: len(held) == 2, "the home screen asked again")
+    page.clock.fast_forward(31_000)
+    expect(_screen(page, "home").locator(".msg-error")).to_have_text(
+        "No network. Go where the signal is better and try again."
+    )
+    screenshot(page, "phone", "17-no-answer-en")
     page.unroute("**/api/v1/me/home")
-    page.click("text=再试一次")
+    page.click("button:has-text('Try again')")
     expect(page.locator("#start-checkin")).to_be_visible()
+    page.click("#lang")
+    expect(page.locator("#brand")).to_have_text(BRAND["zh"])
 
     # An upload of 400 kB is given 100 s on top (32 kbit/s): a slow line that is still sending is not cut off.
     held = _held(page, "**/api/v1/checkins")

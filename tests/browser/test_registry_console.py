@@ -50,6 +50,19 @@ def test_an_exemption_is_recorded_from_the_persons_page(api, world, live_url, br
     page.go_back()
     expect(form.locator("textarea[name=reason]")).to_have_value("外出务工")
     assert len(desk.errors) == 1 and "422" in desk.errors[0]
+    # The same refusal in English.
+    desk.go("/").click("header button:has-text('English')")
+    page = desk.go(f"/people/{person}")
+    page.click("#new-exemption summary")
+    form.locator("select[name=kind]").select_option("work_absence")
+    form.locator("input[name=starts_on]").fill(today.isoformat())
+    form.locator("input[name=ends_on]").fill((today + timedelta(days=30)).isoformat())
+    form.locator("textarea[name=reason]").fill("away for work")
+    form.locator("button").click()
+    expect(page.locator("#back-to-form")).to_contain_text("what you typed is still there")
+    screenshot(page, "console", "en-form-refused")
+    desk.go("/").click("header button:has-text('中文')")
+    assert len(desk.errors) == 2 and "422" in desk.errors[1]
 
 
 def test_a_person_is_registered_from_the_registry(api, world, live_url, browser):
@@ -103,6 +116,20 @@ def test_a_person_is_found_by_id_number_without_the_number_in_any_address(api, w
     # Not in the address bar, the history, nor any request's address or Referer (a proxy logs both).
     assert wanted not in page.url and not [line for line in requested if wanted in line]
     assert wanted not in str(page.evaluate("() => [location.href, document.referrer, history.length]"))
+
+    # The same in English, with a number that cannot be one (a wrong check digit), which finds nobody.
+    page = desk.go("/")
+    page.click("header button:has-text('English')")
+    page = desk.go("/people")
+    page.fill("#find-by-id-number input[name=id_number]", wanted)
+    page.click("#find-by-id-number button")
+    expect(page.locator("tbody")).to_contain_text("钱玉珍")
+    screenshot(page, "console", "en-people-found-by-id")
+    page.fill("#find-by-id-number input[name=id_number]", wanted[:-1] + ("0" if wanted[-1] != "0" else "1"))
+    page.click("#find-by-id-number button")
+    expect(page.locator("tbody")).to_contain_text("Nobody matches.")
+    page = desk.go("/")
+    page.click("header button:has-text('中文')")
 
     # Someone outside the caller's region is not found.
     outside = Desk(browser, live_url, "supervisor_b")
