@@ -346,8 +346,9 @@ def rotate_data_key_command(new_key_file: Path, check: bool) -> None:
     from server.services import key_rotation
 
     ctx = Ctx.current()
+    new_key = new_key_file.read_text().strip()
     try:
-        new = DataCipher(decode_data_key(new_key_file.read_text().strip()))
+        new = DataCipher(decode_data_key(new_key))
     except ConfigError as exc:
         raise click.ClickException(f"{new_key_file}: {exc}") from exc
     if check:
@@ -369,7 +370,7 @@ def rotate_data_key_command(new_key_file: Path, check: bool) -> None:
         click.echo(f"Now set {PREFIX}DATA_KEY to the new key and start the service; {backups}.")
     else:
         # The embedded default keeps its key in the instance folder: the new one takes its place.
-        _replace_instance_key(ctx.settings.instance_path / "data.key", new_key_file.read_text().strip())
+        _replace_instance_key(ctx.settings.instance_path / "data.key", new_key)
         click.echo(f"The new key is now in {ctx.settings.instance_path / 'data.key'}; {backups}.")
 
 
