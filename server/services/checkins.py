@@ -526,6 +526,7 @@ def get_checkin(ctx: Ctx, *, actor: Actor, checkin_id: uuid.UUID) -> Checkin:
 
 # Newest first, which ix_checkin_list holds (read backwards) with the scope column.
 LIST_ORDER = (Checkin.created_at.desc(), Checkin.id.desc())
+QUEUE_ORDER = (Checkin.created_at, Checkin.id)
 
 
 def list_checkins(
@@ -534,8 +535,10 @@ def list_checkins(
     actor: Actor,
     filters: dict[str, Any],
     page: PageRequest,
+    oldest_first: bool = False,
 ) -> tuple[list[Checkin], int]:
-    """Check-ins in the actor's region, newest first, filtered by region, state, person and period."""
+    """Check-ins in the actor's region, newest first (or, for a queue worked through in turn, oldest first),
+    filtered by region, state, person and period."""
     query = select(Checkin).where(region_scope(Checkin.region_code, actor.region_code))
     if filters.get("region_code"):
         query = query.where(region_scope(Checkin.region_code, filters["region_code"]))
@@ -550,18 +553,43 @@ def list_checkins(
     return fetch_page(
         ctx.session,
         query,
-        order_by=LIST_ORDER,
+        order_by=QUEUE_ORDER if oldest_first else LIST_ORDER,
         page=page,
     )
 
 
-def frames_of(ctx: Ctx, *, checkin: Checkin) -> list[CheckinFrame]:
+def _frames_of(ctx: Ctx, *, checkin: Checkin) -> list[CheckinFrame]:
     """A check-in's frames in capture order (metadata only)."""
     return list(
         ctx.session.scalars(
             select(CheckinFrame).where(CheckinFrame.checkin_id == checkin.id).order_by(CheckinFrame.position)
         )
     )
+
+
+# Frames a person deciding on a check-in is shown: about as many as fit a row of the console.
+REVIEW_FRAMES = 6
+
+
+def frames_for_review(ctx: Ctx, *, checkin: Checkin, limit: int = REVIEW_FRAMES) -> list[CheckinFrame]:
+    """The frames a person deciding on the check-in sees, in capture order: those the face match found
+    closest to the enrolled photos, the frame where each prompted action was seen, then frames spread
+    over the rest of the session.
+
+    A phone's session holds about 21 frames and its first eight are alike (the person holding still),
+    so the first few alone show neither an action nor the faces the match relied on.
+    """
+    frames = _frames_of(ctx, checkin=checkin)
+    scores = checkin.scores or {}
+    closest = set(scores.get("best_frame_ids", []))
+    acting = {entry.get("frame") for entry in (scores.get("actions") or {}).values()}
+    chosen = [f for f in frames if f.id in closest or f.position in acting][:limit]
+    rest = [f for f in frames if f not in chosen]
+    spread = min(limit - len(chosen), len(rest))
+    if spread > 0:
+        step = len(rest) / spread
+        chosen += [rest[int(i * step)] for i in range(spread)]
+    return sorted(chosen, key=lambda f: f.position)
 
 
 def read_frame(ctx: Ctx, *, actor: Actor, checkin: Checkin, position: int, reason: str) -> bytes:

@@ -31,6 +31,8 @@ def review_list():
         actor=g.actor,
         filters={"state": CheckinState.REVIEW},
         page=PageRequest(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE),
+        # Worked through in turn: the one waiting longest comes first.
+        oldest_first=True,
     )
     people = {
         b.id: b
@@ -53,7 +55,7 @@ def checkin_page(checkin_id: uuid.UUID):
         checkin=checkin,
         person=person,
         photos=[p for p in enrolment.photos_of(context, beneficiary_id=person.id) if p.state.value == "encoded"],
-        frames=checkins.frames_of(context, checkin=checkin),
+        frames=checkins.frames_for_review(context, checkin=checkin),
         picture=fix_picture(person, checkin.gps),
         reason=request.args.get("reason", "").strip(),
     )
