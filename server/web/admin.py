@@ -12,7 +12,7 @@ from flask_babel import gettext
 
 from server import db
 from server.models import StaffRole
-from server.schemas.staff import StaffUpdateSchema
+from server.schemas.staff import StaffCreateSchema, StaffUpdateSchema
 from server.services import audit, auth, beneficiaries, staff
 from server.services.errors import DomainError
 from server.web.access import ctx, staff_page
@@ -38,15 +38,11 @@ def staff_list():
 @staff_page(ADMIN)
 @db.transaction
 def staff_create():
-    staff.create_staff_user(
-        ctx(),
-        actor=g.actor,
-        username=request.form.get("username", "").strip(),
-        password=request.form.get("password", ""),
-        role=StaffRole(request.form.get("role", StaffRole.SUPERVISOR.value)),
-        region_code=request.form.get("region_code", "").strip(),
-        display_name=request.form.get("display_name", "").strip() or None,
+    # The password as typed: the form reader strips what it reads.
+    body = load(
+        StaffCreateSchema(exclude=("password",)), request.form, only=("username", "role", "region_code", "display_name")
     )
+    staff.create_staff_user(ctx(), actor=g.actor, password=request.form.get("password", ""), **body)
     flash(gettext("The account is created."), "info")
     return redirect(url_for(".staff_list"), 303)
 

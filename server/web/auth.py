@@ -12,16 +12,14 @@ from server.models import StaffUser
 from server.services import auth, staff
 from server.services.auth import AuthError
 from server.web.access import ctx, sign_in, sign_out, signed_in_actor, staff_page
+from server.web.next_page import local_path
 from server.web.words import reason_text
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths on this site: an open redirect would let a phishing link send a supervisor elsewhere.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("console.overview.overview")
+    return local_path(target, url_for("console.overview.overview"))
 
 
 @bp.get("/login")

@@ -28,6 +28,7 @@ from server.web.access import REVIEWERS, ctx, staff_page
 from server.web.evidence import fix_picture
 from server.web.forms import load
 from server.web.lists import page_number, people_of, staff_names
+from server.web.next_page import local_path
 from server.web.periods import date_arg, today
 
 bp = Blueprint("cases", __name__)
@@ -141,11 +142,21 @@ def assign(case_id: uuid.UUID):
     # The page's copy of the case must still be current, like the API's If-Match.
     if request.form.get("version", type=int) != case.version:
         raise PreconditionFailed("the case changed meanwhile", {"_": ["stale_version"]})
-    target = request.form.get("assigned_to") or None
-    assigned_to = uuid.UUID(g.actor.id) if target == "me" else (uuid.UUID(target) if target else None)
-    decisions.assign(context, actor=g.actor, case=case, assigned_to=assigned_to)
+    decisions.assign(context, actor=g.actor, case=case, assigned_to=_assignee(request.form.get("assigned_to")))
     flash(gettext("The case is assigned."), "info")
-    return redirect(request.form.get("next") or url_for(".case_page", case_id=case.id), 303)
+    return redirect(local_path(request.form.get("next"), url_for(".case_page", case_id=case.id)), 303)
+
+
+def _assignee(target: str | None) -> uuid.UUID | None:
+    """The account a case is assigned to: "me", an account id, or nobody (empty)."""
+    if not target:
+        return None
+    if target == "me":
+        return uuid.UUID(g.actor.id)
+    try:
+        return uuid.UUID(target)
+    except ValueError as exc:
+        raise DomainError.field("assigned_to", "invalid") from exc
 
 
 @bp.post("/cases/<uuid:case_id>/decisions")

@@ -393,7 +393,40 @@ def reason_text(field: str, code: str) -> str:
     return str(text) if text is not None else gettext("refused (%(code)s)", code=f"{field}: {code}")
 
 
+# The console's form fields by the labels their forms show: "not valid" alone does not say what to correct.
+FIELD_LABELS: dict[str, object] = {
+    "username": _l("Username"),
+    "display_name": _l("Name"),
+    "name": _l("Name"),
+    "role": _l("Role"),
+    "region_code": _l("Region code"),
+    "village_code": _l("Village code"),
+    "password": _l("Password"),
+    "reason": _l("Reason"),
+    "monthly_amount": _l("Monthly amount"),
+    "program": _l("Programme"),
+    "phone": _l("Phone"),
+    "id_number": _l("ID number"),
+    "deadline": _l("Deadline"),
+    "new_deadline": _l("New deadline"),
+    "frequency": _l("Frequency"),
+    "year": _l("Year"),
+    "kind": _l("Kind"),
+    "verdict": _l("Verdict"),
+    "assigned_to": _l("Assigned to"),
+    "grace_days": _l("Grace days"),
+}
+
+
 def reasons_of(exc) -> str:
-    """A refused request's reasons in words, `allowed` (the list of what would be allowed) left out."""
-    texts = [reason_text(field, code) for field, codes in exc.errors.items() if field != "allowed" for code in codes]
+    """A refused request's reasons in words, each after its field's label where the field has one, and
+    `allowed` (the list of what would be allowed) left out."""
+    texts = [
+        gettext("%(field)s: %(reason)s", field=FIELD_LABELS[field], reason=reason_text(field, code))
+        if field in FIELD_LABELS
+        else reason_text(field, code)
+        for field, codes in exc.errors.items()
+        if field != "allowed"
+        for code in codes
+    ]
     return "; ".join(texts) or gettext("The request was refused.")
