@@ -526,6 +526,7 @@ def get_checkin(ctx: Ctx, *, actor: Actor, checkin_id: uuid.UUID) -> Checkin:
 
 # Newest first, which ix_checkin_list holds (read backwards) with the scope column.
 LIST_ORDER = (Checkin.created_at.desc(), Checkin.id.desc())
+# Oldest first, for a queue worked through in turn: the same index read forwards.
 QUEUE_ORDER = (Checkin.created_at, Checkin.id)
 
 
