@@ -294,6 +294,48 @@ def test_a_still_photo_is_rejected_and_a_suspended_person_sees_how_to_appeal_in_
     expect(page.locator(".row-rejected")).to_have_count(1)
 
 
+def test_in_direct_sun_the_app_asks_for_shade_and_an_unmeasurable_light_goes_to_a_person(
+    app, api, world, live_url, phone_page, camera_clip
+):
+    person, code = _enrolled_with_code(api, world, 4, "obama.jpg", "obama2.jpg")
+    page = phone_page()
+    _learn_challenge(page, lambda challenge: write_genuine_clip(camera_clip, challenge, "obama.jpg", in_sun=True))
+    page.goto(f"{live_url}/m/#/activate?code={code}")
+    page.click("#next")
+    page.click("#agree")
+    _screen(page, "home")
+    page.click("#start-checkin")
+    page.click("#open-camera")
+    _screen(page, "preview")
+    # Before anything is captured, the picture check asks the person to move out of the sun.
+    expect(page.locator("#hint")).to_have_attribute("data-hint", "bright", timeout=10_000)
+    expect(page.locator("#hint")).to_contain_text("阴凉处")
+    screenshot(page, "phone", "05-preview-sun-zh")
+    # They stay where they are: the screen's colours cannot be seen on the face, so a person decides.
+    _tap_start_on_cue(page)
+    _screen(page, "prompts")
+    _screen(page, "review", timeout=120_000)
+    expect(page.locator("h1")).to_have_text("已交给工作人员")
+    _both_languages(page, "11-review")
+
+    [checkin] = _checkins(app, person)
+    assert checkin.state == CheckinState.REVIEW
+    assert "light_unmeasurable" in checkin.reasons, checkin.reasons
+    page.click("#done")
+    page.click("#to-history")
+    expect(page.locator(".row-review")).to_have_count(1)
+    # The same advice in English (the camera screen has no language switch: it is made on the home screen).
+    page.click("text=返回")
+    _screen(page, "home")
+    page.click("#lang")
+    expect(page.locator("#brand")).to_have_text(BRAND["en"])
+    page.click("#start-checkin")
+    page.click("#open-camera")
+    expect(page.locator("#hint")).to_have_attribute("data-hint", "bright", timeout=10_000)
+    expect(page.locator("#hint")).to_contain_text("shade")
+    screenshot(page, "phone", "05-preview-sun-en")
+
+
 def test_the_shell_opens_offline_and_consent_refused_leaves_no_token_and_no_way_to_check_in(
     app, api, world, live_url, phone_page
 ):

@@ -59,7 +59,12 @@ def _hand_held(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(shifted.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
-def _genuine_frames(challenge: dict, photo: str, seed: int) -> Iterator[np.ndarray]:
+def _in_sun(frame: np.ndarray) -> np.ndarray:
+    """The frame in direct sunlight: the face bright and partly washed out."""
+    return np.clip(frame.astype(np.float32) * 1.5 + 30, 0, 255).astype(np.uint8)
+
+
+def _genuine_frames(challenge: dict, photo: str, seed: int, *, in_sun: bool = False) -> Iterator[np.ndarray]:
     actions = [a["action"] for a in challenge["actions"]]
     states = decoded(genuine_session(photo, actions, seed=seed))
     neutral = states[:2]
@@ -75,6 +80,9 @@ def _genuine_frames(challenge: dict, photo: str, seed: int) -> Iterator[np.ndarr
         for start, end, what in segments:
             if start <= t < end:
                 if what.startswith("colour:"):
+                    if in_sun:
+                        # The sun drowns the screen's light: nothing of it shows on the face.
+                        continue
                     key = (what.removeprefix("colour:"), i % 2)
                     if key not in lit:
                         lit[key] = synthetic.lit_by(neutral[i % 2], key[0])
@@ -82,12 +90,13 @@ def _genuine_frames(challenge: dict, photo: str, seed: int) -> Iterator[np.ndarr
                 else:
                     # Part of the way first, then the full movement.
                     frame = performed[what][0 if t < start + 0.4 else 1]
-        yield _hand_held(frame, rng)
+        yield _hand_held(_in_sun(frame) if in_sun else frame, rng)
 
 
-def write_genuine_clip(path: Path, challenge: dict, photo: str, *, seed: int = 0) -> Path:
-    """The enrolled person performing the challenge (its face reflecting the screen colours)."""
-    return write_y4m(path, _genuine_frames(challenge, photo, seed), fps=FPS)
+def write_genuine_clip(path: Path, challenge: dict, photo: str, *, seed: int = 0, in_sun: bool = False) -> Path:
+    """The enrolled person performing the challenge, its face reflecting the screen colours (or, `in_sun`,
+    in direct sunlight, which drowns them)."""
+    return write_y4m(path, _genuine_frames(challenge, photo, seed, in_sun=in_sun), fps=FPS)
 
 
 def write_still_clip(path: Path, challenge: dict, photo: str) -> Path:

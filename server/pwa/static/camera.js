@@ -35,7 +35,13 @@ export function captureFrame(video, canvas) {
 const PROBE_W = 64;
 const PROBE_H = 48;
 
-// "dark", "small", "side", "ok" or null (no picture yet), from a 64×48 thumbnail of the frame.
+// Direct sunlight: skin this bright on average (faces indoors measure 100-150 on the suite's clips, in the sun
+// 170-200), or this share of the picture washed out to white. The screen's colours then cannot be seen on the
+// face, and the server sends such a check-in to a person (light_unmeasurable).
+const BRIGHT_SKIN_LUMA = 165;
+const WASHED_OUT_SHARE = 0.25;
+
+// "dark", "bright", "small", "side", "ok" or null (no picture yet), from a 64×48 thumbnail of the frame.
 export function pictureHint(video, canvas) {
   if (!video.videoWidth) return null;
   canvas.width = PROBE_W;
@@ -44,7 +50,9 @@ export function pictureHint(video, canvas) {
   context.drawImage(video, 0, 0, PROBE_W, PROBE_H);
   const { data } = context.getImageData(0, 0, PROBE_W, PROBE_H);
   let luma = 0;
+  let white = 0;
   let skin = 0;
+  let skinLuma = 0;
   let sumX = 0;
   for (let i = 0, p = 0; i < data.length; i += 4, p += 1) {
     const r = data[i];
@@ -52,16 +60,21 @@ export function pictureHint(video, canvas) {
     const b = data[i + 2];
     const y = 0.299 * r + 0.587 * g + 0.114 * b;
     luma += y;
+    if (y >= 250) white += 1;
     // The classic YCbCr skin box: wide enough for most skin tones under indoor light.
     const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
     const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
     if (y > 40 && cb >= 77 && cb <= 127 && cr >= 133 && cr <= 173) {
       skin += 1;
+      skinLuma += y;
       sumX += p % PROBE_W;
     }
   }
   const pixels = PROBE_W * PROBE_H;
   if (luma / pixels < 60) return "dark";
+  // Before the face size: a washed-out face fails the skin test too, and "hold it closer" would not help.
+  const sunlit = skin / pixels >= 0.06 && skinLuma / skin > BRIGHT_SKIN_LUMA;
+  if (sunlit || white / pixels > WASHED_OUT_SHARE) return "bright";
   if (skin / pixels < 0.06) return "small";
   // The raw frame is not mirrored, but left or right alike is "off to one side".
   if (Math.abs(sumX / skin - PROBE_W / 2) > PROBE_W * 0.18) return "side";
