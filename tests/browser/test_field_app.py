@@ -578,9 +578,13 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
     page.click("#assist")
     _screen(page, "assist")
     expect(page.locator("#assisted-label")).to_be_visible()
+    # The picture check the person's own phone makes, for the worker holding it: the face is well placed and lit.
+    expect(page.locator("#hint")).to_have_attribute("data-hint", "ok", timeout=10_000)
+    expect(page.locator("#hint")).to_contain_text("很好")
     screenshot(page, "field", "18-assist-preview-zh")
     _tap_start_on_cue(page)
     expect(page.locator("#prompt[data-action]")).to_be_visible(timeout=10_000)
+    expect(page.locator("#hint")).to_have_count(0)
     screenshot(page, "field", "19-assist-prompt-zh")
     _screen(page, "assist-verified", timeout=90_000)
     _both_languages(page, "20-assist-verified")

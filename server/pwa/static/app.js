@@ -1,6 +1,6 @@
 // The beneficiary's check-in app: activation → consent → home → camera → prompts → colours → upload → verdict.
 import * as api from "./api.js";
-import { closeCamera, openCamera, pictureHint } from "./camera.js";
+import { closeCamera, openCamera, watchPicture } from "./camera.js";
 import { Aborted, clientId, locate, perform, upload, verdict } from "./checkin.js";
 import { h, svg } from "./dom.js";
 import { ICONS } from "./icons.js";
@@ -292,7 +292,7 @@ function prepareScreen(problem) {
 
 function endSession() {
   if (!session) return;
-  clearInterval(session.hintTimer);
+  session.stopHint?.();
   session.abort?.abort();
   closeCamera(session.stream);
   hush();
@@ -346,14 +346,7 @@ function previewScreen() {
     h("div", { class: "below" }, hint,
       button(t("start"), runPrompts, "big", { id: "start" }),
       button(t("back"), () => { endSession(); go("#/home"); }, "secondary")));
-  const probe = document.createElement("canvas");
-  const update = () => {
-    const found = pictureHint(session.video, probe);
-    hint.textContent = t(found ? `hint_${found}` : "hint_wait");
-    hint.dataset.hint = found || "";
-  };
-  update();
-  session.hintTimer = setInterval(update, 400);
+  session.stopHint = watchPicture(session.video, hint);
 }
 
 function stageView(stage) {
@@ -381,7 +374,7 @@ function stageView(stage) {
 
 async function runPrompts() {
   if (!session || (session.abort && !session.abort.signal.aborted)) return;
-  clearInterval(session.hintTimer);
+  session.stopHint?.();
   // A challenge is good for about two minutes: one that has waited long in the preview is replaced.
   if (new Date(session.challenge.expires_at) - Date.now() < 45000) {
     const challenge = await freshChallenge();

@@ -2,7 +2,7 @@
 // (a challenge lives about two minutes), with the visit's id in the challenge so the verdict is linked to
 // it. The same capture flow as the person's own phone (checkin.js), labelled as assisted throughout.
 import * as api from "./api.js";
-import { closeCamera, openCamera } from "./camera.js";
+import { closeCamera, openCamera, watchPicture } from "./camera.js";
 import { Aborted, clientId, locate, perform, upload, verdict } from "./checkin.js";
 import { h, svg } from "./dom.js";
 import { ICONS } from "./icons.js";
@@ -38,8 +38,14 @@ export async function assistedCheckin({ main, show, keep, visit, done }) {
   }
   const card = h("div", { class: "prompt-card", id: "prompt", role: "status", "aria-live": "assertive" }, t("f_assist_ready"));
   const colourLayer = h("div", { class: "colour-layer", id: "colour", hidden: true }, h("p", { class: "colour-text" }, t("colours_title")));
+  // What the person's own phone says before the capture, for the field worker holding it: a dim room is the
+  // usual home visit, and a check-in rejected as too dark counts towards the person's lockout.
+  const hint = h("p", { class: "hint", id: "hint", role: "status", "aria-live": "polite" }, t("hint_wait"));
   const controller = new AbortController();
+  let stopHint = () => {};
   const run = async () => {
+    stopHint();
+    hint.remove();
     startButton.remove();
     const lang = language();
     const onStage = (stage) => {
@@ -79,8 +85,9 @@ export async function assistedCheckin({ main, show, keep, visit, done }) {
   };
   const startButton = h("button", { type: "button", class: "btn btn-big", id: "start", onclick: run }, t("start"));
   show("assist", label(), h("div", { class: "camera" }, video, h("div", { class: "oval", "aria-hidden": "true" })),
-    h("div", { class: "below" }, card, startButton,
-      h("button", { type: "button", class: "btn btn-secondary", onclick: () => { controller.abort(); closeCamera(stream); done(); } }, t("back"))));
+    h("div", { class: "below" }, hint, card, startButton,
+      h("button", { type: "button", class: "btn btn-secondary", onclick: () => { stopHint(); controller.abort(); closeCamera(stream); done(); } }, t("back"))));
+  stopHint = watchPicture(video, hint);
   main.append(colourLayer);
   // The camera, the prompts and the upload are not drawn again: the language stays put until the verdict.
   document.body.classList.add("in-session");

@@ -1,5 +1,6 @@
 // The front camera: a mirrored preview for the person, raw frames for the server, and a plain-word
 // picture check (brightness, and a skin-colour blob for face size and position; no face model).
+import { t } from "./i18n.js";
 
 // Frames leave the phone at most this size (longer side) and JPEG quality: see README for the figures.
 export const FRAME_LONG_SIDE = 480;
@@ -41,8 +42,22 @@ const PROBE_H = 48;
 const BRIGHT_SKIN_LUMA = 165;
 const WASHED_OUT_SHARE = 0.25;
 
+// Keeps `hint` saying in words what the picture check finds, while the person gets ready; returns the
+// function that stops it (when the capture starts, or the person goes back).
+export function watchPicture(video, hint) {
+  const probe = document.createElement("canvas");
+  const update = () => {
+    const found = pictureHint(video, probe);
+    hint.textContent = t(found ? `hint_${found}` : "hint_wait");
+    hint.dataset.hint = found || "";
+  };
+  update();
+  const timer = setInterval(update, 400);
+  return () => clearInterval(timer);
+}
+
 // "dark", "bright", "small", "side", "ok" or null (no picture yet), from a 64×48 thumbnail of the frame.
-export function pictureHint(video, canvas) {
+function pictureHint(video, canvas) {
   if (!video.videoWidth) return null;
   canvas.width = PROBE_W;
   canvas.height = PROBE_H;
