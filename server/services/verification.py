@@ -35,6 +35,24 @@ if TYPE_CHECKING:
     from worker.face.liveness import FrameAnalysis, FrameInput, LightChallenge, LivenessResult
 
 MAX_VERIFY_ATTEMPTS = 5
+# The reasons the verifier gives beside the liveness check's own (worker.face.liveness.REASONS and
+# REVIEW_REASONS): the console must have words for every one of them.
+IDENTITY_CHANGED = "identity_changed"
+IDENTITY_UNCERTAIN = "identity_uncertain"
+NOT_ENROLLED = "not_enrolled"
+FACE_UNCERTAIN = "face_uncertain"
+FACE_MISMATCH = "face_mismatch"
+TOO_MANY_ATTEMPTS = "too_many_attempts"
+REPLAYED_FRAMES = "replayed_frames"
+OWN_REASONS = (
+    IDENTITY_CHANGED,
+    IDENTITY_UNCERTAIN,
+    NOT_ENROLLED,
+    FACE_UNCERTAIN,
+    FACE_MISMATCH,
+    TOO_MANY_ATTEMPTS,
+    REPLAYED_FRAMES,
+)
 # Frames named for a reviewer's side-by-side view.
 BEST_FRAMES = 3
 
@@ -125,11 +143,11 @@ def assess(
     spread = max((face_distance(probe, other) for other in others), default=0.0)
     scores["identity_spread"] = round(spread, 4)
     if spread > settings.checkin.same_person_review:
-        return Assessment(CheckinState.REJECTED, ["identity_changed"], scores)
+        return Assessment(CheckinState.REJECTED, [IDENTITY_CHANGED], scores)
     if spread > settings.checkin.same_person:
-        uncertain.append("identity_uncertain")
+        uncertain.append(IDENTITY_UNCERTAIN)
     if not templates:
-        return Assessment(CheckinState.REVIEW, [*uncertain, "not_enrolled"], scores)
+        return Assessment(CheckinState.REVIEW, [*uncertain, NOT_ENROLLED], scores)
     result = match(vectors, np.stack(templates))
     limits = settings.face.limits
     against = cohort_scores(vectors, cohort) if len(cohort) >= limits.cohort_min else None
@@ -148,8 +166,8 @@ def assess(
     best = tuple(analysed[i].index for i in result.probes_by_likeness[:BEST_FRAMES])
     state, reasons = {
         "accept": (CheckinState.VERIFIED, []),
-        "review": (CheckinState.REVIEW, ["face_uncertain"]),
-        "reject": (CheckinState.REJECTED, ["face_mismatch"]),
+        "review": (CheckinState.REVIEW, [FACE_UNCERTAIN]),
+        "reject": (CheckinState.REJECTED, [FACE_MISMATCH]),
     }[outcome]
     if uncertain and state != CheckinState.REJECTED:
         state, reasons = CheckinState.REVIEW, [*uncertain, *reasons]
@@ -186,9 +204,9 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID, reclaim: int | None = Non
     ).all()
     if attempt > MAX_VERIFY_ATTEMPTS:
         # Workers kept dying on this session: a person decides.
-        assessment = Assessment(CheckinState.REVIEW, ["too_many_attempts"])
+        assessment = Assessment(CheckinState.REVIEW, [TOO_MANY_ATTEMPTS])
     elif _replayed(ctx, checkin_id, [row.sha256 for row in rows]):
-        assessment = Assessment(CheckinState.REJECTED, ["replayed_frames"])
+        assessment = Assessment(CheckinState.REJECTED, [REPLAYED_FRAMES])
     else:
         challenge = ctx.session.get(CheckinChallenge, checkin.challenge_id)
         own = face_templates.matching_templates(ctx.session, checkin.beneficiary_id)

@@ -70,6 +70,10 @@ WORDS: dict[str, dict[str, object]] = {
         "face_mismatch": _l("Face does not match the enrolled photos"),
         "too_many_attempts": _l("Processing failed too often"),
         "replayed_frames": _l("Frames re-sent from an earlier check-in"),
+        "static_frames": _l("The same picture in every frame (a still photo)"),
+        "light_response_mismatch": _l("The face did not reflect the screen's colours (possibly a photo or a screen)"),
+        "light_unmeasurable": _l("Light too strong to see the screen's colours on the face"),
+        "identity_uncertain": _l("The face changed between frames more than one person's usually does"),
     },
     "action": {
         "blink": _l("Blink"),

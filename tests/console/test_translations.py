@@ -57,3 +57,14 @@ def test_the_committed_mo_is_the_po_compiled(locale: str) -> None:
     fresh = io.BytesIO()
     write_mo(fresh, catalog)
     assert fresh.getvalue()
+
+
+def test_every_reason_a_check_in_can_get_has_words() -> None:
+    # A supervisor reads the reason in the queue and on the check-in: a bare code such as
+    # "light_unmeasurable" tells them nothing about what to look at.
+    from server.services.verification import OWN_REASONS
+    from server.web.words import WORDS
+    from worker.face.liveness import REASONS, REVIEW_REASONS
+
+    codes = {*REASONS, *REVIEW_REASONS, *OWN_REASONS}
+    assert codes - WORDS["checkin_reason"].keys() == set()
