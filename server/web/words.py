@@ -15,6 +15,7 @@ WORDS: dict[str, dict[str, object]] = {
         "death_record": _l("Death record match"),
         "consent_withdrawn": _l("Consent to face checks withdrawn"),
         "duplicate_registration": _l("ID number registered in two townships"),
+        "template_change": _l("New enrolment photo unlike the person's earlier ones"),
     },
     "case_state": {
         "open": _l("Open"),

@@ -68,3 +68,29 @@ def test_every_reason_a_check_in_can_get_has_words() -> None:
 
     codes = {*REASONS, *REVIEW_REASONS, *OWN_REASONS}
     assert codes - WORDS["checkin_reason"].keys() == set()
+
+
+@pytest.mark.parametrize(
+    ("group", "enum_name"),
+    [
+        ("case_kind", "CaseKind"),
+        ("case_state", "CaseState"),
+        ("checkin_state", "CheckinState"),
+        ("checkin_mode", "CheckinMode"),
+        ("decision", "DecisionKind"),
+        ("decision_status", "DecisionStatus"),
+        ("visit_flag", "VisitFlagCode"),
+        ("visit_outcome", "VisitOutcome"),
+        ("notice_reason", "NoticeReason"),
+        ("role", "StaffRole"),
+        ("program", "Program"),
+    ],
+)
+def test_every_value_a_list_shows_has_words(group: str, enum_name: str) -> None:
+    # The console's filters, tallies and the overview list a group's values from its words: a value
+    # without words is shown as a bare code, and left out of every count and filter.
+    import server.models
+    from server.web.words import WORDS
+
+    values = {member.value for member in getattr(server.models, enum_name)}
+    assert values - WORDS[group].keys() == set()
