@@ -572,15 +572,19 @@ def _frames_of(ctx: Ctx, *, checkin: Checkin) -> list[CheckinFrame]:
 REVIEW_FRAMES = 6
 
 
-def frames_for_review(ctx: Ctx, *, checkin: Checkin, limit: int = REVIEW_FRAMES) -> list[CheckinFrame]:
-    """The frames a person deciding on the check-in sees, in capture order: those the face match found
-    closest to the enrolled photos, the frame where each prompted action was seen, then frames spread
-    over the rest of the session.
+def frames_for_review(
+    ctx: Ctx, *, checkin: Checkin, limit: int = REVIEW_FRAMES, every: bool = False
+) -> tuple[list[CheckinFrame], int]:
+    """The frames a person deciding on the check-in sees, in capture order, and how many the check-in has.
 
-    A phone's session holds about 21 frames and its first eight are alike (the person holding still),
-    so the first few alone show neither an action nor the faces the match relied on.
+    Unless `every` frame is asked for: those the face match found closest to the enrolled photos, the frame
+    where each prompted action was seen, then frames spread over the rest of the session. A phone's session
+    holds about 21 frames and its first eight are alike (the person holding still), so the first few alone
+    show neither an action nor the faces the match relied on.
     """
     frames = _frames_of(ctx, checkin=checkin)
+    if every:
+        return frames, len(frames)
     scores = checkin.scores or {}
     closest = set(scores.get("best_frame_ids", []))
     acting = {entry.get("frame") for entry in (scores.get("actions") or {}).values()}
@@ -590,7 +594,7 @@ def frames_for_review(ctx: Ctx, *, checkin: Checkin, limit: int = REVIEW_FRAMES)
     if spread > 0:
         step = len(rest) / spread
         chosen += [rest[int(i * step)] for i in range(spread)]
-    return sorted(chosen, key=lambda f: f.position)
+    return sorted(chosen, key=lambda f: f.position), len(frames)
 
 
 def read_frame(ctx: Ctx, *, actor: Actor, checkin: Checkin, position: int, reason: str) -> bytes:

@@ -113,7 +113,7 @@ def case_page(case_id: uuid.UUID):
         enrolment_state=enrolment.enrolment_state(enrolment.photos_of(context, beneficiary_id=person.id)),
         checkins=history,
         latest=latest,
-        frames=checkins.frames_for_review(context, checkin=latest) if latest else [],
+        frames=checkins.frames_for_review(context, checkin=latest)[0] if latest else [],
         picture=fix_picture(person, latest.gps if latest else None),
         visits=visits.shown_to(context, actor=g.actor, visits=person_visits),
         history=decisions.list_decisions(context, case=case),

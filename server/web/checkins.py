@@ -50,14 +50,22 @@ def checkin_page(checkin_id: uuid.UUID):
     context = ctx()
     checkin = checkins.get_checkin(context, actor=g.actor, checkin_id=checkin_id)
     person = beneficiaries.get_beneficiary(context, actor=g.actor, beneficiary_id=checkin.beneficiary_id)
+    reason = request.args.get("reason", "").strip()
+    every = request.args.get("frames") == "all"
+    frames, total = checkins.frames_for_review(context, checkin=checkin, every=every)
     return render_template(
         "checkins/checkin.html",
         checkin=checkin,
         person=person,
         photos=[p for p in enrolment.photos_of(context, beneficiary_id=person.id) if p.state.value == "encoded"],
-        frames=checkins.frames_for_review(context, checkin=checkin),
+        frames=frames,
+        # Each further frame opened is one more audited view, under the same reason.
+        every_frame_url=url_for(".checkin_page", checkin_id=checkin.id, reason=reason, frames="all")
+        if reason and len(frames) < total
+        else None,
+        total_frames=total,
         picture=fix_picture(person, checkin.gps),
-        reason=request.args.get("reason", "").strip(),
+        reason=reason,
     )
 
 

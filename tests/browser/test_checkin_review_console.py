@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from server import db
-from server.models import AuditEntry, Checkin, CheckinState
+from server.models import AuditEntry, Checkin, CheckinFrame, CheckinState
 from tests.browser.test_console import Desk, every_page_in_both_languages
 from tests.support.browser import screenshot
 from tests.support.cases import audit_actions, open_test_case
@@ -34,6 +34,13 @@ def _sent_to_review(app, checkin_id: str) -> dict:
         )
         session.commit()
         return session.get(Checkin, uuid.UUID(checkin_id)).scores
+
+
+def _frame_count(app, checkin_id: str) -> int:
+    with app.app_context():
+        return db.session().scalar(
+            select(func.count()).select_from(CheckinFrame).where(CheckinFrame.checkin_id == uuid.UUID(checkin_id))
+        )
 
 
 def _frame_views(app, checkin_id: str) -> list[tuple[int, str]]:
@@ -91,7 +98,20 @@ def test_a_check_in_in_review_is_decided_in_the_console_from_its_telling_frames(
     assert sorted(p for p, _ in _frame_views(app, first["id"])) == shown
     assert {r for _, r in _frame_views(app, first["id"])} == {"核对是否本人"}
     screenshot(page, "console", "zh-checkin-review")
-    every_page_in_both_languages(desk, {"checkins-waiting": "/checkins", "checkin-review": desk.path()})
+    with_reason = desk.path()
+    every_page_in_both_languages(desk, {"checkins-waiting": "/checkins", "checkin-review": with_reason})
+
+    # A reviewer who needs more opens every frame, each one more audited view under the same reason.
+    page = desk.go(with_reason)
+    total = _frame_count(app, first["id"])
+    assert total > 6
+    expect(page.locator("#every-frame")).to_contain_text(f"显示全部 {total} 个画面")
+    page.click("#every-frame")
+    expect(frames).to_have_count(total)
+    expect(page.locator("#every-frame")).to_have_count(0)
+    page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)")
+    assert sorted({p for p, _ in _frame_views(app, first["id"])}) == list(range(total))
+    screenshot(page, "console", "zh-checkin-every-frame")
 
     # Another township's supervisor does not find it.
     elsewhere = Desk(browser, live_url, "supervisor_b")
