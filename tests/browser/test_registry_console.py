@@ -13,6 +13,17 @@ from tests.conftest import beneficiary_body, id_number, office_today
 from tests.support.browser import screenshot
 
 
+def _ask_for_a_short_work_absence(page, today, reason: str) -> None:
+    """Send the exemption form for an absence for work of 30 days, shorter than the rule allows."""
+    page.click("#new-exemption summary")
+    form = page.locator("#new-exemption form")
+    form.locator("select[name=kind]").select_option("work_absence")
+    form.locator("input[name=starts_on]").fill(today.isoformat())
+    form.locator("input[name=ends_on]").fill((today + timedelta(days=30)).isoformat())
+    form.locator("textarea[name=reason]").fill(reason)
+    form.locator("button").click()
+
+
 def test_an_exemption_is_recorded_from_the_persons_page(api, world, live_url, browser):
     supervisor = api.as_("supervisor_a")
     person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 44)).json()["id"]
@@ -36,12 +47,7 @@ def test_an_exemption_is_recorded_from_the_persons_page(api, world, live_url, br
     # The person's audit trail holds the exemption too.
     expect(page.locator("table").last).to_contain_text("本人住院，家属到村委会说明")
 
-    page.click("#new-exemption summary")
-    form.locator("select[name=kind]").select_option("work_absence")
-    form.locator("input[name=starts_on]").fill(today.isoformat())
-    form.locator("input[name=ends_on]").fill((today + timedelta(days=30)).isoformat())
-    form.locator("textarea[name=reason]").fill("外出务工")
-    form.locator("button").click()
+    _ask_for_a_short_work_absence(page, today, "外出务工")
     expect(page.locator("main")).to_contain_text("外出务工须为 3 至 12 个月")
     assert len(supervisor.get(f"/api/v1/beneficiaries/{person}/exemptions").json()) == 1
     # The refusal says how to get back to the form, and Back finds it as it was left.
@@ -53,12 +59,7 @@ def test_an_exemption_is_recorded_from_the_persons_page(api, world, live_url, br
     # The same refusal in English.
     desk.go("/").click("header button:has-text('English')")
     page = desk.go(f"/people/{person}")
-    page.click("#new-exemption summary")
-    form.locator("select[name=kind]").select_option("work_absence")
-    form.locator("input[name=starts_on]").fill(today.isoformat())
-    form.locator("input[name=ends_on]").fill((today + timedelta(days=30)).isoformat())
-    form.locator("textarea[name=reason]").fill("away for work")
-    form.locator("button").click()
+    _ask_for_a_short_work_absence(page, today, "away for work")
     expect(page.locator("#back-to-form")).to_contain_text("what you typed is still there")
     screenshot(page, "console", "en-form-refused")
     desk.go("/").click("header button:has-text('中文')")

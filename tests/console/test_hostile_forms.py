@@ -51,8 +51,7 @@ def test_the_language_switch_and_a_case_assignment_stay_on_the_site(app, api, co
     switched = supervisor.post("/language", {"lang": "en", "next": target}, token_from="/", allow_redirects=False)
     _lands_on_site(switched, live_url)
 
-    case = open_test_case(app, api.as_("supervisor_a").post("/api/v1/beneficiaries", json=_person(world)).json()["id"])
-    version = api.as_("supervisor_a").get(f"/api/v1/cases/{case}").json()["version"]
+    case, version = _open_case(app, api, world)
     assigned = supervisor.post(
         f"/cases/{case}/assign",
         {"version": str(version), "assigned_to": "me", "next": target},
@@ -64,8 +63,7 @@ def test_the_language_switch_and_a_case_assignment_stay_on_the_site(app, api, co
 
 def test_an_assignee_that_is_not_an_account_is_refused_in_words(app, api, console, world) -> None:
     supervisor = console("supervisor_a")
-    case = open_test_case(app, api.as_("supervisor_a").post("/api/v1/beneficiaries", json=_person(world)).json()["id"])
-    version = api.as_("supervisor_a").get(f"/api/v1/cases/{case}").json()["version"]
+    case, version = _open_case(app, api, world)
     refused = supervisor.post(
         f"/cases/{case}/assign", {"version": str(version), "assigned_to": "nobody-at-all"}, token_from="/cases"
     )
@@ -105,5 +103,9 @@ def test_an_account_made_in_the_console_signs_in_with_its_password_as_typed(live
     Console(live_url).sign_in("clerk-2", password)
 
 
-def _person(world: dict[str, str]) -> dict:
-    return beneficiary_body(world["village_a"], 71)
+def _open_case(app, api, world: dict[str, str]) -> tuple[str, int]:
+    """A missed check-in case for a new person in township A, and its version."""
+    supervisor = api.as_("supervisor_a")
+    person = supervisor.post("/api/v1/beneficiaries", json=beneficiary_body(world["village_a"], 71)).json()["id"]
+    case = open_test_case(app, person)
+    return case, supervisor.get(f"/api/v1/cases/{case}").json()["version"]

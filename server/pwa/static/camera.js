@@ -45,6 +45,7 @@ const SUNLIT_SKIN_LUMA = 175;
 const SUNLIT_WASHED_OUT_SHARE = 0.05;
 // Where the oval guide puts the face in the thumbnail: rows and columns, end exclusive.
 const CENTRE = { top: 10, bottom: 38, left: 20, right: 44 };
+const CENTRE_PIXELS = (CENTRE.bottom - CENTRE.top) * (CENTRE.right - CENTRE.left);
 
 // Keeps `hint` saying in words what the picture check finds, while the person gets ready; returns the
 // function that stops it (when the capture starts, or the person goes back).
@@ -95,9 +96,8 @@ function pictureHint(video, canvas) {
   const pixels = PROBE_W * PROBE_H;
   if (luma / pixels < 60) return "dark";
   // Before the face size: a face in the sun still shows enough skin, and the light is what to change first.
-  const centre = (CENTRE.bottom - CENTRE.top) * (CENTRE.right - CENTRE.left);
   const bright = skin / pixels >= 0.06 && skinLuma / skin > SUNLIT_SKIN_LUMA;
-  if (bright && washedOut / centre > SUNLIT_WASHED_OUT_SHARE) return "bright";
+  if (bright && washedOut / CENTRE_PIXELS > SUNLIT_WASHED_OUT_SHARE) return "bright";
   if (skin / pixels < 0.06) return "small";
   // The raw frame is not mirrored, but left or right alike is "off to one side".
   if (Math.abs(sumX / skin - PROBE_W / 2) > PROBE_W * 0.18) return "side";
