@@ -19,6 +19,7 @@ from tests.support.sessions import (
     tagged_still_session,
     tilted_photo_session,
 )
+from worker.face.detect import find_faces
 from worker.face.light import light_sequence
 from worker.face.liveness import (
     ACTION_NOT_SEEN,
@@ -33,6 +34,7 @@ from worker.face.liveness import (
     FrameInput,
     LightChallenge,
     LivenessLimits,
+    _held_runs,
     check_liveness,
     static_frames,
 )
@@ -65,6 +67,57 @@ def test_a_held_open_mouth_that_the_mesh_reads_just_under_the_limit_for_a_frame_
     result = check_liveness(inputs(frames), actions, LIMITS)
     assert result.passed, result
     assert result.actions["open_mouth"]["frames"] == 3
+
+
+def test_a_frame_the_mesh_missed_in_the_middle_of_an_action_does_not_break_it_nor_count_in_it() -> None:
+    actions = ["blink", "open_mouth"]
+    frames = genuine_session("obama3.jpg", actions, seed=41)
+    pixels = decoded(frames)
+    opening = [i for i, f in enumerate(frames) if f.action == "open_mouth"]
+    # The open mouth's first two frames are its half-open and full-open ones; cover the face in one.
+    missed = [*pixels]
+    missed[opening[1]] = covered_face(pixels[opening[1]])
+    result = check_liveness(inputs(frames, missed), actions, LIMITS)
+    assert result.passed, result.reasons
+    assert result.actions["open_mouth"]["frames"] == 2
+    # With the next frame missed too, one measured frame is left: no action.
+    missed[opening[2]] = covered_face(pixels[opening[2]])
+    result = check_liveness(inputs(frames, missed), actions, LIMITS)
+    assert result.reasons == (ACTION_NOT_SEEN,)
+    assert not result.actions["open_mouth"]["seen"]
+
+
+def covered_face(rgb: np.ndarray) -> np.ndarray:
+    """The frame with the face and a margin around it painted over in the face's mean colour (a hand, a blur)."""
+    box = find_faces(rgb)[0].box
+    covered = rgb.copy()
+    margin = box.height // 3
+    covered[max(0, box.top - margin) : box.bottom + margin, max(0, box.left - margin) : box.right + margin] = (
+        rgb[box.top : box.bottom, box.left : box.right].reshape(-1, 3).mean(axis=0)
+    )
+    assert not find_faces(covered)
+    return covered
+
+
+@pytest.mark.parametrize(
+    ("strengths", "run"),
+    [
+        # A nod read 4.3°, 7.7°, 8.9° and 1.0° against an 8° limit (development set): the 7.7° on the
+        # way up belongs to it as the frame on the way down would.
+        ([0.54, 0.96, 1.11, 0.12], [1, 2]),
+        ([0.54, 1.11, 0.96, 0.12], [1, 2]),
+        # Held near the limit but never reaching it, or reaching it in one frame only.
+        ([0.54, 0.96, 0.95, 0.12], None),
+        ([0.54, 0.3, 1.4, 0.12], [2]),
+        # A nod down and back up is two runs, one of each sign.
+        ([-1.2, 1.3, 0.1, 0.0], [0]),
+    ],
+)
+def test_an_action_is_held_beyond_the_limit_on_the_way_up_and_down(
+    strengths: list[float], run: list[int] | None
+) -> None:
+    runs = _held_runs("nod", list(range(len(strengths))), strengths, LIMITS)
+    assert (runs[0] if runs else None) == run
 
 
 def test_frames_are_judged_as_the_camera_delivers_them_never_mirrored() -> None:

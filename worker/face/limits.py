@@ -28,9 +28,9 @@ class LivenessLimits:
     # prompt, and then comes back within `return_share` of the limit (or a frame before it was).
     min_action_frames: int = 2
     return_share: float = 0.5
-    # Once a frame is beyond the limit, the next frames keep the run going down to this share of it:
-    # the mesh reads a held open mouth 0.14-0.25 over a smiling face's rest from one frame to the next,
-    # and a limit with no hysteresis split one real action into runs of a frame each.
+    # Next to a frame beyond the limit, frames down to this share of it belong to the run, before
+    # it as after it: the mesh reads a held open mouth 0.14-0.25 over a smiling face's rest from one
+    # frame to the next, and a limit with no hysteresis split one real action into runs of a frame each.
     hold_share: float = 0.9
     # Share of frames that must show exactly one face.
     min_face_frames: float = 0.8

@@ -9,8 +9,8 @@ Every frame goes through the same path (MediaPipe face mesh, worker/face/detect.
 pixels give identical measures. Every measurement is relative to the session's own baseline (the
 person's open eyes, resting mouth and neutral head pose, from the untagged frames), so an elder
 with droopy eyelids, a smile or a habitual head tilt is judged against themselves. An action counts
-only as motion: its measure goes beyond the limit in at least `min_action_frames` consecutive
-frames of its prompt and comes back (eyes close and reopen, a turn goes and returns), which a
+only as motion: its measure goes beyond the limit and stays near it in at least `min_action_frames`
+consecutive frames of its prompt and comes back (eyes close and reopen, a turn goes and returns), which a
 detector's jitter on a photo, a natural blink or a small fidget does not produce.
 
 Frames are judged as the camera delivers them, never mirrored: turning to one's own left sends
@@ -373,9 +373,9 @@ def _motion(
 ) -> tuple[list[int], float | None]:
     """The frames (positions in `ordered`) of a performed action, or [] when there is none; and the best raw measure.
 
-    Performed: a run of at least min_action_frames consecutive prompted frames beyond the limit
-    (the first one; the others beyond hold_share of it; one sign for a nod), with a frame at rest
-    (within return_share of the limit) before it and one after it, in the prompt or right next to it.
+    Performed: a run of at least min_action_frames consecutive prompted frames held beyond the
+    limit (see _held_runs), with a frame at rest (within return_share of the limit) before it and
+    one after it, in the prompt or right next to it.
     """
     strengths: list[float | None] = []
     best: float | None = None
@@ -394,22 +394,7 @@ def _motion(
         value = strengths[i] if 0 <= i < len(strengths) else None
         return value is not None and abs(value) <= limits.return_share
 
-    runs: list[list[int]] = []
-    run: list[int] = []
-    for i in prompted:
-        value = strengths[i]
-        held = run and i == run[-1] + 1
-        limit = limits.hold_share if held else 1.0
-        beyond = value is not None and (abs(value) >= limit if action == NOD else value >= limit)
-        same_sign = not run or action != NOD or math.copysign(1, value) == math.copysign(1, strengths[run[-1]])
-        if beyond and (not run or (held and same_sign)):
-            run.append(i)
-            continue
-        if run:
-            runs.append(run)
-        run = [i] if beyond else []
-    if run:
-        runs.append(run)
+    runs = _held_runs(action, prompted, strengths, limits)
     window = set(range(prompted[0] - 1, prompted[-1] + 2))
     for candidate in sorted(runs, key=len, reverse=True):
         if len(candidate) < limits.min_action_frames:
@@ -419,6 +404,40 @@ def _motion(
         if before and after:
             return candidate, best
     return [], best
+
+
+def _held_runs(
+    action: str, prompted: list[int], strengths: list[float | None], limits: LivenessLimits
+) -> list[list[int]]:
+    """Runs of consecutive prompted frames held beyond hold_share of the limit that reach the limit in one of them.
+
+    The hysteresis works both ways: the frame on the way up to a peak belongs to the action as much
+    as the frame on the way down (a 9° nod read 7.7°, 8.9° was one frame beyond 8° and no action).
+    A nod's run keeps one sign. One frame where no face was measured (a noisy frame the mesh missed)
+    does not break a run, nor counts in it: the frames on both sides are still the evidence.
+    """
+    runs: list[list[int]] = []
+    run: list[int] = []
+    stepped_over = False
+    last: int | None = None
+    for i in prompted:
+        value = strengths[i]
+        next_to_run = bool(run) and i == last + 1
+        last = i
+        if value is None and next_to_run and not stepped_over:
+            stepped_over = True
+            continue
+        holds = value is not None and (abs(value) if action == NOD else value) >= limits.hold_share
+        same_sign = not run or action != NOD or math.copysign(1, value) == math.copysign(1, strengths[run[-1]])
+        if holds and next_to_run and same_sign:
+            run.append(i)
+            continue
+        if run:
+            runs.append(run)
+        run, stepped_over = ([i] if holds else []), False
+    if run:
+        runs.append(run)
+    return [r for r in runs if max(abs(strengths[i]) for i in r) >= 1.0]
 
 
 def check_liveness(
