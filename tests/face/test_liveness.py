@@ -284,6 +284,50 @@ def test_a_replay_whose_recorded_colours_mostly_agree_with_the_challenge_is_a_mi
     assert (result.light["why"], result.light["steps_mismatched"]) == ("wrong_colour_step", 2)
 
 
+# Recorded under blue, white, green, magenta, cyan; sent for magenta, cyan, yellow, blue, white: the
+# same in green and blue at every step, opposite in red at four of five.
+WARM_CHALLENGE = ("#ff00ff", "#00ffff", "#ffff00", "#0000ff", "#ffffff")
+WARM_RECORDED = {"colours": ["#0000ff", "#ffffff", "#00ff00", "#ff00ff", "#00ffff"], "step_ms": 700}
+
+
+def _warm(frames: list[SyntheticFrame]) -> list[FrameInput]:
+    """The frames under a warm light that drives red toward white: the lit cheeks and nose clip first."""
+    pixels = []
+    for rgb in decoded(frames):
+        warmed = rgb.astype(np.float32)
+        warmed[..., 0] = warmed[..., 0] * 1.5 + 60
+        pixels.append(np.clip(warmed, 0, 255).astype(np.uint8))
+    return inputs(frames, pixels)
+
+
+@pytest.mark.parametrize(("photo", "clipped"), [("obama3.jpg", "nearer half"), ("biden.jpg", "whole face")])
+def test_a_replay_that_differs_from_the_challenge_only_in_a_clipped_colour_is_never_verified(
+    photo: str, clipped: str
+) -> None:
+    actions = ["blink", "open_mouth"]
+    challenge = LightChallenge(WARM_CHALLENGE, 700)
+    light = {"colours": list(WARM_CHALLENGE), "step_ms": 700}
+    replay = replayed_session(photo, actions, seed=39, recorded=WARM_RECORDED, light=light)
+    genuine = _warm(genuine_session(photo, actions, seed=39, light=light))
+    result = check_liveness(_warm(replay), actions, LIMITS, light=challenge)
+    assert not result.passed
+    if clipped == "nearer half":
+        # Red still follows the sequence on the unclipped rest of the face: wrong for the replay,
+        # right for the live face, whose shape is judged on green and blue.
+        assert result.reasons == (LIGHT_RESPONSE_MISMATCH,)
+        assert result.light["channels"] == 3
+        live = check_liveness(genuine, actions, LIMITS, light=challenge)
+        assert live.passed, (live.reasons, live.review, live.light)
+        assert (live.light["channels"], live.light["shape_channels"]) == (3, 2)
+    else:
+        # Red is white all over the face: green and blue alone cannot tell this replay from the
+        # live face under the same light, so both go to a person.
+        assert (result.reasons, result.review) == ((), (LIGHT_UNMEASURABLE,))
+        assert result.light["why"] == "channel_clipped"
+        live = check_liveness(genuine, actions, LIMITS, light=challenge)
+        assert (live.reasons, live.review) == ((), (LIGHT_UNMEASURABLE,))
+
+
 def test_light_drowned_by_the_sun_goes_to_review_never_verified() -> None:
     actions = ["blink", "nod"]
     frames = genuine_session("obama3.jpg", actions, seed=36)

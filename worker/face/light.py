@@ -10,9 +10,11 @@ another challenge follows the wrong sequence; an animated photo fed to the camer
 nothing; a print or a monitor reflects the colour evenly over the whole frame.
 
 Every measure is a mean over many points and frames (JPEG blocks and sensor noise average out),
-and leaves out channels clipped white: on a brightly lit face the nearer half clips first and
-would read as flat, and a white wall behind a face would read as reflecting nothing. When too
-much is clipped to tell, the verdict is unmeasurable (a person decides), never matched.
+and leaves out what is clipped white: on a brightly lit face the nearer half clips first and
+would read as flat, and a white wall behind a face would read as reflecting nothing. The sequence
+is followed in all three channels, each on the face's unclipped points; when a channel is clipped
+all over the face (two channels confuse colours: green with yellow, blue with magenta), or too
+much is clipped to see the face's shape, the verdict is unmeasurable (a person decides), never matched.
 """
 
 from __future__ import annotations
@@ -98,11 +100,11 @@ def check_light(
         return LightVerdict(MISMATCHED, {"frames": len(tagged), "why": "colours_out_of_sequence"})
 
     sampled = [_sample(f) for f in tagged]
-    samples, channels, behind = _regions(sampled)
-    if channels.sum() < 2:
+    samples, channels, shaped, behind = _regions(sampled)
+    if shaped.sum() < 2:
         # The face is clipped white in most channels: the light is too strong to see the screen's
-        # reflection (one channel alone cannot tell the colours apart). The person can move out
-        # of the sun; failing that, a person decides.
+        # reflection as face-shaped (one channel alone cannot tell the colours apart). The person
+        # can move out of the sun; failing that, a person decides.
         return LightVerdict(UNMEASURABLE, {"frames": len(tagged), "why": "face_overexposed"})
     step = step_ms / 1000.0
     index = np.array([colours.index(f.colour) for f in tagged])
@@ -122,7 +124,8 @@ def check_light(
     if best is None:
         return LightVerdict(MISMATCHED, {"frames": len(tagged), "why": "too_few_steps"})
     lag, corr, keep, expected, steps = best
-    face, centre, outer = (_gain(samples[keep, i][:, channels], expected[:, channels]) for i in range(3))
+    face = _gain(samples[keep, 0][:, channels], expected[:, channels])
+    centre, outer = (_gain(samples[keep, i][:, shaped], expected[:, shaped]) if shaped.any() else 0.0 for i in (1, 2))
     # The background is compared with the face on the channels where both could be measured.
     background, face_there = (
         (
@@ -141,6 +144,7 @@ def check_light(
         "shape_ratio": round(centre / outer, 3) if outer > 0 else None,
         "brightness": round(brightness, 1),
         "channels": int(channels.sum()),
+        "shape_channels": int(shaped.sum()),
     }
     changed = float(np.sqrt(np.mean(_centred(samples[keep, 0][:, channels]) ** 2)))
     details["change"] = round(changed, 2)
@@ -166,17 +170,23 @@ def check_light(
     if outer <= 0 or centre < min_shape_ratio * outer:
         details["why"] = "flat"
         return LightVerdict(MISMATCHED, details)
-    if not behind.any():
+    if behind.any() and background > max_background_share * face_there:
+        details["why"] = "not_face_shaped"
+        return LightVerdict(MISMATCHED, details)
+    if not behind.any() and centre < min_shape_ratio_alone * outer:
         # Everything behind the face is clipped white (a window, a lamp): whether the light came
         # off the face alone or off a screen's glass over the whole frame rests on the face's
         # shape alone, so it must be clearly face-shaped; short of that a person decides.
-        if centre >= min_shape_ratio_alone * outer:
-            return LightVerdict(MATCHED, details)
         details["why"] = "background_overexposed"
         return LightVerdict(UNMEASURABLE, details)
-    if background > max_background_share * face_there:
-        details["why"] = "not_face_shaped"
-        return LightVerdict(MISMATCHED, details)
+    if channels.sum() < 3:
+        # A channel is clipped white all over the face. In the two left, colours that differ only
+        # in it look alike: a recording made under blue, white, green, magenta, cyan follows
+        # magenta, cyan, yellow, blue, white exactly in green and blue, and clipping red is one
+        # filter away for whoever injects a recording. What the two channels refute stands (above);
+        # what they confirm is not enough: the person can move out of the sun, or a person decides.
+        details["why"] = "channel_clipped"
+        return LightVerdict(UNMEASURABLE, details)
     return LightVerdict(MATCHED, details)
 
 
@@ -220,15 +230,21 @@ def _sample(frame: LightFrame) -> _Sampled:
     return _Sampled(values, nearer, small, mask, brightness)
 
 
-def _regions(sampled: list[_Sampled]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _regions(sampled: list[_Sampled]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per frame, the mean RGB of the face, its nearer and farther halves and the background: (frames, 4, 3).
 
     A point's (or background pixel's) channel that reaches white in any frame is left out of that
     channel's means in every frame: a clipped channel cannot show the light added to it. On a
     brightly lit face the nearer half, which the screen lights most, clips first, so it would read
     as flat; a white wall behind a face would read as reflecting nothing. Also returns the
-    channels that kept enough unclipped points in both halves of the face, and those of them
-    that kept enough unclipped background to compare with.
+    channels that kept enough unclipped points on the face to follow the sequence, those that kept
+    enough in each half to compare the halves (the face's shape), and those of the first that kept
+    enough unclipped background to compare with.
+
+    A channel whose nearer half clipped still follows the sequence on the rest of the face: a warm
+    light that clips red on the cheeks and nose leaves green and blue alone to tell the colours
+    apart, and in those two a recording made under magenta, cyan, yellow, blue looks like one made
+    under blue, white, cyan, magenta (East Asian set: a replay so matched the sequence).
     """
     points = np.stack([s.points for s in sampled])  # (frames, points, 3)
     nearer = sampled[0].nearer
@@ -238,22 +254,26 @@ def _regions(sampled: list[_Sampled]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     open_background = (small.max(axis=0) < _CLIPPED) & outside[..., None]  # (h, w, 3)
     out = np.zeros((len(sampled), 4, 3))
     face = np.zeros(3, dtype=bool)
+    shape = np.zeros(3, dtype=bool)
     background = np.zeros(3, dtype=bool)
+    enough = _MIN_UNCLIPPED_SHARE * nearer.sum()
     for c in range(3):
         near, far, behind = unclipped[:, c] & nearer, unclipped[:, c] & ~nearer, open_background[..., c]
-        if min(near.sum(), far.sum()) < _MIN_UNCLIPPED_SHARE * nearer.sum():
+        if near.sum() + far.sum() < 2 * enough:
             continue
         face[c] = True
         out[:, 0, c] = points[:, unclipped[:, c], c].mean(axis=1)
-        out[:, 1, c] = points[:, near, c].mean(axis=1)
-        out[:, 2, c] = points[:, far, c].mean(axis=1)
+        if min(near.sum(), far.sum()) >= enough:
+            shape[c] = True
+            out[:, 1, c] = points[:, near, c].mean(axis=1)
+            out[:, 2, c] = points[:, far, c].mean(axis=1)
         if not outside.any():
             # The face fills the frame: no background to compare with, none reflecting.
             background[c] = True
         elif behind.sum() >= _MIN_UNCLIPPED_SHARE * outside.sum():
             background[c] = True
             out[:, 3, c] = small[:, behind, c].mean(axis=1)
-    return out, face, background
+    return out, face, shape, background
 
 
 def _steps_mismatched(
