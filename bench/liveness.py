@@ -3,7 +3,8 @@
 For each photo, one session of every kind is generated (worker/face/synthetic.py) under its own
 challenge (actions and a colour-light sequence from a nonce), decoded and decided by the same
 `assess` the worker runs. Genuine sessions are decided clean and degraded (320×240, 40%
-brightness, JPEG quality 30, noise σ=15); attacks should never be verified. Photos that cannot be
+brightness, JPEG quality 30, noise σ=15); attacks should never be verified, the ones the colour
+light stops at 40% brightness too. Photos that cannot be
 decoded or fail the enrolment quality check (a face cut off, turned away) are skipped as session
 sources. The identity is enrolled from other photos of the same person when the folder holds
 one sub-folder per person (as the East Asian development set does: the first five the server
@@ -102,6 +103,10 @@ KINDS: dict[str, tuple[Maker, Callable | None, bool]] = {
     ),
     "screen_recording": (lambda p, a, s, lt, old: S.screen_recording_session(p, a, seed=s, light=lt), None, False),
 }
+# The attacks the colour light stops, in a dim room too (where the genuine sessions' faces fall to 32-39
+# grey levels, which the liveness check accepts).
+_DIMMED_ATTACKS = ("printed_bent", "animated_photo", "replayed", "screen_recording")
+KINDS.update({f"{name}_dark40": (KINDS[name][0], _dim, False) for name in _DIMMED_ATTACKS})
 
 
 # Reasons that come from the face match alone: without a cohort the raw distance decides them instead.
@@ -118,7 +123,7 @@ class _Tally:
         total = sum(self.verdicts.values()) or 1
         shown = "  ".join(f"{s} {self.verdicts[s]:3d}" for s in ("verified", "review", "rejected"))
         why = ", ".join(f"{k} {v}" for k, v in self.reasons.most_common()) or "-"
-        return f"  {kind:18s} {shown}  ({self.verdicts['verified'] / total:6.1%} verified)  reasons: {why}"
+        return f"  {kind:23s} {shown}  ({self.verdicts['verified'] / total:6.1%} verified)  reasons: {why}"
 
 
 def _without_cohort(state: str, reasons: list[str], scores: dict, settings: Settings) -> tuple[str, list[str]]:

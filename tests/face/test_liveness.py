@@ -151,6 +151,15 @@ def test_a_dark_session_is_too_dark() -> None:
     assert TOO_DARK in check_liveness(inputs(frames, dim), actions, LIMITS).reasons
 
 
+def test_a_dim_room_is_not_too_dark_when_the_actions_and_the_light_can_still_be_seen() -> None:
+    # A single weak bulb: the face at 33 grey levels of 255, about a quarter of the photo's.
+    actions = ["blink", "nod"]
+    frames = genuine_session("obama3.jpg", actions, seed=24, light=LIGHT_JSON)
+    dim = [(rgb.astype(np.float32) * 0.28).astype(np.uint8) for rgb in decoded(frames)]
+    result = check_liveness(inputs(frames, dim), actions, LIMITS, light=LIGHT)
+    assert result.passed, (result.reasons, result.review, result.light)
+
+
 def test_frames_without_a_face_are_face_not_found() -> None:
     actions = ["blink", "turn_left"]
     frames = genuine_session("obama3.jpg", actions, seed=25)
