@@ -3,18 +3,17 @@
 For each photo, one session of every kind is generated (worker/face/synthetic.py) under its own
 challenge (actions and a colour-light sequence from a nonce), decoded and decided by the same
 `assess` the worker runs. Genuine sessions are decided clean and degraded (320×240, 40%
-brightness, JPEG quality 30, noise σ=15); attacks should never be verified, the ones the colour
-light stops at 40% brightness too. Photos that cannot be
-decoded or fail the enrolment quality check (a face cut off, turned away) are skipped as session
-sources. The identity is enrolled from other photos of the same person when the folder holds
-one sub-folder per person (as the East Asian development set does: the first five the server
-would accept, as many as the field app asks for, or as many as `--enrolled` says, encoded as the
-enrolment worker encodes them; photos listed in MISLABELLED, with the reason, are left out), else
-from the photo itself: this bench measures liveness, `bench accuracy` and `calibrate` measure
-matching. With one folder per person the face match is decided as the product decides it in a
-county: T-normed against a cohort of everyone else's enrolment (`verify_checkin` passes the
-county's gallery; with fewer than `face.cohort_min` people the raw distance decides, with the
-stricter `accept_without_cohort`).
+brightness, JPEG quality 30, noise σ=15); attacks should never be verified, and those the colour
+light stops are tried at 40% brightness too. Photos that cannot be decoded or fail the enrolment
+quality check (a face cut off, turned away) are skipped as session sources. The identity is
+enrolled from other photos of the same person when the folder holds one sub-folder per person
+(as the East Asian development set does: the first five the server would accept, as many as the
+field app asks for, or as many as `--enrolled` says, encoded as the enrolment worker encodes
+them; photos listed in MISLABELLED, with the reason, are left out), else from the photo itself:
+this bench measures liveness, `bench accuracy` and `calibrate` measure matching. With one folder
+per person the face match is decided as the product decides it in a county: T-normed against a
+cohort of everyone else's enrolment (`verify_checkin` passes the county's gallery; with fewer
+than `face.cohort_min` people the raw distance decides, with the stricter `accept_without_cohort`).
 The same sessions are also tallied as the raw distance alone decides them (what a county with
 fewer enrolled people than that gets, and what this bench printed before it used a cohort).
 

@@ -125,7 +125,7 @@ def check_light(
         return LightVerdict(MISMATCHED, {"frames": len(tagged), "why": "too_few_steps"})
     lag, corr, keep, expected, steps = best
     face = _gain(samples[keep, 0][:, channels], expected[:, channels])
-    centre, outer = (_gain(samples[keep, i][:, shaped], expected[:, shaped]) if shaped.any() else 0.0 for i in (1, 2))
+    centre, outer = (_gain(samples[keep, i][:, shaped], expected[:, shaped]) for i in (1, 2))
     # The background is compared with the face on the channels where both could be measured.
     background, face_there = (
         (
@@ -243,8 +243,8 @@ def _regions(sampled: list[_Sampled]) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
     A channel whose nearer half clipped still follows the sequence on the rest of the face: a warm
     light that clips red on the cheeks and nose leaves green and blue alone to tell the colours
-    apart, and in those two a recording made under magenta, cyan, yellow, blue looks like one made
-    under blue, white, cyan, magenta (East Asian set: a replay so matched the sequence).
+    apart, and in those two a recording made under blue, white, cyan, magenta agrees with magenta,
+    cyan, yellow, blue at three steps of four (East Asian set: such a replay matched the sequence).
     """
     points = np.stack([s.points for s in sampled])  # (frames, points, 3)
     nearer = sampled[0].nearer

@@ -9,9 +9,10 @@ Every frame goes through the same path (MediaPipe face mesh, worker/face/detect.
 pixels give identical measures. Every measurement is relative to the session's own baseline (the
 person's open eyes, resting mouth and neutral head pose, from the untagged frames), so an elder
 with droopy eyelids, a smile or a habitual head tilt is judged against themselves. An action counts
-only as motion: its measure goes beyond the limit and stays near it in at least `min_action_frames`
-consecutive frames of its prompt and comes back (eyes close and reopen, a turn goes and returns), which a
-detector's jitter on a photo, a natural blink or a small fidget does not produce.
+only as motion: its measure goes beyond the limit and stays near it in at least
+`min_action_frames` consecutive frames of its prompt and comes back (eyes close and reopen, a turn
+goes and returns), which a detector's jitter on a photo, a natural blink or a small fidget does not
+produce.
 
 Frames are judged as the camera delivers them, never mirrored: turning to one's own left sends
 the nose toward the image's right. The phone sends the raw camera frames, not its mirrored preview.
@@ -412,7 +413,7 @@ def _held_runs(
     """Runs of consecutive prompted frames held beyond hold_share of the limit that reach the limit in one of them.
 
     The hysteresis works both ways: the frame on the way up to a peak belongs to the action as much
-    as the frame on the way down (a 9° nod read 7.7°, 8.9° was one frame beyond 8° and no action).
+    as the frame on the way down (a nod read 7.7° then 8.9° against an 8° limit was one frame long).
     A nod's run keeps one sign. One frame where no face was measured (a noisy frame the mesh missed)
     does not break a run, nor counts in it: the frames on both sides are still the evidence.
     """
