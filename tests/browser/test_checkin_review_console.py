@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from server import db
 from server.models import AuditEntry, Checkin, CheckinFrame, CheckinState
 from tests.browser.test_console import Desk, every_page_in_both_languages
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, wait_for_images
 from tests.support.cases import audit_actions, open_test_case
 from tests.support.checkins import check_in, enrolled_person
 from tests.support.sessions import genuine_session
@@ -88,7 +88,7 @@ def test_a_check_in_in_review_is_decided_in_the_console_from_its_telling_frames(
     page.click("button:has-text('查看照片')")
     frames = page.locator("figure img[src*='/images/checkins/']")
     expect(frames).to_have_count(6)
-    page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)")
+    wait_for_images(page)
     shown = sorted(int(src.split("/")[-1].split("?")[0]) for src in (f.get_attribute("src") for f in frames.all()))
     # The frames the match found closest, and where each prompted action was seen, are among them.
     acted = {entry["frame"] for entry in scores["actions"].values()}
@@ -109,7 +109,7 @@ def test_a_check_in_in_review_is_decided_in_the_console_from_its_telling_frames(
     page.click("#every-frame")
     expect(frames).to_have_count(total)
     expect(page.locator("#every-frame")).to_have_count(0)
-    page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)")
+    wait_for_images(page)
     assert sorted({p for p, _ in _frame_views(app, first["id"])}) == list(range(total))
     screenshot(page, "console", "zh-checkin-every-frame")
 

@@ -21,7 +21,7 @@ from server.models import AuditEntry, Beneficiary, StaffUser
 from server.services import cycles, imports, jobs
 from server.services.auth import staff_actor
 from tests.conftest import PASSWORD, Api, id_number, office_today, wait_for
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, wait_for_images
 from tests.support.checkins import activate, check_in, enrolled_person
 from tests.support.cli import invoke
 from tests.support.jobs import import_report
@@ -131,7 +131,7 @@ def test_a_quarter_through_the_console(app, api, world, live_url, browser, tmp_p
     page.wait_for_url(re.compile(r"reason="))
     photo = page.locator(".photos img").first
     expect(photo).to_be_visible()
-    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    wait_for_images(page)
     with app.app_context():
         viewed = db.session().scalars(select(AuditEntry).where(AuditEntry.action == "biometric.viewed")).all()
         # One entry per photo shown, each with the reason.

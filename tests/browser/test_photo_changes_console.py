@@ -12,7 +12,7 @@ from server import db
 from server.models import AuditEntry
 from tests.browser.test_console import Desk, every_page_in_both_languages
 from tests.conftest import wait_for
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, wait_for_images
 from tests.support.checkins import enrolled_person
 from tests.support.photos import photo_bytes
 
@@ -63,7 +63,7 @@ def test_a_photo_change_is_decided_in_the_console_by_someone_other_than_its_prop
     # A replacement takes both photos in use out of matching.
     expect(page.locator("#in-use .badge")).to_have_count(2)
     expect(page.locator("#proposed img")).to_have_count(1)
-    page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)")
+    wait_for_images(page)
     screenshot(page, "console", "zh-photo-change-photos")
     with app.app_context():
         viewed = db.session().scalars(select(AuditEntry).where(AuditEntry.action == "biometric.viewed")).all()
@@ -78,6 +78,7 @@ def test_a_photo_change_is_decided_in_the_console_by_someone_other_than_its_prop
     expect(page.locator("#in-use")).to_contain_text("没有其他正在使用的照片")
     expect(page.locator("#proposed img")).to_have_count(1)
     expect(page.locator("#proposed figcaption")).to_contain_text("正在使用")
+    wait_for_images(page)
     with app.app_context():
         viewed = (
             db.session()

@@ -80,3 +80,8 @@ def screenshot(page: Page, surface: str, name: str) -> Path:
     path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_for_images(page: Page) -> None:
+    """Wait until every image on the page has loaded: each audited photo view is recorded when its image is fetched."""
+    page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)")
