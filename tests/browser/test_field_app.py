@@ -543,6 +543,17 @@ def _tap_start_on_cue(page: Page) -> None:
     )
 
 
+def _assist_preview(page: Page, language: str) -> None:
+    """Open the assisted check-in from the visit and photograph its preview once the picture is good."""
+    page.click("#assist")
+    _screen(page, "assist")
+    expect(page.locator("#assisted-label")).to_be_visible()
+    # The picture check the person's own phone makes, for the worker holding it: the face is well placed and lit.
+    expect(page.locator("#hint")).to_have_attribute("data-hint", "ok", timeout=10_000)
+    expect(page.locator("#hint")).to_contain_text({"zh": "很好", "en": "Good"}[language])
+    screenshot(page, "field", f"18-assist-preview-{language}")
+
+
 def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_through_the_visit(
     app, api, world, live_url, phone_context, console_errors, camera_clip, tmp_path
 ):
@@ -575,13 +586,15 @@ def test_an_assisted_check_in_during_a_visit_ends_verified_and_proves_life_throu
     page.click("#login")
     _screen(page, "home", timeout=30_000)
     _visit_online(page, person, _photo_file(tmp_path, "obama2.jpg"))
-    page.click("#assist")
-    _screen(page, "assist")
-    expect(page.locator("#assisted-label")).to_be_visible()
-    # The picture check the person's own phone makes, for the worker holding it: the face is well placed and lit.
-    expect(page.locator("#hint")).to_have_attribute("data-hint", "ok", timeout=10_000)
-    expect(page.locator("#hint")).to_contain_text("很好")
-    screenshot(page, "field", "18-assist-preview-zh")
+    _assist_preview(page, "zh")
+    # The language stays put while the camera is open: a worker who wants the other one goes back, switches and
+    # opens the check-in again (each opening is a new challenge).
+    for language in ("en", "zh"):
+        page.locator('[data-screen="assist"] .btn-secondary').click()
+        _screen(page, "visit-detail")
+        page.click("#lang")
+        expect(page.locator("#brand")).to_have_text(BRAND[language])
+        _assist_preview(page, language)
     _tap_start_on_cue(page)
     expect(page.locator("#prompt[data-action]")).to_be_visible(timeout=10_000)
     expect(page.locator("#hint")).to_have_count(0)
