@@ -4,7 +4,9 @@ For each photo, one session of every kind is generated (worker/face/synthetic.py
 challenge (actions and a colour-light sequence from a nonce), decoded and decided by the same
 `assess` the worker runs. Genuine sessions are decided clean and degraded (320×240, 40%
 brightness, JPEG quality 30, noise σ=15); attacks should never be verified, and those the colour
-light stops are tried at 40% brightness too. Photos that cannot be decoded or fail the enrolment
+light stops are tried at 40% brightness too. With one folder per person, the genuine sessions
+clean, dimmed and noisy are also claimed as someone else's (`impostor*`: a live relative checking
+in for the dead), which only the face match can stop. Photos that cannot be decoded or fail the enrolment
 quality check (a face cut off, turned away) are skipped as session sources. The identity is
 enrolled from other photos of the same person when the folder holds one sub-folder per person
 (as the East Asian development set does: the first five the server would accept, as many as the
@@ -106,6 +108,10 @@ KINDS: dict[str, tuple[Maker, Callable | None, bool]] = {
 # grey levels, which the liveness check accepts).
 _DIMMED_ATTACKS = ("printed_bent", "animated_photo", "replayed", "screen_recording")
 KINDS.update({f"{name}_dark40": (KINDS[name][0], _dim, False) for name in _DIMMED_ATTACKS})
+# A live person checking in under someone else's identity (a relative, for the dead): the genuine
+# session of one person's photo, claimed as another's. Liveness passes; only the face match stops it.
+IMPOSTORS = {f"impostor{degraded}": f"genuine{degraded}" for degraded in ("", "_dark40", "_noise15")}
+KINDS.update({name: (KINDS[source][0], KINDS[source][1], False) for name, source in IMPOSTORS.items()})
 
 
 # Reasons that come from the face match alone: without a cohort the raw distance decides them instead.
@@ -198,6 +204,12 @@ def _cohorts(folder: Path, count: int) -> dict[Path, np.ndarray]:
     return enrolled
 
 
+def _claimed(person: Path, number: int, gallery: dict[Path, np.ndarray]) -> Path | None:
+    """Whose identity the impostor session of the `number`th photo claims: each other person in turn."""
+    others = [p for p in gallery if p != person]
+    return others[number % len(others)] if others else None
+
+
 def _spread(pairs: list[tuple[Path, list[Path]]], people: list[Path], limit: int) -> list[tuple[Path, list[Path]]]:
     """At most `limit` pairs, taking people in turn rather than the first few people's every photo."""
     queues = [[p for p in pairs if p[0].parent == person] for person in people]
@@ -274,7 +286,10 @@ def run(
         light = {"colours": list(colours), "step_ms": STEP_MS}
         old = {"colours": list(light_sequence(f"bench-old-{number}")), "step_ms": STEP_MS}
         challenge = LightChallenge(colours, STEP_MS)
+        claimed = _claimed(photo.parent, number, gallery)
         for kind, (make, degrade, _genuine) in chosen.items():
+            if kind in IMPOSTORS and claimed is None:
+                continue
             try:
                 session = make(photo, actions, number, light, old)
             except ValueError:
@@ -287,8 +302,13 @@ def run(
             elif degrade is not None:
                 rgbs = [degrade(rgb) for rgb in rgbs]
             frames = [FrameInput(rgb, f.action, f.captured_at, f.colour) for rgb, f in zip(rgbs, session, strict=True)]
+            claim = (templates, cohort)
+            if kind in IMPOSTORS:
+                # The stranger is not on the county's roll: neither person is in the cohort.
+                strangers = [t for person, t in gallery.items() if person not in (photo.parent, claimed)]
+                claim = (list(gallery[claimed]), strangers)
             start = time.perf_counter()
-            outcome = assess(frames, actions, templates, settings, light=challenge, cohort=cohort)
+            outcome = assess(frames, actions, claim[0], settings, light=challenge, cohort=claim[1])
             elapsed = time.perf_counter() - start
             if kind == "genuine":
                 decide_times.append(elapsed)

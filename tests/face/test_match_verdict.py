@@ -133,3 +133,30 @@ def test_a_person_swapped_in_for_the_colour_phase_alone_is_caught(session_frames
     outcome = assess([*session_frames, *lit], ACTIONS, enrolled, SETTINGS, light=light)
     assert outcome.scores["light"]["outcome"] == "matched"
     assert (outcome.state, outcome.reasons) == (CheckinState.REJECTED, ["identity_changed"])
+
+
+def test_the_liveness_bench_claims_each_live_session_as_someone_else(tmp_path):
+    # The impostor kinds are a live person checking in under another's identity: the same genuine
+    # session, decided against the other person's enrolment, so only the face match can stop it.
+    import json
+    import shutil
+
+    from bench.liveness import run
+    from tests.support.photos import photos_dir
+
+    for person, names in {"obama": ("obama.jpg", "obama2.jpg"), "biden": ("biden.jpg",)}.items():
+        (tmp_path / person).mkdir()
+        for name in names:
+            shutil.copy(photos_dir() / name, tmp_path / person / name)
+    dump = tmp_path / "sessions.jsonl"
+    results = run(tmp_path, limit=2, kinds=["genuine", "impostor"], dump=dump, echo=lambda _: None)
+    lines = [json.loads(line) for line in dump.read_text().splitlines()]
+    assert sorted((line["photo"].split("/")[-1], line["kind"]) for line in lines) == [
+        ("biden.jpg", "genuine"),
+        ("biden.jpg", "impostor"),
+        ("obama.jpg", "genuine"),
+        ("obama.jpg", "impostor"),
+    ]
+    assert results["genuine"]["verdicts"] == {"verified": 2}
+    assert results["impostor"] == {"verdicts": {"rejected": 2}, "reasons": {"face_mismatch": 2}}
+    assert all(line["scores"]["distance"] > 0.6 for line in lines if line["kind"] == "impostor")
