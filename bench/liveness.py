@@ -14,10 +14,11 @@ field app asks for, or as many as `--enrolled` says, encoded as the enrolment wo
 them; photos listed in MISLABELLED, with the reason, are left out), else from the photo itself:
 this bench measures liveness, `bench accuracy` and `calibrate` measure matching. With one folder
 per person the face match is decided as the product decides it in a county: T-normed against a
-cohort of everyone else's enrolment (`verify_checkin` passes the county's gallery; with fewer
-than `face.cohort_min` people the raw distance decides, with the stricter `accept_without_cohort`).
-The same sessions are also tallied as the raw distance alone decides them (what a county with
-fewer enrolled people than that gets, and what this bench printed before it used a cohort).
+cohort of everyone else's enrolment (`verify_checkin` passes the county's gallery, widened to its
+region while the county has fewer than `face.cohort_min` people; with fewer than that in all the raw
+distance decides, with the stricter `accept_without_cohort`). The same sessions are also tallied as
+the raw distance alone decides them (what a deployment that small gets, and what this bench printed
+before it used a cohort).
 
 `--videos DIR` decides real recorded clips instead: each clip's frames, tagged as the clip's
 sidecar JSON says (see `_clip`).

@@ -149,7 +149,8 @@ class FaceThresholds:
             accept_close=self.accept_close,
         )
 
-    # Fewer cohort identities than this give no stable spread: decide on the raw distance.
+    # Fewer cohort identities than this give no stable spread: a county with fewer borrows its
+    # region's people (templates.cohort_gallery); with fewer in all, the raw distance decides.
     cohort_min: int = 20
     # Cohort identities drawn per check-in: the spread is stable long before a county's size.
     cohort_size: int = 500

@@ -20,7 +20,7 @@ from worker.face.gallery import FaceGallery
 from worker.face.matching import duplicate_candidates
 
 
-def _enrol(session, person: uuid.UUID, staff_id: uuid.UUID, vectors, state=PhotoState.ENCODED) -> None:
+def _enrol(session, person: uuid.UUID, staff_id: uuid.UUID, vectors, state=PhotoState.ENCODED, county=COUNTY) -> None:
     for vector in vectors:
         photo = EnrolmentPhoto(
             beneficiary_id=person,
@@ -39,7 +39,7 @@ def _enrol(session, person: uuid.UUID, staff_id: uuid.UUID, vectors, state=Photo
             FaceTemplate(
                 photo_id=photo.id,
                 beneficiary_id=person,
-                county_code=COUNTY,
+                county_code=county,
                 model=templates.TEMPLATE_MODEL,
                 vector=template_to_bytes(vector),
                 created_at=utcnow(),
@@ -78,6 +78,33 @@ def test_cohort_and_gallery_read_other_peoples_active_templates(app, api, world)
         assert len(templates.enrolment_templates(session, people[6]).ids) == 0
         calibration = templates.calibration_gallery(session, county=COUNTY)
         assert sorted(len(enrolled) for enrolled, _ in calibration) == [2] * 6
+
+
+def test_a_small_county_takes_its_cohort_from_the_nearest_wider_region_and_keeps_its_own_people(app, api, world):
+    people = _people(api, world, 12)
+    claimant, *others = people
+    # Where each other person's templates are filed: the claimant's county, its prefecture, its
+    # province, and another province.
+    where = [COUNTY] * 2 + [COUNTY[:4] + "01"] * 3 + [COUNTY[:2] + "0101"] * 3 + ["110101"] * 3
+    rng = np.random.default_rng(5)
+    with app.app_context():
+        session = db.session()
+        staff_id = session.scalar(select(StaffUser.id).where(StaffUser.username == "supervisor_a"))
+        for person, county in zip(others, where, strict=True):
+            _enrol(session, person, staff_id, rng.normal(0, 0.1, size=(2, 128)), county=county)
+        session.commit()
+
+        def cohort(minimum: int, people: int = 500) -> list[str]:
+            gallery = templates.cohort_gallery(session, county=COUNTY, exclude=claimant, people=people, minimum=minimum)
+            assert len(gallery.ids) == len(set(gallery.ids)) == 2 * len(set(gallery.owners))
+            return sorted(where[others.index(owner)] for owner in set(gallery.owners))
+
+        assert cohort(2) == [COUNTY] * 2
+        assert cohort(4) == sorted([COUNTY] * 2 + [COUNTY[:4] + "01"] * 3)
+        assert cohort(8) == sorted(where[:8])
+        assert cohort(20) == sorted(where)
+        # Capped: the county's own people first, the rest from the wider region.
+        assert cohort(20, people=4).count(COUNTY) == 2 and len(cohort(20, people=4)) == 4
 
 
 def _people(api, world, count: int) -> list[uuid.UUID]:

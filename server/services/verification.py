@@ -211,11 +211,12 @@ def verify_checkin(ctx: Ctx, *, checkin_id: uuid.UUID, reclaim: int | None = Non
         challenge = ctx.session.get(CheckinChallenge, checkin.challenge_id)
         own = face_templates.matching_templates(ctx.session, checkin.beneficiary_id)
         beneficiary = ctx.session.get(Beneficiary, checkin.beneficiary_id)
-        cohort = face_templates.county_gallery(
+        cohort = face_templates.cohort_gallery(
             ctx.session,
             county=beneficiary.village_code[:6],
             exclude=beneficiary.id,
             people=ctx.settings.face.cohort_size,
+            minimum=ctx.settings.face.cohort_min,
         )
         with leases.heartbeat(ctx.session, Checkin, checkin_id, attempt, lease):
             try:
