@@ -288,8 +288,11 @@ def run(
         old = {"colours": list(light_sequence(f"bench-old-{number}")), "step_ms": STEP_MS}
         challenge = LightChallenge(colours, STEP_MS)
         claimed = _claimed(photo.parent, number, gallery)
+        # The stranger is not on the county's roll: neither person is in the impostor claim's cohort.
+        strangers = [t for person, t in gallery.items() if person not in (photo.parent, claimed)]
+        as_stranger = (list(gallery[claimed]), strangers) if claimed is not None else None
         for kind, (make, degrade, _genuine) in chosen.items():
-            if kind in IMPOSTORS and claimed is None:
+            if kind in IMPOSTORS and as_stranger is None:
                 continue
             try:
                 session = make(photo, actions, number, light, old)
@@ -303,13 +306,9 @@ def run(
             elif degrade is not None:
                 rgbs = [degrade(rgb) for rgb in rgbs]
             frames = [FrameInput(rgb, f.action, f.captured_at, f.colour) for rgb, f in zip(rgbs, session, strict=True)]
-            claim = (templates, cohort)
-            if kind in IMPOSTORS:
-                # The stranger is not on the county's roll: neither person is in the cohort.
-                strangers = [t for person, t in gallery.items() if person not in (photo.parent, claimed)]
-                claim = (list(gallery[claimed]), strangers)
+            enrolled_as, against = as_stranger if kind in IMPOSTORS else (templates, cohort)
             start = time.perf_counter()
-            outcome = assess(frames, actions, claim[0], settings, light=challenge, cohort=claim[1])
+            outcome = assess(frames, actions, enrolled_as, settings, light=challenge, cohort=against)
             elapsed = time.perf_counter() - start
             if kind == "genuine":
                 decide_times.append(elapsed)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, LargeBinary, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, Connection, LargeBinary, delete, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -123,20 +123,23 @@ def cohort_gallery(session: Session, *, county: str, exclude: uuid.UUID, people:
     cohort as strangers from this one; the county's own people always stay in it, because a
     relative or neighbour enrolled here is the likeliest impostor.
     """
-    local = county_gallery(session, county=county, exclude=exclude, people=people)
-    gallery = local
+    gallery = county_gallery(session, county=county, exclude=exclude, people=people)
+    known = {exclude, *gallery.owners}
     for prefix in (county[:4], county[:2], ""):
-        if len(set(gallery.owners)) >= minimum:
+        if len(known) - 1 >= minimum:
             break
         # County codes are six digits: a prefix is a range, which the plain index on county_code serves.
         region = FaceTemplate.county_code.between(prefix.ljust(6, "0"), prefix.ljust(6, "9"))
-        known = {exclude, *local.owners}
+        # Only people not yet in the cohort: the nearer region's stay, its rows are not read again.
         wider = _region_gallery(session, region, exclude=known, people=people - len(known) + 1)
-        gallery = local.joined(wider)
+        gallery = gallery.joined(wider)
+        known.update(wider.owners)
     return gallery
 
 
-def _region_gallery(session: Session, region, *, exclude: Iterable[uuid.UUID], people: int | None) -> Gallery:
+def _region_gallery(
+    session: Session, region: ColumnElement[bool], *, exclude: Iterable[uuid.UUID], people: int | None
+) -> Gallery:
     owners = (
         select(FaceTemplate.beneficiary_id)
         .outerjoin(EnrolmentPhoto, EnrolmentPhoto.id == FaceTemplate.photo_id)
